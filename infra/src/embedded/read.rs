@@ -1,0 +1,298 @@
+//! The read paths of the embedded store: by global position, by stream, and the borrowed replay.
+//!
+//! Readers see only what the writer has published in the index, which it does after the bytes are
+//! durable; so a reader never meets a half-written frame, and the frames it reads are re-checked
+//! (CRC) on every read.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::sync::Arc;
+
+use domain::{BookId, CommandId, EventId, Timestamp};
+use uuid::Uuid;
+
+use super::Shared;
+use super::index::Loc;
+use super::segments::{self, FrameCursor, Scanned};
+use crate::codec::{CommitView, EventRecordV1};
+use crate::envelope::{ChainHash, EventMetadata, EventType, RecordedEvent, StreamId};
+use crate::error::StoreError;
+use crate::limits;
+
+/// A borrowed view of one stored event, valid during a replay callback.
+#[derive(Debug)]
+pub struct EventRef<'a> {
+    pub position: u64,
+    pub stream_id: &'a str,
+    pub stream_version: u64,
+    pub recorded_at: i64,
+    pub record: &'a EventRecordV1<'a>,
+}
+
+/// Reuses one `Arc<str>` per distinct event type name within a read.
+#[derive(Default)]
+struct TypeNames(HashMap<Box<str>, Arc<str>>);
+
+impl TypeNames {
+    fn get(&mut self, name: &str) -> Arc<str> {
+        if let Some(arc) = self.0.get(name) {
+            return arc.clone();
+        }
+        let arc: Arc<str> = Arc::from(name);
+        self.0.insert(name.into(), arc.clone());
+        arc
+    }
+}
+
+fn corrupt(segment: u32, offset: u64, reason: impl Into<String>) -> StoreError {
+    StoreError::Corrupt { segment: segments::segment_file_name(segment), offset, reason: reason.into() }
+}
+
+fn to_recorded(
+    header_position: u64,
+    stream: &StreamId,
+    version: u64,
+    recorded_at: i64,
+    prev_hash: ChainHash,
+    record: &EventRecordV1<'_>,
+    types: &mut TypeNames,
+) -> RecordedEvent {
+    RecordedEvent {
+        position: header_position,
+        stream_id: stream.clone(),
+        stream_version: version,
+        event_id: EventId(Uuid::from_bytes(record.event_id)),
+        event_type: EventType::from_parts(types.get(record.event_type), record.event_version),
+        metadata: EventMetadata {
+            book: BookId(Uuid::from_bytes(record.book)),
+            actor: record.actor.to_owned(),
+            command_id: CommandId(Uuid::from_bytes(record.command_id)),
+            correlation_id: Uuid::from_bytes(record.correlation_id),
+            causation_id: Uuid::from_bytes(record.causation_id),
+            occurred_at: Timestamp(record.occurred_at),
+        },
+        recorded_at: Timestamp(recorded_at),
+        payload: record.payload.0.to_vec(),
+        prev_hash,
+    }
+}
+
+impl Shared {
+    fn segment_file(&self, segment: u32) -> Result<Arc<File>, StoreError> {
+        self.segments
+            .read()
+            .expect("segments lock")
+            .get(segment as usize)
+            .cloned()
+            .ok_or_else(|| corrupt(segment, 0, "segment referenced by the index is missing"))
+    }
+
+    fn file_len(file: &File, segment: u32) -> Result<u64, StoreError> {
+        file.metadata()
+            .map(|m| m.len())
+            .map_err(|e| StoreError::io(format!("stat of {}", segments::segment_file_name(segment)), e))
+    }
+
+    /// Walks frames from the one holding `from_position` up to the head as of the call, handing each
+    /// intact commit to `visit`. Stops early when `visit` answers `false`. `chunk` is the read size.
+    fn walk_commits(
+        &self,
+        from_position: u64,
+        chunk: usize,
+        mut visit: impl FnMut(&CommitView<'_>, u32, u64) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        let from_position = from_position.max(1);
+        let (head, first_loc) = {
+            let index = self.index.read().expect("index lock");
+            (index.head_position(), index.loc(from_position))
+        };
+        let Some(mut loc) = first_loc else { return Ok(()) };
+        // The first position of the frame that holds `from_position`.
+        let mut position = from_position - loc.index() as u64;
+        'segments: loop {
+            let segment = loc.segment();
+            let file = self.segment_file(segment)?;
+            // Taken after the head was read, so every frame up to the head is inside this length.
+            let len = Self::file_len(&file, segment)?;
+            let mut cursor = FrameCursor::new(&file, len, loc.offset(), chunk);
+            loop {
+                let offset = cursor.offset();
+                let scanned = cursor.next_frame().map_err(|e| {
+                    StoreError::io(format!("reading {}", segments::segment_file_name(segment)), e)
+                })?;
+                let body = match scanned {
+                    Scanned::Frame { body, .. } => body,
+                    Scanned::End => {
+                        return Err(corrupt(segment, offset, "the index points past the end of the segment"));
+                    }
+                    Scanned::Damaged { offset, reason } => return Err(corrupt(segment, offset, reason)),
+                };
+                let view = CommitView::decode(body).map_err(|r| corrupt(segment, offset, r))?;
+                if view.header.first_position != position {
+                    return Err(corrupt(
+                        segment,
+                        offset,
+                        format!("frame holds position {}, the index expected {position}", view.header.first_position),
+                    ));
+                }
+                if !visit(&view, segment, offset)? {
+                    return Ok(());
+                }
+                position += view.header.event_count as u64;
+                if position > head {
+                    return Ok(());
+                }
+                let next = self.index.read().expect("index lock").loc(position).expect("position <= head");
+                if next.segment() != segment || next.offset() != cursor.offset() {
+                    loc = next;
+                    continue 'segments;
+                }
+            }
+        }
+    }
+
+    /// Events with positions `>= from_position`, at most `max_count`.
+    pub fn read_all(&self, from_position: u64, max_count: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        if max_count > limits::READ_BATCH_MAX {
+            return Err(StoreError::ReadTooLarge { requested: max_count, max: limits::READ_BATCH_MAX });
+        }
+        let from_position = from_position.max(1);
+        let mut out = Vec::with_capacity(max_count.min(4096));
+        if max_count == 0 {
+            return Ok(out);
+        }
+        let mut types = TypeNames::default();
+        let chunk = (max_count.saturating_mul(512)).clamp(16 * 1024, segments::SCAN_CHUNK_BYTES);
+        self.walk_commits(from_position, chunk, |view, segment, offset| {
+            let header = &view.header;
+            let stream = StreamId::from_arc(Arc::from(header.stream_id));
+            let prev = ChainHash(header.prev_hash);
+            for (i, record) in view.records().enumerate() {
+                let (record, _) = record.map_err(|r| corrupt(segment, offset, r))?;
+                let position = header.first_position + i as u64;
+                if position < from_position {
+                    continue;
+                }
+                out.push(to_recorded(
+                    position,
+                    &stream,
+                    header.first_version + i as u64,
+                    header.recorded_at,
+                    prev,
+                    &record,
+                    &mut types,
+                ));
+                if out.len() == max_count {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// The borrowed replay used by rebuilds and `erp bench replay`.
+    pub fn replay(
+        &self,
+        from_position: u64,
+        mut visit: impl FnMut(EventRef<'_>) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let from_position = from_position.max(1);
+        let mut visited = 0u64;
+        self.walk_commits(from_position, segments::SCAN_CHUNK_BYTES, |view, segment, offset| {
+            let header = &view.header;
+            for (i, record) in view.records().enumerate() {
+                let (record, _) = record.map_err(|r| corrupt(segment, offset, r))?;
+                let position = header.first_position + i as u64;
+                if position < from_position {
+                    continue;
+                }
+                visit(EventRef {
+                    position,
+                    stream_id: header.stream_id,
+                    stream_version: header.first_version + i as u64,
+                    recorded_at: header.recorded_at,
+                    record: &record,
+                })?;
+                visited += 1;
+            }
+            Ok(true)
+        })?;
+        Ok(visited)
+    }
+
+    /// Events of `stream` with versions `>= from_version`, at most `max_count`.
+    pub fn read_stream(
+        &self,
+        stream: &StreamId,
+        from_version: u64,
+        max_count: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        if max_count > limits::READ_BATCH_MAX {
+            return Err(StoreError::ReadTooLarge { requested: max_count, max: limits::READ_BATCH_MAX });
+        }
+        let (positions, locs): (Vec<u64>, Vec<Loc>) = {
+            let index = self.index.read().expect("index lock");
+            let all = index.stream_positions(stream.as_str());
+            let start = (from_version.min(all.len() as u64)) as usize;
+            let end = start.saturating_add(max_count).min(all.len());
+            let positions = all[start..end].to_vec();
+            let locs = positions.iter().map(|&p| index.loc(p).expect("stream positions are indexed")).collect();
+            (positions, locs)
+        };
+        let mut out = Vec::with_capacity(positions.len());
+        let mut types = TypeNames::default();
+        let mut cached: Option<(u32, u64, Vec<u8>)> = None;
+        for (&position, loc) in positions.iter().zip(locs) {
+            let fresh = cached.as_ref().is_none_or(|(s, o, _)| *s != loc.segment() || *o != loc.offset());
+            if fresh {
+                let file = self.segment_file(loc.segment())?;
+                let body = segments::read_frame_at(&file, loc.offset())
+                    .map_err(|r| corrupt(loc.segment(), loc.offset(), r))?;
+                cached = Some((loc.segment(), loc.offset(), body));
+            }
+            let (_, _, body) = cached.as_ref().expect("cached above");
+            let view = CommitView::decode(body).map_err(|r| corrupt(loc.segment(), loc.offset(), r))?;
+            let record = view
+                .records()
+                .nth(loc.index() as usize)
+                .ok_or_else(|| corrupt(loc.segment(), loc.offset(), "event index beyond the frame"))?
+                .map_err(|r| corrupt(loc.segment(), loc.offset(), r))?
+                .0;
+            let version = view.header.first_version + loc.index() as u64;
+            debug_assert_eq!(view.header.first_position + loc.index() as u64, position);
+            out.push(to_recorded(
+                position,
+                stream,
+                version,
+                view.header.recorded_at,
+                ChainHash(view.header.prev_hash),
+                &record,
+                &mut types,
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The raw stored bytes of the event records at `positions` (for the writer's idempotency check).
+    pub fn raw_records(&self, positions: &[u64]) -> Result<Vec<Vec<u8>>, StoreError> {
+        let locs: Vec<Loc> = {
+            let index = self.index.read().expect("index lock");
+            positions.iter().map(|&p| index.loc(p).expect("stored position")).collect()
+        };
+        let mut out = Vec::with_capacity(locs.len());
+        for loc in locs {
+            let file = self.segment_file(loc.segment())?;
+            let body =
+                segments::read_frame_at(&file, loc.offset()).map_err(|r| corrupt(loc.segment(), loc.offset(), r))?;
+            let view = CommitView::decode(&body).map_err(|r| corrupt(loc.segment(), loc.offset(), r))?;
+            let (_, raw) = view
+                .records()
+                .nth(loc.index() as usize)
+                .ok_or_else(|| corrupt(loc.segment(), loc.offset(), "event index beyond the frame"))?
+                .map_err(|r| corrupt(loc.segment(), loc.offset(), r))?;
+            out.push(raw.to_vec());
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,20 @@
+//! The storage edge of the ERP: the event store port, its adapters and the codec.
+//!
+//! Invariant: this is the only crate that knows how events are laid out on disk or in a store client.
+//! Everything above it (projections, command-api, query-api) speaks the [`port::EventStore`] trait and
+//! the [`envelope`] types, never file formats.
+
+pub mod codec;
+pub mod embedded;
+pub mod envelope;
+pub mod error;
+pub mod limits;
+pub mod port;
+
+pub use embedded::{Durability, EmbeddedConfig, EmbeddedStore};
+pub use envelope::{
+    Appended, ChainHash, EventMetadata, EventType, ExpectedVersion, NewEvent, RecordedEvent, StreamId,
+    WrongExpectedVersion,
+};
+pub use error::StoreError;
+pub use port::{EventStore, Subscription};

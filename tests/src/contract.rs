@@ -1,0 +1,361 @@
+//! The event store contract: what every adapter of [`infra::EventStore`] must do, as async functions
+//! generic over the store. [`store_contract_tests!`](crate::store_contract_tests) turns them into one
+//! named test each for a given adapter; the embedded store runs them always, later adapters (PostgreSQL,
+//! KurrentDB) run the very same cases.
+
+use infra::{Appended, EventStore, ExpectedVersion, StoreError, Subscription, WrongExpectedVersion};
+
+use crate::{command, events, stream};
+
+/// Generates one `#[tokio::test]` per contract case. `$make` is an async expression giving
+/// `(store, guard)`; the guard (a temporary directory, a database schema) lives as long as the test.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($make:expr) => {
+        $crate::store_contract_tests!(@cases $make;
+            a_first_append_with_no_stream_starts_the_stream_at_version_0,
+            an_append_at_the_exact_version_succeeds_and_a_stale_one_is_a_conflict,
+            no_stream_on_an_existing_stream_is_a_conflict_naming_the_actual_version,
+            an_exact_version_on_a_missing_stream_is_a_conflict_with_no_actual_version,
+            any_appends_whatever_the_version,
+            an_append_of_many_events_is_contiguous_in_the_stream_and_the_log,
+            reading_a_stream_pages_from_a_version_in_version_order,
+            reading_a_missing_stream_gives_nothing,
+            reading_all_pages_the_global_log_in_position_order,
+            every_envelope_field_round_trips,
+            the_head_position_is_the_position_of_the_last_event,
+            a_retried_append_answers_the_original_outcome_and_writes_nothing,
+            a_retried_append_after_later_appends_still_answers_the_original_outcome,
+            an_event_id_reused_with_other_content_is_refused,
+            an_append_with_no_events_is_refused,
+            an_append_with_the_same_event_id_twice_is_refused,
+            an_append_over_the_event_count_limit_is_refused,
+            an_event_over_the_size_limit_is_refused,
+            a_subscription_catches_up_then_delivers_live_events_in_order,
+            a_subscription_from_a_checkpoint_starts_after_it,
+            racing_appends_at_the_same_version_let_exactly_one_win,
+        );
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (store, _guard) = $make.await;
+                $crate::contract::$case(store).await;
+            }
+        )*
+    };
+}
+
+async fn append_ok<S: EventStore>(
+    store: &S,
+    name: &str,
+    expected: ExpectedVersion,
+    count: u32,
+) -> Appended {
+    store
+        .append(&stream(name), expected, events(command(), count))
+        .await
+        .expect("no failure")
+        .expect("no conflict")
+}
+
+
+
+pub async fn a_first_append_with_no_stream_starts_the_stream_at_version_0<S: EventStore>(store: S) {
+    let appended = append_ok(&store, "order-1", ExpectedVersion::NoStream, 1).await;
+    assert_eq!(appended, Appended { first_position: 1, last_position: 1, next_expected_version: 0 });
+}
+
+
+
+pub async fn an_append_at_the_exact_version_succeeds_and_a_stale_one_is_a_conflict<S: EventStore>(store: S) {
+    append_ok(&store, "order-1", ExpectedVersion::NoStream, 2).await;
+    let appended = append_ok(&store, "order-1", ExpectedVersion::Exact(1), 1).await;
+    assert_eq!(appended.next_expected_version, 2);
+    let conflict = store
+        .append(&stream("order-1"), ExpectedVersion::Exact(1), events(command(), 1))
+        .await
+        .expect("a conflict is not a failure")
+        .expect_err("a stale version must not append");
+    assert_eq!(
+        conflict,
+        WrongExpectedVersion { stream: stream("order-1"), expected: ExpectedVersion::Exact(1), actual: Some(2) }
+    );
+    assert_eq!(store.read_stream(&stream("order-1"), 0, 100).await.unwrap().len(), 3);
+}
+
+
+
+pub async fn no_stream_on_an_existing_stream_is_a_conflict_naming_the_actual_version<S: EventStore>(store: S) {
+    append_ok(&store, "order-1", ExpectedVersion::NoStream, 3).await;
+    let conflict = store
+        .append(&stream("order-1"), ExpectedVersion::NoStream, events(command(), 1))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(conflict.actual, Some(2));
+    assert_eq!(conflict.expected, ExpectedVersion::NoStream);
+}
+
+
+
+pub async fn an_exact_version_on_a_missing_stream_is_a_conflict_with_no_actual_version<S: EventStore>(store: S) {
+    let conflict = store
+        .append(&stream("order-9"), ExpectedVersion::Exact(0), events(command(), 1))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(conflict.actual, None);
+    assert_eq!(store.head_position().await.unwrap(), 0);
+}
+
+
+
+pub async fn any_appends_whatever_the_version<S: EventStore>(store: S) {
+    let first = append_ok(&store, "log-1", ExpectedVersion::Any, 1).await;
+    let second = append_ok(&store, "log-1", ExpectedVersion::Any, 2).await;
+    assert_eq!(first.next_expected_version, 0);
+    assert_eq!(second, Appended { first_position: 2, last_position: 3, next_expected_version: 2 });
+}
+
+
+
+pub async fn an_append_of_many_events_is_contiguous_in_the_stream_and_the_log<S: EventStore>(store: S) {
+    append_ok(&store, "a", ExpectedVersion::NoStream, 1).await;
+    let appended = append_ok(&store, "b", ExpectedVersion::NoStream, 50).await;
+    assert_eq!(appended, Appended { first_position: 2, last_position: 51, next_expected_version: 49 });
+    let read = store.read_stream(&stream("b"), 0, 1000).await.unwrap();
+    let versions: Vec<u64> = read.iter().map(|e| e.stream_version).collect();
+    let positions: Vec<u64> = read.iter().map(|e| e.position).collect();
+    assert_eq!(versions, (0..50).collect::<Vec<_>>());
+    assert_eq!(positions, (2..52).collect::<Vec<_>>());
+}
+
+
+
+pub async fn reading_a_stream_pages_from_a_version_in_version_order<S: EventStore>(store: S) {
+    for i in 0..5u64 {
+        let expected = if i == 0 { ExpectedVersion::NoStream } else { ExpectedVersion::Exact(i * 2 - 1) };
+        append_ok(&store, "s", expected, 2).await;
+        append_ok(&store, "other", ExpectedVersion::Any, 1).await;
+    }
+    let page = store.read_stream(&stream("s"), 3, 4).await.unwrap();
+    assert_eq!(page.iter().map(|e| e.stream_version).collect::<Vec<_>>(), vec![3, 4, 5, 6]);
+    assert!(page.iter().all(|e| e.stream_id == stream("s")));
+    assert!(page.windows(2).all(|w| w[0].position < w[1].position));
+    let tail = store.read_stream(&stream("s"), 9, 100).await.unwrap();
+    assert_eq!(tail.len(), 1);
+    assert!(store.read_stream(&stream("s"), 10, 100).await.unwrap().is_empty());
+}
+
+
+
+pub async fn reading_a_missing_stream_gives_nothing<S: EventStore>(store: S) {
+    append_ok(&store, "present", ExpectedVersion::NoStream, 1).await;
+    assert!(store.read_stream(&stream("absent"), 0, 10).await.unwrap().is_empty());
+}
+
+
+
+pub async fn reading_all_pages_the_global_log_in_position_order<S: EventStore>(store: S) {
+    for i in 0..10 {
+        append_ok(&store, &format!("s-{}", i % 3), ExpectedVersion::Any, 3).await;
+    }
+    let mut seen = Vec::new();
+    let mut from = 1;
+    loop {
+        let page = store.read_all(from, 7).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 7);
+        from = page.last().unwrap().position + 1;
+        seen.extend(page.into_iter().map(|e| e.position));
+    }
+    assert_eq!(seen, (1..=30).collect::<Vec<_>>());
+    assert!(store.read_all(31, 10).await.unwrap().is_empty());
+    assert_eq!(store.read_all(0, 1).await.unwrap()[0].position, 1, "position 0 reads from the start");
+}
+
+
+
+pub async fn every_envelope_field_round_trips<S: EventStore>(store: S) {
+    let cmd = command();
+    let mut sent = events(cmd, 2);
+    sent[1].metadata.actor = "王会计".into();
+    sent[1].metadata.occurred_at = domain::Timestamp(-5);
+    sent[1].event_type = infra::EventType::new("sales.OrderPlaced", 3).unwrap();
+    sent[1].payload = vec![0, 255, 1, 254];
+    store.append(&stream("order-7"), ExpectedVersion::NoStream, sent.clone()).await.unwrap().unwrap();
+    let read = store.read_stream(&stream("order-7"), 0, 10).await.unwrap();
+    let all = store.read_all(1, 10).await.unwrap();
+    assert_eq!(read, all, "both read paths give the same envelopes");
+    for (i, (sent, got)) in sent.iter().zip(&read).enumerate() {
+        assert_eq!(got.event_id, sent.event_id);
+        assert_eq!(got.event_type, sent.event_type);
+        assert_eq!(got.metadata, sent.metadata);
+        assert_eq!(got.payload, sent.payload);
+        assert_eq!(got.stream_id, stream("order-7"));
+        assert_eq!(got.stream_version, i as u64);
+        assert_eq!(got.position, i as u64 + 1);
+        assert!(got.recorded_at.unix_micros() > 1_600_000_000_000_000, "recorded_at is the store's clock");
+    }
+}
+
+
+
+pub async fn the_head_position_is_the_position_of_the_last_event<S: EventStore>(store: S) {
+    assert_eq!(store.head_position().await.unwrap(), 0);
+    append_ok(&store, "a", ExpectedVersion::Any, 4).await;
+    append_ok(&store, "b", ExpectedVersion::Any, 1).await;
+    assert_eq!(store.head_position().await.unwrap(), 5);
+}
+
+
+
+pub async fn a_retried_append_answers_the_original_outcome_and_writes_nothing<S: EventStore>(store: S) {
+    append_ok(&store, "order-1", ExpectedVersion::NoStream, 1).await;
+    let cmd = command();
+    let first = store.append(&stream("order-1"), ExpectedVersion::Exact(0), events(cmd, 3)).await.unwrap().unwrap();
+    let retry = store.append(&stream("order-1"), ExpectedVersion::Exact(0), events(cmd, 3)).await.unwrap().unwrap();
+    assert_eq!(retry, first);
+    assert_eq!(store.head_position().await.unwrap(), 4);
+    // The same holds for a retried first append with NoStream.
+    let cmd = command();
+    let first = store.append(&stream("new"), ExpectedVersion::NoStream, events(cmd, 2)).await.unwrap().unwrap();
+    let retry = store.append(&stream("new"), ExpectedVersion::NoStream, events(cmd, 2)).await.unwrap().unwrap();
+    assert_eq!(retry, first);
+    assert_eq!(store.head_position().await.unwrap(), 6);
+}
+
+
+
+pub async fn a_retried_append_after_later_appends_still_answers_the_original_outcome<S: EventStore>(store: S) {
+    let cmd = command();
+    let first = store.append(&stream("s"), ExpectedVersion::NoStream, events(cmd, 2)).await.unwrap().unwrap();
+    append_ok(&store, "s", ExpectedVersion::Exact(1), 5).await;
+    let retry = store.append(&stream("s"), ExpectedVersion::NoStream, events(cmd, 2)).await.unwrap().unwrap();
+    assert_eq!(retry, first);
+    assert_eq!(store.head_position().await.unwrap(), 7);
+}
+
+
+
+pub async fn an_event_id_reused_with_other_content_is_refused<S: EventStore>(store: S) {
+    let cmd = command();
+    store.append(&stream("s"), ExpectedVersion::NoStream, events(cmd, 1)).await.unwrap().unwrap();
+    let mut changed = events(cmd, 1);
+    changed[0].payload = b"something else".to_vec();
+    let err = store.append(&stream("s"), ExpectedVersion::NoStream, changed).await.unwrap_err();
+    assert_eq!(err.code(), "store.event_id_reused", "{err}");
+    assert_eq!(store.head_position().await.unwrap(), 1);
+}
+
+fn assert_refused(result: Result<Result<Appended, WrongExpectedVersion>, StoreError>, code: &str) {
+    match result {
+        Err(err) => {
+            assert_eq!(err.code(), code, "{err}");
+            assert!(err.is_rejection());
+            assert!(!err.to_string().is_empty());
+        }
+        Ok(other) => panic!("expected {code}, got {other:?}"),
+    }
+}
+
+
+
+pub async fn an_append_with_no_events_is_refused<S: EventStore>(store: S) {
+    assert_refused(store.append(&stream("s"), ExpectedVersion::Any, vec![]).await, "store.empty_append");
+    assert_eq!(store.head_position().await.unwrap(), 0);
+}
+
+
+
+pub async fn an_append_with_the_same_event_id_twice_is_refused<S: EventStore>(store: S) {
+    let mut twice = events(command(), 2);
+    twice[1].event_id = twice[0].event_id;
+    assert_refused(store.append(&stream("s"), ExpectedVersion::Any, twice).await, "store.duplicate_event_id");
+    assert_eq!(store.head_position().await.unwrap(), 0);
+}
+
+
+
+pub async fn an_append_over_the_event_count_limit_is_refused<S: EventStore>(store: S) {
+    let too_many = events(command(), infra::limits::EVENTS_PER_APPEND_MAX as u32 + 1);
+    assert_refused(store.append(&stream("s"), ExpectedVersion::Any, too_many).await, "store.too_many_events");
+    assert_eq!(store.head_position().await.unwrap(), 0);
+}
+
+
+
+pub async fn an_event_over_the_size_limit_is_refused<S: EventStore>(store: S) {
+    let mut big = events(command(), 2);
+    big[1].payload = vec![7; infra::limits::EVENT_PAYLOAD_BYTES_MAX + 1];
+    assert_refused(store.append(&stream("s"), ExpectedVersion::Any, big).await, "store.event_too_large");
+    assert_eq!(store.head_position().await.unwrap(), 0);
+}
+
+
+
+pub async fn a_subscription_catches_up_then_delivers_live_events_in_order<S: EventStore>(store: S) {
+    for i in 0..20 {
+        append_ok(&store, &format!("s-{}", i % 4), ExpectedVersion::Any, 2).await;
+    }
+    let mut subscription = store.subscribe_all(0);
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for i in 0..30 {
+                append_ok(&store, &format!("live-{}", i % 5), ExpectedVersion::Any, 1 + i % 3).await;
+            }
+        })
+    };
+    let total = 40 + (0..30).map(|i| 1 + i % 3).sum::<u32>() as u64;
+    for expected in 1..=total {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(10), subscription.next())
+            .await
+            .expect("the subscription delivers live events")
+            .expect("no failure");
+        assert_eq!(event.position, expected, "no gap and no duplicate");
+    }
+    writer.await.unwrap();
+    let nothing_more = tokio::time::timeout(std::time::Duration::from_millis(100), subscription.next()).await;
+    assert!(nothing_more.is_err(), "no event beyond the head");
+}
+
+
+
+pub async fn a_subscription_from_a_checkpoint_starts_after_it<S: EventStore>(store: S) {
+    append_ok(&store, "s", ExpectedVersion::Any, 10).await;
+    let mut subscription = store.subscribe_all(7);
+    assert_eq!(subscription.next().await.unwrap().position, 8);
+    assert_eq!(subscription.next().await.unwrap().position, 9);
+    assert_eq!(subscription.next().await.unwrap().position, 10);
+}
+
+
+
+pub async fn racing_appends_at_the_same_version_let_exactly_one_win<S: EventStore>(store: S) {
+    append_ok(&store, "stock-sku1-wh1", ExpectedVersion::NoStream, 1).await;
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.append(&stream("stock-sku1-wh1"), ExpectedVersion::Exact(0), events(command(), 1)).await
+        }));
+    }
+    let mut won = 0;
+    let mut conflicts = 0;
+    for task in tasks {
+        match task.await.unwrap().expect("no failure") {
+            Ok(_) => won += 1,
+            Err(conflict) => {
+                assert_eq!(conflict.actual, Some(1));
+                conflicts += 1;
+            }
+        }
+    }
+    assert_eq!((won, conflicts), (1, 19));
+    assert_eq!(store.read_stream(&stream("stock-sku1-wh1"), 0, 100).await.unwrap().len(), 2);
+}
