@@ -2,6 +2,7 @@
 //! contract suite (run against every adapter) and builders for test events.
 
 pub mod contract;
+pub mod crash;
 
 use domain::{BookId, CommandId, EventId, Timestamp};
 use infra::{EventMetadata, EventType, NewEvent, StreamId};
