@@ -48,21 +48,89 @@ pub struct CommitHeaderV1<'a> {
 }
 
 /// One event inside a commit, stored layout v1.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+///
+/// The events of one append usually share their type and always share their metadata (one command, one
+/// actor, one moment): a record says "same as the previous record" for either in one byte instead of
+/// repeating ~100 bytes, which halves the size of a batch on disk. The first record of a commit always
+/// names both.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventRecordV1<'a> {
+    /// First field, 16 raw bytes: the writer reads it straight from the encoded record.
     pub event_id: [u8; 16],
     #[serde(borrow)]
-    pub event_type: &'a str,
-    pub event_version: u16,
-    pub book: [u8; 16],
+    pub event_type: TypeRefV1<'a>,
     #[serde(borrow)]
+    pub metadata: MetadataRefV1<'a>,
+    #[serde(borrow)]
+    pub payload: Bytes<'a>,
+}
+
+/// The event type of a record, or a reference to the previous record's.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeRefV1<'a> {
+    SameAsPrevious,
+    Named { name: &'a str, version: u16 },
+}
+
+/// The metadata of a record, or a reference to the previous record's.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataRefV1<'a> {
+    SameAsPrevious,
+    #[serde(borrow)]
+    Full(MetadataV1<'a>),
+}
+
+/// Who, for whom, under which command and when, stored layout v1.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetadataV1<'a> {
+    pub book: [u8; 16],
     pub actor: &'a str,
     pub command_id: [u8; 16],
     pub correlation_id: [u8; 16],
     pub causation_id: [u8; 16],
     pub occurred_at: i64,
-    #[serde(borrow)]
-    pub payload: Bytes<'a>,
+}
+
+/// A record with its references resolved: every field present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRecord<'a> {
+    pub event_id: [u8; 16],
+    pub event_type: &'a str,
+    pub event_version: u16,
+    pub metadata: MetadataV1<'a>,
+    pub payload: &'a [u8],
+}
+
+/// An owned copy of a resolved record, to compare a retried append with what is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedRecord {
+    pub event_id: [u8; 16],
+    pub event_type: String,
+    pub event_version: u16,
+    pub book: [u8; 16],
+    pub actor: String,
+    pub command_id: [u8; 16],
+    pub correlation_id: [u8; 16],
+    pub causation_id: [u8; 16],
+    pub occurred_at: i64,
+    pub payload: Vec<u8>,
+}
+
+impl From<&EventRecord<'_>> for OwnedRecord {
+    fn from(r: &EventRecord<'_>) -> Self {
+        OwnedRecord {
+            event_id: r.event_id,
+            event_type: r.event_type.to_owned(),
+            event_version: r.event_version,
+            book: r.metadata.book,
+            actor: r.metadata.actor.to_owned(),
+            command_id: r.metadata.command_id,
+            correlation_id: r.metadata.correlation_id,
+            causation_id: r.metadata.causation_id,
+            occurred_at: r.metadata.occurred_at,
+            payload: r.payload.to_vec(),
+        }
+    }
 }
 
 /// Borrowed bytes encoded as postcard bytes (a varint length, then the bytes), the same wire form as a
@@ -131,27 +199,34 @@ pub fn commit_hash(body: &[u8]) -> ChainHash {
 }
 
 /// Encodes the events of one append as back-to-back [`EventRecordV1`]s; returns each record's byte range
-/// within `out` (used to compare a retried append with what is stored, byte for byte).
+/// within `out`.
 pub fn encode_event_records(events: &[NewEvent], out: &mut Vec<u8>) -> Result<Vec<Range<usize>>, StoreError> {
     let mut ranges = Vec::with_capacity(events.len());
+    let mut previous: Option<&NewEvent> = None;
     for event in events {
         let start = out.len();
-        let record = EventRecordV1 {
-            event_id: *event.event_id.0.as_bytes(),
-            event_type: event.event_type.name(),
-            event_version: event.event_type.version(),
-            book: *event.metadata.book.0.as_bytes(),
-            actor: &event.metadata.actor,
-            command_id: *event.metadata.command_id.0.as_bytes(),
-            correlation_id: *event.metadata.correlation_id.as_bytes(),
-            causation_id: *event.metadata.causation_id.as_bytes(),
-            occurred_at: event.metadata.occurred_at.unix_micros(),
-            payload: Bytes(&event.payload),
+        let event_type = match previous {
+            Some(p) if p.event_type == event.event_type => TypeRefV1::SameAsPrevious,
+            _ => TypeRefV1::Named { name: event.event_type.name(), version: event.event_type.version() },
         };
+        let metadata = match previous {
+            Some(p) if p.metadata == event.metadata => MetadataRefV1::SameAsPrevious,
+            _ => MetadataRefV1::Full(MetadataV1 {
+                book: *event.metadata.book.0.as_bytes(),
+                actor: &event.metadata.actor,
+                command_id: *event.metadata.command_id.0.as_bytes(),
+                correlation_id: *event.metadata.correlation_id.as_bytes(),
+                causation_id: *event.metadata.causation_id.as_bytes(),
+                occurred_at: event.metadata.occurred_at.unix_micros(),
+            }),
+        };
+        let record =
+            EventRecordV1 { event_id: *event.event_id.0.as_bytes(), event_type, metadata, payload: Bytes(&event.payload) };
         let taken = std::mem::take(out);
         *out = postcard::to_extend(&record, taken)
             .map_err(|e| StoreError::Decode { reason: format!("cannot encode event record: {e}") })?;
         ranges.push(start..out.len());
+        previous = Some(event);
     }
     Ok(ranges)
 }
@@ -197,43 +272,63 @@ impl<'a> CommitView<'a> {
         Ok(CommitView { header, records })
     }
 
-    /// The event records with their raw bytes, in order; fails if the count or the trailing bytes disagree.
+    /// The event records, resolved, in order; fails if the count or the trailing bytes disagree.
     pub fn records(&self) -> RecordIter<'a> {
-        RecordIter { rest: self.records, remaining: self.header.event_count }
+        RecordIter::new(self.records, self.header.event_count)
     }
 }
 
-/// Iterates the event records of a commit.
+/// Iterates the event records of a commit, resolving "same as previous" references.
 pub struct RecordIter<'a> {
     rest: &'a [u8],
     remaining: u32,
+    previous: Option<(&'a str, u16, MetadataV1<'a>)>,
+}
+
+impl<'a> RecordIter<'a> {
+    /// Iterates `count` records encoded back to back in `bytes`.
+    pub fn new(bytes: &'a [u8], count: u32) -> Self {
+        RecordIter { rest: bytes, remaining: count, previous: None }
+    }
+
+    fn fail(&mut self, reason: String) -> Option<Result<EventRecord<'a>, String>> {
+        self.remaining = 0;
+        self.rest = &[];
+        Some(Err(reason))
+    }
 }
 
 impl<'a> Iterator for RecordIter<'a> {
-    type Item = Result<(EventRecordV1<'a>, &'a [u8]), String>;
+    type Item = Result<EventRecord<'a>, String>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.remaining == 0 {
             if !self.rest.is_empty() {
                 let extra = self.rest.len();
-                self.rest = &[];
-                return Some(Err(format!("{extra} trailing bytes after the last event record")));
+                return self.fail(format!("{extra} trailing bytes after the last event record"));
             }
             return None;
         }
         self.remaining -= 1;
-        let before = self.rest;
-        match postcard::take_from_bytes::<EventRecordV1<'a>>(before) {
-            Ok((record, rest)) => {
-                self.rest = rest;
-                Some(Ok((record, &before[..before.len() - rest.len()])))
+        let (record, rest) = match postcard::take_from_bytes::<EventRecordV1<'a>>(self.rest) {
+            Ok(decoded) => decoded,
+            Err(e) => return self.fail(format!("bad event record: {e}")),
+        };
+        self.rest = rest;
+        let (event_type, event_version) = match (record.event_type, self.previous) {
+            (TypeRefV1::Named { name, version }, _) => (name, version),
+            (TypeRefV1::SameAsPrevious, Some((name, version, _))) => (name, version),
+            (TypeRefV1::SameAsPrevious, None) => return self.fail("the first record refers to a previous type".into()),
+        };
+        let metadata = match (record.metadata, self.previous) {
+            (MetadataRefV1::Full(m), _) => m,
+            (MetadataRefV1::SameAsPrevious, Some((_, _, m))) => m,
+            (MetadataRefV1::SameAsPrevious, None) => {
+                return self.fail("the first record refers to previous metadata".into());
             }
-            Err(e) => {
-                self.remaining = 0;
-                self.rest = &[];
-                Some(Err(format!("bad event record: {e}")))
-            }
-        }
+        };
+        self.previous = Some((event_type, event_version, metadata));
+        Some(Ok(EventRecord { event_id: record.event_id, event_type, event_version, metadata, payload: record.payload.0 }))
     }
 }
 
@@ -384,14 +479,17 @@ mod tests {
     #[test]
     fn golden_bytes_pin_the_commit_frame_v1() {
         let mut records = Vec::new();
-        encode_event_records(&[golden_event()], &mut records).unwrap();
+        let mut second = golden_event();
+        second.event_id = EventId::derive(CommandId(Uuid::from_u128(7)), 1);
+        second.payload = vec![4];
+        encode_event_records(&[golden_event(), second], &mut records).unwrap();
         let header = CommitHeaderV1 {
             prev_hash: [0xab; 32],
             first_position: 42,
             stream_id: "note-1",
             first_version: 3,
             recorded_at: 1_700_000_000_000_001,
-            event_count: 1,
+            event_count: 2,
         };
         let mut frame = Vec::new();
         let hash = encode_frame(&mut frame, &header, &records);
@@ -418,8 +516,10 @@ mod tests {
         assert_eq!(view.header, header);
         let decoded: Vec<_> = view.records().collect::<Result<_, _>>().unwrap();
         assert_eq!(decoded.len(), 2);
-        assert_eq!(decoded[0].1, &records[ranges[0].clone()]);
-        assert_eq!(decoded[1].0.payload.0, &[1, 2, 3]);
+        assert_eq!(decoded[0], decoded[1], "the second record resolves to the same type and metadata");
+        assert_eq!(decoded[1].payload, &[1, 2, 3]);
+        assert_eq!(decoded[1].metadata.actor, "clerk");
+        assert!(ranges[1].len() < ranges[0].len() / 2, "shared type and metadata cost one byte each");
     }
 
     #[test]
@@ -468,15 +568,15 @@ mod tests {
     const GOLDEN_NOTE_ADDED_V1: &str = "0b636f756e7420616761696e";
     const GOLDEN_NOTE_ADDED_V2: &str = "0b636f756e7420616761696e026c69";
     /// magic | len | crc | format 1 | prev_hash ab×32 | position 42 | "note-1" | version 3 | recorded_at |
-    /// count 1 | event id | "test.NoteAdded" | v2 | book | "clerk" | command | correlation | causation |
-    /// occurred_at | payload [1, 2, 3].
+    /// count 2 | record 1: id | Named "test.NoteAdded" v2 | Full(book | "clerk" | command | correlation |
+    /// causation | occurred_at) | payload [1, 2, 3] | record 2: id | SameAsPrevious | SameAsPrevious | [4].
     const GOLDEN_FRAME_V1: &str = concat!(
-        "45525066a5000000aee5204201",
+        "45525066bb000000ae2199cd01",
         "abababababababababababababababababababababababababababababababab",
-        "2a066e6f74652d31038280f2818389850601",
+        "2a066e6f74652d31038280f2818389850602",
         "1352c9d50ca55a6b831e291d2c769cb9",
-        "0e746573742e4e6f74654164646564",
-        "02",
+        "01", "0e746573742e4e6f74654164646564", "02",
+        "01",
         "00000000000000000000000000000001",
         "05636c65726b",
         "00000000000000000000000000000007",
@@ -484,6 +584,8 @@ mod tests {
         "00000000000000000000000000000009",
         "8080f28183898506",
         "03010203",
+        "df90442f32d459a3af3a1a461973743c",
+        "00", "00", "0104",
     );
-    const GOLDEN_FRAME_V1_HASH: &str = "26e6761a2e0cdbfe681dfcfb89369c72af6cd2cc2ac4a6596d5d222394de45cf";
+    const GOLDEN_FRAME_V1_HASH: &str = "1baa6756255794434deaec53552b79694f99dc725970acd3739303a450887e27";
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::Shared;
 use super::index::Loc;
 use super::segments::{self, FrameCursor, Scanned};
-use crate::codec::{CommitView, EventRecordV1};
+use crate::codec::{CommitView, EventRecord, OwnedRecord};
 use crate::envelope::{ChainHash, EventMetadata, EventType, RecordedEvent, StreamId};
 use crate::error::StoreError;
 use crate::limits;
@@ -26,7 +26,7 @@ pub struct EventRef<'a> {
     pub stream_id: &'a str,
     pub stream_version: u64,
     pub recorded_at: i64,
-    pub record: &'a EventRecordV1<'a>,
+    pub record: &'a EventRecord<'a>,
 }
 
 /// Reuses one `Arc<str>` per distinct event type name within a read.
@@ -54,7 +54,7 @@ fn to_recorded(
     version: u64,
     recorded_at: i64,
     prev_hash: ChainHash,
-    record: &EventRecordV1<'_>,
+    record: &EventRecord<'_>,
     types: &mut TypeNames,
 ) -> RecordedEvent {
     RecordedEvent {
@@ -64,15 +64,15 @@ fn to_recorded(
         event_id: EventId(Uuid::from_bytes(record.event_id)),
         event_type: EventType::from_parts(types.get(record.event_type), record.event_version),
         metadata: EventMetadata {
-            book: BookId(Uuid::from_bytes(record.book)),
-            actor: record.actor.to_owned(),
-            command_id: CommandId(Uuid::from_bytes(record.command_id)),
-            correlation_id: Uuid::from_bytes(record.correlation_id),
-            causation_id: Uuid::from_bytes(record.causation_id),
-            occurred_at: Timestamp(record.occurred_at),
+            book: BookId(Uuid::from_bytes(record.metadata.book)),
+            actor: record.metadata.actor.to_owned(),
+            command_id: CommandId(Uuid::from_bytes(record.metadata.command_id)),
+            correlation_id: Uuid::from_bytes(record.metadata.correlation_id),
+            causation_id: Uuid::from_bytes(record.metadata.causation_id),
+            occurred_at: Timestamp(record.metadata.occurred_at),
         },
         recorded_at: Timestamp(recorded_at),
-        payload: record.payload.0.to_vec(),
+        payload: record.payload.to_vec(),
         prev_hash,
     }
 }
@@ -168,7 +168,7 @@ impl Shared {
             let stream = StreamId::from_arc(Arc::from(header.stream_id));
             let prev = ChainHash(header.prev_hash);
             for (i, record) in view.records().enumerate() {
-                let (record, _) = record.map_err(|r| corrupt(segment, offset, r))?;
+                let record = record.map_err(|r| corrupt(segment, offset, r))?;
                 let position = header.first_position + i as u64;
                 if position < from_position {
                     continue;
@@ -202,7 +202,7 @@ impl Shared {
         self.walk_commits(from_position, segments::SCAN_CHUNK_BYTES, |view, segment, offset| {
             let header = &view.header;
             for (i, record) in view.records().enumerate() {
-                let (record, _) = record.map_err(|r| corrupt(segment, offset, r))?;
+                let record = record.map_err(|r| corrupt(segment, offset, r))?;
                 let position = header.first_position + i as u64;
                 if position < from_position {
                     continue;
@@ -257,8 +257,7 @@ impl Shared {
                 .records()
                 .nth(loc.index() as usize)
                 .ok_or_else(|| corrupt(loc.segment(), loc.offset(), "event index beyond the frame"))?
-                .map_err(|r| corrupt(loc.segment(), loc.offset(), r))?
-                .0;
+                .map_err(|r| corrupt(loc.segment(), loc.offset(), r))?;
             let version = view.header.first_version + loc.index() as u64;
             debug_assert_eq!(view.header.first_position + loc.index() as u64, position);
             out.push(to_recorded(
@@ -274,8 +273,8 @@ impl Shared {
         Ok(out)
     }
 
-    /// The raw stored bytes of the event records at `positions` (for the writer's idempotency check).
-    pub fn raw_records(&self, positions: &[u64]) -> Result<Vec<Vec<u8>>, StoreError> {
+    /// The stored event records at `positions` (for the writer's idempotency check).
+    pub fn stored_records(&self, positions: &[u64]) -> Result<Vec<OwnedRecord>, StoreError> {
         let locs: Vec<Loc> = {
             let index = self.index.read().expect("index lock");
             positions.iter().map(|&p| index.loc(p).expect("stored position")).collect()
@@ -286,12 +285,12 @@ impl Shared {
             let body =
                 segments::read_frame_at(&file, loc.offset()).map_err(|r| corrupt(loc.segment(), loc.offset(), r))?;
             let view = CommitView::decode(&body).map_err(|r| corrupt(loc.segment(), loc.offset(), r))?;
-            let (_, raw) = view
+            let record = view
                 .records()
                 .nth(loc.index() as usize)
                 .ok_or_else(|| corrupt(loc.segment(), loc.offset(), "event index beyond the frame"))?
                 .map_err(|r| corrupt(loc.segment(), loc.offset(), r))?;
-            out.push(raw.to_vec());
+            out.push(OwnedRecord::from(&record));
         }
         Ok(out)
     }

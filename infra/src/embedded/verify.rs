@@ -135,7 +135,7 @@ fn check_commit(body: &[u8], report: &VerifyReport, versions: &mut HashMap<Strin
     }
     let mut count = 0u64;
     for record in view.records() {
-        let (record, _) = record?;
+        let record = record?;
         if record.event_version == 0 || record.event_type.is_empty() {
             return Err(format!("event {count} of the frame has no valid type"));
         }

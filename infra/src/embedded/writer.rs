@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::index::Tail;
 use super::segments;
 use super::{Durability, EmbeddedConfig, Shared, sync_dir};
-use crate::codec::{self, CommitHeaderV1};
+use crate::codec::{self, CommitHeaderV1, OwnedRecord};
 use crate::envelope::{Appended, ChainHash, ExpectedVersion, NewEvent, StreamId, WrongExpectedVersion};
 use crate::error::StoreError;
 use crate::limits;
@@ -346,15 +346,17 @@ impl Writer {
             index.stream_positions(request.stream.as_str()).get(from..from + count).map(<[u64]>::to_vec)
         };
         let Some(positions) = positions else { return Ok(Retry::Different) };
-        let stored = match self.shared.raw_records(&positions) {
+        let stored = match self.shared.stored_records(&positions) {
             Ok(stored) => stored,
             Err(e) => return Err(format!("reading stored events to check a retry: {e}")),
         };
-        if stored[0].get(..16) != Some(&request.event_id(0)[..]) {
+        if stored[0].event_id != request.event_id(0) {
             return Ok(Retry::Different);
         }
-        for (i, raw) in stored.iter().enumerate() {
-            if raw[..] != request.records[request.ranges[i].clone()] {
+        let sent = codec::RecordIter::new(&request.records, count as u32);
+        for (i, (stored, sent)) in stored.iter().zip(sent).enumerate() {
+            let sent = sent.map_err(|e| format!("re-reading an encoded request: {e}"))?;
+            if *stored != OwnedRecord::from(&sent) {
                 return Ok(Retry::Reused(StoreError::EventIdReused {
                     event_id: uuid::Uuid::from_bytes(request.event_id(i)),
                     stream: request.stream.to_string(),

@@ -1,0 +1,113 @@
+//! The command-line grammar of `erp` (clap derive). Subcommands arrive with their issues: `serve`,
+//! `demo`, `seed`, `projections`, `history` and `export` are not here yet.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "erp", version, about = "An event-sourced ERP for small and medium enterprises")]
+pub struct Cli {
+    /// Log as JSON lines on stderr instead of human-readable text.
+    #[arg(long, global = true)]
+    pub log_json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit the books: prove the log is intact.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Run a benchmark workload (docs/benchmarks.md).
+    Bench {
+        #[command(subcommand)]
+        workload: BenchWorkload,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check every frame's CRC, the hash chain, positions and stream versions; print head position and
+    /// head hash. Exits 1 naming the first bad position.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The embedded store's data directory.
+    #[arg(long, env = "ERP_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Also require this head hash (hex), e.g. one published earlier: proves nothing before it changed.
+    #[arg(long)]
+    pub expect_head_hash: Option<String>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options every benchmark takes.
+#[derive(Debug, Args, Clone)]
+pub struct BenchCommon {
+    /// Directory to create the benchmark's store in (a fresh temporary one below it). Defaults to the
+    /// system temporary directory; point it at the disk you want to measure.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Print one JSON object per result on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Repeat the measurement this many times and report the median run.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchWorkload {
+    /// fdatasync latency of small writes and sequential write bandwidth: the physical limits.
+    Disk {
+        #[command(flatten)]
+        common: BenchCommon,
+    },
+    /// W1: one ~200-byte event per append to one of 10,000 streams, exact expected version, durable.
+    Append {
+        #[command(flatten)]
+        common: BenchCommon,
+        /// Concurrent writers (1, 64, 256 in docs/benchmarks.md).
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Appends per run (default: 5,000 at concurrency 1, else 200,000).
+        #[arg(long)]
+        events: Option<u64>,
+        #[arg(long, default_value_t = 10_000)]
+        streams: usize,
+    },
+    /// W1b: one writer, 1,000 events per append, durable.
+    AppendBatch {
+        #[command(flatten)]
+        common: BenchCommon,
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        #[arg(long, default_value_t = 1_000)]
+        batch: usize,
+    },
+    /// W2 (trivial fold): read every event from position 0 and decode it; borrowed and owned paths.
+    Replay {
+        #[command(flatten)]
+        common: BenchCommon,
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+    },
+    /// Opening a store of N events: with the index checkpoint (normal) and by full scan (after a crash).
+    Open {
+        #[command(flatten)]
+        common: BenchCommon,
+        #[arg(long, default_value_t = 10_000_000)]
+        events: u64,
+        /// Events per append when building the store (1 makes one frame per event, the worst case).
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+    },
+}
