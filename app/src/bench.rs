@@ -24,7 +24,7 @@ pub fn run(workload: BenchWorkload) -> anyhow::Result<ExitCode> {
     match workload {
         BenchWorkload::Disk { common } => {
             let dir = scratch(&common)?;
-            let results = median_of(common.runs, || Ok(disk_result(&measure_disk(dir.path(), 1000, 512 << 20)?)))?;
+            let results = median_of(common.runs, || Ok(disk_result(&measure_disk(dir.path(), 1000, common.probe_mib << 20)?)))?;
             report(&common, &[results]);
         }
         BenchWorkload::Append { common, concurrency, events, streams } => {
@@ -33,9 +33,10 @@ pub fn run(workload: BenchWorkload) -> anyhow::Result<ExitCode> {
             let result = median_of(common.runs, || append_single(&common, concurrency, events, streams))?;
             report(&common, &[result]);
         }
-        BenchWorkload::AppendBatch { common, events, batch } => {
+        BenchWorkload::AppendBatch { common, events, batch, pipeline } => {
             anyhow::ensure!((1..=infra::limits::EVENTS_PER_APPEND_MAX).contains(&batch), "batch out of range");
-            let result = median_of(common.runs, || append_batch(&common, events, batch))?;
+            anyhow::ensure!((1..=16).contains(&pipeline), "pipeline is 1 to 16");
+            let result = median_of(common.runs, || append_batch(&common, events, batch, pipeline))?;
             report(&common, &[result]);
         }
         BenchWorkload::Replay { common, events } => {
@@ -182,8 +183,13 @@ struct OrderLineAdded<'a> {
 
 const NOTE: &str = "deliver to the back door before 10:00; call the warehouse on arrival";
 
+/// The `index`-th event of command `command_n`; event `n` of the workload is its payload seed.
 fn order_line_event(n: u64) -> NewEvent {
-    let command = CommandId(Uuid::from_u64_pair(0xbe9c, n));
+    command_event(n, n, 0)
+}
+
+fn command_event(command_n: u64, n: u64, index: u32) -> NewEvent {
+    let command = CommandId(Uuid::from_u64_pair(0xbe9c, command_n));
     let sku = format!("SKU-{:06}", n % 1000);
     let line = OrderLineAdded {
         order_id: Uuid::from_u64_pair(1, n).into_bytes(),
@@ -194,7 +200,7 @@ fn order_line_event(n: u64) -> NewEvent {
         note: &NOTE[..64],
     };
     NewEvent {
-        event_id: EventId::derive(command, 0),
+        event_id: EventId::derive(command, index),
         event_type: EventType::new("bench.OrderLineAdded", 1).expect("valid type"),
         metadata: EventMetadata {
             book: BookId(Uuid::from_u128(1)),
@@ -202,7 +208,7 @@ fn order_line_event(n: u64) -> NewEvent {
             command_id: command,
             correlation_id: command.0,
             causation_id: command.0,
-            occurred_at: Timestamp(1_767_225_600_000_000 + n as i64),
+            occurred_at: Timestamp(1_767_225_600_000_000 + command_n as i64),
         },
         payload: postcard::to_allocvec(&line).expect("encodable"),
     }
@@ -227,16 +233,21 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn append_single(common: &BenchCommon, concurrency: usize, events: u64, streams: usize) -> anyhow::Result<Value> {
     let dir = scratch(common)?;
-    let disk = measure_disk(dir.path(), 300, 256 << 20)?;
+    let disk = measure_disk(dir.path(), 300, common.probe_mib << 20)?;
     let store_dir = dir.path().join("log");
     let store = EmbeddedStore::open_dir(&store_dir)?;
     let rt = runtime()?;
     let per_writer = events / concurrency as u64;
+    // Events are built before the clock starts: this measures the store, not the event factory.
+    let mut prepared: Vec<Vec<NewEvent>> = (0..concurrency as u64)
+        .map(|w| (0..per_writer).map(|i| order_line_event(w * per_writer + i)).collect())
+        .collect();
     let started = Instant::now();
     let latencies: Vec<Vec<u64>> = rt.block_on(async {
         let mut tasks = Vec::new();
         for w in 0..concurrency {
             let store = store.clone();
+            let mut events = std::mem::take(&mut prepared[w]).into_iter();
             // Each writer owns the streams w, w + C, w + 2C ...: no conflicts, exact versions.
             let mine: Vec<StreamId> = (w..streams)
                 .step_by(concurrency)
@@ -248,7 +259,7 @@ fn append_single(common: &BenchCommon, concurrency: usize, events: u64, streams:
                 for i in 0..per_writer {
                     let k = (i as usize) % mine.len();
                     let expected = versions[k].map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
-                    let event = order_line_event(w as u64 * per_writer + i);
+                    let event = events.next().expect("prepared");
                     let t = Instant::now();
                     let appended = store.append(&mine[k], expected, vec![event]).await?.expect("no conflicts");
                     latencies.push(t.elapsed().as_micros() as u64);
@@ -265,6 +276,7 @@ fn append_single(common: &BenchCommon, concurrency: usize, events: u64, streams:
     })?;
     let seconds = started.elapsed().as_secs_f64();
     let total = per_writer * concurrency as u64;
+    let stats = store.writer_stats();
     store.close()?;
     let bytes_per_event = dir_bytes(&store_dir) as f64 / total as f64;
     let mut all: Vec<u64> = latencies.into_iter().flatten().collect();
@@ -283,6 +295,8 @@ fn append_single(common: &BenchCommon, concurrency: usize, events: u64, streams:
         "fraction_of_limit": events_per_sec / limit,
         "p50_us": percentile(&all, 0.5),
         "p99_us": percentile(&all, 0.99),
+        "appends_per_group_commit": stats.appends as f64 / stats.groups.max(1) as f64,
+        "writer_sync_share": stats.sync_micros as f64 / 1e6 / seconds,
         "fsync_p50_us": disk.fsync_p50_us,
         "bandwidth_mib_per_sec": disk.bandwidth_bytes_per_sec / (1024.0 * 1024.0),
         "bytes_per_event": bytes_per_event,
@@ -290,32 +304,51 @@ fn append_single(common: &BenchCommon, concurrency: usize, events: u64, streams:
     }))
 }
 
+/// One command's worth of events (an import of `count` order lines): they share the command's metadata.
 fn batch_events(first: u64, count: usize) -> Vec<NewEvent> {
-    (0..count as u64).map(|i| order_line_event(first + i)).collect()
+    (0..count as u64).map(|i| command_event(first, first + i, i as u32)).collect()
 }
 
-fn append_batch(common: &BenchCommon, events: u64, batch: usize) -> anyhow::Result<Value> {
+fn append_batch(common: &BenchCommon, events: u64, batch: usize, pipeline: usize) -> anyhow::Result<Value> {
     let dir = scratch(common)?;
-    let disk = measure_disk(dir.path(), 100, 512 << 20)?;
+    let disk = measure_disk(dir.path(), 100, common.probe_mib << 20)?;
     let store_dir = dir.path().join("log");
     let store = EmbeddedStore::open_dir(&store_dir)?;
     let rt = runtime()?;
     let appends = events / batch as u64;
     let streams = 100u64;
     let started = Instant::now();
-    let mut latencies = Vec::with_capacity(appends as usize);
-    rt.block_on(async {
+    let mut latencies = rt.block_on(async {
+        // One writer: it builds the next command's events while up to `pipeline` appends are in flight,
+        // as a bulk importer would; each append goes to its own stream, so none waits for another.
+        let mut in_flight = std::collections::VecDeque::new();
+        let mut latencies = Vec::with_capacity(appends as usize);
         let mut versions: Vec<Option<u64>> = vec![None; streams as usize];
         for a in 0..appends {
             let k = (a % streams) as usize;
             let stream = StreamId::new(format!("batch-{k}"))?;
+            // Appends to stream k are `streams` apart, so the previous one to it has been awaited.
             let expected = versions[k].map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
-            let t = Instant::now();
-            let appended = store.append(&stream, expected, batch_events(a * batch as u64, batch)).await?;
-            latencies.push(t.elapsed().as_micros() as u64);
-            versions[k] = Some(appended.expect("no conflicts").next_expected_version);
+            let events = batch_events(a * batch as u64, batch);
+            if in_flight.len() >= pipeline {
+                let (k, handle): (usize, tokio::task::JoinHandle<anyhow::Result<(u64, u64)>>) =
+                    in_flight.pop_front().expect("non-empty");
+                let (version, micros) = handle.await??;
+                versions[k] = Some(version);
+                latencies.push(micros);
+            }
+            let store = store.clone();
+            in_flight.push_back((k, tokio::spawn(async move {
+                let t = Instant::now();
+                let appended = store.append(&stream, expected, events).await?.expect("no conflicts");
+                anyhow::Ok((appended.next_expected_version, t.elapsed().as_micros() as u64))
+            })));
+            debug_assert!(pipeline < streams as usize);
         }
-        anyhow::Ok(())
+        for (_, handle) in in_flight {
+            latencies.push(handle.await??.1);
+        }
+        anyhow::Ok(latencies)
     })?;
     let seconds = started.elapsed().as_secs_f64();
     let total = appends * batch as u64;
@@ -327,6 +360,7 @@ fn append_batch(common: &BenchCommon, events: u64, batch: usize) -> anyhow::Resu
     Ok(json!({
         "workload": "W1b append-batch",
         "batch": batch,
+        "pipeline": pipeline,
         "events": total,
         "seconds": seconds,
         "events_per_sec": events_per_sec,

@@ -62,6 +62,9 @@ pub struct BenchCommon {
     /// Repeat the measurement this many times and report the median run.
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// MiB written to measure sequential bandwidth in the same run.
+    #[arg(long, default_value_t = 512)]
+    pub probe_mib: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +95,9 @@ pub enum BenchWorkload {
         events: u64,
         #[arg(long, default_value_t = 1_000)]
         batch: usize,
+        /// Appends the writer keeps in flight while it builds the next one (1 = strictly one at a time).
+        #[arg(long, default_value_t = 2)]
+        pipeline: usize,
     },
     /// W2 (trivial fold): read every event from position 0 and decode it; borrowed and owned paths.
     Replay {

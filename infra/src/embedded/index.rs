@@ -46,6 +46,7 @@ impl Loc {
     }
 }
 
+#[derive(Clone)]
 pub(crate) struct Index {
     locs: Vec<Loc>,
     streams: FastMap<Arc<str>, Vec<u64>>,

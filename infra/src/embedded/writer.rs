@@ -108,6 +108,9 @@ pub(crate) fn spawn(
         segment_bytes_max: config.segment_bytes_max,
         last_recorded_at: 0,
         buf: Vec::with_capacity(1 << 20),
+        checkpointed_at: head,
+        checkpointer: None,
+        checkpoint_every_events: config.checkpoint_every_events.max(1),
     };
     std::thread::Builder::new()
         .name("erp-log-writer".into())
@@ -130,7 +133,14 @@ struct Writer {
     last_recorded_at: i64,
     /// Frames of the current group not yet written.
     buf: Vec<u8>,
+    /// Head position covered by the last index checkpoint written (or found at open).
+    checkpointed_at: u64,
+    /// The background thread writing a checkpoint, if one is running.
+    checkpointer: Option<std::thread::JoinHandle<()>>,
+    checkpoint_every_events: u64,
 }
+
+
 
 /// What the writer decided for one request of a group.
 enum Decision {
@@ -168,6 +178,39 @@ impl Writer {
             }
             self.commit_group(&mut group);
             group.clear();
+            self.maybe_checkpoint();
+        }
+        // Closing writes its own checkpoint; let a background one finish first so they do not interleave.
+        if let Some(handle) = self.checkpointer.take() {
+            let _ = handle.join();
+        }
+    }
+
+    /// Starts a background checkpoint when enough events were written since the last one.
+    fn maybe_checkpoint(&mut self) {
+        let head = self.next_position - 1;
+        if head - self.checkpointed_at < self.checkpoint_every_events {
+            return;
+        }
+        if self.checkpointer.as_ref().is_some_and(|h| !h.is_finished()) {
+            return;
+        }
+        if let Some(handle) = self.checkpointer.take() {
+            let _ = handle.join();
+        }
+        // The snapshot covers only published (durable) frames; copying it is a short pause of the writer,
+        // saving it happens beside the writer.
+        let snapshot = self.shared.index.read().expect("index lock").clone();
+        let dir = self.shared.dir.clone();
+        self.checkpointed_at = head;
+        let spawned = std::thread::Builder::new().name("erp-log-checkpoint".into()).spawn(move || {
+            if let Err(e) = snapshot.save_checkpoint(&dir) {
+                tracing::warn!(error = %e, "background index checkpoint failed; recovery will scan further");
+            }
+        });
+        match spawned {
+            Ok(handle) => self.checkpointer = Some(handle),
+            Err(e) => tracing::warn!(error = %e, "cannot start the checkpoint thread"),
         }
     }
 
@@ -215,10 +258,19 @@ impl Writer {
                 }
             }
         }
+        let sync_started = std::time::Instant::now();
         if failure.is_none()
             && let Err(reason) = self.flush()
         {
             failure = Some(reason);
+        }
+        {
+            use std::sync::atomic::Ordering::Relaxed;
+            let stats = &self.shared.stats;
+            stats.groups.fetch_add(1, Relaxed);
+            stats.appends.fetch_add(group.len() as u64, Relaxed);
+            stats.events.fetch_add(published.iter().map(|p| p.count as u64).sum(), Relaxed);
+            stats.sync_micros.fetch_add(sync_started.elapsed().as_micros() as u64, Relaxed);
         }
         if let Some(reason) = failure {
             self.poison(reason.clone());

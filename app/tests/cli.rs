@@ -1,0 +1,126 @@
+//! The `erp` binary, black box: `audit verify` on intact, damaged and missing logs, and the benchmark
+//! output format.
+
+use std::process::Command;
+
+use infra::{EmbeddedStore, EventStore, ExpectedVersion};
+
+fn erp() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_erp"))
+}
+
+async fn store_with_three_commits(dir: &std::path::Path) -> String {
+    let store = EmbeddedStore::open_dir(dir).unwrap();
+    for count in [1, 2, 3] {
+        let events = tests::events(tests::command(), count);
+        store.append(&tests::stream("order-1"), ExpectedVersion::Any, events).await.unwrap().unwrap();
+    }
+    let hash = store.head_hash().to_hex();
+    drop(store);
+    hash
+}
+
+#[tokio::test]
+async fn verify_prints_head_position_and_hash_of_an_intact_log_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash = store_with_three_commits(dir.path()).await;
+    let out = erp().args(["audit", "verify", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("head position   6"), "{stdout}");
+    assert!(stdout.contains(&hash), "{stdout}");
+    assert!(stdout.contains("verify OK"), "{stdout}");
+
+    let out = erp()
+        .args(["audit", "verify", "--json", "--expect-head-hash", &hash, "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["head_position"], 6);
+    assert_eq!(json["head_hash"], hash);
+}
+
+#[tokio::test]
+async fn verify_exits_1_naming_the_first_bad_position_after_a_bit_flip() {
+    let dir = tempfile::tempdir().unwrap();
+    store_with_three_commits(dir.path()).await;
+    let segment = dir.path().join("00000000.seg");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    // The second frame starts where the first ends: 12 header bytes plus the first body.
+    let first_len = 12 + u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+    bytes[first_len + 40] ^= 0x04;
+    std::fs::write(&segment, bytes).unwrap();
+
+    let out = erp().args(["audit", "verify", "--data-dir"]).arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("verify FAILED at position 2"), "{stderr}");
+    assert!(stderr.contains("00000000.seg"), "{stderr}");
+
+    let out = erp().args(["audit", "verify", "--json", "--data-dir"]).arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["first_bad_position"], 2);
+    assert_eq!(json["ok"], false);
+}
+
+#[tokio::test]
+async fn verify_fails_when_the_head_hash_differs_from_the_one_expected() {
+    let dir = tempfile::tempdir().unwrap();
+    store_with_three_commits(dir.path()).await;
+    let out = erp()
+        .args(["audit", "verify", "--expect-head-hash", &"0".repeat(64), "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected"));
+}
+
+#[test]
+fn verify_of_a_missing_directory_is_a_clear_error() {
+    let out = erp().args(["audit", "verify", "--data-dir", "/nonexistent/erp-data"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}
+
+#[test]
+fn an_unknown_subcommand_is_a_usage_error() {
+    let out = erp().args(["frobnicate"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bench_append_prints_one_json_object_with_rate_and_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = erp()
+        .args(["bench", "append", "--concurrency", "4", "--events", "200", "--runs", "1", "--probe-mib", "8"])
+        .args(["--json", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["workload"], "W1 append-single");
+    assert_eq!(json["events"], 200);
+    assert!(json["events_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(json["limit_events_per_sec"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn bench_replay_reports_both_decode_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = erp()
+        .args(["bench", "replay", "--events", "5000", "--runs", "1", "--json", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines.iter().all(|l| l["events"] == 5000));
+}
