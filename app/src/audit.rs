@@ -58,7 +58,10 @@ pub fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     if !args.json {
-        println!("verify OK: every frame, the hash chain, positions 1..={} and every stream's versions", report.head_position);
+        println!(
+            "verify OK: every frame, the hash chain, positions 1..={} and every stream's versions",
+            report.head_position
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

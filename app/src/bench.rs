@@ -12,7 +12,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use domain::{BookId, CommandId, EventId, Timestamp};
-use infra::{EmbeddedConfig, EmbeddedStore, EventMetadata, EventStore, EventType, ExpectedVersion, NewEvent, StreamId};
+use infra::{
+    EmbeddedConfig, EmbeddedStore, EventMetadata, EventStore, EventType, ExpectedVersion, NewEvent, StreamId,
+};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -24,7 +26,9 @@ pub fn run(workload: BenchWorkload) -> anyhow::Result<ExitCode> {
     match workload {
         BenchWorkload::Disk { common } => {
             let dir = scratch(&common)?;
-            let results = median_of(common.runs, || Ok(disk_result(&measure_disk(dir.path(), 1000, common.probe_mib << 20)?)))?;
+            let results = median_of(common.runs, || {
+                Ok(disk_result(&measure_disk(dir.path(), 1000, common.probe_mib << 20)?))
+            })?;
             report(&common, &[results]);
         }
         BenchWorkload::Append { common, concurrency, events, streams } => {
@@ -34,7 +38,10 @@ pub fn run(workload: BenchWorkload) -> anyhow::Result<ExitCode> {
             report(&common, &[result]);
         }
         BenchWorkload::AppendBatch { common, events, batch, pipeline } => {
-            anyhow::ensure!((1..=infra::limits::EVENTS_PER_APPEND_MAX).contains(&batch), "batch out of range");
+            anyhow::ensure!(
+                (1..=infra::limits::EVENTS_PER_APPEND_MAX).contains(&batch),
+                "batch out of range"
+            );
             anyhow::ensure!((1..=16).contains(&pipeline), "pipeline is 1 to 16");
             let result = median_of(common.runs, || append_batch(&common, events, batch, pipeline))?;
             report(&common, &[result]);
@@ -55,7 +62,8 @@ pub fn run(workload: BenchWorkload) -> anyhow::Result<ExitCode> {
             for (mode, checkpoint, crc) in
                 [("checkpoint+crc", true, true), ("checkpoint", true, false), ("full scan", false, true)]
             {
-                results.push(median_of(common.runs, || open_store(&store_dir, events, mode, checkpoint, crc))?);
+                results
+                    .push(median_of(common.runs, || open_store(&store_dir, events, mode, checkpoint, crc))?);
             }
             report(&common, &results);
         }
@@ -231,7 +239,12 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
 }
 
-fn append_single(common: &BenchCommon, concurrency: usize, events: u64, streams: usize) -> anyhow::Result<Value> {
+fn append_single(
+    common: &BenchCommon,
+    concurrency: usize,
+    events: u64,
+    streams: usize,
+) -> anyhow::Result<Value> {
     let dir = scratch(common)?;
     let disk = measure_disk(dir.path(), 300, common.probe_mib << 20)?;
     let store_dir = dir.path().join("log");
@@ -239,15 +252,15 @@ fn append_single(common: &BenchCommon, concurrency: usize, events: u64, streams:
     let rt = runtime()?;
     let per_writer = events / concurrency as u64;
     // Events are built before the clock starts: this measures the store, not the event factory.
-    let mut prepared: Vec<Vec<NewEvent>> = (0..concurrency as u64)
+    let prepared: Vec<Vec<NewEvent>> = (0..concurrency as u64)
         .map(|w| (0..per_writer).map(|i| order_line_event(w * per_writer + i)).collect())
         .collect();
     let started = Instant::now();
     let latencies: Vec<Vec<u64>> = rt.block_on(async {
         let mut tasks = Vec::new();
-        for w in 0..concurrency {
+        for (w, events) in prepared.into_iter().enumerate() {
             let store = store.clone();
-            let mut events = std::mem::take(&mut prepared[w]).into_iter();
+            let mut events = events.into_iter();
             // Each writer owns the streams w, w + C, w + 2C ...: no conflicts, exact versions.
             let mine: Vec<StreamId> = (w..streams)
                 .step_by(concurrency)
@@ -261,7 +274,8 @@ fn append_single(common: &BenchCommon, concurrency: usize, events: u64, streams:
                     let expected = versions[k].map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
                     let event = events.next().expect("prepared");
                     let t = Instant::now();
-                    let appended = store.append(&mine[k], expected, vec![event]).await?.expect("no conflicts");
+                    let appended =
+                        store.append(&mine[k], expected, vec![event]).await?.expect("no conflicts");
                     latencies.push(t.elapsed().as_micros() as u64);
                     versions[k] = Some(appended.next_expected_version);
                 }
@@ -338,11 +352,14 @@ fn append_batch(common: &BenchCommon, events: u64, batch: usize, pipeline: usize
                 latencies.push(micros);
             }
             let store = store.clone();
-            in_flight.push_back((k, tokio::spawn(async move {
-                let t = Instant::now();
-                let appended = store.append(&stream, expected, events).await?.expect("no conflicts");
-                anyhow::Ok((appended.next_expected_version, t.elapsed().as_micros() as u64))
-            })));
+            in_flight.push_back((
+                k,
+                tokio::spawn(async move {
+                    let t = Instant::now();
+                    let appended = store.append(&stream, expected, events).await?.expect("no conflicts");
+                    anyhow::Ok((appended.next_expected_version, t.elapsed().as_micros() as u64))
+                }),
+            ));
             debug_assert!(pipeline < streams as usize);
         }
         for (_, handle) in in_flight {
@@ -392,7 +409,9 @@ fn build_store(dir: &PathBuf, events: u64, batch: usize, writers: usize) -> anyh
                 let mut a = w;
                 while a < appends {
                     let stream = StreamId::new(format!("order-{}", a % 10_000))?;
-                    store.append(&stream, ExpectedVersion::Any, batch_events(a * batch as u64, batch)).await??;
+                    store
+                        .append(&stream, ExpectedVersion::Any, batch_events(a * batch as u64, batch))
+                        .await??;
                     a += writers as u64;
                 }
                 anyhow::Ok(())
@@ -404,7 +423,11 @@ fn build_store(dir: &PathBuf, events: u64, batch: usize, writers: usize) -> anyh
         anyhow::Ok(())
     })?;
     store.close()?;
-    tracing::info!(events = appends * batch as u64, seconds = started.elapsed().as_secs_f64(), "benchmark store built");
+    tracing::info!(
+        events = appends * batch as u64,
+        seconds = started.elapsed().as_secs_f64(),
+        "benchmark store built"
+    );
     Ok(())
 }
 
@@ -468,7 +491,11 @@ fn open_store(dir: &Path, events: u64, mode: &str, checkpoint: bool, crc: bool) 
         // Closing wrote a fresh checkpoint; put the original back so every run starts the same.
         std::fs::rename(&saved, &ckpt)?;
     }
-    anyhow::ensure!(report.head_position >= events - events % 1000, "store has {} events", report.head_position);
+    anyhow::ensure!(
+        report.head_position >= events - events % 1000,
+        "store has {} events",
+        report.head_position
+    );
     Ok(json!({
         "workload": format!("open ({mode})"),
         "events": report.head_position,
@@ -480,4 +507,3 @@ fn open_store(dir: &Path, events: u64, mode: &str, checkpoint: bool, crc: bool) 
         "peak_rss_mib": peak_rss_mib(),
     }))
 }
-

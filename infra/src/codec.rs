@@ -220,8 +220,12 @@ pub fn encode_event_records(events: &[NewEvent], out: &mut Vec<u8>) -> Result<Ve
                 occurred_at: event.metadata.occurred_at.unix_micros(),
             }),
         };
-        let record =
-            EventRecordV1 { event_id: *event.event_id.0.as_bytes(), event_type, metadata, payload: Bytes(&event.payload) };
+        let record = EventRecordV1 {
+            event_id: *event.event_id.0.as_bytes(),
+            event_type,
+            metadata,
+            payload: Bytes(&event.payload),
+        };
         let taken = std::mem::take(out);
         *out = postcard::to_extend(&record, taken)
             .map_err(|e| StoreError::Decode { reason: format!("cannot encode event record: {e}") })?;
@@ -241,7 +245,8 @@ pub fn encode_frame(out: &mut Vec<u8>, header: &CommitHeaderV1<'_>, records: &[u
     *out = postcard::to_extend(header, taken).expect("encoding a commit header into a Vec cannot fail");
     out.extend_from_slice(records);
     let body_start = frame_start + FRAME_HEADER_BYTES;
-    let body_len = u32::try_from(out.len() - body_start).expect("frame bodies are bounded by APPEND_BYTES_MAX");
+    let body_len =
+        u32::try_from(out.len() - body_start).expect("frame bodies are bounded by APPEND_BYTES_MAX");
     let len_bytes = body_len.to_le_bytes();
     let crc = frame_crc(len_bytes, &out[body_start..]);
     out[frame_start + 4..frame_start + 8].copy_from_slice(&len_bytes);
@@ -318,7 +323,9 @@ impl<'a> Iterator for RecordIter<'a> {
         let (event_type, event_version) = match (record.event_type, self.previous) {
             (TypeRefV1::Named { name, version }, _) => (name, version),
             (TypeRefV1::SameAsPrevious, Some((name, version, _))) => (name, version),
-            (TypeRefV1::SameAsPrevious, None) => return self.fail("the first record refers to a previous type".into()),
+            (TypeRefV1::SameAsPrevious, None) => {
+                return self.fail("the first record refers to a previous type".into());
+            }
         };
         let metadata = match (record.metadata, self.previous) {
             (MetadataRefV1::Full(m), _) => m,
@@ -328,7 +335,13 @@ impl<'a> Iterator for RecordIter<'a> {
             }
         };
         self.previous = Some((event_type, event_version, metadata));
-        Some(Ok(EventRecord { event_id: record.event_id, event_type, event_version, metadata, payload: record.payload.0 }))
+        Some(Ok(EventRecord {
+            event_id: record.event_id,
+            event_type,
+            event_version,
+            metadata,
+            payload: record.payload.0,
+        }))
     }
 }
 
@@ -347,11 +360,16 @@ pub trait StoredEvent: Serialize + Sized {
 
 /// Encodes a payload with postcard.
 pub fn encode_payload<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    postcard::to_allocvec(value).map_err(|e| StoreError::Decode { reason: format!("cannot encode payload: {e}") })
+    postcard::to_allocvec(value)
+        .map_err(|e| StoreError::Decode { reason: format!("cannot encode payload: {e}") })
 }
 
 /// Decodes a payload with postcard, refusing trailing bytes (a sign of a wrong type or version).
-pub fn decode_payload<T: DeserializeOwned>(type_name: &str, version: u16, bytes: &[u8]) -> Result<T, StoreError> {
+pub fn decode_payload<T: DeserializeOwned>(
+    type_name: &str,
+    version: u16,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
     match postcard::take_from_bytes::<T>(bytes) {
         Ok((value, [])) => Ok(value),
         Ok((_, rest)) => Err(StoreError::Decode {
@@ -575,7 +593,9 @@ mod tests {
         "abababababababababababababababababababababababababababababababab",
         "2a066e6f74652d31038280f2818389850602",
         "1352c9d50ca55a6b831e291d2c769cb9",
-        "01", "0e746573742e4e6f74654164646564", "02",
+        "01",
+        "0e746573742e4e6f74654164646564",
+        "02",
         "01",
         "00000000000000000000000000000001",
         "05636c65726b",
@@ -585,7 +605,9 @@ mod tests {
         "8080f28183898506",
         "03010203",
         "df90442f32d459a3af3a1a461973743c",
-        "00", "00", "0104",
+        "00",
+        "00",
+        "0104",
     );
     const GOLDEN_FRAME_V1_HASH: &str = "1baa6756255794434deaec53552b79694f99dc725970acd3739303a450887e27";
 }

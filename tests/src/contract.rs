@@ -47,12 +47,7 @@ macro_rules! store_contract_tests {
     };
 }
 
-async fn append_ok<S: EventStore>(
-    store: &S,
-    name: &str,
-    expected: ExpectedVersion,
-    count: u32,
-) -> Appended {
+async fn append_ok<S: EventStore>(store: &S, name: &str, expected: ExpectedVersion, count: u32) -> Appended {
     store
         .append(&stream(name), expected, events(command(), count))
         .await
@@ -60,14 +55,10 @@ async fn append_ok<S: EventStore>(
         .expect("no conflict")
 }
 
-
-
 pub async fn a_first_append_with_no_stream_starts_the_stream_at_version_0<S: EventStore>(store: S) {
     let appended = append_ok(&store, "order-1", ExpectedVersion::NoStream, 1).await;
     assert_eq!(appended, Appended { first_position: 1, last_position: 1, next_expected_version: 0 });
 }
-
-
 
 pub async fn an_append_at_the_exact_version_succeeds_and_a_stale_one_is_a_conflict<S: EventStore>(store: S) {
     append_ok(&store, "order-1", ExpectedVersion::NoStream, 2).await;
@@ -80,14 +71,18 @@ pub async fn an_append_at_the_exact_version_succeeds_and_a_stale_one_is_a_confli
         .expect_err("a stale version must not append");
     assert_eq!(
         conflict,
-        WrongExpectedVersion { stream: stream("order-1"), expected: ExpectedVersion::Exact(1), actual: Some(2) }
+        WrongExpectedVersion {
+            stream: stream("order-1"),
+            expected: ExpectedVersion::Exact(1),
+            actual: Some(2)
+        }
     );
     assert_eq!(store.read_stream(&stream("order-1"), 0, 100).await.unwrap().len(), 3);
 }
 
-
-
-pub async fn no_stream_on_an_existing_stream_is_a_conflict_naming_the_actual_version<S: EventStore>(store: S) {
+pub async fn no_stream_on_an_existing_stream_is_a_conflict_naming_the_actual_version<S: EventStore>(
+    store: S,
+) {
     append_ok(&store, "order-1", ExpectedVersion::NoStream, 3).await;
     let conflict = store
         .append(&stream("order-1"), ExpectedVersion::NoStream, events(command(), 1))
@@ -98,9 +93,9 @@ pub async fn no_stream_on_an_existing_stream_is_a_conflict_naming_the_actual_ver
     assert_eq!(conflict.expected, ExpectedVersion::NoStream);
 }
 
-
-
-pub async fn an_exact_version_on_a_missing_stream_is_a_conflict_with_no_actual_version<S: EventStore>(store: S) {
+pub async fn an_exact_version_on_a_missing_stream_is_a_conflict_with_no_actual_version<S: EventStore>(
+    store: S,
+) {
     let conflict = store
         .append(&stream("order-9"), ExpectedVersion::Exact(0), events(command(), 1))
         .await
@@ -110,16 +105,12 @@ pub async fn an_exact_version_on_a_missing_stream_is_a_conflict_with_no_actual_v
     assert_eq!(store.head_position().await.unwrap(), 0);
 }
 
-
-
 pub async fn any_appends_whatever_the_version<S: EventStore>(store: S) {
     let first = append_ok(&store, "log-1", ExpectedVersion::Any, 1).await;
     let second = append_ok(&store, "log-1", ExpectedVersion::Any, 2).await;
     assert_eq!(first.next_expected_version, 0);
     assert_eq!(second, Appended { first_position: 2, last_position: 3, next_expected_version: 2 });
 }
-
-
 
 pub async fn an_append_of_many_events_is_contiguous_in_the_stream_and_the_log<S: EventStore>(store: S) {
     append_ok(&store, "a", ExpectedVersion::NoStream, 1).await;
@@ -131,8 +122,6 @@ pub async fn an_append_of_many_events_is_contiguous_in_the_stream_and_the_log<S:
     assert_eq!(versions, (0..50).collect::<Vec<_>>());
     assert_eq!(positions, (2..52).collect::<Vec<_>>());
 }
-
-
 
 pub async fn reading_a_stream_pages_from_a_version_in_version_order<S: EventStore>(store: S) {
     for i in 0..5u64 {
@@ -149,14 +138,10 @@ pub async fn reading_a_stream_pages_from_a_version_in_version_order<S: EventStor
     assert!(store.read_stream(&stream("s"), 10, 100).await.unwrap().is_empty());
 }
 
-
-
 pub async fn reading_a_missing_stream_gives_nothing<S: EventStore>(store: S) {
     append_ok(&store, "present", ExpectedVersion::NoStream, 1).await;
     assert!(store.read_stream(&stream("absent"), 0, 10).await.unwrap().is_empty());
 }
-
-
 
 pub async fn reading_all_pages_the_global_log_in_position_order<S: EventStore>(store: S) {
     for i in 0..10 {
@@ -177,8 +162,6 @@ pub async fn reading_all_pages_the_global_log_in_position_order<S: EventStore>(s
     assert!(store.read_all(31, 10).await.unwrap().is_empty());
     assert_eq!(store.read_all(0, 1).await.unwrap()[0].position, 1, "position 0 reads from the start");
 }
-
-
 
 pub async fn every_envelope_field_round_trips<S: EventStore>(store: S) {
     let cmd = command();
@@ -203,8 +186,6 @@ pub async fn every_envelope_field_round_trips<S: EventStore>(store: S) {
     }
 }
 
-
-
 pub async fn the_head_position_is_the_position_of_the_last_event<S: EventStore>(store: S) {
     assert_eq!(store.head_position().await.unwrap(), 0);
     append_ok(&store, "a", ExpectedVersion::Any, 4).await;
@@ -212,26 +193,28 @@ pub async fn the_head_position_is_the_position_of_the_last_event<S: EventStore>(
     assert_eq!(store.head_position().await.unwrap(), 5);
 }
 
-
-
 pub async fn a_retried_append_answers_the_original_outcome_and_writes_nothing<S: EventStore>(store: S) {
     append_ok(&store, "order-1", ExpectedVersion::NoStream, 1).await;
     let cmd = command();
-    let first = store.append(&stream("order-1"), ExpectedVersion::Exact(0), events(cmd, 3)).await.unwrap().unwrap();
-    let retry = store.append(&stream("order-1"), ExpectedVersion::Exact(0), events(cmd, 3)).await.unwrap().unwrap();
+    let first =
+        store.append(&stream("order-1"), ExpectedVersion::Exact(0), events(cmd, 3)).await.unwrap().unwrap();
+    let retry =
+        store.append(&stream("order-1"), ExpectedVersion::Exact(0), events(cmd, 3)).await.unwrap().unwrap();
     assert_eq!(retry, first);
     assert_eq!(store.head_position().await.unwrap(), 4);
     // The same holds for a retried first append with NoStream.
     let cmd = command();
-    let first = store.append(&stream("new"), ExpectedVersion::NoStream, events(cmd, 2)).await.unwrap().unwrap();
-    let retry = store.append(&stream("new"), ExpectedVersion::NoStream, events(cmd, 2)).await.unwrap().unwrap();
+    let first =
+        store.append(&stream("new"), ExpectedVersion::NoStream, events(cmd, 2)).await.unwrap().unwrap();
+    let retry =
+        store.append(&stream("new"), ExpectedVersion::NoStream, events(cmd, 2)).await.unwrap().unwrap();
     assert_eq!(retry, first);
     assert_eq!(store.head_position().await.unwrap(), 6);
 }
 
-
-
-pub async fn a_retried_append_after_later_appends_still_answers_the_original_outcome<S: EventStore>(store: S) {
+pub async fn a_retried_append_after_later_appends_still_answers_the_original_outcome<S: EventStore>(
+    store: S,
+) {
     let cmd = command();
     let first = store.append(&stream("s"), ExpectedVersion::NoStream, events(cmd, 2)).await.unwrap().unwrap();
     append_ok(&store, "s", ExpectedVersion::Exact(1), 5).await;
@@ -239,8 +222,6 @@ pub async fn a_retried_append_after_later_appends_still_answers_the_original_out
     assert_eq!(retry, first);
     assert_eq!(store.head_position().await.unwrap(), 7);
 }
-
-
 
 pub async fn an_event_id_reused_with_other_content_is_refused<S: EventStore>(store: S) {
     let cmd = command();
@@ -263,14 +244,10 @@ fn assert_refused(result: Result<Result<Appended, WrongExpectedVersion>, StoreEr
     }
 }
 
-
-
 pub async fn an_append_with_no_events_is_refused<S: EventStore>(store: S) {
     assert_refused(store.append(&stream("s"), ExpectedVersion::Any, vec![]).await, "store.empty_append");
     assert_eq!(store.head_position().await.unwrap(), 0);
 }
-
-
 
 pub async fn an_append_with_the_same_event_id_twice_is_refused<S: EventStore>(store: S) {
     let mut twice = events(command(), 2);
@@ -279,15 +256,11 @@ pub async fn an_append_with_the_same_event_id_twice_is_refused<S: EventStore>(st
     assert_eq!(store.head_position().await.unwrap(), 0);
 }
 
-
-
 pub async fn an_append_over_the_event_count_limit_is_refused<S: EventStore>(store: S) {
     let too_many = events(command(), infra::limits::EVENTS_PER_APPEND_MAX as u32 + 1);
     assert_refused(store.append(&stream("s"), ExpectedVersion::Any, too_many).await, "store.too_many_events");
     assert_eq!(store.head_position().await.unwrap(), 0);
 }
-
-
 
 pub async fn an_event_over_the_size_limit_is_refused<S: EventStore>(store: S) {
     let mut big = events(command(), 2);
@@ -295,8 +268,6 @@ pub async fn an_event_over_the_size_limit_is_refused<S: EventStore>(store: S) {
     assert_refused(store.append(&stream("s"), ExpectedVersion::Any, big).await, "store.event_too_large");
     assert_eq!(store.head_position().await.unwrap(), 0);
 }
-
-
 
 pub async fn a_subscription_catches_up_then_delivers_live_events_in_order<S: EventStore>(store: S) {
     for i in 0..20 {
@@ -324,8 +295,6 @@ pub async fn a_subscription_catches_up_then_delivers_live_events_in_order<S: Eve
     assert!(nothing_more.is_err(), "no event beyond the head");
 }
 
-
-
 pub async fn a_subscription_from_a_checkpoint_starts_after_it<S: EventStore>(store: S) {
     append_ok(&store, "s", ExpectedVersion::Any, 10).await;
     let mut subscription = store.subscribe_all(7);
@@ -333,8 +302,6 @@ pub async fn a_subscription_from_a_checkpoint_starts_after_it<S: EventStore>(sto
     assert_eq!(subscription.next().await.unwrap().position, 9);
     assert_eq!(subscription.next().await.unwrap().position, 10);
 }
-
-
 
 pub async fn racing_appends_at_the_same_version_let_exactly_one_win<S: EventStore>(store: S) {
     append_ok(&store, "stock-sku1-wh1", ExpectedVersion::NoStream, 1).await;

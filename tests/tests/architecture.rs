@@ -40,7 +40,8 @@ fn normal_dependency_closure(meta: &Value, package: &str) -> (BTreeSet<String>, 
             .map(|d| d["pkg"].as_str().unwrap().to_string())
             .collect()
     };
-    let direct: BTreeSet<String> = normal_deps(root).iter().map(|id| packages[id.as_str()].to_string()).collect();
+    let direct: BTreeSet<String> =
+        normal_deps(root).iter().map(|id| packages[id.as_str()].to_string()).collect();
     let mut seen = BTreeSet::new();
     let mut stack = normal_deps(root);
     while let Some(id) = stack.pop() {

@@ -49,7 +49,10 @@ async fn sixty_four_writers_on_ten_streams_lose_nothing_and_a_live_subscriber_se
                         written.push((name, appended.next_expected_version, id, appended.last_position));
                     }
                     Err(conflict) => {
-                        assert_ne!(conflict.actual, version, "a conflict names a version other than the expected");
+                        assert_ne!(
+                            conflict.actual, version,
+                            "a conflict names a version other than the expected"
+                        );
                         conflicts += 1;
                         known.insert(s, conflict.actual);
                     }
@@ -76,7 +79,8 @@ async fn sixty_four_writers_on_ten_streams_lose_nothing_and_a_live_subscriber_se
     for (name, mut acked) in by_stream {
         acked.sort();
         let stored = store.read_stream(&stream(&name), 0, 65_536).await.unwrap();
-        let stored: Vec<(u64, domain::EventId)> = stored.iter().map(|e| (e.stream_version, e.event_id)).collect();
+        let stored: Vec<(u64, domain::EventId)> =
+            stored.iter().map(|e| (e.stream_version, e.event_id)).collect();
         assert_eq!(stored, acked, "stream {name}");
     }
     assert_eq!(store.head_position().await.unwrap(), total);

@@ -77,7 +77,8 @@ async fn every_acknowledged_event_survives_repeated_sigkills() {
         // A line cut by the kill is not an acknowledgement the test can rely on; whole lines are.
         acks.extend(lines.iter().filter_map(|l| parse(l)));
 
-        let store = EmbeddedStore::open_dir(dir.path()).unwrap_or_else(|e| panic!("kill {kill}: reopen: {e}"));
+        let store =
+            EmbeddedStore::open_dir(dir.path()).unwrap_or_else(|e| panic!("kill {kill}: reopen: {e}"));
         let head = store.head_position().await.unwrap();
         // Read the whole log once: positions must be contiguous from 1 to the head.
         let mut stored = std::collections::HashMap::new();

@@ -20,12 +20,25 @@ enum Expect {
 
 #[derive(Clone, Debug)]
 enum Op {
-    Append { stream: u8, expect: Expect, count: u32 },
+    Append {
+        stream: u8,
+        expect: Expect,
+        count: u32,
+    },
     /// Re-send the last successful append exactly as it was sent.
     RetryLast,
-    ReadStream { stream: u8, from: u64, max: usize },
-    ReadAll { from: u64, max: usize },
-    Reopen { drop_checkpoint: bool },
+    ReadStream {
+        stream: u8,
+        from: u64,
+        max: usize,
+    },
+    ReadAll {
+        from: u64,
+        max: usize,
+    },
+    Reopen {
+        drop_checkpoint: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -84,7 +97,11 @@ impl Model {
 
 fn config(dir: &std::path::Path) -> EmbeddedConfig {
     // No fsync here: this test is about semantics; the crash test is about durability.
-    EmbeddedConfig { durability: infra::Durability::None, segment_bytes_max: 8192, ..EmbeddedConfig::new(dir) }
+    EmbeddedConfig {
+        durability: infra::Durability::None,
+        segment_bytes_max: 8192,
+        ..EmbeddedConfig::new(dir)
+    }
 }
 
 fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
@@ -122,7 +139,9 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                     let got = rt.block_on(s.append(&stream(name), *expected, sent.clone())).unwrap();
                     match expected {
                         // A retry with an exact or no-stream version is always recognised.
-                        ExpectedVersion::Exact(_) | ExpectedVersion::NoStream => prop_assert_eq!(got, Ok(*original)),
+                        ExpectedVersion::Exact(_) | ExpectedVersion::NoStream => {
+                            prop_assert_eq!(got, Ok(*original))
+                        }
                         // With Any it is recognised only while its events are still the stream's last.
                         ExpectedVersion::Any => {
                             let still_last = model.lengths[name] == original.next_expected_version + 1;

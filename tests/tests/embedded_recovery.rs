@@ -133,7 +133,8 @@ async fn a_torn_tail_at_every_byte_offset_of_the_last_frame_recovers_to_the_prev
         }
         assert_eq!(std::fs::metadata(segment0(dir.path())).unwrap().len(), last_start as u64);
         assert_eq!(read_everything(&store), expected, "cut at byte {cut}");
-        let appended = store.append(&stream("a"), ExpectedVersion::Exact(1), events(command(), 1)).await.unwrap();
+        let appended =
+            store.append(&stream("a"), ExpectedVersion::Exact(1), events(command(), 1)).await.unwrap();
         assert_eq!(appended.unwrap().first_position, 6, "cut at byte {cut}: appends continue after the cut");
         drop(store);
         let verified = verify_data_dir(dir.path()).unwrap();
@@ -186,7 +187,10 @@ async fn a_flipped_bit_in_an_earlier_frame_fails_the_open_naming_segment_and_off
         };
         assert_eq!(err.code(), "store.corrupt");
         let message = err.to_string();
-        assert!(message.contains("00000000.seg") && message.contains(&format!("offset {offset}")), "{message}");
+        assert!(
+            message.contains("00000000.seg") && message.contains(&format!("offset {offset}")),
+            "{message}"
+        );
         assert_eq!(
             std::fs::metadata(segment0(dir.path())).unwrap().len(),
             size_before,
@@ -261,7 +265,9 @@ async fn segments_roll_over_and_every_read_crosses_them() {
     let config = EmbeddedConfig { segment_bytes_max: 4096, ..EmbeddedConfig::new(dir.path()) };
     let store = EmbeddedStore::open(config.clone()).unwrap();
     for i in 0..60u32 {
-        store.append(&stream(&format!("s-{}", i % 7)), ExpectedVersion::Any, events(command(), 1 + i % 4)).await
+        store
+            .append(&stream(&format!("s-{}", i % 7)), ExpectedVersion::Any, events(command(), 1 + i % 4))
+            .await
             .unwrap()
             .unwrap();
     }
@@ -269,9 +275,10 @@ async fn segments_roll_over_and_every_read_crosses_them() {
     assert_eq!(before.len() as u64, (0..60u32).map(|i| 1 + i % 4).sum::<u32>() as u64);
     let s3 = store.read_stream_blocking(&stream("s-3"), 0, 1000).unwrap();
     drop(store);
-    let segments = std::fs::read_dir(dir.path()).unwrap().filter(|e| {
-        e.as_ref().unwrap().file_name().to_str().unwrap().ends_with(".seg")
-    }).count();
+    let segments = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_str().unwrap().ends_with(".seg"))
+        .count();
     assert!(segments > 3, "only {segments} segments");
     let verified = verify_data_dir(dir.path()).unwrap();
     assert!(verified.is_ok(), "{verified:?}");

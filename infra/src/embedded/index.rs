@@ -95,7 +95,15 @@ impl Index {
     }
 
     /// Records one commit. Asserts the invariants a correct writer or scan always keeps.
-    pub fn push_commit(&mut self, stream: &Arc<str>, first_position: u64, first_version: u64, segment: u32, offset: u64, count: u32) {
+    pub fn push_commit(
+        &mut self,
+        stream: &Arc<str>,
+        first_position: u64,
+        first_version: u64,
+        segment: u32,
+        offset: u64,
+        count: u32,
+    ) {
         assert_eq!(first_position, self.head_position() + 1, "positions must be contiguous");
         for i in 0..count {
             self.locs.push(Loc::new(segment, offset, i));
@@ -111,7 +119,8 @@ impl Index {
     /// Writes the checkpoint atomically (temporary file, fsync, rename, fsync of the directory).
     pub fn save_checkpoint(&self, dir: &Path) -> Result<(), StoreError> {
         let tmp = dir.join(CHECKPOINT_TMP);
-        let io = |what: &str, e| StoreError::io(format!("writing index checkpoint {}: {what}", tmp.display()), e);
+        let io =
+            |what: &str, e| StoreError::io(format!("writing index checkpoint {}: {what}", tmp.display()), e);
         let mut body = Vec::with_capacity(64 + self.locs.len() * 16);
         body.extend_from_slice(&self.tail.segment.to_le_bytes());
         body.extend_from_slice(&self.tail.offset.to_le_bytes());

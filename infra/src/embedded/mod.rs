@@ -227,7 +227,11 @@ impl EmbeddedStore {
     }
 
     /// Synchronous [`EventStore::read_all`], for batch tools and benchmarks.
-    pub fn read_all_blocking(&self, from_position: u64, max_count: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+    pub fn read_all_blocking(
+        &self,
+        from_position: u64,
+        max_count: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         self.inner.shared.read_all(from_position, max_count)
     }
 
@@ -251,7 +255,12 @@ impl EmbeddedStore {
         self.inner.shared.read_stream(stream, from_version, max_count)
     }
 
-    async fn append_inner(&self, stream: &StreamId, expected: ExpectedVersion, events: Vec<NewEvent>) -> AppendResult {
+    async fn append_inner(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> AppendResult {
         let request = writer::Request::new(stream, expected, &events)?;
         let (reply_tx, reply_rx) = oneshot::channel();
         let request = writer::Request { reply: Some(reply_tx), ..request };
@@ -259,7 +268,9 @@ impl EmbeddedStore {
         match tx.send_timeout(request, limits::WRITER_QUEUE_WAIT_MAX).await {
             Ok(()) => {}
             Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
-                return Err(StoreError::Overloaded { waited_ms: limits::WRITER_QUEUE_WAIT_MAX.as_millis() as u64 });
+                return Err(StoreError::Overloaded {
+                    waited_ms: limits::WRITER_QUEUE_WAIT_MAX.as_millis() as u64,
+                });
             }
             Err(mpsc::error::SendTimeoutError::Closed(_)) => return Err(StoreError::Closed),
         }
@@ -387,9 +398,10 @@ impl Subscription for EmbeddedSubscription {
             if head > self.checkpoint {
                 let shared = self.shared.clone();
                 let from = self.checkpoint + 1;
-                let batch = tokio::task::spawn_blocking(move || shared.read_all(from, SUBSCRIPTION_BATCH_MAX))
-                    .await
-                    .map_err(|e| StoreError::Poisoned { reason: format!("read task failed: {e}") })??;
+                let batch =
+                    tokio::task::spawn_blocking(move || shared.read_all(from, SUBSCRIPTION_BATCH_MAX))
+                        .await
+                        .map_err(|e| StoreError::Poisoned { reason: format!("read task failed: {e}") })??;
                 self.buffer.extend(batch);
                 continue;
             }

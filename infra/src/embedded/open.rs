@@ -60,7 +60,9 @@ pub(crate) fn recover(config: &EmbeddedConfig) -> Result<Opened, StoreError> {
     let mut index = match Index::load_checkpoint(dir)? {
         Some(index) if checkpoint_matches_log(&index, &files)? => index,
         Some(_) => {
-            tracing::warn!("index checkpoint does not match the log (it is older or the log was cut); scanning");
+            tracing::warn!(
+                "index checkpoint does not match the log (it is older or the log was cut); scanning"
+            );
             Index::empty()
         }
         None => Index::empty(),
@@ -92,8 +94,8 @@ pub(crate) fn recover(config: &EmbeddedConfig) -> Result<Opened, StoreError> {
                     if segment != last {
                         return Err(corrupt(segment, offset, format!("{reason}, and later segments exist")));
                     }
-                    if let Some(intact) =
-                        segments::find_intact_frame_after(file, len, offset).map_err(io(segment, "reading"))?
+                    if let Some(intact) = segments::find_intact_frame_after(file, len, offset)
+                        .map_err(io(segment, "reading"))?
                     {
                         return Err(corrupt(
                             segment,
@@ -148,30 +150,44 @@ pub(crate) fn recover(config: &EmbeddedConfig) -> Result<Opened, StoreError> {
 
 /// Applies one intact frame found by the scan to the index, checking chain, position and version.
 /// Returns the number of events in it.
-fn apply_frame(index: &mut Index, segment: u32, offset: u64, crc: u32, body: &[u8]) -> Result<u64, StoreError> {
+fn apply_frame(
+    index: &mut Index,
+    segment: u32,
+    offset: u64,
+    crc: u32,
+    body: &[u8],
+) -> Result<u64, StoreError> {
     let view = CommitView::decode(body).map_err(|r| corrupt(segment, offset, r))?;
     let header = &view.header;
     if ChainHash(header.prev_hash) != index.head_hash {
-        return Err(corrupt(segment, offset, format!(
-            "hash chain broken at position {}: the frame links to {}, the previous frame hashes to {}",
-            header.first_position,
-            ChainHash(header.prev_hash),
-            index.head_hash
-        )));
+        return Err(corrupt(
+            segment,
+            offset,
+            format!(
+                "hash chain broken at position {}: the frame links to {}, the previous frame hashes to {}",
+                header.first_position,
+                ChainHash(header.prev_hash),
+                index.head_hash
+            ),
+        ));
     }
     if header.first_position != index.head_position() + 1 {
-        return Err(corrupt(segment, offset, format!(
-            "position {} follows position {}",
-            header.first_position,
-            index.head_position()
-        )));
+        return Err(corrupt(
+            segment,
+            offset,
+            format!("position {} follows position {}", header.first_position, index.head_position()),
+        ));
     }
     let stream_len = index.stream_len(header.stream_id);
     if header.first_version != stream_len {
-        return Err(corrupt(segment, offset, format!(
-            "stream {} continues at version {} but has {stream_len} events",
-            header.stream_id, header.first_version
-        )));
+        return Err(corrupt(
+            segment,
+            offset,
+            format!(
+                "stream {} continues at version {} but has {stream_len} events",
+                header.stream_id, header.first_version
+            ),
+        ));
     }
     if header.event_count as usize > limits::EVENTS_PER_APPEND_MAX {
         return Err(corrupt(segment, offset, "more events in one frame than an append may hold"));
@@ -202,7 +218,8 @@ fn checkpoint_matches_log(index: &Index, files: &[Arc<File>]) -> Result<bool, St
             }
             let body_len = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes")) as u64;
             let stored_crc = u32::from_le_bytes(header[8..12].try_into().expect("4 bytes"));
-            let ends_at_tail = segment != tail.segment || offset + FRAME_HEADER_BYTES as u64 + body_len == tail.offset;
+            let ends_at_tail =
+                segment != tail.segment || offset + FRAME_HEADER_BYTES as u64 + body_len == tail.offset;
             Ok(header[..4] == codec::FRAME_MAGIC && stored_crc == crc && ends_at_tail)
         }
     }
@@ -224,7 +241,11 @@ fn verify_covered_frames(files: &[Arc<File>], tail: Tail) -> Result<(), StoreErr
                 Scanned::Frame { .. } => {}
                 Scanned::End => return Ok(()),
                 Scanned::Damaged { offset, reason } => {
-                    return Err(corrupt(segment, offset, format!("{reason}, in a frame acknowledged long ago")));
+                    return Err(corrupt(
+                        segment,
+                        offset,
+                        format!("{reason}, in a frame acknowledged long ago"),
+                    ));
                 }
             }
         }
@@ -247,4 +268,3 @@ fn verify_covered_frames(files: &[Arc<File>], tail: Tail) -> Result<(), StoreErr
         first_error.map_or(Ok(()), Err)
     })
 }
-

@@ -132,7 +132,10 @@ impl Shared {
                     return Err(corrupt(
                         segment,
                         offset,
-                        format!("frame holds position {}, the index expected {position}", view.header.first_position),
+                        format!(
+                            "frame holds position {}, the index expected {position}",
+                            view.header.first_position
+                        ),
                     ));
                 }
                 if !visit(&view, segment, offset)? {
@@ -237,7 +240,8 @@ impl Shared {
             let start = (from_version.min(all.len() as u64)) as usize;
             let end = start.saturating_add(max_count).min(all.len());
             let positions = all[start..end].to_vec();
-            let locs = positions.iter().map(|&p| index.loc(p).expect("stream positions are indexed")).collect();
+            let locs =
+                positions.iter().map(|&p| index.loc(p).expect("stream positions are indexed")).collect();
             (positions, locs)
         };
         let mut out = Vec::with_capacity(positions.len());
@@ -282,8 +286,8 @@ impl Shared {
         let mut out = Vec::with_capacity(locs.len());
         for loc in locs {
             let file = self.segment_file(loc.segment())?;
-            let body =
-                segments::read_frame_at(&file, loc.offset()).map_err(|r| corrupt(loc.segment(), loc.offset(), r))?;
+            let body = segments::read_frame_at(&file, loc.offset())
+                .map_err(|r| corrupt(loc.segment(), loc.offset(), r))?;
             let view = CommitView::decode(&body).map_err(|r| corrupt(loc.segment(), loc.offset(), r))?;
             let record = view
                 .records()

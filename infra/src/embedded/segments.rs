@@ -22,7 +22,8 @@ pub(crate) fn segment_path(dir: &Path, segment: u32) -> PathBuf {
 /// Lists the segment numbers in `dir`, checking that they run from 0 without a gap.
 pub(crate) fn list_segments(dir: &Path) -> Result<Vec<u32>, StoreError> {
     let mut numbers = Vec::new();
-    let entries = std::fs::read_dir(dir).map_err(|e| StoreError::io(format!("listing {}", dir.display()), e))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| StoreError::io(format!("listing {}", dir.display()), e))?;
     for entry in entries {
         let entry = entry.map_err(|e| StoreError::io(format!("listing {}", dir.display()), e))?;
         let name = entry.file_name();
@@ -156,7 +157,11 @@ pub(crate) fn read_frame_at(file: &File, offset: u64) -> Result<Vec<u8>, String>
 ///
 /// Used to tell a torn tail (nothing valid after the damage: truncate) from corruption (valid frames
 /// after the damage: refuse to open). Returns the offset of the first intact frame found.
-pub(crate) fn find_intact_frame_after(file: &File, file_len: u64, offset: u64) -> std::io::Result<Option<u64>> {
+pub(crate) fn find_intact_frame_after(
+    file: &File,
+    file_len: u64,
+    offset: u64,
+) -> std::io::Result<Option<u64>> {
     let start = offset + 1;
     if start >= file_len {
         return Ok(None);

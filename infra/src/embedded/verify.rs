@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
 
-use super::segments::{self, FrameCursor, Scanned, segment_file_name};
 use super::TornTail;
+use super::segments::{self, FrameCursor, Scanned, segment_file_name};
 use crate::codec::{self, CommitView};
 use crate::envelope::ChainHash;
 use crate::error::StoreError;
@@ -63,7 +63,8 @@ pub fn verify_data_dir(dir: &Path) -> Result<VerifyReport, StoreError> {
     'segments: for &segment in &numbers {
         let path = segments::segment_path(dir, segment);
         let file = File::open(&path).map_err(|e| StoreError::io(format!("opening {}", path.display()), e))?;
-        let len = file.metadata().map_err(|e| StoreError::io(format!("stat of {}", path.display()), e))?.len();
+        let len =
+            file.metadata().map_err(|e| StoreError::io(format!("stat of {}", path.display()), e))?.len();
         let mut cursor = FrameCursor::new(&file, len, 0, segments::SCAN_CHUNK_BYTES * 4);
         loop {
             let scanned =
@@ -113,7 +114,11 @@ pub fn verify_data_dir(dir: &Path) -> Result<VerifyReport, StoreError> {
     Ok(report)
 }
 
-fn check_commit(body: &[u8], report: &VerifyReport, versions: &mut HashMap<String, u64>) -> Result<(), String> {
+fn check_commit(
+    body: &[u8],
+    report: &VerifyReport,
+    versions: &mut HashMap<String, u64>,
+) -> Result<(), String> {
     let view = CommitView::decode(body)?;
     let header = &view.header;
     if ChainHash(header.prev_hash) != report.head_hash {

@@ -37,12 +37,19 @@ pub(crate) struct Request {
 
 impl Request {
     /// Checks every limit and encodes the events; a refused request never reaches the writer.
-    pub fn new(stream: &StreamId, expected: ExpectedVersion, events: &[NewEvent]) -> Result<Request, StoreError> {
+    pub fn new(
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+    ) -> Result<Request, StoreError> {
         if events.is_empty() {
             return Err(StoreError::EmptyAppend);
         }
         if events.len() > limits::EVENTS_PER_APPEND_MAX {
-            return Err(StoreError::TooManyEvents { count: events.len(), max: limits::EVENTS_PER_APPEND_MAX });
+            return Err(StoreError::TooManyEvents {
+                count: events.len(),
+                max: limits::EVENTS_PER_APPEND_MAX,
+            });
         }
         let mut payload_bytes = 0usize;
         for (index, event) in events.iter().enumerate() {
@@ -55,7 +62,10 @@ impl Request {
             }
             if event.metadata.actor.len() > limits::ACTOR_BYTES_MAX {
                 return Err(StoreError::InvalidMetadata {
-                    reason: format!("event {index}: the actor is longer than {} bytes", limits::ACTOR_BYTES_MAX),
+                    reason: format!(
+                        "event {index}: the actor is longer than {} bytes",
+                        limits::ACTOR_BYTES_MAX
+                    ),
                 });
             }
             payload_bytes += event.payload.len();
@@ -139,8 +149,6 @@ struct Writer {
     checkpointer: Option<std::thread::JoinHandle<()>>,
     checkpoint_every_events: u64,
 }
-
-
 
 /// What the writer decided for one request of a group.
 enum Decision {
@@ -369,7 +377,8 @@ impl Writer {
         let frame_offset = self.offset + self.buf.len() as u64;
         self.head_hash = codec::encode_frame(&mut self.buf, &header, &request.records);
         let frame_start = (frame_offset - self.offset) as usize;
-        let crc = u32::from_le_bytes(self.buf[frame_start + 8..frame_start + 12].try_into().expect("4 bytes"));
+        let crc =
+            u32::from_le_bytes(self.buf[frame_start + 8..frame_start + 12].try_into().expect("4 bytes"));
         self.next_position += count;
         in_group.insert(stream.clone(), len + count);
         published.push(Published {

@@ -37,7 +37,8 @@ fn main() -> anyhow::Result<()> {
                     let batch = tests::crash::events(&name, next_version, count);
                     match store.append(&stream, expected, batch).await {
                         Ok(Ok(appended)) => {
-                            let line = format!("ack {name} {next_version} {count} {}\n", appended.first_position);
+                            let line =
+                                format!("ack {name} {next_version} {count} {}\n", appended.first_position);
                             std::io::stdout().lock().write_all(line.as_bytes()).expect("stdout");
                             next_version = appended.next_expected_version + 1;
                             expected = ExpectedVersion::Exact(appended.next_expected_version);
@@ -45,7 +46,8 @@ fn main() -> anyhow::Result<()> {
                         Ok(Err(conflict)) => {
                             // Only after a restart: an append that was durable but never acknowledged.
                             next_version = conflict.actual.map_or(0, |v| v + 1);
-                            expected = conflict.actual.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
+                            expected =
+                                conflict.actual.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
                         }
                         Err(e) => {
                             eprintln!("error[{}]: {e}", e.code());
@@ -55,9 +57,8 @@ fn main() -> anyhow::Result<()> {
                 }
             }));
         }
-        for task in tasks {
-            task.await?;
-        }
-        Ok(())
+        // The writers append until the test kills this process.
+        let _writers = tasks;
+        std::future::pending::<anyhow::Result<()>>().await
     })
 }
