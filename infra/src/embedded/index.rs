@@ -90,6 +90,13 @@ impl Index {
         self.streams.get_key_value(stream).map(|(k, _)| k.clone())
     }
 
+    /// Every stream with its length, for the writer's own table.
+    pub fn stream_lengths(&self) -> HashMap<Arc<str>, u64, foldhash::fast::RandomState> {
+        let mut out = HashMap::with_capacity_and_hasher(self.streams.len(), Default::default());
+        out.extend(self.streams.iter().map(|(k, v)| (k.clone(), v.len() as u64)));
+        out
+    }
+
     pub fn stream_count(&self) -> usize {
         self.streams.len()
     }

@@ -1,17 +1,20 @@
-//! The writer thread: the only code that appends to the log.
+//! The writer and syncer threads: the only code that appends to the log.
 //!
-//! Group commit: the thread blocks for one request, then takes every request already waiting (up to
-//! `GROUP_APPENDS_MAX` / `GROUP_BYTES_MAX`), decides each against the stream versions (including the
-//! appends earlier in the same group), encodes the accepted ones as frames into one buffer, writes it
-//! with one `pwrite` and makes it durable with one `fdatasync`. Only then does it publish the new
-//! frames in the index, move the head, and answer the callers. While it waits for the disk, the next
-//! group gathers in the queue: the more concurrent writers, the more appends share one fsync.
+//! Group commit, pipelined: the writer thread blocks for one request, then takes every request already
+//! waiting (up to `GROUP_APPENDS_MAX` / `GROUP_BYTES_MAX`), decides each against the stream versions
+//! (including appends written but not yet durable), encodes the accepted ones as frames into one buffer
+//! and writes it with one `pwrite`. It hands the group to the syncer thread and goes on with the next
+//! group. The syncer takes every group handed to it since its last round, makes them durable with one
+//! `fdatasync`, and only then publishes their frames in the index, moves the head and answers the
+//! callers. So deciding and encoding overlap with the disk flush, and every append waiting while a flush
+//! runs shares the next one.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -94,6 +97,9 @@ impl Request {
     }
 }
 
+/// Groups written but not yet handed to fdatasync; a bound keeps the writer from running far ahead.
+const SYNC_QUEUE_MAX: usize = 64;
+
 pub(crate) fn spawn(
     shared: Arc<Shared>,
     rx: mpsc::Receiver<Request>,
@@ -101,19 +107,27 @@ pub(crate) fn spawn(
     file: File,
     config: &EmbeddedConfig,
 ) -> Result<std::thread::JoinHandle<()>, StoreError> {
-    let (tail, head_hash, head) = {
+    let (tail, head_hash, head, lengths) = {
         let index = shared.index.read().expect("index lock");
-        (index.tail, index.head_hash, index.head_position())
+        (index.tail, index.head_hash, index.head_position(), index.stream_lengths())
     };
+    let (sync_tx, sync_rx) = std_mpsc::sync_channel(SYNC_QUEUE_MAX);
+    let syncer = Syncer { shared: shared.clone(), rx: sync_rx, head_tx, durability: config.durability };
+    let syncer = std::thread::Builder::new()
+        .name("erp-log-syncer".into())
+        .spawn(move || syncer.run())
+        .map_err(|e| StoreError::io("starting the log syncer thread", e))?;
     let writer = Writer {
         shared,
         rx,
-        head_tx,
-        file,
+        sync_tx: Some(sync_tx),
+        syncer: Some(syncer),
+        file: Arc::new(file),
         segment: tail.segment,
         offset: tail.offset,
         head_hash,
         next_position: head + 1,
+        lengths,
         durability: config.durability,
         segment_bytes_max: config.segment_bytes_max,
         last_recorded_at: 0,
@@ -131,13 +145,16 @@ pub(crate) fn spawn(
 struct Writer {
     shared: Arc<Shared>,
     rx: mpsc::Receiver<Request>,
-    head_tx: watch::Sender<u64>,
-    file: File,
+    sync_tx: Option<std_mpsc::SyncSender<SyncJob>>,
+    syncer: Option<std::thread::JoinHandle<()>>,
+    file: Arc<File>,
     segment: u32,
     /// End of the durable data in the current segment; `buf` goes here next.
     offset: u64,
     head_hash: ChainHash,
     next_position: u64,
+    /// Every stream's length including appends written but not yet durable: what new appends decide on.
+    lengths: HashMap<Arc<str>, u64, foldhash::fast::RandomState>,
     durability: Durability,
     segment_bytes_max: u64,
     last_recorded_at: i64,
@@ -188,6 +205,11 @@ impl Writer {
             group.clear();
             self.maybe_checkpoint();
         }
+        // Let the syncer make the last groups durable and answer them, then stop.
+        drop(self.sync_tx.take());
+        if let Some(handle) = self.syncer.take() {
+            let _ = handle.join();
+        }
         // Closing writes its own checkpoint; let a background one finish first so they do not interleave.
         if let Some(handle) = self.checkpointer.take() {
             let _ = handle.join();
@@ -210,7 +232,8 @@ impl Writer {
         // saving it happens beside the writer.
         let snapshot = self.shared.index.read().expect("index lock").clone();
         let dir = self.shared.dir.clone();
-        self.checkpointed_at = head;
+        let _ = head;
+        self.checkpointed_at = snapshot.head_position();
         let spawned = std::thread::Builder::new().name("erp-log-checkpoint".into()).spawn(move || {
             if let Err(e) = snapshot.save_checkpoint(&dir) {
                 tracing::warn!(error = %e, "background index checkpoint failed; recovery will scan further");
@@ -245,74 +268,58 @@ impl Writer {
         let recorded_at = now.max(self.last_recorded_at);
         self.last_recorded_at = recorded_at;
 
-        let mut decisions = Vec::with_capacity(group.len());
         let mut published = Vec::new();
-        // Stream lengths after the appends decided so far in this group.
-        let mut in_group: HashMap<Arc<str>, u64> = HashMap::new();
+        let mut waiting = Vec::new();
         let mut failure: Option<String> = None;
-        for request in group.iter() {
-            if failure.is_some() {
-                decisions.push(Decision::Answer(Err(StoreError::Poisoned {
-                    reason: failure.clone().unwrap_or_default(),
-                })));
+        for request in group.iter_mut() {
+            if let Some(reason) = &failure {
+                reply(request, Err(StoreError::Poisoned { reason: reason.clone() }));
                 continue;
             }
-            let decision = self.decide(request, &mut in_group, recorded_at, &mut published);
-            match decision {
-                Ok(d) => decisions.push(d),
+            match self.decide(request, recorded_at, &mut published) {
+                Ok(Decision::Write(appended)) => waiting.push((request.reply.take(), appended)),
+                Ok(Decision::Answer(answer)) => reply(request, answer),
                 Err(reason) => {
                     failure = Some(reason.clone());
-                    decisions.push(Decision::Answer(Err(StoreError::Poisoned { reason })));
+                    reply(request, Err(StoreError::Poisoned { reason }));
                 }
             }
         }
-        let sync_started = std::time::Instant::now();
         if failure.is_none()
-            && let Err(reason) = self.flush()
+            && let Err(reason) = self.write_buffer()
         {
             failure = Some(reason);
         }
-        {
-            use std::sync::atomic::Ordering::Relaxed;
-            let stats = &self.shared.stats;
-            stats.groups.fetch_add(1, Relaxed);
-            stats.appends.fetch_add(group.len() as u64, Relaxed);
-            stats.events.fetch_add(published.iter().map(|p| p.count as u64).sum(), Relaxed);
-            stats.sync_micros.fetch_add(sync_started.elapsed().as_micros() as u64, Relaxed);
-        }
+        self.shared.stats.appends.fetch_add(group.len() as u64, std::sync::atomic::Ordering::Relaxed);
         if let Some(reason) = failure {
             self.poison(reason.clone());
-            for (request, decision) in group.iter_mut().zip(decisions) {
-                let answer = match decision {
-                    Decision::Write(_) => Err(StoreError::Poisoned { reason: reason.clone() }),
-                    Decision::Answer(answer) => answer,
-                };
-                reply(request, answer);
+            for (tx, _) in waiting {
+                if let Some(tx) = tx {
+                    let _ = tx.send(Err(StoreError::Poisoned { reason: reason.clone() }));
+                }
             }
             return;
         }
-
-        if !published.is_empty() {
-            let mut index = self.shared.index.write().expect("index lock");
-            let mut last_frame = index.tail.last_frame;
-            for p in &published {
-                let key = index.stream_key(&p.stream).unwrap_or_else(|| p.stream.clone());
-                index.push_commit(&key, p.first_position, p.first_version, p.segment, p.offset, p.count);
-                last_frame = Some((p.segment, p.offset, p.crc));
-            }
-            index.head_hash = self.head_hash;
-            index.tail = Tail { segment: self.segment, offset: self.offset, last_frame };
-            let head = index.head_position();
-            debug_assert_eq!(head + 1, self.next_position);
-            drop(index);
-            self.head_tx.send_replace(head);
+        if waiting.is_empty() {
+            return;
         }
-        for (request, decision) in group.iter_mut().zip(decisions) {
-            let answer = match decision {
-                Decision::Write(appended) => Ok(Ok(appended)),
-                Decision::Answer(answer) => answer,
-            };
-            reply(request, answer);
+        let job = SyncJob {
+            file: self.file.clone(),
+            published,
+            waiting,
+            head_hash: self.head_hash,
+            tail: (self.segment, self.offset),
+        };
+        if let Some(tx) = &self.sync_tx
+            && let Err(std_mpsc::SendError(job)) = tx.send(job)
+        {
+            let reason = "the log syncer stopped".to_string();
+            self.poison(reason.clone());
+            for (tx, _) in job.waiting.into_iter() {
+                if let Some(tx) = tx {
+                    let _ = tx.send(Err(StoreError::Poisoned { reason: reason.clone() }));
+                }
+            }
         }
     }
 
@@ -320,13 +327,11 @@ impl Writer {
     fn decide(
         &mut self,
         request: &Request,
-        in_group: &mut HashMap<Arc<str>, u64>,
         recorded_at: i64,
         published: &mut Vec<Published>,
     ) -> Result<Decision, String> {
         let stream = request.stream.arc();
-        let stored_len = self.shared.index.read().expect("index lock").stream_len(stream);
-        let len = in_group.get(stream).copied().unwrap_or(stored_len);
+        let len = self.lengths.get(stream).copied().unwrap_or(0);
         let count = request.ranges.len() as u64;
         let actual = len.checked_sub(1);
         let conflict = || {
@@ -351,7 +356,7 @@ impl Writer {
                 Retry::Different => conflict(),
             });
         }
-        if request.expected == ExpectedVersion::Any && len >= count && len == stored_len {
+        if request.expected == ExpectedVersion::Any && len >= count {
             // Best effort for `Any`: a retry is recognised if its events are the last ones of the stream.
             match self.compare_with_stored(request, len - count)? {
                 Retry::Same(appended) => return Ok(Decision::Answer(Ok(Ok(appended)))),
@@ -380,7 +385,12 @@ impl Writer {
         let crc =
             u32::from_le_bytes(self.buf[frame_start + 8..frame_start + 12].try_into().expect("4 bytes"));
         self.next_position += count;
-        in_group.insert(stream.clone(), len + count);
+        match self.lengths.get_mut(stream) {
+            Some(l) => *l = len + count,
+            None => {
+                self.lengths.insert(stream.clone(), len + count);
+            }
+        }
         published.push(Published {
             stream: stream.clone(),
             first_position,
@@ -432,16 +442,13 @@ impl Writer {
         }))
     }
 
-    /// Writes the buffered frames and makes them durable.
-    fn flush(&mut self) -> Result<(), String> {
+    /// Writes the buffered frames (into the page cache; the syncer makes them durable).
+    fn write_buffer(&mut self) -> Result<(), String> {
         if self.buf.is_empty() {
             return Ok(());
         }
         let name = segments::segment_file_name(self.segment);
         self.file.write_all_at(&self.buf, self.offset).map_err(|e| format!("write to {name}: {e}"))?;
-        if self.durability == Durability::Fsync {
-            self.file.sync_data().map_err(|e| format!("fdatasync of {name}: {e}"))?;
-        }
         self.offset += self.buf.len() as u64;
         self.buf.clear();
         Ok(())
@@ -449,7 +456,12 @@ impl Writer {
 
     /// Closes the current segment (its frames durable first) and starts the next one.
     fn roll_over(&mut self) -> Result<(), String> {
-        self.flush()?;
+        // The closed segment is made durable here, so the syncer only ever needs the newest file.
+        self.write_buffer()?;
+        if self.durability == Durability::Fsync {
+            let name = segments::segment_file_name(self.segment);
+            self.file.sync_data().map_err(|e| format!("fdatasync of {name}: {e}"))?;
+        }
         let next = self.segment + 1;
         if next > limits::SEGMENTS_MAX {
             return Err(format!("the log has reached the maximum of {} segments", limits::SEGMENTS_MAX));
@@ -463,10 +475,102 @@ impl Writer {
         sync_dir(&self.shared.dir).map_err(|e| e.to_string())?;
         let read = File::open(&path).map_err(|e| format!("opening {}: {e}", path.display()))?;
         self.shared.segments.write().expect("segments lock").push(Arc::new(read));
-        self.file = file;
+        self.file = Arc::new(file);
         self.segment = next;
         self.offset = 0;
         Ok(())
+    }
+}
+
+/// Groups written by the writer, waiting to be made durable, published and answered.
+struct SyncJob {
+    /// The segment the group was written to.
+    file: Arc<File>,
+    published: Vec<Published>,
+    waiting: Vec<(Option<oneshot::Sender<AppendResult>>, Appended)>,
+    /// Chain head and write position after this group.
+    head_hash: ChainHash,
+    tail: (u32, u64),
+}
+
+struct Syncer {
+    shared: Arc<Shared>,
+    rx: std_mpsc::Receiver<SyncJob>,
+    head_tx: watch::Sender<u64>,
+    durability: Durability,
+}
+
+impl Syncer {
+    fn run(self) {
+        let mut jobs = Vec::new();
+        while let Ok(first) = self.rx.recv() {
+            jobs.push(first);
+            while let Ok(job) = self.rx.try_recv() {
+                jobs.push(job);
+            }
+            self.sync_and_publish(&mut jobs);
+            jobs.clear();
+        }
+    }
+
+    fn sync_and_publish(&self, jobs: &mut Vec<SyncJob>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let started = std::time::Instant::now();
+        let mut result = Ok(());
+        if self.durability == Durability::Fsync {
+            // Every job's bytes were written before it was queued, so one fdatasync per file covers all.
+            let mut synced: Vec<*const File> = Vec::new();
+            for job in jobs.iter() {
+                let key = Arc::as_ptr(&job.file);
+                if synced.contains(&key) {
+                    continue;
+                }
+                synced.push(key);
+                if let Err(e) = job.file.sync_data() {
+                    result = Err(format!("fdatasync of segment {}: {e}", job.tail.0));
+                    break;
+                }
+            }
+        }
+        let stats = &self.shared.stats;
+        stats.groups.fetch_add(1, Relaxed);
+        stats.sync_micros.fetch_add(started.elapsed().as_micros() as u64, Relaxed);
+        if let Err(reason) = result {
+            tracing::error!(%reason, "the log syncer failed; refusing further writes until restart");
+            *self.shared.poisoned.lock().expect("poison lock") = Some(reason.clone());
+            for job in jobs.drain(..) {
+                for (tx, _) in job.waiting {
+                    if let Some(tx) = tx {
+                        let _ = tx.send(Err(StoreError::Poisoned { reason: reason.clone() }));
+                    }
+                }
+            }
+            return;
+        }
+        let head = {
+            let mut index = self.shared.index.write().expect("index lock");
+            for job in jobs.iter() {
+                let mut last_frame = index.tail.last_frame;
+                for p in &job.published {
+                    let key = index.stream_key(&p.stream).unwrap_or_else(|| p.stream.clone());
+                    index.push_commit(&key, p.first_position, p.first_version, p.segment, p.offset, p.count);
+                    last_frame = Some((p.segment, p.offset, p.crc));
+                    stats.events.fetch_add(p.count as u64, Relaxed);
+                }
+                index.head_hash = job.head_hash;
+                index.tail = Tail { segment: job.tail.0, offset: job.tail.1, last_frame };
+            }
+            index.head_position()
+        };
+        self.head_tx.send_replace(head);
+        for job in jobs.drain(..) {
+            for (tx, appended) in job.waiting {
+                if let Some(tx) = tx {
+                    // The caller may have given up waiting; the outcome stands either way.
+                    let _ = tx.send(Ok(Ok(appended)));
+                }
+            }
+        }
     }
 }
 
