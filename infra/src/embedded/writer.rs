@@ -112,10 +112,17 @@ pub(crate) fn spawn(
         (index.tail, index.head_hash, index.head_position(), index.stream_lengths())
     };
     let (sync_tx, sync_rx) = std_mpsc::sync_channel(SYNC_QUEUE_MAX);
-    let syncer = Syncer { shared: shared.clone(), rx: sync_rx, head_tx, durability: config.durability };
+    let (ack_tx, ack_rx) = std_mpsc::channel();
+    let syncer = Syncer { shared: shared.clone(), rx: sync_rx, ack_tx, head_tx, durability: config.durability };
     let syncer = std::thread::Builder::new()
         .name("erp-log-syncer".into())
-        .spawn(move || syncer.run())
+        .spawn(move || {
+            let acker = std::thread::Builder::new().name("erp-log-acker".into()).spawn(move || run_acker(ack_rx));
+            syncer.run();
+            if let Ok(acker) = acker {
+                let _ = acker.join();
+            }
+        })
         .map_err(|e| StoreError::io("starting the log syncer thread", e))?;
     let writer = Writer {
         shared,
@@ -496,6 +503,7 @@ struct SyncJob {
 struct Syncer {
     shared: Arc<Shared>,
     rx: std_mpsc::Receiver<SyncJob>,
+    ack_tx: std_mpsc::Sender<Vec<(Option<oneshot::Sender<AppendResult>>, Appended)>>,
     head_tx: watch::Sender<u64>,
     durability: Durability,
 }
@@ -563,16 +571,30 @@ impl Syncer {
             index.head_position()
         };
         self.head_tx.send_replace(head);
-        for job in jobs.drain(..) {
-            for (tx, appended) in job.waiting {
-                if let Some(tx) = tx {
-                    // The caller may have given up waiting; the outcome stands either way.
-                    let _ = tx.send(Ok(Ok(appended)));
-                }
-            }
+        // Waking hundreds of callers takes a while; the acker does it so the next fdatasync starts now.
+        let waiting: Vec<_> = jobs.drain(..).flat_map(|job| job.waiting).collect();
+        if let Err(std_mpsc::SendError(waiting)) = self.ack_tx.send(waiting) {
+            answer_all(waiting);
         }
     }
 }
+
+fn answer_all(waiting: Vec<(Option<oneshot::Sender<AppendResult>>, Appended)>) {
+    for (tx, appended) in waiting {
+        if let Some(tx) = tx {
+            // The caller may have given up waiting; the outcome stands either way.
+            let _ = tx.send(Ok(Ok(appended)));
+        }
+    }
+}
+
+/// Answers durable appends for the syncer.
+fn run_acker(rx: std_mpsc::Receiver<Vec<(Option<oneshot::Sender<AppendResult>>, Appended)>>) {
+    while let Ok(waiting) = rx.recv() {
+        answer_all(waiting);
+    }
+}
+
 
 enum Retry {
     /// The same events are stored: answer with the original outcome.
