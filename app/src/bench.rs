@@ -120,6 +120,24 @@ fn peak_rss_mib() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// CPU seconds (user + system) used so far by each thread of this process, by thread name.
+fn thread_cpu_seconds() -> std::collections::BTreeMap<String, f64> {
+    let mut out = std::collections::BTreeMap::new();
+    let ticks = 100.0; // USER_HZ on Linux
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return out };
+    for task in tasks.filter_map(Result::ok) {
+        let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default().trim().to_string();
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // Fields after the parenthesised name: state is field 3, utime 14, stime 15.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { continue };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let (Some(u), Some(s)) = (fields.get(11), fields.get(12)) else { continue };
+        let seconds = (u.parse::<f64>().unwrap_or(0.0) + s.parse::<f64>().unwrap_or(0.0)) / ticks;
+        *out.entry(name).or_insert(0.0) += seconds;
+    }
+    out
+}
+
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
@@ -291,6 +309,8 @@ fn append_single(
     let seconds = started.elapsed().as_secs_f64();
     let total = per_writer * concurrency as u64;
     let stats = store.writer_stats();
+    let cpu = thread_cpu_seconds();
+    let cpu_share = |name: &str| cpu.get(name).copied().unwrap_or(0.0) / seconds;
     store.close()?;
     let bytes_per_event = dir_bytes(&store_dir) as f64 / total as f64;
     let mut all: Vec<u64> = latencies.into_iter().flatten().collect();
@@ -311,6 +331,10 @@ fn append_single(
         "p99_us": percentile(&all, 0.99),
         "appends_per_group_commit": stats.appends as f64 / stats.groups.max(1) as f64,
         "writer_sync_share": stats.sync_micros as f64 / 1e6 / seconds,
+        "cpu_writer": cpu_share("erp-log-writer"),
+        "cpu_syncer": cpu_share("erp-log-syncer"),
+        "cpu_acker": cpu_share("erp-log-acker"),
+        "cpu_clients": cpu_share("tokio-rt-worker"),
         "fsync_p50_us": disk.fsync_p50_us,
         "bandwidth_mib_per_sec": disk.bandwidth_bytes_per_sec / (1024.0 * 1024.0),
         "bytes_per_event": bytes_per_event,

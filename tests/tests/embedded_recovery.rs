@@ -370,3 +370,50 @@ async fn a_background_checkpoint_bounds_the_scan_after_a_crash() {
     assert_eq!(report.events_from_checkpoint + report.events_scanned, 300);
     assert_eq!(read_everything(&recovered), expected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_writer_queue_refuses_appends_as_overloaded_and_loses_none_it_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EmbeddedConfig {
+        writer_queue_max: 1,
+        writer_queue_wait_max: std::time::Duration::from_micros(200),
+        ..EmbeddedConfig::new(dir.path())
+    };
+    let store = EmbeddedStore::open(config).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..400 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.append(&stream(&format!("s-{i}")), ExpectedVersion::NoStream, events(command(), 1)).await
+        }));
+    }
+    let (mut accepted, mut overloaded) = (0u64, 0u64);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(Ok(_)) => accepted += 1,
+            Err(err) => {
+                assert_eq!(err.code(), "store.overloaded", "{err}");
+                assert!(err.to_string().contains("retry later"));
+                overloaded += 1;
+            }
+            Ok(Err(conflict)) => panic!("unexpected conflict {conflict:?}"),
+        }
+    }
+    assert!(overloaded > 0, "400 appends through a queue of one with a 0.2 ms wait must overflow");
+    assert_eq!(store.head_position().await.unwrap(), accepted);
+}
+
+#[test]
+fn stream_ids_and_event_types_outside_their_limits_are_refused_with_codes() {
+    let long = "x".repeat(infra::limits::STREAM_ID_BYTES_MAX + 1);
+    for bad in ["", long.as_str(), "order\n1"] {
+        let err = infra::StreamId::new(bad).unwrap_err();
+        assert_eq!(err.code(), "store.invalid_stream_id");
+    }
+    assert!(infra::StreamId::new("x".repeat(infra::limits::STREAM_ID_BYTES_MAX)).is_ok());
+    assert!(infra::StreamId::new("库存-SKU1-仓库A").is_ok(), "non-ASCII names are fine");
+    for (name, version) in [("", 1), ("sales order", 1), ("sales.OrderPlaced", 0)] {
+        let err = infra::EventType::new(name, version).unwrap_err();
+        assert_eq!(err.code(), "store.invalid_event_type");
+    }
+}

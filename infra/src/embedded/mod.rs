@@ -49,6 +49,8 @@ pub struct EmbeddedConfig {
     /// always checked). On by default so that a damaged frame anywhere stops the open.
     pub verify_crc_on_open: bool,
     pub writer_queue_max: usize,
+    /// How long an append waits for room in the writer queue before it is refused as overloaded.
+    pub writer_queue_wait_max: std::time::Duration,
     /// Every this many events the writer snapshots the index and saves it as a checkpoint in the
     /// background, which bounds the scan after a crash (about 1.5 s per million single-event frames).
     pub checkpoint_every_events: u64,
@@ -62,6 +64,7 @@ impl EmbeddedConfig {
             segment_bytes_max: limits::SEGMENT_BYTES_DEFAULT,
             verify_crc_on_open: true,
             writer_queue_max: limits::WRITER_QUEUE_MAX,
+            writer_queue_wait_max: limits::WRITER_QUEUE_WAIT_MAX,
             checkpoint_every_events: 2_000_000,
         }
     }
@@ -136,6 +139,7 @@ struct Inner {
     tx: Mutex<Option<mpsc::Sender<writer::Request>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     report: OpenReport,
+    queue_wait_max: std::time::Duration,
     /// Held for the life of the store: the exclusive lock on the data directory.
     _lock: File,
 }
@@ -184,6 +188,7 @@ impl EmbeddedStore {
                 tx: Mutex::new(Some(tx)),
                 writer: Mutex::new(Some(writer)),
                 report,
+                queue_wait_max: config.writer_queue_wait_max,
                 _lock: lock,
             }),
         })
@@ -265,12 +270,11 @@ impl EmbeddedStore {
         let (reply_tx, reply_rx) = oneshot::channel();
         let request = writer::Request { reply: Some(reply_tx), ..request };
         let tx = self.inner.tx.lock().expect("tx lock").clone().ok_or(StoreError::Closed)?;
-        match tx.send_timeout(request, limits::WRITER_QUEUE_WAIT_MAX).await {
+        let wait = self.inner.queue_wait_max;
+        match tx.send_timeout(request, wait).await {
             Ok(()) => {}
             Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
-                return Err(StoreError::Overloaded {
-                    waited_ms: limits::WRITER_QUEUE_WAIT_MAX.as_millis() as u64,
-                });
+                return Err(StoreError::Overloaded { waited_ms: wait.as_millis() as u64 });
             }
             Err(mpsc::error::SendTimeoutError::Closed(_)) => return Err(StoreError::Closed),
         }

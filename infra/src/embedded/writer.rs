@@ -113,11 +113,13 @@ pub(crate) fn spawn(
     };
     let (sync_tx, sync_rx) = std_mpsc::sync_channel(SYNC_QUEUE_MAX);
     let (ack_tx, ack_rx) = std_mpsc::channel();
-    let syncer = Syncer { shared: shared.clone(), rx: sync_rx, ack_tx, head_tx, durability: config.durability };
+    let syncer =
+        Syncer { shared: shared.clone(), rx: sync_rx, ack_tx, head_tx, durability: config.durability };
     let syncer = std::thread::Builder::new()
         .name("erp-log-syncer".into())
         .spawn(move || {
-            let acker = std::thread::Builder::new().name("erp-log-acker".into()).spawn(move || run_acker(ack_rx));
+            let acker =
+                std::thread::Builder::new().name("erp-log-acker".into()).spawn(move || run_acker(ack_rx));
             syncer.run();
             if let Ok(acker) = acker {
                 let _ = acker.join();
@@ -594,7 +596,6 @@ fn run_acker(rx: std_mpsc::Receiver<Vec<(Option<oneshot::Sender<AppendResult>>, 
         answer_all(waiting);
     }
 }
-
 
 enum Retry {
     /// The same events are stored: answer with the original outcome.
