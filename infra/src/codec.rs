@@ -517,18 +517,7 @@ mod tests {
 
     #[test]
     fn a_frame_round_trips_through_check_and_decode() {
-        let mut records = Vec::new();
-        let ranges = encode_event_records(&[golden_event(), golden_event()], &mut records).unwrap();
-        let header = CommitHeaderV1 {
-            prev_hash: [0; 32],
-            first_position: 1,
-            stream_id: "s",
-            first_version: 0,
-            recorded_at: 5,
-            event_count: 2,
-        };
-        let mut frame = Vec::new();
-        encode_frame(&mut frame, &header, &records);
+        let (frame, header, ranges) = frame_of(&[golden_event(), golden_event()]);
         let FrameCheck::Valid { body_len } = check_frame(&frame) else { panic!("frame should be valid") };
         let view = CommitView::decode(&frame[FRAME_HEADER_BYTES..FRAME_HEADER_BYTES + body_len]).unwrap();
         assert_eq!(view.header, header);
@@ -540,20 +529,30 @@ mod tests {
         assert!(ranges[1].len() < ranges[0].len() / 2, "shared type and metadata cost one byte each");
     }
 
-    #[test]
-    fn every_single_bit_flip_in_a_frame_is_detected() {
+    /// A frame holding `events` as the first commit of stream "s", with its header and record ranges.
+    fn frame_of(events: &[NewEvent]) -> (Vec<u8>, CommitHeaderV1<'static>, Vec<Range<usize>>) {
         let mut records = Vec::new();
-        encode_event_records(&[golden_event()], &mut records).unwrap();
+        let ranges = encode_event_records(events, &mut records).unwrap();
         let header = CommitHeaderV1 {
             prev_hash: [0; 32],
             first_position: 1,
             stream_id: "s",
             first_version: 0,
             recorded_at: 5,
-            event_count: 1,
+            event_count: events.len() as u32,
         };
         let mut frame = Vec::new();
         encode_frame(&mut frame, &header, &records);
+        (frame, header, ranges)
+    }
+
+    fn one_event_frame() -> Vec<u8> {
+        frame_of(&[golden_event()]).0
+    }
+
+    #[test]
+    fn every_single_bit_flip_in_a_frame_is_detected() {
+        let frame = one_event_frame();
         for bit in 0..frame.len() * 8 {
             let mut damaged = frame.clone();
             damaged[bit / 8] ^= 1 << (bit % 8);
@@ -566,18 +565,7 @@ mod tests {
 
     #[test]
     fn a_truncated_frame_is_incomplete_not_valid() {
-        let mut records = Vec::new();
-        encode_event_records(&[golden_event()], &mut records).unwrap();
-        let header = CommitHeaderV1 {
-            prev_hash: [0; 32],
-            first_position: 1,
-            stream_id: "s",
-            first_version: 0,
-            recorded_at: 5,
-            event_count: 1,
-        };
-        let mut frame = Vec::new();
-        encode_frame(&mut frame, &header, &records);
+        let frame = one_event_frame();
         for len in 0..frame.len() {
             assert_eq!(check_frame(&frame[..len]), FrameCheck::Incomplete, "length {len}");
         }

@@ -40,6 +40,15 @@ async fn five_commits(store: &EmbeddedStore) {
     }
 }
 
+/// A store with [`five_commits`], closed cleanly (so with an index checkpoint).
+async fn closed_store_with_five_commits() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    five_commits(&store).await;
+    drop(store);
+    dir
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -88,10 +97,7 @@ async fn without_a_checkpoint_a_scan_rebuilds_the_same_index() {
 
 #[tokio::test]
 async fn an_older_checkpoint_is_completed_by_scanning_the_frames_after_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
-    five_commits(&store).await;
-    drop(store);
+    let dir = closed_store_with_five_commits().await;
     let old_checkpoint = std::fs::read(dir.path().join("index.ckpt")).unwrap();
     let store = open(dir.path());
     store.append(&stream("b"), ExpectedVersion::Exact(1), events(command(), 2)).await.unwrap().unwrap();
@@ -145,10 +151,7 @@ async fn a_torn_tail_at_every_byte_offset_of_the_last_frame_recovers_to_the_prev
 
 #[tokio::test]
 async fn garbage_after_the_last_frame_is_a_torn_tail() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
-    five_commits(&store).await;
-    drop(store);
+    let dir = closed_store_with_five_commits().await;
     let mut bytes = std::fs::read(segment0(dir.path())).unwrap();
     let clean_len = bytes.len();
     bytes.extend_from_slice(&[0u8; 4096]);
@@ -171,10 +174,7 @@ fn flip_bit_in_frame(dir: &Path, frame: usize) -> (u64, usize) {
 #[tokio::test]
 async fn a_flipped_bit_in_an_earlier_frame_fails_the_open_naming_segment_and_offset() {
     for with_checkpoint in [true, false] {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path());
-        five_commits(&store).await;
-        drop(store);
+        let dir = closed_store_with_five_commits().await;
         if !with_checkpoint {
             std::fs::remove_file(dir.path().join("index.ckpt")).unwrap();
         }
@@ -207,10 +207,7 @@ async fn a_flipped_bit_in_an_earlier_frame_fails_the_open_naming_segment_and_off
 
 #[tokio::test]
 async fn a_tampered_event_with_a_recomputed_crc_breaks_the_hash_chain() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(dir.path());
-    five_commits(&store).await;
-    drop(store);
+    let dir = closed_store_with_five_commits().await;
     std::fs::remove_file(dir.path().join("index.ckpt")).unwrap();
     // Rewrite the last payload byte of frame 2 and fix its CRC, as a forger would.
     let all = frames(&segment0(dir.path()));
@@ -300,8 +297,8 @@ async fn segments_roll_over_and_every_read_crosses_them() {
     assert_eq!(paged, before);
 }
 
-#[tokio::test]
-async fn a_missing_segment_is_corruption() {
+/// Forty appends of two events into 4 KiB segments (several segments), closed cleanly.
+async fn closed_store_of_small_segments() -> (tempfile::TempDir, EmbeddedConfig) {
     let dir = tempfile::tempdir().unwrap();
     let config = EmbeddedConfig { segment_bytes_max: 4096, ..EmbeddedConfig::new(dir.path()) };
     let store = EmbeddedStore::open(config.clone()).unwrap();
@@ -309,6 +306,12 @@ async fn a_missing_segment_is_corruption() {
         store.append(&stream("s"), ExpectedVersion::Any, events(command(), 2)).await.unwrap().unwrap();
     }
     drop(store);
+    (dir, config)
+}
+
+#[tokio::test]
+async fn a_missing_segment_is_corruption() {
+    let (dir, config) = closed_store_of_small_segments().await;
     std::fs::remove_file(dir.path().join("00000001.seg")).unwrap();
     let err = EmbeddedStore::open(config).err().expect("a gap in the segments is corruption");
     assert_eq!(err.code(), "store.corrupt");
@@ -317,13 +320,7 @@ async fn a_missing_segment_is_corruption() {
 
 #[tokio::test]
 async fn a_damaged_frame_in_a_closed_segment_is_corruption_even_at_its_end() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = EmbeddedConfig { segment_bytes_max: 4096, ..EmbeddedConfig::new(dir.path()) };
-    let store = EmbeddedStore::open(config.clone()).unwrap();
-    for _ in 0..40 {
-        store.append(&stream("s"), ExpectedVersion::Any, events(command(), 2)).await.unwrap().unwrap();
-    }
-    drop(store);
+    let (dir, config) = closed_store_of_small_segments().await;
     std::fs::remove_file(dir.path().join("index.ckpt")).unwrap();
     let seg0 = segment0(dir.path());
     let len = std::fs::metadata(&seg0).unwrap().len();
