@@ -502,6 +502,9 @@ struct SyncJob {
     tail: (u32, u64),
 }
 
+/// Up to this many durable appends are answered by the syncer itself rather than the acker thread.
+const ANSWER_DIRECTLY_MAX: usize = 4;
+
 struct Syncer {
     shared: Arc<Shared>,
     rx: std_mpsc::Receiver<SyncJob>,
@@ -574,8 +577,11 @@ impl Syncer {
         };
         self.head_tx.send_replace(head);
         // Waking hundreds of callers takes a while; the acker does it so the next fdatasync starts now.
+        // A few are answered here: a hop to the acker would cost them more than it saves.
         let waiting: Vec<_> = jobs.drain(..).flat_map(|job| job.waiting).collect();
-        if let Err(std_mpsc::SendError(waiting)) = self.ack_tx.send(waiting) {
+        if waiting.len() <= ANSWER_DIRECTLY_MAX {
+            answer_all(waiting);
+        } else if let Err(std_mpsc::SendError(waiting)) = self.ack_tx.send(waiting) {
             answer_all(waiting);
         }
     }
