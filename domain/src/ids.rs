@@ -19,6 +19,34 @@ pub struct EventId(pub Uuid);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct BookId(pub Uuid);
 
+/// Declares a UUID-backed identifier of a business entity.
+macro_rules! entity_id {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub struct $name(pub Uuid);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    )*};
+}
+
+entity_id!(
+    /// An item (SKU) in the item master.
+    ItemId,
+    /// A warehouse.
+    WarehouseId,
+    /// A partner: customer and/or supplier.
+    PartnerId,
+    /// One reservation of stock, usually named after the sales order line it serves.
+    ReservationId,
+    /// One transfer of goods between two warehouses.
+    TransferId,
+);
+
 impl EventId {
     /// The id of the `index`-th event (0-based) produced by `command`.
     ///

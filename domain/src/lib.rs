@@ -4,8 +4,16 @@
 //! arrive with the command; the crate depends only on serde, rust_decimal, uuid and thiserror, and a test in
 //! `tests/` fails the build if that ever changes.
 
+pub mod aggregate;
+pub mod command;
+pub mod event;
 pub mod ids;
+pub mod inventory;
 pub mod time;
+pub mod values;
 
-pub use ids::{BookId, CommandId, EventId};
+pub use aggregate::Aggregate;
+pub use command::{CommandMeta, Rejection};
+pub use event::{DomainEvent, EventName};
+pub use ids::{BookId, CommandId, EventId, ItemId, PartnerId, ReservationId, TransferId, WarehouseId};
 pub use time::Timestamp;
