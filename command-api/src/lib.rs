@@ -1,5 +1,9 @@
-//! The write side: the command bus (load → decide → append, bounded retry on conflict), the
+//! The write side: the command bus (load → decide → append, bounded retry on conflict); later the
 //! process-manager runner and the HTTP command endpoints.
 //!
-//! Invariant: the only crate that knows HTTP. Nothing is here yet beyond this note: it arrives with the
-//! domain and service issues.
+//! Invariant: the only crate that knows HTTP (once it has endpoints). Business rules stay in `domain`;
+//! storage stays behind `infra::EventStore`.
+
+pub mod bus;
+
+pub use bus::{BusError, CommandBus, Executed};

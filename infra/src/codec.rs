@@ -379,6 +379,38 @@ pub fn decode_payload<T: DeserializeOwned>(
     }
 }
 
+/// Encodes a domain event (one variant of an aggregate's event enum) as its stored type and payload.
+pub fn encode_domain_event<E: domain::DomainEvent>(
+    event: &E,
+) -> Result<(crate::envelope::EventType, Vec<u8>), StoreError> {
+    struct Payload<'a, E>(&'a E);
+    impl<E: domain::DomainEvent> Serialize for Payload<'_, E> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            self.0.serialize_payload(serializer)
+        }
+    }
+    let name = event.name();
+    let event_type = crate::envelope::EventType::new(name.name, name.version)?;
+    Ok((event_type, encode_payload(&Payload(event))?))
+}
+
+/// Decodes a stored event into an aggregate's event enum, upcasting old versions; refuses unknown types
+/// and trailing bytes.
+pub fn decode_domain_event<E: domain::DomainEvent>(
+    event_type: &crate::envelope::EventType,
+    payload: &[u8],
+) -> Result<E, StoreError> {
+    let mut deserializer = postcard::Deserializer::from_bytes(payload);
+    let event = E::deserialize_payload(event_type.name(), event_type.version(), &mut deserializer)
+        .map_err(|e| StoreError::Decode { reason: format!("{event_type}: {e}") })?;
+    let rest =
+        deserializer.finalize().map_err(|e| StoreError::Decode { reason: format!("{event_type}: {e}") })?;
+    if !rest.is_empty() {
+        return Err(StoreError::Decode { reason: format!("{event_type}: {} trailing bytes", rest.len()) });
+    }
+    Ok(event)
+}
+
 /// Implements [`StoredEvent`] for the current type of an event, with the frozen older versions it upcasts.
 ///
 /// ```text

@@ -22,12 +22,7 @@ fn policy(costing: CostingMethod) -> StockPolicy {
 }
 
 fn meta() -> CommandMeta {
-    CommandMeta {
-        command_id: CommandId(Uuid::from_u128(99)),
-        actor: "clerk".into(),
-        book: BookId(Uuid::from_u128(7)),
-        occurred_at: Timestamp(0),
-    }
+    CommandMeta::new(CommandId(Uuid::from_u128(99)), "clerk", BookId(Uuid::from_u128(7)), Timestamp(0))
 }
 
 fn doc(kind: &str) -> DocRef {
