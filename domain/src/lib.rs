@@ -9,6 +9,7 @@ pub mod command;
 pub mod event;
 pub mod ids;
 pub mod inventory;
+pub mod master;
 pub mod time;
 pub mod values;
 

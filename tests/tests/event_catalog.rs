@@ -9,7 +9,10 @@ use domain::inventory::stock::{
     StockPolicyChanged, StockReceived, StockReserved, StockTransferredIn, StockTransferredOut,
 };
 use domain::inventory::{CostingMethod, DocRef, LotTake, StockEvent, StockPolicy};
-use domain::{ItemId, ReservationId, TransferId, WarehouseId};
+use domain::master::{
+    ItemDetails, ItemEvent, PartnerDetails, PartnerEvent, PartnerRoles, WarehouseDetails, WarehouseEvent,
+};
+use domain::{ItemId, PartnerId, ReservationId, TransferId, WarehouseId};
 use infra::codec::{decode_domain_event, encode_domain_event};
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -90,7 +93,7 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 10] = [
+const GOLDEN: [(&str, &str); 22] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -119,44 +122,137 @@ const GOLDEN: [(&str, &str); 10] = [
     ),
     ("inventory.StockPolicyChanged", "01013500"),
     ("inventory.StockFellBelowSafety", "01340135"),
+    (
+        "master.ItemCreated",
+        "07534b552d30303109e4bf9de6b8a9e69daf03e4b8aa010d3639303132333435363738393204302e3133000232300331303001100000000000000000000000000000001e07",
+    ),
+    (
+        "master.ItemChanged",
+        "07534b552d30303109e4bf9de6b8a9e69daf03e4b8aa010d3639303132333435363738393204302e3133000232300331303001100000000000000000000000000000001e07",
+    ),
+    ("master.ItemDeactivated", ""),
+    ("master.ItemReactivated", ""),
+    (
+        "master.WarehouseCreated",
+        "045348303109e4b88ae6b5b7e4bb9306e4b88ae6b5b70733312e32333034083132312e343733370104412d3031",
+    ),
+    (
+        "master.WarehouseChanged",
+        "045348303109e4b88ae6b5b7e4bb9306e4b88ae6b5b70733312e32333034083132312e343733370104412d3031",
+    ),
+    ("master.WarehouseDeactivated", ""),
+    ("master.WarehouseReactivated", ""),
+    (
+        "master.PartnerCreated",
+        "0ce69dade5b79ee4bc98e980890101011239313333303130304d4132483358585830590535303030301e06e58d8ee4b89c",
+    ),
+    (
+        "master.PartnerChanged",
+        "0ce69dade5b79ee4bc98e980890101011239313333303130304d4132483358585830590535303030301e06e58d8ee4b89c",
+    ),
+    ("master.PartnerDeactivated", ""),
+    ("master.PartnerReactivated", ""),
 ];
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-#[test]
-fn every_stock_event_type_has_a_golden_sample() {
-    let sampled: Vec<_> = stock_samples().iter().map(|e| e.name()).collect();
-    for declared in StockEvent::TYPES {
+fn master_samples() -> (Vec<ItemEvent>, Vec<WarehouseEvent>, Vec<PartnerEvent>) {
+    let item = ItemDetails {
+        sku: "SKU-001".into(),
+        name: "保温杯".into(),
+        unit: "个".into(),
+        barcode: Some("6901234567892".into()),
+        vat_rate: d("0.13"),
+        costing: CostingMethod::MovingAverage,
+        safety_stock: d("20"),
+        reorder_qty: d("100"),
+        default_supplier: Some(PartnerId(Uuid::from_u128(30))),
+        lead_time_days: 7,
+    };
+    let warehouse = WarehouseDetails {
+        code: "SH01".into(),
+        name: "上海仓".into(),
+        city: "上海".into(),
+        latitude: d("31.2304"),
+        longitude: d("121.4737"),
+        bins: vec!["A-01".into()],
+    };
+    let partner = PartnerDetails {
+        name: "杭州优选".into(),
+        roles: PartnerRoles { customer: true, supplier: true },
+        tax_id: Some("91330100MA2H3XXX0Y".into()),
+        credit_limit: d("50000"),
+        payment_terms_days: 30,
+        region: "华东".into(),
+    };
+    (
+        vec![
+            ItemEvent::Created(item.clone()),
+            ItemEvent::Changed(item),
+            ItemEvent::Deactivated(domain::master::item::Marker {}),
+            ItemEvent::Reactivated(domain::master::item::Marker {}),
+        ],
+        vec![
+            WarehouseEvent::Created(warehouse.clone()),
+            WarehouseEvent::Changed(warehouse),
+            WarehouseEvent::Deactivated(domain::master::warehouse::Marker {}),
+            WarehouseEvent::Reactivated(domain::master::warehouse::Marker {}),
+        ],
+        vec![
+            PartnerEvent::Created(partner.clone()),
+            PartnerEvent::Changed(partner),
+            PartnerEvent::Deactivated(domain::master::partner::Marker {}),
+            PartnerEvent::Reactivated(domain::master::partner::Marker {}),
+        ],
+    )
+}
+
+/// Every declared type of `E` has a sample; returns (type name, payload hex) for each sample.
+fn encode_all<E: DomainEvent + PartialEq + std::fmt::Debug>(samples: &[E]) -> Vec<(String, String)> {
+    let sampled: Vec<_> = samples.iter().map(|e| e.name()).collect();
+    for declared in E::TYPES {
         assert!(sampled.contains(declared), "no golden sample for {} v{}", declared.name, declared.version);
     }
+    samples
+        .iter()
+        .map(|event| {
+            let (event_type, payload) = encode_domain_event(event).unwrap();
+            assert_eq!(event_type.version(), event.name().version);
+            let back: E = decode_domain_event(&event_type, &payload).unwrap();
+            assert_eq!(&back, event, "round trip of {event_type}");
+            (event_type.name().to_string(), hex(&payload))
+        })
+        .collect()
 }
 
 #[test]
-fn stock_event_payloads_match_their_golden_bytes() {
+fn every_event_type_has_a_golden_sample_that_round_trips() {
+    let (items, warehouses, partners) = master_samples();
+    let total = encode_all(&stock_samples()).len()
+        + encode_all(&items).len()
+        + encode_all(&warehouses).len()
+        + encode_all(&partners).len();
+    assert_eq!(total, GOLDEN.len(), "every sample has a golden entry and no golden entry is stale");
+}
+
+#[test]
+fn event_payloads_match_their_golden_bytes() {
     let golden = golden();
+    let (items, warehouses, partners) = master_samples();
+    let mut all = encode_all(&stock_samples());
+    all.extend(encode_all(&items));
+    all.extend(encode_all(&warehouses));
+    all.extend(encode_all(&partners));
     let mut mismatches = Vec::new();
-    for event in stock_samples() {
-        let (event_type, payload) = encode_domain_event(&event).unwrap();
-        let key = event_type.name().to_string();
-        let got = hex(&payload);
+    for (key, got) in all {
         match golden.get(key.as_str()) {
             Some(want) if *want == got => {}
             _ => mismatches.push(format!("(\"{key}\", \"{got}\"),")),
         }
     }
     assert!(mismatches.is_empty(), "payloads differ from their golden bytes:\n{}", mismatches.join("\n"));
-}
-
-#[test]
-fn stock_events_round_trip_through_the_codec() {
-    for event in stock_samples() {
-        let (event_type, payload) = encode_domain_event(&event).unwrap();
-        assert_eq!(event_type.version(), event.name().version);
-        let back: StockEvent = decode_domain_event(&event_type, &payload).unwrap();
-        assert_eq!(back, event);
-    }
 }
 
 #[test]
