@@ -5,5 +5,7 @@
 //! storage stays behind `infra::EventStore`.
 
 pub mod bus;
+pub mod process;
 
 pub use bus::{BusError, CommandBus, Executed};
+pub use process::{Dispatch, DispatchOutcome, FileCheckpoints, ProcessRunner, RunnerError, RunnerStats};

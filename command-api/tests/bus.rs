@@ -29,7 +29,7 @@ fn receive(units: u32) -> StockCommand {
         unit_cost: UnitAmount::new(Decimal::new(250, 2)).unwrap(),
         lot: None,
         bin: None,
-        source: DocRef { kind: "purchasing.GoodsReceipt".into(), id: Uuid::from_u128(9) },
+        source: DocRef { kind: "purchasing.GoodsReceipt".into(), id: Uuid::from_u128(9), line: None },
     }
 }
 

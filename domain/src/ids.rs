@@ -45,6 +45,8 @@ entity_id!(
     ReservationId,
     /// One transfer of goods between two warehouses.
     TransferId,
+    /// A stocktake (盘点) document.
+    StocktakeId,
 );
 
 impl EventId {

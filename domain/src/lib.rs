@@ -10,11 +10,14 @@ pub mod event;
 pub mod ids;
 pub mod inventory;
 pub mod master;
+pub mod process;
 pub mod time;
 pub mod values;
 
 pub use aggregate::Aggregate;
 pub use command::{CommandMeta, Rejection};
 pub use event::{DomainEvent, EventName};
-pub use ids::{BookId, CommandId, EventId, ItemId, PartnerId, ReservationId, TransferId, WarehouseId};
+pub use ids::{
+    BookId, CommandId, EventId, ItemId, PartnerId, ReservationId, StocktakeId, TransferId, WarehouseId,
+};
 pub use time::Timestamp;

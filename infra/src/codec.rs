@@ -411,6 +411,22 @@ pub fn decode_domain_event<E: domain::DomainEvent>(
     Ok(event)
 }
 
+/// Decodes a stored event as the input of a process manager (one event enum or a union of several).
+pub fn decode_process_input<I: domain::process::ProcessInput>(
+    event_type: &crate::envelope::EventType,
+    payload: &[u8],
+) -> Result<I, StoreError> {
+    let mut deserializer = postcard::Deserializer::from_bytes(payload);
+    let input = I::decode(event_type.name(), event_type.version(), &mut deserializer)
+        .map_err(|e| StoreError::Decode { reason: format!("{event_type}: {e}") })?;
+    let rest =
+        deserializer.finalize().map_err(|e| StoreError::Decode { reason: format!("{event_type}: {e}") })?;
+    if !rest.is_empty() {
+        return Err(StoreError::Decode { reason: format!("{event_type}: {} trailing bytes", rest.len()) });
+    }
+    Ok(input)
+}
+
 /// Implements [`StoredEvent`] for the current type of an event, with the frozen older versions it upcasts.
 ///
 /// ```text

@@ -112,7 +112,8 @@ impl StoreError {
         )
     }
 
-    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+    /// An I/O failure with what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         StoreError::Io { context: context.into(), source }
     }
 }

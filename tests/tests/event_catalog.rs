@@ -8,11 +8,16 @@ use domain::inventory::stock::{
     ReservationReleased, StockAdjusted, StockFellBelowSafety, StockIssued, StockItemOpened,
     StockPolicyChanged, StockReceived, StockReserved, StockTransferredIn, StockTransferredOut,
 };
+use domain::inventory::stocktake::{
+    StocktakeApproved, StocktakeCompleted, StocktakeLineCounted, StocktakeLinePosted, StocktakeOpened,
+    StocktakeRejected, StocktakeSubmitted,
+};
 use domain::inventory::{CostingMethod, DocRef, LotTake, StockEvent, StockPolicy};
+use domain::inventory::{StocktakeDifference, StocktakeEvent, StocktakeLine};
 use domain::master::{
     ItemDetails, ItemEvent, PartnerDetails, PartnerEvent, PartnerRoles, WarehouseDetails, WarehouseEvent,
 };
-use domain::{ItemId, PartnerId, ReservationId, TransferId, WarehouseId};
+use domain::{ItemId, PartnerId, ReservationId, StocktakeId, TransferId, WarehouseId};
 use infra::codec::{decode_domain_event, encode_domain_event};
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -22,7 +27,7 @@ fn d(s: &str) -> Decimal {
 }
 
 fn doc() -> DocRef {
-    DocRef { kind: "sales.Shipment".into(), id: Uuid::from_u128(3) }
+    DocRef { kind: "sales.Shipment".into(), id: Uuid::from_u128(3), line: Some(2) }
 }
 
 fn take() -> LotTake {
@@ -93,20 +98,20 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 22] = [
+const GOLDEN: [(&str, &str); 29] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
     ),
     (
         "inventory.StockReceived",
-        "02313004322e35350532352e353001024c310104412d30310e73616c65732e536869706d656e741000000000000000000000000000000003",
+        "02313004322e35350532352e353001024c310104412d30310e73616c65732e536869706d656e7410000000000000000000000000000000030102",
     ),
     ("inventory.StockReserved", "100000000000000000000000000000000403312e35"),
     ("inventory.ReservationReleased", "100000000000000000000000000000000403312e35"),
     (
         "inventory.StockIssued",
-        "013204352e31300101024c31013204352e3130013001100000000000000000000000000000000403312e350e73616c65732e536869706d656e741000000000000000000000000000000003",
+        "013204352e31300101024c31013204352e3130013001100000000000000000000000000000000403312e350e73616c65732e536869706d656e7410000000000000000000000000000000030102",
     ),
     (
         "inventory.StockTransferredOut",
@@ -118,10 +123,23 @@ const GOLDEN: [(&str, &str); 22] = [
     ),
     (
         "inventory.StockAdjusted",
-        "022d31052d322e353504322e35350100013104322e35350973746f636b74616b650e73616c65732e536869706d656e741000000000000000000000000000000003",
+        "022d31052d322e353504322e35350100013104322e35350973746f636b74616b650e73616c65732e536869706d656e7410000000000000000000000000000000030102",
     ),
     ("inventory.StockPolicyChanged", "01013500"),
     ("inventory.StockFellBelowSafety", "01340135"),
+    (
+        "inventory.StocktakeOpened",
+        "100000000000000000000000000000002810000000000000000000000000000000020110000000000000000000000000000000010231300001300000",
+    ),
+    ("inventory.StocktakeLineCounted", "000139"),
+    ("inventory.StocktakeSubmitted", "026c6901001000000000000000000000000000000001022d31000130000103322e35"),
+    (
+        "inventory.StocktakeApproved",
+        "10000000000000000000000000000000280477616e67100000000000000000000000000000000201001000000000000000000000000000000001022d31000130000103322e35",
+    ),
+    ("inventory.StocktakeRejected", "0477616e67077265636f756e74"),
+    ("inventory.StocktakeLinePosted", "00"),
+    ("inventory.StocktakeCompleted", "1000000000000000000000000000000028"),
     (
         "master.ItemCreated",
         "07534b552d30303109e4bf9de6b8a9e69daf03e4b8aa010d3639303132333435363738393204302e3133000232300331303001100000000000000000000000000000001e07",
@@ -209,6 +227,45 @@ fn master_samples() -> (Vec<ItemEvent>, Vec<WarehouseEvent>, Vec<PartnerEvent>) 
     )
 }
 
+fn stocktake_samples() -> Vec<StocktakeEvent> {
+    let policy =
+        StockPolicy { costing: CostingMethod::MovingAverage, safety_stock: d("0"), allow_negative: false };
+    let id = StocktakeId(Uuid::from_u128(40));
+    let difference = StocktakeDifference {
+        line: 0,
+        item: ItemId(Uuid::from_u128(1)),
+        delta: d("-1"),
+        policy: policy.clone(),
+        unit_cost: Some(d("2.5")),
+    };
+    vec![
+        StocktakeEvent::Opened(StocktakeOpened {
+            id,
+            warehouse: WarehouseId(Uuid::from_u128(2)),
+            lines: vec![StocktakeLine {
+                item: ItemId(Uuid::from_u128(1)),
+                book_qty: d("10"),
+                policy,
+                unit_cost: None,
+            }],
+        }),
+        StocktakeEvent::Counted(StocktakeLineCounted { line: 0, counted: d("9") }),
+        StocktakeEvent::Submitted(StocktakeSubmitted {
+            by: "li".into(),
+            differences: vec![difference.clone()],
+        }),
+        StocktakeEvent::Approved(StocktakeApproved {
+            id,
+            by: "wang".into(),
+            warehouse: WarehouseId(Uuid::from_u128(2)),
+            differences: vec![difference],
+        }),
+        StocktakeEvent::Rejected(StocktakeRejected { by: "wang".into(), reason: "recount".into() }),
+        StocktakeEvent::LinePosted(StocktakeLinePosted { line: 0 }),
+        StocktakeEvent::Completed(StocktakeCompleted { id }),
+    ]
+}
+
 /// Every declared type of `E` has a sample; returns (type name, payload hex) for each sample.
 fn encode_all<E: DomainEvent + PartialEq + std::fmt::Debug>(samples: &[E]) -> Vec<(String, String)> {
     let sampled: Vec<_> = samples.iter().map(|e| e.name()).collect();
@@ -231,6 +288,7 @@ fn encode_all<E: DomainEvent + PartialEq + std::fmt::Debug>(samples: &[E]) -> Ve
 fn every_event_type_has_a_golden_sample_that_round_trips() {
     let (items, warehouses, partners) = master_samples();
     let total = encode_all(&stock_samples()).len()
+        + encode_all(&stocktake_samples()).len()
         + encode_all(&items).len()
         + encode_all(&warehouses).len()
         + encode_all(&partners).len();
@@ -242,6 +300,7 @@ fn event_payloads_match_their_golden_bytes() {
     let golden = golden();
     let (items, warehouses, partners) = master_samples();
     let mut all = encode_all(&stock_samples());
+    all.extend(encode_all(&stocktake_samples()));
     all.extend(encode_all(&items));
     all.extend(encode_all(&warehouses));
     all.extend(encode_all(&partners));

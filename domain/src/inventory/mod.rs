@@ -1,8 +1,12 @@
 //! Inventory: stock per (item, warehouse), the unit of concurrency for everything that moves goods.
 
 pub mod stock;
+pub mod stocktake;
 
 pub use stock::{
     CostingMethod, DocRef, LotTake, StockCommand, StockEvent, StockItem, StockKey, StockPolicy,
     StockRejection,
+};
+pub use stocktake::{
+    Stocktake, StocktakeCommand, StocktakeDifference, StocktakeEvent, StocktakeLine, StocktakeRejection,
 };

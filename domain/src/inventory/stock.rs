@@ -57,6 +57,8 @@ pub struct DocRef {
     /// e.g. `purchasing.GoodsReceipt`, `sales.Shipment`, `inventory.Stocktake`.
     pub kind: String,
     pub id: Uuid,
+    /// The line of the document, where the movement belongs to one.
+    pub line: Option<u32>,
 }
 
 /// Goods taken from one lot (FIFO layer), with the cost they took (zero for moving-average items,

@@ -26,7 +26,7 @@ fn meta() -> CommandMeta {
 }
 
 fn doc(kind: &str) -> DocRef {
-    DocRef { kind: kind.into(), id: Uuid::from_u128(5) }
+    DocRef { kind: kind.into(), id: Uuid::from_u128(5), line: None }
 }
 
 fn q(s: &str) -> Quantity {

@@ -1,0 +1,268 @@
+//! The process-manager runner: feeds a process manager the log from its checkpoint and executes the
+//! commands it answers through the command bus.
+//!
+//! At-least-once delivery, exactly-once effect: the checkpoint is saved after the commands of an event
+//! are executed (every `save_every` events), so a crash re-reads some events; their commands carry the
+//! same derived ids ([`domain::process::reaction_meta`]), and the bus answers a command it has already
+//! executed with its original outcome instead of executing it again.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+
+use domain::inventory::{StockItem, Stocktake};
+use domain::process::stocktake_posting::PostingCommand;
+use domain::process::{EventContext, ProcessInput, ProcessManager, reaction_meta};
+use domain::{Aggregate, CommandMeta, Rejection};
+use infra::codec::decode_process_input;
+use infra::{EventStore, RecordedEvent, StoreError, Subscription};
+
+use crate::bus::{BusError, CommandBus, Executed};
+
+/// How often a command that keeps conflicting is retried by the runner before it stops with an error
+/// (each attempt is itself `bus::ATTEMPTS_MAX` rounds).
+pub const DISPATCH_ATTEMPTS_MAX: usize = 5;
+
+/// What became of one command a process manager issued.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DispatchOutcome {
+    Done,
+    /// Executed before (a re-read after a restart); nothing done again.
+    Duplicate,
+    /// The business said no; logged, and the flow waits for a person.
+    Rejected {
+        code: &'static str,
+        message: String,
+    },
+    Conflict,
+}
+
+/// Executes a process manager's output enum on the bus.
+pub trait Dispatch<S: EventStore>: Sized + Send {
+    fn dispatch(
+        self,
+        bus: &CommandBus<S>,
+        meta: CommandMeta,
+    ) -> impl Future<Output = Result<DispatchOutcome, StoreError>> + Send;
+}
+
+fn outcome<E, R: Rejection>(result: Result<Executed<E>, BusError<R>>) -> Result<DispatchOutcome, StoreError> {
+    match result {
+        Ok(executed) if executed.duplicate => Ok(DispatchOutcome::Duplicate),
+        Ok(_) => Ok(DispatchOutcome::Done),
+        Err(BusError::Rejected(r)) => {
+            Ok(DispatchOutcome::Rejected { code: r.code(), message: r.to_string() })
+        }
+        Err(BusError::Conflict { .. }) => Ok(DispatchOutcome::Conflict),
+        Err(BusError::Store(e)) => Err(e),
+    }
+}
+
+async fn execute<S: EventStore, A: Aggregate>(
+    bus: &CommandBus<S>,
+    meta: CommandMeta,
+    command: A::Command,
+) -> Result<DispatchOutcome, StoreError> {
+    outcome(bus.execute::<A>(&meta, &command).await)
+}
+
+impl<S: EventStore> Dispatch<S> for PostingCommand {
+    async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
+        match self {
+            PostingCommand::Stock(command) => execute::<S, StockItem>(bus, meta, command).await,
+            PostingCommand::Stocktake(command) => execute::<S, Stocktake>(bus, meta, command).await,
+        }
+    }
+}
+
+/// Checkpoints of process managers, one small file each, replaced atomically.
+#[derive(Clone, Debug)]
+pub struct FileCheckpoints {
+    dir: PathBuf,
+}
+
+impl FileCheckpoints {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        FileCheckpoints { dir: dir.into() }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("process-{name}.ckpt"))
+    }
+
+    /// The last position fully handled (0 when the process manager never ran).
+    pub fn load(&self, name: &str) -> Result<u64, StoreError> {
+        let path = self.path(name);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => text.trim().parse().map_err(|_| StoreError::Corrupt {
+                segment: path.display().to_string(),
+                offset: 0,
+                reason: format!("checkpoint is not a position: {text:?}"),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(StoreError::io(format!("reading {}", path.display()), e)),
+        }
+    }
+
+    pub fn save(&self, name: &str, position: u64) -> Result<(), StoreError> {
+        let path = self.path(name);
+        let tmp = path.with_extension("ckpt.tmp");
+        let io = |e| StoreError::io(format!("writing {}", path.display()), e);
+        std::fs::create_dir_all(&self.dir).map_err(io)?;
+        {
+            use std::io::Write;
+            let mut file = std::fs::File::create(&tmp).map_err(io)?;
+            writeln!(file, "{position}").map_err(io)?;
+            file.sync_all().map_err(io)?;
+        }
+        std::fs::rename(&tmp, &path).map_err(io)?;
+        sync_dir(&self.dir).map_err(io)
+    }
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Why a runner stopped.
+#[derive(Debug)]
+pub enum RunnerError {
+    Store(StoreError),
+    /// A command kept conflicting: the runner stops rather than skip it; a restart retries.
+    Stuck {
+        process: &'static str,
+        position: u64,
+    },
+}
+
+impl std::fmt::Display for RunnerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunnerError::Store(e) => write!(f, "store [{}]: {e}", e.code()),
+            RunnerError::Stuck { process, position } => {
+                write!(
+                    f,
+                    "process manager {process} stopped at position {position}: a command kept conflicting"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for RunnerError {}
+
+impl From<StoreError> for RunnerError {
+    fn from(e: StoreError) -> Self {
+        RunnerError::Store(e)
+    }
+}
+
+/// Counts of what a runner did, for tests, logs and metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunnerStats {
+    pub events_seen: u64,
+    pub events_handled: u64,
+    pub commands_done: u64,
+    pub commands_duplicate: u64,
+    pub commands_rejected: u64,
+}
+
+pub struct ProcessRunner<S: EventStore, P: ProcessManager> {
+    bus: CommandBus<S>,
+    manager: P,
+    checkpoints: FileCheckpoints,
+    /// Save the checkpoint after this many events (1 = after every event).
+    save_every: u64,
+    pub stats: RunnerStats,
+}
+
+impl<S, P> ProcessRunner<S, P>
+where
+    S: EventStore,
+    P: ProcessManager,
+    P::Output: Dispatch<S>,
+{
+    pub fn new(bus: CommandBus<S>, manager: P, checkpoints: FileCheckpoints, save_every: u64) -> Self {
+        ProcessRunner {
+            bus,
+            manager,
+            checkpoints,
+            save_every: save_every.max(1),
+            stats: RunnerStats::default(),
+        }
+    }
+
+    /// Handles events from the checkpoint until the position `until` is handled (or forever with
+    /// `u64::MAX`), then saves the checkpoint. A store failure or a command that keeps conflicting
+    /// stops the runner with an error; restarting resumes from the checkpoint.
+    pub async fn run_until(&mut self, until: u64) -> Result<u64, RunnerError> {
+        let mut checkpoint = self.checkpoints.load(P::NAME)?;
+        let mut subscription = self.bus.store().subscribe_all(checkpoint);
+        let mut unsaved = 0u64;
+        while checkpoint < until {
+            let event = subscription.next().await?;
+            self.handle(&event).await?;
+            checkpoint = event.position;
+            unsaved += 1;
+            if unsaved >= self.save_every {
+                self.checkpoints.save(P::NAME, checkpoint)?;
+                unsaved = 0;
+            }
+        }
+        if unsaved > 0 {
+            self.checkpoints.save(P::NAME, checkpoint)?;
+        }
+        Ok(checkpoint)
+    }
+
+    /// Runs until the log stops moving: every event, including those its own commands append, handled.
+    pub async fn run_until_quiet(&mut self) -> Result<u64, RunnerError> {
+        loop {
+            let head = self.bus.store().head_position().await?;
+            let reached = self.run_until(head).await?;
+            if self.bus.store().head_position().await? == reached {
+                return Ok(reached);
+            }
+        }
+    }
+
+    async fn handle(&mut self, event: &RecordedEvent) -> Result<(), RunnerError> {
+        self.stats.events_seen += 1;
+        if !P::Input::listens_to(event.event_type.name()) {
+            return Ok(());
+        }
+        let input: P::Input = decode_process_input(&event.event_type, &event.payload)?;
+        let context = EventContext {
+            event_id: event.event_id,
+            stream_id: event.stream_id.to_string(),
+            book: event.metadata.book,
+            correlation_id: event.metadata.correlation_id,
+            occurred_at: event.metadata.occurred_at,
+        };
+        let commands = self.manager.react(&input, &context);
+        self.stats.events_handled += 1;
+        for (index, command) in commands.into_iter().enumerate() {
+            let meta = reaction_meta(P::NAME, &context, index as u32);
+            let mut pending = Some(command);
+            let mut attempts = 0;
+            // Commands are moved into dispatch; a conflicting one is rebuilt by re-reacting.
+            while let Some(command) = pending.take() {
+                attempts += 1;
+                match command.dispatch(&self.bus, meta.clone()).await? {
+                    DispatchOutcome::Done => self.stats.commands_done += 1,
+                    DispatchOutcome::Duplicate => self.stats.commands_duplicate += 1,
+                    DispatchOutcome::Rejected { code, message } => {
+                        self.stats.commands_rejected += 1;
+                        tracing::warn!(process = P::NAME, position = event.position, code, %message, "command rejected");
+                    }
+                    DispatchOutcome::Conflict if attempts < DISPATCH_ATTEMPTS_MAX => {
+                        pending = self.manager.react(&input, &context).into_iter().nth(index);
+                    }
+                    DispatchOutcome::Conflict => {
+                        return Err(RunnerError::Stuck { process: P::NAME, position: event.position });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

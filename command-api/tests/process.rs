@@ -1,0 +1,169 @@
+//! The process-manager runner with the stocktake-posting flow, on the embedded store: the flow
+//! completes, and stopping the runner at any moment and starting a new one (fresh bus, fresh cache)
+//! never applies an adjustment twice.
+
+use std::time::Duration;
+
+use command_api::{CommandBus, FileCheckpoints, ProcessRunner};
+use domain::inventory::{
+    CostingMethod, DocRef, StockCommand, StockItem, StockKey, StockPolicy, Stocktake, StocktakeCommand,
+    StocktakeLine,
+};
+use domain::process::stocktake_posting::StocktakePosting;
+use domain::values::{Quantity, UnitAmount};
+use domain::{BookId, CommandId, CommandMeta, ItemId, StocktakeId, Timestamp, WarehouseId};
+use infra::{EmbeddedStore, EventStore, StreamId};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+fn meta(n: u128, actor: &str) -> CommandMeta {
+    CommandMeta::new(CommandId(Uuid::from_u128(n)), actor, BookId(Uuid::from_u128(1)), Timestamp(0))
+}
+
+fn policy() -> StockPolicy {
+    StockPolicy { costing: CostingMethod::MovingAverage, safety_stock: Decimal::ZERO, allow_negative: false }
+}
+
+fn warehouse() -> WarehouseId {
+    WarehouseId(Uuid::from_u128(500))
+}
+
+fn item(n: u128) -> ItemId {
+    ItemId(Uuid::from_u128(n))
+}
+
+fn stocktake() -> StocktakeId {
+    StocktakeId(Uuid::from_u128(900))
+}
+
+/// Three items on hand (10, 5, 4), a stocktake that counts 9, 5, 6, submitted by li, approved by wang.
+async fn approved_stocktake(bus: &CommandBus<EmbeddedStore>) {
+    for (n, units) in [(1u128, 10u32), (2, 5), (3, 4)] {
+        let receive = StockCommand::Receive {
+            key: StockKey { item: item(n), warehouse: warehouse() },
+            policy: policy(),
+            qty: Quantity::units(units),
+            unit_cost: UnitAmount::new(Decimal::new(300, 2)).unwrap(),
+            lot: None,
+            bin: None,
+            source: DocRef { kind: "purchasing.GoodsReceipt".into(), id: Uuid::from_u128(n), line: None },
+        };
+        bus.execute::<StockItem>(&meta(n, "clerk"), &receive).await.unwrap();
+    }
+    let lines = [(1u128, 10i64), (2, 5), (3, 4)]
+        .iter()
+        .map(|&(n, book)| StocktakeLine {
+            item: item(n),
+            book_qty: Decimal::from(book),
+            policy: policy(),
+            unit_cost: None,
+        })
+        .collect();
+    let steps = vec![
+        ("li", StocktakeCommand::Open { id: stocktake(), warehouse: warehouse(), lines }),
+        ("li", StocktakeCommand::Count { id: stocktake(), line: 0, counted: Decimal::from(9) }),
+        ("li", StocktakeCommand::Count { id: stocktake(), line: 1, counted: Decimal::from(5) }),
+        ("li", StocktakeCommand::Count { id: stocktake(), line: 2, counted: Decimal::from(6) }),
+        ("li", StocktakeCommand::Submit { id: stocktake() }),
+        ("wang", StocktakeCommand::Approve { id: stocktake() }),
+    ];
+    for (i, (actor, command)) in steps.into_iter().enumerate() {
+        bus.execute::<Stocktake>(&meta(100 + i as u128, actor), &command).await.unwrap();
+    }
+}
+
+async fn stream_types(store: &EmbeddedStore, stream: String) -> Vec<String> {
+    let events = store.read_stream(&StreamId::new(stream).unwrap(), 0, 1000).await.unwrap();
+    events.iter().map(|e| e.event_type.name().to_string()).collect()
+}
+
+/// The flow's end state: each difference adjusted exactly once, the stocktake completed exactly once.
+async fn assert_posted_exactly_once(store: &EmbeddedStore) {
+    let count = |types: &[String], name: &str| types.iter().filter(|t| *t == name).count();
+    for (n, adjustments) in [(1u128, 1), (2, 0), (3, 1)] {
+        let types = stream_types(store, StockKey { item: item(n), warehouse: warehouse() }.stream_id()).await;
+        assert_eq!(count(&types, "inventory.StockAdjusted"), adjustments, "item {n}");
+    }
+    let types = stream_types(store, format!("stocktake-{}", stocktake())).await;
+    assert_eq!(count(&types, "inventory.StocktakeLinePosted"), 2);
+    assert_eq!(count(&types, "inventory.StocktakeCompleted"), 1);
+}
+
+#[tokio::test]
+async fn an_approved_stocktake_adjusts_each_difference_and_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
+    let bus = CommandBus::new(store.clone());
+    approved_stocktake(&bus).await;
+    let mut runner = ProcessRunner::new(bus.clone(), StocktakePosting, FileCheckpoints::new(dir.path()), 1);
+    runner.run_until_quiet().await.unwrap();
+    assert_eq!(runner.stats.commands_done, 4, "two adjustments, two postings");
+    assert_eq!(runner.stats.commands_rejected, 0);
+    assert_posted_exactly_once(&store).await;
+
+    // On hand after the posting: 9 and 6 (the gain valued at the last cost, 3.00).
+    let err = bus
+        .execute::<StockItem>(
+            &meta(7000, "clerk"),
+            &StockCommand::Issue {
+                key: StockKey { item: item(1), warehouse: warehouse() },
+                qty: Quantity::units(10),
+                reservation: None,
+                lot: None,
+                source: DocRef { kind: "sales.Shipment".into(), id: Uuid::from_u128(1), line: None },
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "stock.insufficient", "only 9 are left after the loss");
+
+    // A second run from the saved checkpoint has nothing left to do.
+    let mut again = ProcessRunner::new(bus, StocktakePosting, FileCheckpoints::new(dir.path()), 1);
+    again.run_until_quiet().await.unwrap();
+    assert_eq!(again.stats.events_seen, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_the_runner_at_any_moment_and_restarting_never_posts_twice() {
+    let mut cut_mid_flow = 0;
+    for cut in 0..48u64 {
+        for save_every in [1u64, 1000] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
+            approved_stocktake(&CommandBus::new(store.clone())).await;
+            // The first process is stopped after `cut` × 60 µs, wherever it is.
+            let mut first = ProcessRunner::new(
+                CommandBus::new(store.clone()),
+                StocktakePosting,
+                FileCheckpoints::new(dir.path()),
+                save_every,
+            );
+            let stopped =
+                tokio::time::timeout(Duration::from_micros(cut * 60), first.run_until_quiet()).await.is_err();
+            if stopped && (1..4).contains(&first.stats.commands_done) {
+                cut_mid_flow += 1;
+            }
+            // A new process (fresh bus, fresh cache) resumes from whatever checkpoint was saved.
+            let mut second = ProcessRunner::new(
+                CommandBus::new(store.clone()),
+                StocktakePosting,
+                FileCheckpoints::new(dir.path()),
+                save_every,
+            );
+            second.run_until_quiet().await.unwrap();
+            assert_posted_exactly_once(&store).await;
+        }
+    }
+    assert!(cut_mid_flow > 0, "at least one stop landed between the flow's commands");
+}
+
+#[test]
+fn a_checkpoint_file_round_trips_and_a_garbled_one_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoints = FileCheckpoints::new(dir.path());
+    assert_eq!(checkpoints.load("p").unwrap(), 0);
+    checkpoints.save("p", 42).unwrap();
+    assert_eq!(checkpoints.load("p").unwrap(), 42);
+    std::fs::write(dir.path().join("process-p.ckpt"), "forty-two").unwrap();
+    assert_eq!(checkpoints.load("p").unwrap_err().code(), "store.corrupt");
+}
