@@ -286,7 +286,12 @@ impl Writer {
                 continue;
             }
             match self.decide(request, recorded_at, &mut published) {
-                Ok(Decision::Write(appended)) => waiting.push((request.reply.take(), appended)),
+                Ok(Decision::Write(appended)) => waiting.push((request.reply.take(), Ok(Ok(appended)))),
+                // A conflict may be with appends not yet durable: it is answered after the next flush, so
+                // a caller that reloads the stream finds what it conflicted with instead of spinning.
+                Ok(Decision::Answer(Ok(Err(conflict)))) => {
+                    waiting.push((request.reply.take(), Ok(Err(conflict))))
+                }
                 Ok(Decision::Answer(answer)) => reply(request, answer),
                 Err(reason) => {
                     failure = Some(reason.clone());
@@ -491,12 +496,16 @@ impl Writer {
     }
 }
 
+/// A caller and the answer it gets once its group is durable.
+type Waiting = (Option<oneshot::Sender<AppendResult>>, AppendResult);
+
 /// Groups written by the writer, waiting to be made durable, published and answered.
 struct SyncJob {
     /// The segment the group was written to.
     file: Arc<File>,
     published: Vec<Published>,
-    waiting: Vec<(Option<oneshot::Sender<AppendResult>>, Appended)>,
+    /// Callers to answer once the group is durable: written appends and conflicts.
+    waiting: Vec<Waiting>,
     /// Chain head and write position after this group.
     head_hash: ChainHash,
     tail: (u32, u64),
@@ -508,7 +517,7 @@ const ANSWER_DIRECTLY_MAX: usize = 4;
 struct Syncer {
     shared: Arc<Shared>,
     rx: std_mpsc::Receiver<SyncJob>,
-    ack_tx: std_mpsc::Sender<Vec<(Option<oneshot::Sender<AppendResult>>, Appended)>>,
+    ack_tx: std_mpsc::Sender<Vec<Waiting>>,
     head_tx: watch::Sender<u64>,
     durability: Durability,
 }
@@ -587,17 +596,17 @@ impl Syncer {
     }
 }
 
-fn answer_all(waiting: Vec<(Option<oneshot::Sender<AppendResult>>, Appended)>) {
-    for (tx, appended) in waiting {
+fn answer_all(waiting: Vec<Waiting>) {
+    for (tx, answer) in waiting {
         if let Some(tx) = tx {
             // The caller may have given up waiting; the outcome stands either way.
-            let _ = tx.send(Ok(Ok(appended)));
+            let _ = tx.send(answer);
         }
     }
 }
 
 /// Answers durable appends for the syncer.
-fn run_acker(rx: std_mpsc::Receiver<Vec<(Option<oneshot::Sender<AppendResult>>, Appended)>>) {
+fn run_acker(rx: std_mpsc::Receiver<Vec<Waiting>>) {
     while let Ok(waiting) = rx.recv() {
         answer_all(waiting);
     }
