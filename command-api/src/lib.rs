@@ -6,6 +6,7 @@
 
 pub mod bus;
 pub mod process;
+pub mod sales;
 
 pub use bus::{BusError, CommandBus, Executed};
 pub use process::{Dispatch, DispatchOutcome, FileCheckpoints, ProcessRunner, RunnerError, RunnerStats};

@@ -10,8 +10,11 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 
 use domain::inventory::{StockItem, Stocktake};
+use domain::process::order_fulfilment::FulfilmentCommand;
 use domain::process::stocktake_posting::PostingCommand;
 use domain::process::{EventContext, ProcessInput, ProcessManager, reaction_meta};
+use domain::purchasing::PurchaseRequisition;
+use domain::sales::SalesOrder;
 use domain::{Aggregate, CommandMeta, Rejection};
 use infra::codec::decode_process_input;
 use infra::{EventStore, RecordedEvent, StoreError, Subscription};
@@ -70,6 +73,18 @@ impl<S: EventStore> Dispatch<S> for PostingCommand {
         match self {
             PostingCommand::Stock(command) => execute::<S, StockItem>(bus, meta, command).await,
             PostingCommand::Stocktake(command) => execute::<S, Stocktake>(bus, meta, command).await,
+        }
+    }
+}
+
+impl<S: EventStore> Dispatch<S> for FulfilmentCommand {
+    async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
+        match self {
+            FulfilmentCommand::Stock(command) => execute::<S, StockItem>(bus, meta, command).await,
+            FulfilmentCommand::Sales(command) => execute::<S, SalesOrder>(bus, meta, command).await,
+            FulfilmentCommand::Purchasing(command) => {
+                execute::<S, PurchaseRequisition>(bus, meta, command).await
+            }
         }
     }
 }

@@ -47,6 +47,10 @@ entity_id!(
     TransferId,
     /// A stocktake (盘点) document.
     StocktakeId,
+    /// A sales order.
+    SalesOrderId,
+    /// A purchase requisition (请购单).
+    RequisitionId,
 );
 
 impl EventId {

@@ -11,6 +11,8 @@ pub mod ids;
 pub mod inventory;
 pub mod master;
 pub mod process;
+pub mod purchasing;
+pub mod sales;
 pub mod time;
 pub mod values;
 
@@ -18,6 +20,7 @@ pub use aggregate::Aggregate;
 pub use command::{CommandMeta, Rejection};
 pub use event::{DomainEvent, EventName};
 pub use ids::{
-    BookId, CommandId, EventId, ItemId, PartnerId, ReservationId, StocktakeId, TransferId, WarehouseId,
+    BookId, CommandId, EventId, ItemId, PartnerId, RequisitionId, ReservationId, SalesOrderId, StocktakeId,
+    TransferId, WarehouseId,
 };
 pub use time::Timestamp;

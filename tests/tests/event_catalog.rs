@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use domain::DomainEvent;
 use domain::inventory::stock::{
     ReservationReleased, StockAdjusted, StockFellBelowSafety, StockIssued, StockItemOpened,
-    StockPolicyChanged, StockReceived, StockReserved, StockTransferredIn, StockTransferredOut,
+    StockPolicyChanged, StockReceived, StockReservationShort, StockReserved, StockTransferredIn,
+    StockTransferredOut,
 };
 use domain::inventory::stocktake::{
     StocktakeApproved, StocktakeCompleted, StocktakeLineCounted, StocktakeLinePosted, StocktakeOpened,
@@ -17,7 +18,17 @@ use domain::inventory::{StocktakeDifference, StocktakeEvent, StocktakeLine};
 use domain::master::{
     ItemDetails, ItemEvent, PartnerDetails, PartnerEvent, PartnerRoles, WarehouseDetails, WarehouseEvent,
 };
-use domain::{ItemId, PartnerId, ReservationId, StocktakeId, TransferId, WarehouseId};
+use domain::purchasing::RequisitionEvent;
+use domain::purchasing::requisition::RequisitionDrafted;
+use domain::sales::order::{
+    SalesOrderCancelled, SalesOrderClosed, SalesOrderConfirmed, SalesOrderLineBackordered,
+    SalesOrderLineReserved, SalesOrderPlaced, SalesOrderReadyToPick,
+};
+use domain::sales::platform::PlatformOrderClaimed;
+use domain::sales::{Channel, OrderLine, PlatformOrderEvent, SalesOrderEvent};
+use domain::{
+    ItemId, PartnerId, RequisitionId, ReservationId, SalesOrderId, StocktakeId, TransferId, WarehouseId,
+};
 use infra::codec::{decode_domain_event, encode_domain_event};
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -50,7 +61,17 @@ fn stock_samples() -> Vec<StockEvent> {
             bin: Some("A-01".into()),
             source: doc(),
         }),
-        StockEvent::Reserved(StockReserved { reservation: ReservationId(Uuid::from_u128(4)), qty: d("1.5") }),
+        StockEvent::Reserved(StockReserved {
+            reservation: ReservationId(Uuid::from_u128(4)),
+            qty: d("1.5"),
+            for_doc: Some(doc()),
+        }),
+        StockEvent::ReservationShort(StockReservationShort {
+            reservation: ReservationId(Uuid::from_u128(4)),
+            requested: d("3"),
+            short: d("1.5"),
+            for_doc: doc(),
+        }),
         StockEvent::Released(ReservationReleased {
             reservation: ReservationId(Uuid::from_u128(4)),
             qty: d("1.5"),
@@ -98,7 +119,7 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 29] = [
+const GOLDEN: [(&str, &str); 39] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -107,7 +128,14 @@ const GOLDEN: [(&str, &str); 29] = [
         "inventory.StockReceived",
         "02313004322e35350532352e353001024c310104412d30310e73616c65732e536869706d656e7410000000000000000000000000000000030102",
     ),
-    ("inventory.StockReserved", "100000000000000000000000000000000403312e35"),
+    (
+        "inventory.StockReserved",
+        "100000000000000000000000000000000403312e35010e73616c65732e536869706d656e7410000000000000000000000000000000030102",
+    ),
+    (
+        "inventory.StockReservationShort",
+        "1000000000000000000000000000000004013303312e350e73616c65732e536869706d656e7410000000000000000000000000000000030102",
+    ),
     ("inventory.ReservationReleased", "100000000000000000000000000000000403312e35"),
     (
         "inventory.StockIssued",
@@ -127,6 +155,24 @@ const GOLDEN: [(&str, &str); 29] = [
     ),
     ("inventory.StockPolicyChanged", "01013500"),
     ("inventory.StockFellBelowSafety", "01340135"),
+    (
+        "sales.SalesOrderPlaced",
+        "1000000000000000000000000000000032100000000000000000000000000000003c020674616f62616f0454422d3110000000000000000000000000000000460100100000000000000000000000000000000101330631302e30303504302e31330533302e303204332e393001100000000000000000000000000000004d0533302e303204332e39300533332e3932",
+    ),
+    ("sales.SalesOrderLineReserved", "000131"),
+    (
+        "sales.SalesOrderLineBackordered",
+        "1000000000000000000000000000000032001000000000000000000000000000000001013201100000000000000000000000000000004d",
+    ),
+    ("sales.SalesOrderReadyToPick", "1000000000000000000000000000000032"),
+    ("sales.SalesOrderConfirmed", "026c69"),
+    ("sales.SalesOrderCancelled", "026c6908637573746f6d6572"),
+    ("sales.SalesOrderClosed", "026c69"),
+    ("sales.PlatformOrderClaimed", "0674616f62616f0454422d311000000000000000000000000000000032"),
+    (
+        "purchasing.RequisitionDrafted",
+        "10000000000000000000000000000000501000000000000000000000000000000001013201100000000000000000000000000000004d0e73616c65732e536869706d656e74100000000000000000000000000000000301021870726f636573733a6f726465722d66756c66696c6d656e74",
+    ),
     (
         "inventory.StocktakeOpened",
         "100000000000000000000000000000002810000000000000000000000000000000020110000000000000000000000000000000010231300001300000",
@@ -266,6 +312,58 @@ fn stocktake_samples() -> Vec<StocktakeEvent> {
     ]
 }
 
+fn sales_samples() -> (Vec<SalesOrderEvent>, Vec<PlatformOrderEvent>, Vec<RequisitionEvent>) {
+    let id = SalesOrderId(Uuid::from_u128(50));
+    let line = OrderLine {
+        line: 0,
+        item: ItemId(Uuid::from_u128(1)),
+        qty: d("3"),
+        unit_price: d("10.005"),
+        vat_rate: d("0.13"),
+        amount_net: d("30.02"),
+        amount_tax: d("3.90"),
+        default_supplier: Some(PartnerId(Uuid::from_u128(77))),
+    };
+    let sales = vec![
+        SalesOrderEvent::Placed(SalesOrderPlaced {
+            id,
+            customer: PartnerId(Uuid::from_u128(60)),
+            channel: Channel::Online { platform: "taobao".into(), platform_order_id: "TB-1".into() },
+            warehouse: WarehouseId(Uuid::from_u128(70)),
+            lines: vec![line],
+            amount_net: d("30.02"),
+            amount_tax: d("3.90"),
+            amount_gross: d("33.92"),
+        }),
+        SalesOrderEvent::LineReserved(SalesOrderLineReserved { line: 0, qty: d("1") }),
+        SalesOrderEvent::LineBackordered(SalesOrderLineBackordered {
+            id,
+            line: 0,
+            item: ItemId(Uuid::from_u128(1)),
+            qty: d("2"),
+            default_supplier: Some(PartnerId(Uuid::from_u128(77))),
+        }),
+        SalesOrderEvent::ReadyToPick(SalesOrderReadyToPick { id }),
+        SalesOrderEvent::Confirmed(SalesOrderConfirmed { by: "li".into() }),
+        SalesOrderEvent::Cancelled(SalesOrderCancelled { by: "li".into(), reason: "customer".into() }),
+        SalesOrderEvent::Closed(SalesOrderClosed { by: "li".into() }),
+    ];
+    let platform = vec![PlatformOrderEvent::Claimed(PlatformOrderClaimed {
+        platform: "taobao".into(),
+        platform_order_id: "TB-1".into(),
+        order: id,
+    })];
+    let requisitions = vec![RequisitionEvent::Drafted(RequisitionDrafted {
+        id: RequisitionId(Uuid::from_u128(80)),
+        item: ItemId(Uuid::from_u128(1)),
+        qty: d("2"),
+        supplier: Some(PartnerId(Uuid::from_u128(77))),
+        source: doc(),
+        requested_by: "process:order-fulfilment".into(),
+    })];
+    (sales, platform, requisitions)
+}
+
 /// Every declared type of `E` has a sample; returns (type name, payload hex) for each sample.
 fn encode_all<E: DomainEvent + PartialEq + std::fmt::Debug>(samples: &[E]) -> Vec<(String, String)> {
     let sampled: Vec<_> = samples.iter().map(|e| e.name()).collect();
@@ -287,7 +385,11 @@ fn encode_all<E: DomainEvent + PartialEq + std::fmt::Debug>(samples: &[E]) -> Ve
 #[test]
 fn every_event_type_has_a_golden_sample_that_round_trips() {
     let (items, warehouses, partners) = master_samples();
+    let (sales, platform, requisitions) = sales_samples();
     let total = encode_all(&stock_samples()).len()
+        + encode_all(&sales).len()
+        + encode_all(&platform).len()
+        + encode_all(&requisitions).len()
         + encode_all(&stocktake_samples()).len()
         + encode_all(&items).len()
         + encode_all(&warehouses).len()
@@ -300,6 +402,10 @@ fn event_payloads_match_their_golden_bytes() {
     let golden = golden();
     let (items, warehouses, partners) = master_samples();
     let mut all = encode_all(&stock_samples());
+    let (sales, platform, requisitions) = sales_samples();
+    all.extend(encode_all(&sales));
+    all.extend(encode_all(&platform));
+    all.extend(encode_all(&requisitions));
     all.extend(encode_all(&stocktake_samples()));
     all.extend(encode_all(&items));
     all.extend(encode_all(&warehouses));

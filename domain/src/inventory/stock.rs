@@ -88,6 +88,15 @@ pub enum StockCommand {
         reservation: ReservationId,
         qty: Quantity,
     },
+    /// Holds what is available for a document line (a sales order line) and records the rest as a
+    /// shortage, a fact the order fulfilment reacts to; never refused for lack of stock. Idempotent per
+    /// reservation id.
+    ReserveForDocument {
+        key: StockKey,
+        reservation: ReservationId,
+        qty: Quantity,
+        for_doc: DocRef,
+    },
     /// Gives back what is left of a reservation.
     Release {
         key: StockKey,
@@ -138,6 +147,7 @@ impl StockCommand {
         match self {
             StockCommand::Receive { key, .. }
             | StockCommand::Reserve { key, .. }
+            | StockCommand::ReserveForDocument { key, .. }
             | StockCommand::Release { key, .. }
             | StockCommand::Issue { key, .. }
             | StockCommand::TransferOut { key, .. }
@@ -170,6 +180,17 @@ pub struct StockReceived {
 pub struct StockReserved {
     pub reservation: ReservationId,
     pub qty: Decimal,
+    /// The document line the goods are held for, when reserved through `ReserveForDocument`.
+    pub for_doc: Option<DocRef>,
+}
+
+/// Part of a document's request could not be reserved: the shortage a backorder is raised for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockReservationShort {
+    pub reservation: ReservationId,
+    pub requested: Decimal,
+    pub short: Decimal,
+    pub for_doc: DocRef,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,6 +268,7 @@ crate::domain_events! {
         Adjusted(StockAdjusted) = "inventory.StockAdjusted" v 1,
         PolicyChanged(StockPolicyChanged) = "inventory.StockPolicyChanged" v 1,
         FellBelowSafety(StockFellBelowSafety) = "inventory.StockFellBelowSafety" v 1,
+        ReservationShort(StockReservationShort) = "inventory.StockReservationShort" v 1,
     }
 }
 
@@ -558,6 +580,7 @@ impl Aggregate for StockItem {
             }
             StockEvent::PolicyChanged(e) => self.policy = Some(e.policy.clone()),
             StockEvent::FellBelowSafety(_) => self.below_safety_alerted = true,
+            StockEvent::ReservationShort(_) => {}
         }
         let safety = self.policy.as_ref().map_or(Decimal::ZERO, |p| p.safety_stock);
         if self.below_safety_alerted && self.available() >= safety {
@@ -595,8 +618,36 @@ impl Aggregate for StockItem {
                         available: self.available().max(Decimal::ZERO),
                     });
                 }
-                events
-                    .push(StockEvent::Reserved(StockReserved { reservation: *reservation, qty: qty.get() }));
+                events.push(StockEvent::Reserved(StockReserved {
+                    reservation: *reservation,
+                    qty: qty.get(),
+                    for_doc: None,
+                }));
+            }
+            StockCommand::ReserveForDocument { reservation, qty, for_doc, .. } => {
+                if self.reservations.contains_key(reservation) {
+                    return Ok(Vec::new());
+                }
+                let reservable = if self.allow_negative() {
+                    qty.get()
+                } else {
+                    qty.get().min(self.available().max(Decimal::ZERO))
+                };
+                if reservable > Decimal::ZERO {
+                    events.push(StockEvent::Reserved(StockReserved {
+                        reservation: *reservation,
+                        qty: reservable,
+                        for_doc: Some(for_doc.clone()),
+                    }));
+                }
+                if reservable < qty.get() {
+                    events.push(StockEvent::ReservationShort(StockReservationShort {
+                        reservation: *reservation,
+                        requested: qty.get(),
+                        short: qty.get() - reservable,
+                        for_doc: for_doc.clone(),
+                    }));
+                }
             }
             StockCommand::Release { reservation, .. } => {
                 let held = self

@@ -7,6 +7,7 @@
 //! index ([`reaction_meta`]), so re-reading an event after a crash issues the very same commands, which
 //! the command bus recognises as already done.
 
+pub mod order_fulfilment;
 pub mod stocktake_posting;
 
 use serde::Deserializer;

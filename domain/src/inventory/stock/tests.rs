@@ -511,3 +511,39 @@ proptest! {
         check_sequence(commands)?;
     }
 }
+
+fn reserve_for_doc(n: u128, qty: &str) -> StockCommand {
+    StockCommand::ReserveForDocument {
+        key: key(),
+        reservation: reservation(n),
+        qty: q(qty),
+        for_doc: DocRef { kind: "sales.SalesOrder".into(), id: Uuid::from_u128(n), line: Some(0) },
+    }
+}
+
+#[test]
+fn reserving_for_a_document_holds_what_is_available_and_records_the_shortage() {
+    let outcome =
+        given(&[receive("3", "1", None, CostingMethod::MovingAverage)]).when(reserve_for_doc(1, "5"));
+    let events = outcome.events();
+    assert!(matches!(&events[0], StockEvent::Reserved(r) if r.qty == d("3") && r.for_doc.is_some()));
+    assert!(
+        matches!(&events[1], StockEvent::ReservationShort(s) if s.short == d("2") && s.requested == d("5"))
+    );
+    assert_eq!(outcome.after.available(), Decimal::ZERO);
+}
+
+#[test]
+fn reserving_for_a_document_with_nothing_available_records_only_the_shortage() {
+    let outcome = given(&[]).when(reserve_for_doc(1, "2"));
+    assert_eq!(outcome.events().len(), 1);
+    assert!(matches!(&outcome.events()[0], StockEvent::ReservationShort(s) if s.short == d("2")));
+    assert_eq!(outcome.after.reserved, Decimal::ZERO);
+}
+
+#[test]
+fn reserving_for_a_document_twice_with_the_same_reservation_changes_nothing() {
+    let outcome = given(&[receive("3", "1", None, CostingMethod::MovingAverage), reserve_for_doc(1, "1")])
+        .when(reserve_for_doc(1, "1"));
+    assert!(outcome.events().is_empty());
+}

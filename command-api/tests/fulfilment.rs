@@ -1,0 +1,170 @@
+//! Order fulfilment end to end on the embedded store: the race for the last units through the process
+//! manager (exactly ten reserved, ninety backordered with requisitions), exactly-once effects across
+//! restarts, and idempotent placement of platform orders.
+
+use std::time::Duration;
+
+use command_api::sales::{Placement, place_sales_order};
+use command_api::{CommandBus, FileCheckpoints, ProcessRunner};
+use domain::inventory::{CostingMethod, DocRef, StockCommand, StockItem, StockKey, StockPolicy};
+use domain::process::order_fulfilment::OrderFulfilment;
+use domain::sales::{Channel, CreditFacts, OrderLineInput, SalesOrderCommand};
+use domain::values::{Quantity, UnitAmount};
+use domain::{BookId, CommandId, CommandMeta, ItemId, PartnerId, SalesOrderId, Timestamp, WarehouseId};
+use infra::{EmbeddedStore, EventStore};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+fn meta(n: u128) -> CommandMeta {
+    CommandMeta::new(CommandId(Uuid::from_u128(n)), "shop", BookId(Uuid::from_u128(1)), Timestamp(0))
+}
+
+fn item() -> ItemId {
+    ItemId(Uuid::from_u128(10))
+}
+
+fn warehouse() -> WarehouseId {
+    WarehouseId(Uuid::from_u128(20))
+}
+
+async fn stock_up(bus: &CommandBus<EmbeddedStore>, units: u32) {
+    let receive = StockCommand::Receive {
+        key: StockKey { item: item(), warehouse: warehouse() },
+        policy: StockPolicy {
+            costing: CostingMethod::Fifo,
+            safety_stock: Decimal::ZERO,
+            allow_negative: false,
+        },
+        qty: Quantity::units(units),
+        unit_cost: UnitAmount::new(Decimal::new(1200, 2)).unwrap(),
+        lot: None,
+        bin: None,
+        source: DocRef { kind: "purchasing.GoodsReceipt".into(), id: Uuid::from_u128(1), line: None },
+    };
+    bus.execute::<StockItem>(&meta(1), &receive).await.unwrap();
+}
+
+fn order(n: u128, channel: Channel) -> SalesOrderCommand {
+    SalesOrderCommand::Place {
+        id: SalesOrderId(Uuid::from_u128(1_000 + n)),
+        customer: PartnerId(Uuid::from_u128(30)),
+        channel,
+        warehouse: warehouse(),
+        lines: vec![OrderLineInput {
+            item: item(),
+            qty: Quantity::units(1),
+            unit_price: UnitAmount::new(Decimal::new(2990, 2)).unwrap(),
+            vat_rate: Decimal::new(13, 2),
+            default_supplier: Some(PartnerId(Uuid::from_u128(40))),
+        }],
+        credit: CreditFacts { limit: Decimal::ZERO, open_receivables: Decimal::ZERO },
+        masters_usable: true,
+    }
+}
+
+fn shop() -> Channel {
+    Channel::Store { store: "南京路店".into() }
+}
+
+/// Counts events by type name over the whole log.
+async fn count(store: &EmbeddedStore, name: &str) -> usize {
+    let mut total = 0;
+    let mut from = 1;
+    loop {
+        let page = store.read_all(from, 10_000).await.unwrap();
+        let Some(last) = page.last() else { return total };
+        from = last.position + 1;
+        total += page.iter().filter(|e| e.event_type.name() == name).count();
+    }
+}
+
+async fn place_concurrently(bus: &CommandBus<EmbeddedStore>, orders: u128) {
+    let mut tasks = Vec::new();
+    for n in 0..orders {
+        let bus = bus.clone();
+        tasks.push(tokio::spawn(
+            async move { place_sales_order(&bus, &meta(100 + n), &order(n, shop())).await },
+        ));
+    }
+    for task in tasks {
+        assert!(matches!(task.await.unwrap().unwrap(), Placement::Placed(_)));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_orders_for_ten_units_reserve_ten_and_backorder_ninety_with_requisitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
+    let bus = CommandBus::new(store.clone());
+    stock_up(&bus, 10).await;
+    place_concurrently(&bus, 100).await;
+    let mut runner = ProcessRunner::new(bus.clone(), OrderFulfilment, FileCheckpoints::new(dir.path()), 16);
+    runner.run_until_quiet().await.unwrap();
+    assert_eq!(runner.stats.commands_rejected, 0);
+    assert_eq!(count(&store, "inventory.StockReserved").await, 10);
+    assert_eq!(count(&store, "inventory.StockReservationShort").await, 90);
+    assert_eq!(count(&store, "sales.SalesOrderReadyToPick").await, 10);
+    assert_eq!(count(&store, "sales.SalesOrderLineBackordered").await, 90);
+    assert_eq!(count(&store, "purchasing.RequisitionDrafted").await, 90);
+    // Nothing negative: the stock item still holds 10, all reserved.
+    let over = StockCommand::Reserve {
+        key: StockKey { item: item(), warehouse: warehouse() },
+        reservation: domain::ReservationId(Uuid::from_u128(9)),
+        qty: Quantity::units(1),
+    };
+    assert_eq!(bus.execute::<StockItem>(&meta(9_999), &over).await.unwrap_err().code(), "stock.insufficient");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_fulfilment_at_any_moment_and_restarting_completes_every_flow_exactly_once() {
+    let mut cut_mid_flow = 0;
+    for cut in 0..24u64 {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
+        let bus = CommandBus::new(store.clone());
+        stock_up(&bus, 3).await;
+        place_concurrently(&bus, 5).await;
+        let mut first = ProcessRunner::new(
+            CommandBus::new(store.clone()),
+            OrderFulfilment,
+            FileCheckpoints::new(dir.path()),
+            4,
+        );
+        let stopped =
+            tokio::time::timeout(Duration::from_micros(cut * 150), first.run_until_quiet()).await.is_err();
+        if stopped && first.stats.commands_done > 0 {
+            cut_mid_flow += 1;
+        }
+        let mut second = ProcessRunner::new(
+            CommandBus::new(store.clone()),
+            OrderFulfilment,
+            FileCheckpoints::new(dir.path()),
+            4,
+        );
+        second.run_until_quiet().await.unwrap();
+        assert_eq!(count(&store, "inventory.StockReserved").await, 3, "cut {cut}");
+        assert_eq!(count(&store, "inventory.StockReservationShort").await, 2, "cut {cut}");
+        assert_eq!(count(&store, "sales.SalesOrderLineReserved").await, 3, "cut {cut}");
+        assert_eq!(count(&store, "sales.SalesOrderReadyToPick").await, 3, "cut {cut}");
+        assert_eq!(count(&store, "sales.SalesOrderLineBackordered").await, 2, "cut {cut}");
+        assert_eq!(count(&store, "purchasing.RequisitionDrafted").await, 2, "cut {cut}");
+    }
+    assert!(cut_mid_flow > 0, "at least one stop landed in the middle of the flows");
+}
+
+#[tokio::test]
+async fn a_second_placement_of_a_platform_order_answers_with_the_first_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open_dir(dir.path()).unwrap();
+    let bus = CommandBus::new(store.clone());
+    let online = || Channel::Online { platform: "pinduoduo".into(), platform_order_id: "PDD-77".into() };
+    let first = place_sales_order(&bus, &meta(1), &order(1, online())).await.unwrap();
+    assert!(matches!(first, Placement::Placed(_)));
+    let second = place_sales_order(&bus, &meta(2), &order(2, online())).await.unwrap();
+    assert!(matches!(second, Placement::AlreadyPlaced(id) if id == SalesOrderId(Uuid::from_u128(1_001))));
+    // A retry of the first placement is answered as done, not as a duplicate order.
+    let retry = place_sales_order(&bus, &meta(1), &order(1, online())).await.unwrap();
+    assert!(matches!(retry, Placement::Placed(executed) if executed.duplicate));
+    assert_eq!(count(&store, "sales.SalesOrderPlaced").await, 1);
+    assert_eq!(count(&store, "sales.PlatformOrderClaimed").await, 1);
+}

@@ -1,0 +1,13 @@
+//! Sales: orders from every channel, and the claim that makes a platform's order id count once.
+
+pub mod order;
+pub mod platform;
+
+pub use order::{
+    Channel, CreditFacts, OrderLine, OrderLineInput, SalesOrder, SalesOrderCommand, SalesOrderEvent,
+    SalesOrderRejection, SalesOrderStatus,
+};
+pub use platform::{PlatformOrder, PlatformOrderCommand, PlatformOrderEvent, PlatformOrderRejection};
+
+/// The document kind sales-order lines carry in stock movements and requisitions.
+pub const SALES_ORDER_DOC: &str = "sales.SalesOrder";

@@ -1,0 +1,394 @@
+//! SalesOrder: placed from a channel with lines and their prices, checked against the customer's credit,
+//! reserved line by line (by the order-fulfilment process manager), then confirmed, cancelled or closed.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::Aggregate;
+use crate::command::{CommandMeta, Rejection};
+use crate::ids::{ItemId, PartnerId, SalesOrderId, WarehouseId};
+use crate::values::{Quantity, UnitAmount, round_money};
+
+/// Most lines in one sales order.
+pub const ORDER_LINES_MAX: usize = 500;
+
+/// VAT rates accepted on a sales line.
+const VAT_RATES: [&str; 6] = ["0", "0.01", "0.03", "0.06", "0.09", "0.13"];
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Channel {
+    /// A business customer buying on account: the credit limit applies.
+    Direct,
+    /// A physical shop: paid at the counter.
+    Store { store: String },
+    /// An online platform; its order id makes placement idempotent (see `platform.rs`).
+    Online { platform: String, platform_order_id: String },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderLineInput {
+    pub item: ItemId,
+    pub qty: Quantity,
+    /// Net unit price (before VAT).
+    pub unit_price: UnitAmount,
+    pub vat_rate: Decimal,
+    /// From the item master: who to buy from when the line is short.
+    pub default_supplier: Option<PartnerId>,
+}
+
+/// What the customer owes and may owe, read from receivables when the order is placed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CreditFacts {
+    pub limit: Decimal,
+    pub open_receivables: Decimal,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SalesOrderCommand {
+    Place {
+        id: SalesOrderId,
+        customer: PartnerId,
+        channel: Channel,
+        warehouse: WarehouseId,
+        lines: Vec<OrderLineInput>,
+        credit: CreditFacts,
+        /// Whether the customer and every item are active masters (read when the order is placed).
+        masters_usable: bool,
+    },
+    /// From order fulfilment: what stock held for a line, and what it could not.
+    RecordReservation {
+        id: SalesOrderId,
+        line: u32,
+        reserved: Decimal,
+        backordered: Decimal,
+    },
+    Confirm {
+        id: SalesOrderId,
+    },
+    Cancel {
+        id: SalesOrderId,
+        reason: String,
+    },
+    Close {
+        id: SalesOrderId,
+    },
+}
+
+impl SalesOrderCommand {
+    pub fn id(&self) -> SalesOrderId {
+        match self {
+            SalesOrderCommand::Place { id, .. }
+            | SalesOrderCommand::RecordReservation { id, .. }
+            | SalesOrderCommand::Confirm { id }
+            | SalesOrderCommand::Cancel { id, .. }
+            | SalesOrderCommand::Close { id } => *id,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub line: u32,
+    pub item: ItemId,
+    pub qty: Decimal,
+    pub unit_price: Decimal,
+    pub vat_rate: Decimal,
+    /// `round_half_up(qty × unit_price, 2)`.
+    pub amount_net: Decimal,
+    /// `round_half_up(amount_net × vat_rate, 2)`, per line as accounting.md prescribes.
+    pub amount_tax: Decimal,
+    pub default_supplier: Option<PartnerId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesOrderPlaced {
+    pub id: SalesOrderId,
+    pub customer: PartnerId,
+    pub channel: Channel,
+    pub warehouse: WarehouseId,
+    pub lines: Vec<OrderLine>,
+    pub amount_net: Decimal,
+    pub amount_tax: Decimal,
+    pub amount_gross: Decimal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesOrderLineReserved {
+    pub line: u32,
+    pub qty: Decimal,
+}
+
+/// Carries what a requisition for the shortage needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesOrderLineBackordered {
+    pub id: SalesOrderId,
+    pub line: u32,
+    pub item: ItemId,
+    pub qty: Decimal,
+    pub default_supplier: Option<PartnerId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesOrderReadyToPick {
+    pub id: SalesOrderId,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesOrderConfirmed {
+    pub by: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesOrderCancelled {
+    pub by: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesOrderClosed {
+    pub by: String,
+}
+
+crate::domain_events! {
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum SalesOrderEvent {
+        Placed(SalesOrderPlaced) = "sales.SalesOrderPlaced" v 1,
+        LineReserved(SalesOrderLineReserved) = "sales.SalesOrderLineReserved" v 1,
+        LineBackordered(SalesOrderLineBackordered) = "sales.SalesOrderLineBackordered" v 1,
+        ReadyToPick(SalesOrderReadyToPick) = "sales.SalesOrderReadyToPick" v 1,
+        Confirmed(SalesOrderConfirmed) = "sales.SalesOrderConfirmed" v 1,
+        Cancelled(SalesOrderCancelled) = "sales.SalesOrderCancelled" v 1,
+        Closed(SalesOrderClosed) = "sales.SalesOrderClosed" v 1,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SalesOrderRejection {
+    #[error("the sales order already exists")]
+    AlreadyExists,
+    #[error("the sales order does not exist")]
+    NotFound,
+    #[error("a sales order has 1 to {ORDER_LINES_MAX} lines")]
+    InvalidLines,
+    #[error("VAT rate {0} is not one of 0, 1 %, 3 %, 6 %, 9 %, 13 %")]
+    InvalidVatRate(Decimal),
+    #[error("the customer or an item is deactivated")]
+    MasterUnusable,
+    #[error("credit limit {limit} exceeded: {open} open plus {order} for this order")]
+    CreditLimitExceeded { limit: Decimal, open: Decimal, order: Decimal },
+    #[error("the sales order is {0}; that is not possible now")]
+    WrongStatus(&'static str),
+    #[error("line {0} does not exist")]
+    UnknownLine(u32),
+    #[error("line {line} would account for {accounted} of its {ordered}")]
+    OverAccounted { line: u32, accounted: Decimal, ordered: Decimal },
+    #[error("a platform and a platform order id are 1 to 64 characters")]
+    InvalidPlatformOrder,
+}
+
+impl Rejection for SalesOrderRejection {
+    fn code(&self) -> &'static str {
+        match self {
+            SalesOrderRejection::AlreadyExists => "sales.order_exists",
+            SalesOrderRejection::NotFound => "sales.order_not_found",
+            SalesOrderRejection::InvalidLines => "sales.invalid_lines",
+            SalesOrderRejection::InvalidVatRate(_) => "sales.invalid_vat_rate",
+            SalesOrderRejection::MasterUnusable => "sales.master_unusable",
+            SalesOrderRejection::CreditLimitExceeded { .. } => "sales.credit_limit_exceeded",
+            SalesOrderRejection::WrongStatus(_) => "sales.wrong_status",
+            SalesOrderRejection::UnknownLine(_) => "sales.unknown_line",
+            SalesOrderRejection::OverAccounted { .. } => "sales.line_over_accounted",
+            SalesOrderRejection::InvalidPlatformOrder => "sales.invalid_platform_order",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SalesOrderStatus {
+    #[default]
+    New,
+    Placed,
+    Confirmed,
+    Cancelled,
+    Closed,
+}
+
+impl SalesOrderStatus {
+    fn name(self) -> &'static str {
+        match self {
+            SalesOrderStatus::New => "new",
+            SalesOrderStatus::Placed => "placed",
+            SalesOrderStatus::Confirmed => "confirmed",
+            SalesOrderStatus::Cancelled => "cancelled",
+            SalesOrderStatus::Closed => "closed",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SalesOrder {
+    pub id: Option<SalesOrderId>,
+    pub status: SalesOrderStatus,
+    pub lines: Vec<OrderLine>,
+    pub reserved: Vec<Decimal>,
+    pub backordered: Vec<Decimal>,
+    pub ready_to_pick: bool,
+    pub amount_gross: Decimal,
+}
+
+impl Aggregate for SalesOrder {
+    type Command = SalesOrderCommand;
+    type Event = SalesOrderEvent;
+    type Rejection = SalesOrderRejection;
+
+    fn stream_id(command: &SalesOrderCommand) -> String {
+        format!("sales-order-{}", command.id())
+    }
+
+    fn evolve(&mut self, event: &SalesOrderEvent) {
+        match event {
+            SalesOrderEvent::Placed(e) => {
+                self.id = Some(e.id);
+                self.status = SalesOrderStatus::Placed;
+                self.lines = e.lines.clone();
+                self.reserved = vec![Decimal::ZERO; e.lines.len()];
+                self.backordered = vec![Decimal::ZERO; e.lines.len()];
+                self.amount_gross = e.amount_gross;
+            }
+            SalesOrderEvent::LineReserved(e) => self.reserved[e.line as usize] += e.qty,
+            SalesOrderEvent::LineBackordered(e) => self.backordered[e.line as usize] += e.qty,
+            SalesOrderEvent::ReadyToPick(_) => self.ready_to_pick = true,
+            SalesOrderEvent::Confirmed(_) => self.status = SalesOrderStatus::Confirmed,
+            SalesOrderEvent::Cancelled(_) => self.status = SalesOrderStatus::Cancelled,
+            SalesOrderEvent::Closed(_) => self.status = SalesOrderStatus::Closed,
+        }
+        for (i, line) in self.lines.iter().enumerate() {
+            assert!(
+                self.reserved[i] + self.backordered[i] <= line.qty,
+                "a line never accounts for more than ordered"
+            );
+        }
+    }
+
+    fn decide(
+        &self,
+        command: &SalesOrderCommand,
+        meta: &CommandMeta,
+    ) -> Result<Vec<SalesOrderEvent>, SalesOrderRejection> {
+        use SalesOrderRejection as R;
+        use SalesOrderStatus as S;
+        let wrong = |status: S| if status == S::New { R::NotFound } else { R::WrongStatus(status.name()) };
+        match command {
+            SalesOrderCommand::Place { id, customer, channel, warehouse, lines, credit, masters_usable } => {
+                if self.status != S::New {
+                    return Err(R::AlreadyExists);
+                }
+                if lines.is_empty() || lines.len() > ORDER_LINES_MAX {
+                    return Err(R::InvalidLines);
+                }
+                if !masters_usable {
+                    return Err(R::MasterUnusable);
+                }
+                let mut placed = Vec::with_capacity(lines.len());
+                for (i, input) in lines.iter().enumerate() {
+                    if !VAT_RATES.iter().any(|r| r.parse::<Decimal>().ok() == Some(input.vat_rate)) {
+                        return Err(R::InvalidVatRate(input.vat_rate));
+                    }
+                    let amount_net = round_money(input.qty.get() * input.unit_price.get());
+                    placed.push(OrderLine {
+                        line: i as u32,
+                        item: input.item,
+                        qty: input.qty.get(),
+                        unit_price: input.unit_price.get(),
+                        vat_rate: input.vat_rate,
+                        amount_net,
+                        amount_tax: round_money(amount_net * input.vat_rate),
+                        default_supplier: input.default_supplier,
+                    });
+                }
+                let amount_net: Decimal = placed.iter().map(|l| l.amount_net).sum();
+                let amount_tax: Decimal = placed.iter().map(|l| l.amount_tax).sum();
+                let amount_gross = amount_net + amount_tax;
+                if *channel == Channel::Direct && credit.open_receivables + amount_gross > credit.limit {
+                    return Err(R::CreditLimitExceeded {
+                        limit: credit.limit,
+                        open: credit.open_receivables,
+                        order: amount_gross,
+                    });
+                }
+                Ok(vec![SalesOrderEvent::Placed(SalesOrderPlaced {
+                    id: *id,
+                    customer: *customer,
+                    channel: channel.clone(),
+                    warehouse: *warehouse,
+                    lines: placed,
+                    amount_net,
+                    amount_tax,
+                    amount_gross,
+                })])
+            }
+            SalesOrderCommand::RecordReservation { id, line, reserved, backordered } => {
+                match self.status {
+                    S::Placed | S::Confirmed => {}
+                    // A late answer from stock for an order that was cancelled or closed changes nothing.
+                    S::Cancelled | S::Closed => return Ok(Vec::new()),
+                    S::New => return Err(R::NotFound),
+                }
+                let i = *line as usize;
+                let ordered = self.lines.get(i).ok_or(R::UnknownLine(*line))?;
+                let accounted = self.reserved[i] + self.backordered[i] + reserved + backordered;
+                if accounted > ordered.qty || *reserved < Decimal::ZERO || *backordered < Decimal::ZERO {
+                    return Err(R::OverAccounted { line: *line, accounted, ordered: ordered.qty });
+                }
+                let mut events = Vec::new();
+                if *reserved > Decimal::ZERO {
+                    events.push(SalesOrderEvent::LineReserved(SalesOrderLineReserved {
+                        line: *line,
+                        qty: *reserved,
+                    }));
+                }
+                if *backordered > Decimal::ZERO {
+                    events.push(SalesOrderEvent::LineBackordered(SalesOrderLineBackordered {
+                        id: *id,
+                        line: *line,
+                        item: ordered.item,
+                        qty: *backordered,
+                        default_supplier: ordered.default_supplier,
+                    }));
+                }
+                let all_reserved = self.lines.iter().enumerate().all(|(j, l)| {
+                    let reserved_j = self.reserved[j] + if j == i { *reserved } else { Decimal::ZERO };
+                    reserved_j == l.qty
+                });
+                if all_reserved && !self.ready_to_pick {
+                    events.push(SalesOrderEvent::ReadyToPick(SalesOrderReadyToPick { id: *id }));
+                }
+                Ok(events)
+            }
+            SalesOrderCommand::Confirm { .. } => {
+                if self.status != S::Placed {
+                    return Err(wrong(self.status));
+                }
+                Ok(vec![SalesOrderEvent::Confirmed(SalesOrderConfirmed { by: meta.actor.clone() })])
+            }
+            SalesOrderCommand::Cancel { reason, .. } => {
+                if !matches!(self.status, S::Placed | S::Confirmed) {
+                    return Err(wrong(self.status));
+                }
+                Ok(vec![SalesOrderEvent::Cancelled(SalesOrderCancelled {
+                    by: meta.actor.clone(),
+                    reason: reason.clone(),
+                })])
+            }
+            SalesOrderCommand::Close { .. } => {
+                if self.status != S::Confirmed {
+                    return Err(wrong(self.status));
+                }
+                Ok(vec![SalesOrderEvent::Closed(SalesOrderClosed { by: meta.actor.clone() })])
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
