@@ -25,6 +25,12 @@ use crate::bus::{BusError, CommandBus, Executed};
 /// (each attempt is itself `bus::ATTEMPTS_MAX` rounds).
 pub const DISPATCH_ATTEMPTS_MAX: usize = 5;
 
+/// A command a process manager issued: the position of the event that caused it, its metadata, itself.
+type Issued<C> = (u64, CommandMeta, C);
+
+/// Most events handled as one batch (their commands run concurrently).
+pub const BATCH_EVENTS_MAX: usize = 256;
+
 /// What became of one command a process manager issued.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DispatchOutcome {
@@ -40,7 +46,9 @@ pub enum DispatchOutcome {
 }
 
 /// Executes a process manager's output enum on the bus.
-pub trait Dispatch<S: EventStore>: Sized + Send {
+pub trait Dispatch<S: EventStore>: Clone + Sized + Send + Sync + 'static {
+    /// The stream the command addresses (commands to one stream run in order).
+    fn stream_id(&self) -> String;
     fn dispatch(
         self,
         bus: &CommandBus<S>,
@@ -69,6 +77,13 @@ async fn execute<S: EventStore, A: Aggregate>(
 }
 
 impl<S: EventStore> Dispatch<S> for PostingCommand {
+    fn stream_id(&self) -> String {
+        match self {
+            PostingCommand::Stock(command) => StockItem::stream_id(command),
+            PostingCommand::Stocktake(command) => Stocktake::stream_id(command),
+        }
+    }
+
     async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
         match self {
             PostingCommand::Stock(command) => execute::<S, StockItem>(bus, meta, command).await,
@@ -78,6 +93,14 @@ impl<S: EventStore> Dispatch<S> for PostingCommand {
 }
 
 impl<S: EventStore> Dispatch<S> for FulfilmentCommand {
+    fn stream_id(&self) -> String {
+        match self {
+            FulfilmentCommand::Stock(command) => StockItem::stream_id(command),
+            FulfilmentCommand::Sales(command) => SalesOrder::stream_id(command),
+            FulfilmentCommand::Purchasing(command) => PurchaseRequisition::stream_id(command),
+        }
+    }
+
     async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
         match self {
             FulfilmentCommand::Stock(command) => execute::<S, StockItem>(bus, meta, command).await,
@@ -209,15 +232,27 @@ where
     /// Handles events from the checkpoint until the position `until` is handled (or forever with
     /// `u64::MAX`), then saves the checkpoint. A store failure or a command that keeps conflicting
     /// stops the runner with an error; restarting resumes from the checkpoint.
+    ///
+    /// Events are taken in batches of whatever is already in the log (up to `BATCH_EVENTS_MAX`). The
+    /// commands of a batch run concurrently, one task per target stream, in event order within a
+    /// stream, so they share the store's group commits; the checkpoint moves past the batch only when
+    /// all of them are done.
     pub async fn run_until(&mut self, until: u64) -> Result<u64, RunnerError> {
         let mut checkpoint = self.checkpoints.load(P::NAME)?;
-        let mut subscription = self.bus.store().subscribe_all(checkpoint);
         let mut unsaved = 0u64;
         while checkpoint < until {
-            let event = subscription.next().await?;
-            self.handle(&event).await?;
-            checkpoint = event.position;
-            unsaved += 1;
+            // Wait for at least one event, then take what else is already there.
+            let first = self.bus.store().subscribe_all(checkpoint).next().await?;
+            let room = BATCH_EVENTS_MAX.min((until - checkpoint) as usize) - 1;
+            let mut batch = vec![first];
+            if room > 0 {
+                let more = self.bus.store().read_all(checkpoint + 2, room).await?;
+                batch.extend(more.into_iter().take_while(|e| e.position <= until));
+            }
+            let last = batch.last().expect("non-empty").position;
+            self.handle_batch(&batch).await?;
+            unsaved += batch.len() as u64;
+            checkpoint = last;
             if unsaved >= self.save_every {
                 self.checkpoints.save(P::NAME, checkpoint)?;
                 unsaved = 0;
@@ -240,44 +275,75 @@ where
         }
     }
 
-    async fn handle(&mut self, event: &RecordedEvent) -> Result<(), RunnerError> {
-        self.stats.events_seen += 1;
-        if !P::Input::listens_to(event.event_type.name()) {
-            return Ok(());
+    async fn handle_batch(&mut self, batch: &[RecordedEvent]) -> Result<(), RunnerError> {
+        // Commands grouped by the stream they address, in the order the events asked for them.
+        let mut groups: Vec<(String, Vec<Issued<P::Output>>)> = Vec::new();
+        for event in batch {
+            self.stats.events_seen += 1;
+            if !P::Input::listens_to(event.event_type.name()) {
+                continue;
+            }
+            let input: P::Input = decode_process_input(&event.event_type, &event.payload)?;
+            let context = EventContext {
+                event_id: event.event_id,
+                stream_id: event.stream_id.to_string(),
+                book: event.metadata.book,
+                correlation_id: event.metadata.correlation_id,
+                occurred_at: event.metadata.occurred_at,
+            };
+            self.stats.events_handled += 1;
+            for (index, command) in self.manager.react(&input, &context).into_iter().enumerate() {
+                let meta = reaction_meta(P::NAME, &context, index as u32);
+                let stream = command.stream_id();
+                let entry = (event.position, meta, command);
+                match groups.iter_mut().find(|(s, _)| *s == stream) {
+                    Some((_, commands)) => commands.push(entry),
+                    None => groups.push((stream, vec![entry])),
+                }
+            }
         }
-        let input: P::Input = decode_process_input(&event.event_type, &event.payload)?;
-        let context = EventContext {
-            event_id: event.event_id,
-            stream_id: event.stream_id.to_string(),
-            book: event.metadata.book,
-            correlation_id: event.metadata.correlation_id,
-            occurred_at: event.metadata.occurred_at,
-        };
-        let commands = self.manager.react(&input, &context);
-        self.stats.events_handled += 1;
-        for (index, command) in commands.into_iter().enumerate() {
-            let meta = reaction_meta(P::NAME, &context, index as u32);
-            let mut pending = Some(command);
-            let mut attempts = 0;
-            // Commands are moved into dispatch; a conflicting one is rebuilt by re-reacting.
-            while let Some(command) = pending.take() {
-                attempts += 1;
-                match command.dispatch(&self.bus, meta.clone()).await? {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (_, commands) in groups {
+            let bus = self.bus.clone();
+            tasks.spawn(async move {
+                let mut outcomes = Vec::with_capacity(commands.len());
+                for (position, meta, command) in commands {
+                    let mut attempts = 0;
+                    loop {
+                        attempts += 1;
+                        let outcome = command.clone().dispatch(&bus, meta.clone()).await?;
+                        if outcome == DispatchOutcome::Conflict && attempts < DISPATCH_ATTEMPTS_MAX {
+                            continue;
+                        }
+                        outcomes.push((position, outcome));
+                        break;
+                    }
+                }
+                Ok::<_, StoreError>(outcomes)
+            });
+        }
+        let mut stuck = None;
+        while let Some(joined) = tasks.join_next().await {
+            let outcomes = joined.map_err(|e| {
+                RunnerError::Store(StoreError::Poisoned { reason: format!("dispatch task failed: {e}") })
+            })??;
+            for (position, outcome) in outcomes {
+                match outcome {
                     DispatchOutcome::Done => self.stats.commands_done += 1,
                     DispatchOutcome::Duplicate => self.stats.commands_duplicate += 1,
                     DispatchOutcome::Rejected { code, message } => {
                         self.stats.commands_rejected += 1;
-                        tracing::warn!(process = P::NAME, position = event.position, code, %message, "command rejected");
-                    }
-                    DispatchOutcome::Conflict if attempts < DISPATCH_ATTEMPTS_MAX => {
-                        pending = self.manager.react(&input, &context).into_iter().nth(index);
+                        tracing::warn!(process = P::NAME, position, code, %message, "command rejected");
                     }
                     DispatchOutcome::Conflict => {
-                        return Err(RunnerError::Stuck { process: P::NAME, position: event.position });
+                        stuck = Some(stuck.map_or(position, |p: u64| p.min(position)))
                     }
                 }
             }
         }
-        Ok(())
+        match stuck {
+            Some(position) => Err(RunnerError::Stuck { process: P::NAME, position }),
+            None => Ok(()),
+        }
     }
 }
