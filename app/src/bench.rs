@@ -54,6 +54,16 @@ pub fn run(workload: BenchWorkload) -> anyhow::Result<ExitCode> {
             let owned = median_of(common.runs, || replay_owned(&store_dir))?;
             report(&common, &[borrowed, owned]);
         }
+        BenchWorkload::OrderToCash { common, orders, concurrency } => {
+            anyhow::ensure!(
+                concurrency >= 1 && orders >= concurrency as u64,
+                "need 1 <= concurrency <= orders"
+            );
+            let result = median_of(common.runs, || {
+                crate::bench_flows::order_to_reservation(&common, orders, concurrency)
+            })?;
+            report(&common, &[result]);
+        }
         BenchWorkload::Open { common, events, batch } => {
             let dir = scratch(&common)?;
             let store_dir = dir.path().join("log");
@@ -72,7 +82,7 @@ pub fn run(workload: BenchWorkload) -> anyhow::Result<ExitCode> {
 }
 
 /// A fresh temporary directory under `--dir` (or the system's), removed afterwards.
-fn scratch(common: &BenchCommon) -> anyhow::Result<tempfile::TempDir> {
+pub(crate) fn scratch(common: &BenchCommon) -> anyhow::Result<tempfile::TempDir> {
     let parent = common.dir.clone().unwrap_or_else(std::env::temp_dir);
     std::fs::create_dir_all(&parent)?;
     Ok(tempfile::Builder::new().prefix("erp-bench-").tempdir_in(parent)?)
@@ -111,7 +121,7 @@ fn report(common: &BenchCommon, results: &[Value]) {
 }
 
 /// Peak resident memory of this process so far, from /proc (0 where unavailable).
-fn peak_rss_mib() -> f64 {
+pub(crate) fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
@@ -121,7 +131,7 @@ fn peak_rss_mib() -> f64 {
 }
 
 /// CPU seconds (user + system) used so far by each thread of this process, by thread name.
-fn thread_cpu_seconds() -> std::collections::BTreeMap<String, f64> {
+pub(crate) fn thread_cpu_seconds() -> std::collections::BTreeMap<String, f64> {
     let mut out = std::collections::BTreeMap::new();
     let ticks = 100.0; // USER_HZ on Linux
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return out };
@@ -138,7 +148,7 @@ fn thread_cpu_seconds() -> std::collections::BTreeMap<String, f64> {
     out
 }
 
-fn percentile(sorted: &[u64], p: f64) -> u64 {
+pub(crate) fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
     }
@@ -253,7 +263,7 @@ fn dir_bytes(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
 }
 

@@ -106,6 +106,17 @@ pub enum BenchWorkload {
         #[arg(long, default_value_t = 1_000_000)]
         events: u64,
     },
+    /// W3 (as far as the flows go today): place a 3-line order, the order-fulfilment process manager
+    /// reserves every line, the order becomes ready to pick. Flows per second and end-to-end latency.
+    OrderToCash {
+        #[command(flatten)]
+        common: BenchCommon,
+        #[arg(long, default_value_t = 20_000)]
+        orders: u64,
+        /// Concurrent clients placing orders.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+    },
     /// Opening a store of N events: with the index checkpoint (normal) and by full scan (after a crash).
     Open {
         #[command(flatten)]

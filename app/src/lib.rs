@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod bench;
+mod bench_flows;
 pub mod cli;
 
 use std::ffi::OsString;
