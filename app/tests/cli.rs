@@ -129,13 +129,27 @@ fn bench_replay_reports_both_decode_paths() {
 fn bench_order_to_cash_completes_every_flow_and_reports_flows_per_second() {
     let dir = tempfile::tempdir().unwrap();
     let out = erp()
-        .args(["bench", "order-to-cash", "--orders", "40", "--concurrency", "4", "--runs", "1", "--json", "--dir"])
+        .args([
+            "bench",
+            "order-to-cash",
+            "--orders",
+            "40",
+            "--concurrency",
+            "4",
+            "--runs",
+            "1",
+            "--json",
+            "--dir",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["orders"], 40);
-    assert_eq!(json["events_per_flow"], 8.0, "placed, 3 stock reservations, 3 line reservations, ready to pick");
+    assert_eq!(
+        json["events_per_flow"], 8.0,
+        "placed, 3 stock reservations, 3 line reservations, ready to pick"
+    );
     assert!(json["flows_per_sec"].as_f64().unwrap() > 0.0);
 }

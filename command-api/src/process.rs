@@ -11,10 +11,11 @@ use std::path::{Path, PathBuf};
 
 use domain::inventory::{StockItem, Stocktake};
 use domain::process::order_fulfilment::FulfilmentCommand;
+use domain::process::shipping::ShippingCommand;
 use domain::process::stocktake_posting::PostingCommand;
 use domain::process::{EventContext, ProcessInput, ProcessManager, reaction_meta};
 use domain::purchasing::PurchaseRequisition;
-use domain::sales::SalesOrder;
+use domain::sales::{SalesOrder, Shipment};
 use domain::{Aggregate, CommandMeta, Rejection};
 use infra::codec::decode_process_input;
 use infra::{EventStore, RecordedEvent, StoreError, Subscription};
@@ -108,6 +109,24 @@ impl<S: EventStore> Dispatch<S> for FulfilmentCommand {
             FulfilmentCommand::Purchasing(command) => {
                 execute::<S, PurchaseRequisition>(bus, meta, command).await
             }
+        }
+    }
+}
+
+impl<S: EventStore> Dispatch<S> for ShippingCommand {
+    fn stream_id(&self) -> String {
+        match self {
+            ShippingCommand::Stock(command) => StockItem::stream_id(command),
+            ShippingCommand::Sales(command) => SalesOrder::stream_id(command),
+            ShippingCommand::Shipment(command) => Shipment::stream_id(command),
+        }
+    }
+
+    async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
+        match self {
+            ShippingCommand::Stock(command) => execute::<S, StockItem>(bus, meta, command).await,
+            ShippingCommand::Sales(command) => execute::<S, SalesOrder>(bus, meta, command).await,
+            ShippingCommand::Shipment(command) => execute::<S, Shipment>(bus, meta, command).await,
         }
     }
 }

@@ -168,3 +168,92 @@ async fn a_second_placement_of_a_platform_order_answers_with_the_first_order() {
     assert_eq!(count(&store, "sales.SalesOrderPlaced").await, 1);
     assert_eq!(count(&store, "sales.PlatformOrderClaimed").await, 1);
 }
+
+async fn ship_one_unit(bus: &CommandBus<EmbeddedStore>, order_n: u128, shipment_n: u128) {
+    use domain::process::order_fulfilment::line_reservation;
+    use domain::sales::{ShipmentCommand, ShipmentLineInput};
+    let order = SalesOrderId(Uuid::from_u128(1_000 + order_n));
+    let id = domain::ShipmentId(Uuid::from_u128(shipment_n));
+    let create = ShipmentCommand::Create {
+        id,
+        order,
+        warehouse: warehouse(),
+        lines: vec![ShipmentLineInput {
+            order_line: 0,
+            item: item(),
+            qty: Quantity::units(1),
+            reservation: Some(line_reservation(order, 0)),
+        }],
+    };
+    let steps =
+        [create, ShipmentCommand::Pick { id, picked: vec![Decimal::ONE] }, ShipmentCommand::Ship { id }];
+    for (i, step) in steps.iter().enumerate() {
+        bus.execute::<domain::sales::Shipment>(&meta(shipment_n * 10 + i as u128), step).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shipped_order_is_issued_from_its_reservation_recorded_and_costed_exactly_once_across_restarts() {
+    use domain::process::shipping::Shipping;
+    let mut cut_mid_flow = 0;
+    for cut in 0..16u64 {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
+        let bus = CommandBus::new(store.clone());
+        stock_up(&bus, 10).await;
+        place_concurrently(&bus, 2).await;
+        ProcessRunner::new(bus.clone(), OrderFulfilment, FileCheckpoints::new(dir.path()), 8)
+            .run_until_quiet()
+            .await
+            .unwrap();
+        ship_one_unit(&bus, 0, 7_000).await;
+        ship_one_unit(&bus, 1, 7_001).await;
+        let mut first =
+            ProcessRunner::new(CommandBus::new(store.clone()), Shipping, FileCheckpoints::new(dir.path()), 4);
+        let stopped =
+            tokio::time::timeout(Duration::from_micros(cut * 200), first.run_until_quiet()).await.is_err();
+        if stopped && first.stats.commands_done > 0 {
+            cut_mid_flow += 1;
+        }
+        ProcessRunner::new(CommandBus::new(store.clone()), Shipping, FileCheckpoints::new(dir.path()), 4)
+            .run_until_quiet()
+            .await
+            .unwrap();
+        assert_eq!(count(&store, "inventory.StockIssued").await, 2, "cut {cut}");
+        assert_eq!(count(&store, "sales.SalesOrderLineShipped").await, 2, "cut {cut}");
+        assert_eq!(count(&store, "sales.SalesOrderShipped").await, 2, "cut {cut}");
+        assert_eq!(count(&store, "sales.ShipmentCosted").await, 2, "cut {cut}");
+    }
+    assert!(cut_mid_flow > 0, "at least one stop landed in the middle of shipping");
+
+    // The cost the shipment records is what stock took: 12.00 per unit, and the reservations are used up.
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
+    let bus = CommandBus::new(store.clone());
+    stock_up(&bus, 1).await;
+    place_concurrently(&bus, 1).await;
+    ProcessRunner::new(bus.clone(), OrderFulfilment, FileCheckpoints::new(dir.path()), 8)
+        .run_until_quiet()
+        .await
+        .unwrap();
+    ship_one_unit(&bus, 0, 8_000).await;
+    ProcessRunner::new(bus.clone(), Shipping, FileCheckpoints::new(dir.path()), 8)
+        .run_until_quiet()
+        .await
+        .unwrap();
+    let all = store.read_all(1, 1000).await.unwrap();
+    let costed = all.iter().find(|e| e.event_type.name() == "sales.ShipmentCosted").expect("costed");
+    let decoded: domain::sales::ShipmentEvent =
+        infra::codec::decode_domain_event(&costed.event_type, &costed.payload).unwrap();
+    let domain::sales::ShipmentEvent::Costed(c) = decoded else { panic!() };
+    assert_eq!(c.value, Decimal::new(1200, 2));
+    let receive_again = StockCommand::Reserve {
+        key: StockKey { item: item(), warehouse: warehouse() },
+        reservation: domain::ReservationId(Uuid::from_u128(77)),
+        qty: Quantity::units(1),
+    };
+    assert_eq!(
+        bus.execute::<StockItem>(&meta(77), &receive_again).await.unwrap_err().code(),
+        "stock.insufficient"
+    );
+}

@@ -51,6 +51,8 @@ entity_id!(
     SalesOrderId,
     /// A purchase requisition (请购单).
     RequisitionId,
+    /// A shipment (销售出库 / 发货).
+    ShipmentId,
 );
 
 impl EventId {

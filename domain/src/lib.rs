@@ -20,7 +20,7 @@ pub use aggregate::Aggregate;
 pub use command::{CommandMeta, Rejection};
 pub use event::{DomainEvent, EventName};
 pub use ids::{
-    BookId, CommandId, EventId, ItemId, PartnerId, RequisitionId, ReservationId, SalesOrderId, StocktakeId,
-    TransferId, WarehouseId,
+    BookId, CommandId, EventId, ItemId, PartnerId, RequisitionId, ReservationId, SalesOrderId, ShipmentId,
+    StocktakeId, TransferId, WarehouseId,
 };
 pub use time::Timestamp;

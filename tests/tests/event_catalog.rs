@@ -20,14 +20,20 @@ use domain::master::{
 };
 use domain::purchasing::RequisitionEvent;
 use domain::purchasing::requisition::RequisitionDrafted;
+use domain::sales::ShipmentEvent;
 use domain::sales::order::{
     SalesOrderCancelled, SalesOrderClosed, SalesOrderConfirmed, SalesOrderLineBackordered,
-    SalesOrderLineReserved, SalesOrderPlaced, SalesOrderReadyToPick,
+    SalesOrderLineReserved, SalesOrderLineShipped, SalesOrderPlaced, SalesOrderReadyToPick,
+    SalesOrderShipped,
 };
 use domain::sales::platform::PlatformOrderClaimed;
+use domain::sales::shipment::{
+    GoodsShipped, ShipmentCosted, ShipmentCreated, ShipmentLine, ShipmentLineIssued, ShipmentPicked,
+};
 use domain::sales::{Channel, OrderLine, PlatformOrderEvent, SalesOrderEvent};
 use domain::{
-    ItemId, PartnerId, RequisitionId, ReservationId, SalesOrderId, StocktakeId, TransferId, WarehouseId,
+    ItemId, PartnerId, RequisitionId, ReservationId, SalesOrderId, ShipmentId, StocktakeId, TransferId,
+    WarehouseId,
 };
 use infra::codec::{decode_domain_event, encode_domain_event};
 use rust_decimal::Decimal;
@@ -119,7 +125,7 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 39] = [
+const GOLDEN: [(&str, &str); 46] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -216,6 +222,19 @@ const GOLDEN: [(&str, &str); 39] = [
     ),
     ("master.PartnerDeactivated", ""),
     ("master.PartnerReactivated", ""),
+    ("sales.SalesOrderLineShipped", "000133"),
+    ("sales.SalesOrderShipped", "1000000000000000000000000000000032"),
+    (
+        "sales.ShipmentCreated",
+        "100000000000000000000000000000005a1000000000000000000000000000000032100000000000000000000000000000004601000010000000000000000000000000000000010133011000000000000000000000000000000004",
+    ),
+    ("sales.ShipmentPicked", "010133067069636b6572"),
+    (
+        "sales.GoodsShipped",
+        "100000000000000000000000000000005a1000000000000000000000000000000032100000000000000000000000000000004601000010000000000000000000000000000000010133011000000000000000000000000000000004",
+    ),
+    ("sales.ShipmentLineIssued", "000533362e3030"),
+    ("sales.ShipmentCosted", "100000000000000000000000000000005a0533362e3030"),
 ];
 
 fn hex(bytes: &[u8]) -> String {
@@ -312,6 +331,26 @@ fn stocktake_samples() -> Vec<StocktakeEvent> {
     ]
 }
 
+fn shipment_samples() -> Vec<ShipmentEvent> {
+    let id = ShipmentId(Uuid::from_u128(90));
+    let order = SalesOrderId(Uuid::from_u128(50));
+    let warehouse = WarehouseId(Uuid::from_u128(70));
+    let line = ShipmentLine {
+        line: 0,
+        order_line: 0,
+        item: ItemId(Uuid::from_u128(1)),
+        qty: d("3"),
+        reservation: Some(ReservationId(Uuid::from_u128(4))),
+    };
+    vec![
+        ShipmentEvent::Created(ShipmentCreated { id, order, warehouse, lines: vec![line.clone()] }),
+        ShipmentEvent::Picked(ShipmentPicked { picked: vec![d("3")], by: "picker".into() }),
+        ShipmentEvent::Shipped(GoodsShipped { id, order, warehouse, lines: vec![line] }),
+        ShipmentEvent::LineIssued(ShipmentLineIssued { line: 0, value: d("36.00") }),
+        ShipmentEvent::Costed(ShipmentCosted { id, value: d("36.00") }),
+    ]
+}
+
 fn sales_samples() -> (Vec<SalesOrderEvent>, Vec<PlatformOrderEvent>, Vec<RequisitionEvent>) {
     let id = SalesOrderId(Uuid::from_u128(50));
     let line = OrderLine {
@@ -347,6 +386,8 @@ fn sales_samples() -> (Vec<SalesOrderEvent>, Vec<PlatformOrderEvent>, Vec<Requis
         SalesOrderEvent::Confirmed(SalesOrderConfirmed { by: "li".into() }),
         SalesOrderEvent::Cancelled(SalesOrderCancelled { by: "li".into(), reason: "customer".into() }),
         SalesOrderEvent::Closed(SalesOrderClosed { by: "li".into() }),
+        SalesOrderEvent::LineShipped(SalesOrderLineShipped { line: 0, qty: d("3") }),
+        SalesOrderEvent::Shipped(SalesOrderShipped { id }),
     ];
     let platform = vec![PlatformOrderEvent::Claimed(PlatformOrderClaimed {
         platform: "taobao".into(),
@@ -387,6 +428,7 @@ fn every_event_type_has_a_golden_sample_that_round_trips() {
     let (items, warehouses, partners) = master_samples();
     let (sales, platform, requisitions) = sales_samples();
     let total = encode_all(&stock_samples()).len()
+        + encode_all(&shipment_samples()).len()
         + encode_all(&sales).len()
         + encode_all(&platform).len()
         + encode_all(&requisitions).len()
@@ -406,6 +448,7 @@ fn event_payloads_match_their_golden_bytes() {
     all.extend(encode_all(&sales));
     all.extend(encode_all(&platform));
     all.extend(encode_all(&requisitions));
+    all.extend(encode_all(&shipment_samples()));
     all.extend(encode_all(&stocktake_samples()));
     all.extend(encode_all(&items));
     all.extend(encode_all(&warehouses));

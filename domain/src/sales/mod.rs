@@ -2,12 +2,20 @@
 
 pub mod order;
 pub mod platform;
+pub mod shipment;
 
 pub use order::{
     Channel, CreditFacts, OrderLine, OrderLineInput, SalesOrder, SalesOrderCommand, SalesOrderEvent,
     SalesOrderRejection, SalesOrderStatus,
 };
 pub use platform::{PlatformOrder, PlatformOrderCommand, PlatformOrderEvent, PlatformOrderRejection};
+
+pub use shipment::{
+    Shipment, ShipmentCommand, ShipmentEvent, ShipmentLineInput, ShipmentRejection, ShipmentStatus,
+};
+
+/// The document kind shipment lines carry in stock movements.
+pub const SHIPMENT_DOC: &str = "sales.Shipment";
 
 /// The document kind sales-order lines carry in stock movements and requisitions.
 pub const SALES_ORDER_DOC: &str = "sales.SalesOrder";

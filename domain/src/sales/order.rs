@@ -62,6 +62,12 @@ pub enum SalesOrderCommand {
         reserved: Decimal,
         backordered: Decimal,
     },
+    /// From shipping: goods of a line left the warehouse.
+    RecordShipment {
+        id: SalesOrderId,
+        line: u32,
+        qty: Decimal,
+    },
     Confirm {
         id: SalesOrderId,
     },
@@ -79,6 +85,7 @@ impl SalesOrderCommand {
         match self {
             SalesOrderCommand::Place { id, .. }
             | SalesOrderCommand::RecordReservation { id, .. }
+            | SalesOrderCommand::RecordShipment { id, .. }
             | SalesOrderCommand::Confirm { id }
             | SalesOrderCommand::Cancel { id, .. }
             | SalesOrderCommand::Close { id } => *id,
@@ -134,6 +141,18 @@ pub struct SalesOrderReadyToPick {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesOrderLineShipped {
+    pub line: u32,
+    pub qty: Decimal,
+}
+
+/// Every line shipped in full.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesOrderShipped {
+    pub id: SalesOrderId,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SalesOrderConfirmed {
     pub by: String,
 }
@@ -159,6 +178,8 @@ crate::domain_events! {
         Confirmed(SalesOrderConfirmed) = "sales.SalesOrderConfirmed" v 1,
         Cancelled(SalesOrderCancelled) = "sales.SalesOrderCancelled" v 1,
         Closed(SalesOrderClosed) = "sales.SalesOrderClosed" v 1,
+        LineShipped(SalesOrderLineShipped) = "sales.SalesOrderLineShipped" v 1,
+        Shipped(SalesOrderShipped) = "sales.SalesOrderShipped" v 1,
     }
 }
 
@@ -184,6 +205,8 @@ pub enum SalesOrderRejection {
     OverAccounted { line: u32, accounted: Decimal, ordered: Decimal },
     #[error("a platform and a platform order id are 1 to 64 characters")]
     InvalidPlatformOrder,
+    #[error("line {line} would ship {shipped} of its {ordered}")]
+    OverShipped { line: u32, shipped: Decimal, ordered: Decimal },
 }
 
 impl Rejection for SalesOrderRejection {
@@ -199,6 +222,7 @@ impl Rejection for SalesOrderRejection {
             SalesOrderRejection::UnknownLine(_) => "sales.unknown_line",
             SalesOrderRejection::OverAccounted { .. } => "sales.line_over_accounted",
             SalesOrderRejection::InvalidPlatformOrder => "sales.invalid_platform_order",
+            SalesOrderRejection::OverShipped { .. } => "sales.line_over_shipped",
         }
     }
 }
@@ -233,6 +257,8 @@ pub struct SalesOrder {
     pub reserved: Vec<Decimal>,
     pub backordered: Vec<Decimal>,
     pub ready_to_pick: bool,
+    pub shipped: Vec<Decimal>,
+    pub fully_shipped: bool,
     pub amount_gross: Decimal,
 }
 
@@ -253,6 +279,7 @@ impl Aggregate for SalesOrder {
                 self.lines = e.lines.clone();
                 self.reserved = vec![Decimal::ZERO; e.lines.len()];
                 self.backordered = vec![Decimal::ZERO; e.lines.len()];
+                self.shipped = vec![Decimal::ZERO; e.lines.len()];
                 self.amount_gross = e.amount_gross;
             }
             SalesOrderEvent::LineReserved(e) => self.reserved[e.line as usize] += e.qty,
@@ -261,6 +288,8 @@ impl Aggregate for SalesOrder {
             SalesOrderEvent::Confirmed(_) => self.status = SalesOrderStatus::Confirmed,
             SalesOrderEvent::Cancelled(_) => self.status = SalesOrderStatus::Cancelled,
             SalesOrderEvent::Closed(_) => self.status = SalesOrderStatus::Closed,
+            SalesOrderEvent::LineShipped(e) => self.shipped[e.line as usize] += e.qty,
+            SalesOrderEvent::Shipped(_) => self.fully_shipped = true,
         }
         for (i, line) in self.lines.iter().enumerate() {
             assert!(
@@ -362,6 +391,27 @@ impl Aggregate for SalesOrder {
                 });
                 if all_reserved && !self.ready_to_pick {
                     events.push(SalesOrderEvent::ReadyToPick(SalesOrderReadyToPick { id: *id }));
+                }
+                Ok(events)
+            }
+            SalesOrderCommand::RecordShipment { id, line, qty } => {
+                if self.status == S::New {
+                    return Err(R::NotFound);
+                }
+                let i = *line as usize;
+                let ordered = self.lines.get(i).ok_or(R::UnknownLine(*line))?;
+                let shipped = self.shipped[i] + qty;
+                if shipped > ordered.qty || *qty <= Decimal::ZERO {
+                    return Err(R::OverShipped { line: *line, shipped, ordered: ordered.qty });
+                }
+                let mut events =
+                    vec![SalesOrderEvent::LineShipped(SalesOrderLineShipped { line: *line, qty: *qty })];
+                let all_shipped = self.lines.iter().enumerate().all(|(j, l)| {
+                    let shipped_j = self.shipped[j] + if j == i { *qty } else { Decimal::ZERO };
+                    shipped_j == l.qty
+                });
+                if all_shipped && !self.fully_shipped {
+                    events.push(SalesOrderEvent::Shipped(SalesOrderShipped { id: *id }));
                 }
                 Ok(events)
             }

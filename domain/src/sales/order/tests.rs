@@ -210,3 +210,15 @@ fn a_platform_order_id_names_one_sales_order_forever() {
         "sales.invalid_platform_order"
     );
 }
+
+#[test]
+fn shipments_are_recorded_per_line_and_the_order_is_shipped_when_every_line_is() {
+    let state = given(&[two_lines(), SalesOrderCommand::RecordShipment { id: id(), line: 0, qty: d("3") }]);
+    assert!(!state.fully_shipped);
+    let over = SalesOrderCommand::RecordShipment { id: id(), line: 1, qty: d("2") };
+    assert_eq!(code(&state, over), "sales.line_over_shipped");
+    let events = state
+        .decide(&SalesOrderCommand::RecordShipment { id: id(), line: 1, qty: d("1") }, &meta("p"))
+        .unwrap();
+    assert!(matches!(events.last(), Some(SalesOrderEvent::Shipped(_))));
+}
