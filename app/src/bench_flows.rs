@@ -1,6 +1,6 @@
-//! `erp bench order-to-cash`: business flows through the in-process command bus with the
-//! order-fulfilment process manager live (W3, as far as the flows reach today: place → reserve →
-//! ready to pick). Shipment, invoice and receipt join the flow with their issues.
+//! `erp bench order-to-cash`: business flows through the in-process command bus with the process
+//! managers live (W3, as far as the flows reach today: place → reserve → ready to pick → ship → issue
+//! from stock → shipment costed). Invoice and receipt join the flow with the finance issue.
 #![allow(clippy::float_arithmetic)] // Rates and ratios for reporting only; no money passes here.
 
 use std::collections::HashMap;
@@ -11,10 +11,16 @@ use command_api::sales::place_sales_order;
 use command_api::{CommandBus, FileCheckpoints, ProcessRunner};
 use domain::inventory::{CostingMethod, DocRef, StockCommand, StockItem, StockKey, StockPolicy};
 use domain::process::ProcessManager;
-use domain::process::order_fulfilment::OrderFulfilment;
-use domain::sales::{Channel, CreditFacts, OrderLineInput, SalesOrderCommand, SalesOrderEvent};
+use domain::process::order_fulfilment::{OrderFulfilment, line_reservation};
+use domain::process::shipping::Shipping;
+use domain::sales::{
+    Channel, CreditFacts, OrderLineInput, SalesOrderCommand, SalesOrderEvent, Shipment, ShipmentCommand,
+    ShipmentEvent, ShipmentLineInput,
+};
 use domain::values::{Quantity, UnitAmount};
-use domain::{BookId, CommandId, CommandMeta, ItemId, PartnerId, SalesOrderId, Timestamp, WarehouseId};
+use domain::{
+    BookId, CommandId, CommandMeta, ItemId, PartnerId, SalesOrderId, ShipmentId, Timestamp, WarehouseId,
+};
 use infra::codec::decode_domain_event;
 use infra::{EmbeddedStore, EventStore, Subscription};
 use rust_decimal::Decimal;
@@ -119,15 +125,19 @@ pub(crate) fn order_to_reservation(
 
     // Each client waits for its order to be ready to pick before placing the next: a closed loop over
     // the whole flow, so latency is the flow's own and not a queue's.
-    type Waiters = Arc<Mutex<HashMap<SalesOrderId, (Instant, tokio::sync::oneshot::Sender<u64>)>>>;
+    // Keyed by the order id (ready to pick) or the shipment id (costed).
+    type Waiters = Arc<Mutex<HashMap<Uuid, tokio::sync::oneshot::Sender<()>>>>;
     let waiters: Waiters = Arc::new(Mutex::new(HashMap::new()));
     let started = Instant::now();
     let (latencies, finished) = rt.block_on(async {
         // The process manager, live.
         let checkpoints = FileCheckpoints::new(dir.path());
         checkpoints.save(OrderFulfilment::NAME, setup_head)?;
-        let mut runner = ProcessRunner::new(bus.clone(), OrderFulfilment, checkpoints, 256);
-        let runner = tokio::spawn(async move { runner.run_until(u64::MAX).await });
+        checkpoints.save(Shipping::NAME, setup_head)?;
+        let mut fulfilment = ProcessRunner::new(bus.clone(), OrderFulfilment, checkpoints.clone(), 256);
+        let fulfilment = tokio::spawn(async move { fulfilment.run_until(u64::MAX).await });
+        let mut shipping = ProcessRunner::new(bus.clone(), Shipping, checkpoints, 256);
+        let shipping = tokio::spawn(async move { shipping.run_until(u64::MAX).await });
         // Completion: each order's ReadyToPick, seen on the log.
         let watcher = {
             let store = store.clone();
@@ -137,14 +147,26 @@ pub(crate) fn order_to_reservation(
                 let mut done = 0u64;
                 while done < orders {
                     let event = subscription.next().await?;
-                    if event.event_type.name() != "sales.SalesOrderReadyToPick" {
-                        continue;
-                    }
-                    let decoded: SalesOrderEvent = decode_domain_event(&event.event_type, &event.payload)?;
-                    let SalesOrderEvent::ReadyToPick(ready) = decoded else { continue };
-                    if let Some((placed, tx)) = waiters.lock().expect("lock").remove(&ready.id) {
-                        let _ = tx.send(placed.elapsed().as_micros() as u64);
-                        done += 1;
+                    let key = match event.event_type.name() {
+                        "sales.SalesOrderReadyToPick" => {
+                            match decode_domain_event::<SalesOrderEvent>(&event.event_type, &event.payload)? {
+                                SalesOrderEvent::ReadyToPick(ready) => ready.id.0,
+                                _ => continue,
+                            }
+                        }
+                        "sales.ShipmentCosted" => {
+                            match decode_domain_event::<ShipmentEvent>(&event.event_type, &event.payload)? {
+                                ShipmentEvent::Costed(costed) => {
+                                    done += 1;
+                                    costed.id.0
+                                }
+                                _ => continue,
+                            }
+                        }
+                        _ => continue,
+                    };
+                    if let Some(tx) = waiters.lock().expect("lock").remove(&key) {
+                        let _ = tx.send(());
                     }
                 }
                 anyhow::Ok(Instant::now())
@@ -158,16 +180,49 @@ pub(crate) fn order_to_reservation(
                 let mut latencies = Vec::new();
                 let mut n = c;
                 while n < orders {
+                    let placed = Instant::now();
+                    let order_id = SalesOrderId(Uuid::from_u64_pair(0x0de7, n));
+                    let (ready_tx, ready) = tokio::sync::oneshot::channel();
+                    waiters.lock().expect("lock").insert(order_id.0, ready_tx);
                     let command = order(n);
-                    let (tx, rx) = tokio::sync::oneshot::channel();
-                    waiters
-                        .lock()
-                        .expect("lock")
-                        .insert(SalesOrderId(Uuid::from_u64_pair(0x0de7, n)), (Instant::now(), tx));
                     place_sales_order(&bus, &meta(0x0de7, n), &command)
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    latencies.push(rx.await?);
+                    ready.await?;
+                    // Pick everything and ship it.
+                    let SalesOrderCommand::Place { warehouse, lines, .. } = command else {
+                        unreachable!("placed above")
+                    };
+                    let shipment = ShipmentId(Uuid::from_u64_pair(0x5417, n));
+                    let (costed_tx, costed) = tokio::sync::oneshot::channel();
+                    waiters.lock().expect("lock").insert(shipment.0, costed_tx);
+                    let create = ShipmentCommand::Create {
+                        id: shipment,
+                        order: order_id,
+                        warehouse,
+                        lines: lines
+                            .iter()
+                            .enumerate()
+                            .map(|(i, l)| ShipmentLineInput {
+                                order_line: i as u32,
+                                item: l.item,
+                                qty: l.qty,
+                                reservation: Some(line_reservation(order_id, i as u32)),
+                            })
+                            .collect(),
+                    };
+                    let pick = ShipmentCommand::Pick {
+                        id: shipment,
+                        picked: lines.iter().map(|l| l.qty.get()).collect(),
+                    };
+                    for (k, step) in [create, pick, ShipmentCommand::Ship { id: shipment }].iter().enumerate()
+                    {
+                        bus.execute::<Shipment>(&meta(0x5417 + k as u64, n), step)
+                            .await
+                            .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    }
+                    costed.await?;
+                    latencies.push(placed.elapsed().as_micros() as u64);
                     n += concurrency as u64;
                 }
                 anyhow::Ok(latencies)
@@ -178,7 +233,8 @@ pub(crate) fn order_to_reservation(
             latencies.extend(done??);
         }
         let finished = watcher.await??;
-        runner.abort();
+        fulfilment.abort();
+        shipping.abort();
         anyhow::Ok((latencies, finished))
     })?;
     let seconds = finished.duration_since(started).as_secs_f64();
@@ -187,7 +243,7 @@ pub(crate) fn order_to_reservation(
     latencies.sort_unstable();
     store.close()?;
     Ok(json!({
-        "workload": "W3 order-to-reservation (place 3 lines → reserve → ready to pick)",
+        "workload": "W3 order-to-shipment (place 3 lines → reserve → ship → issue → costed)",
         "orders": orders,
         "concurrency": concurrency,
         "seconds": seconds,
