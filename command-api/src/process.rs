@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
-use domain::inventory::{StockItem, Stocktake};
+use domain::inventory::{StockCommand, StockItem, Stocktake};
 use domain::process::order_fulfilment::FulfilmentCommand;
 use domain::process::shipping::ShippingCommand;
 use domain::process::stocktake_posting::PostingCommand;
@@ -128,6 +128,16 @@ impl<S: EventStore> Dispatch<S> for ShippingCommand {
             ShippingCommand::Sales(command) => execute::<S, SalesOrder>(bus, meta, command).await,
             ShippingCommand::Shipment(command) => execute::<S, Shipment>(bus, meta, command).await,
         }
+    }
+}
+
+impl<S: EventStore> Dispatch<S> for StockCommand {
+    fn stream_id(&self) -> String {
+        StockItem::stream_id(self)
+    }
+
+    async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
+        execute::<S, StockItem>(bus, meta, self).await
     }
 }
 

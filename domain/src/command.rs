@@ -20,6 +20,22 @@ pub struct CommandMeta {
     /// What directly caused the command: the client's request id, or the event a process manager
     /// reacted to.
     pub causation_id: Uuid,
+    /// What the actor may do, as established by authentication at the edge (empty for a process
+    /// manager, whose commands never need an approving role).
+    pub roles: Vec<Role>,
+}
+
+/// The roles of the architecture's bearer tokens; rules such as "approved by purchasing, not by the
+/// requester" read them from the command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Role {
+    Admin,
+    Sales,
+    Purchasing,
+    Warehouse,
+    Finance,
+    Auditor,
+    Analyst,
 }
 
 impl CommandMeta {
@@ -37,7 +53,18 @@ impl CommandMeta {
             occurred_at,
             correlation_id: command_id.0,
             causation_id: command_id.0,
+            roles: Vec::new(),
         }
+    }
+
+    /// The same command context, for an actor holding `roles`.
+    pub fn with_roles(mut self, roles: &[Role]) -> Self {
+        self.roles = roles.to_vec();
+        self
+    }
+
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role) || self.roles.contains(&Role::Admin)
     }
 }
 

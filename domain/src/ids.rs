@@ -53,6 +53,10 @@ entity_id!(
     RequisitionId,
     /// A shipment (销售出库 / 发货).
     ShipmentId,
+    /// A purchase order (采购订单).
+    PurchaseOrderId,
+    /// A goods receipt (采购入库) against a purchase order.
+    GoodsReceiptId,
 );
 
 impl EventId {

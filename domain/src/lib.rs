@@ -17,10 +17,10 @@ pub mod time;
 pub mod values;
 
 pub use aggregate::Aggregate;
-pub use command::{CommandMeta, Rejection};
+pub use command::{CommandMeta, Rejection, Role};
 pub use event::{DomainEvent, EventName};
 pub use ids::{
-    BookId, CommandId, EventId, ItemId, PartnerId, RequisitionId, ReservationId, SalesOrderId, ShipmentId,
-    StocktakeId, TransferId, WarehouseId,
+    BookId, CommandId, EventId, GoodsReceiptId, ItemId, PartnerId, PurchaseOrderId, RequisitionId,
+    ReservationId, SalesOrderId, ShipmentId, StocktakeId, TransferId, WarehouseId,
 };
 pub use time::Timestamp;

@@ -18,8 +18,15 @@ use domain::inventory::{StocktakeDifference, StocktakeEvent, StocktakeLine};
 use domain::master::{
     ItemDetails, ItemEvent, PartnerDetails, PartnerEvent, PartnerRoles, WarehouseDetails, WarehouseEvent,
 };
+use domain::purchasing::PurchaseOrderEvent;
 use domain::purchasing::RequisitionEvent;
-use domain::purchasing::requisition::RequisitionDrafted;
+use domain::purchasing::order::{
+    GoodsReceived, PoLine, PurchaseOrderAmended, PurchaseOrderApproved, PurchaseOrderBudgetApproved,
+    PurchaseOrderClosed, PurchaseOrderPlaced, PurchaseOrderRemainderCancelled, ReceivedLine,
+};
+use domain::purchasing::requisition::{
+    RequisitionApproved, RequisitionConverted, RequisitionDrafted, RequisitionRejected, RequisitionSubmitted,
+};
 use domain::sales::ShipmentEvent;
 use domain::sales::order::{
     SalesOrderCancelled, SalesOrderClosed, SalesOrderConfirmed, SalesOrderLineBackordered,
@@ -32,8 +39,8 @@ use domain::sales::shipment::{
 };
 use domain::sales::{Channel, OrderLine, PlatformOrderEvent, SalesOrderEvent};
 use domain::{
-    ItemId, PartnerId, RequisitionId, ReservationId, SalesOrderId, ShipmentId, StocktakeId, TransferId,
-    WarehouseId,
+    GoodsReceiptId, ItemId, PartnerId, PurchaseOrderId, RequisitionId, ReservationId, SalesOrderId,
+    ShipmentId, StocktakeId, TransferId, WarehouseId,
 };
 use infra::codec::{decode_domain_event, encode_domain_event};
 use rust_decimal::Decimal;
@@ -125,7 +132,7 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 46] = [
+const GOLDEN: [(&str, &str); 57] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -235,6 +242,29 @@ const GOLDEN: [(&str, &str); 46] = [
     ),
     ("sales.ShipmentLineIssued", "000533362e3030"),
     ("sales.ShipmentCosted", "100000000000000000000000000000005a0533362e3030"),
+    ("purchasing.RequisitionSubmitted", "026c69043930303001"),
+    ("purchasing.RequisitionApproved", "0477616e6700"),
+    ("purchasing.RequisitionRejected", "0477616e6709746f6f206561726c79"),
+    ("purchasing.RequisitionConverted", "1000000000000000000000000000000051"),
+    (
+        "purchasing.PurchaseOrderPlaced",
+        "1000000000000000000000000000000051100000000000000000000000000000004d100000000000000000000000000000004609e98787e8b4ade983a80110000000000000000000000000000000500100100000000000000000000000000000000102313004322e353004302e31330532352e30300101300001340532352e3030026c6900",
+    ),
+    ("purchasing.PurchaseOrderBudgetApproved", "047a68616f"),
+    ("purchasing.PurchaseOrderApproved", "0477616e67"),
+    (
+        "purchasing.PurchaseOrderAmended",
+        "0100100000000000000000000000000000000102313004322e353004302e31330532352e30300101300001340532352e303001026c69",
+    ),
+    (
+        "purchasing.GoodsReceived",
+        "100000000000000000000000000000005110000000000000000000000000000000521000000000000000000000000000000046100000000000000000000000000000004d01001000000000000000000000000000000001013604322e3530010130000104412d303101034c2d31036b6169",
+    ),
+    (
+        "purchasing.PurchaseOrderRemainderCancelled",
+        "0100013415737570706c696572206f7574206f662073746f636b026c69",
+    ),
+    ("purchasing.PurchaseOrderClosed", "026c69"),
 ];
 
 fn hex(bytes: &[u8]) -> String {
@@ -351,6 +381,64 @@ fn shipment_samples() -> Vec<ShipmentEvent> {
     ]
 }
 
+fn purchase_order_samples() -> Vec<PurchaseOrderEvent> {
+    let id = PurchaseOrderId(Uuid::from_u128(81));
+    let policy = StockPolicy { costing: CostingMethod::Fifo, safety_stock: d("0"), allow_negative: false };
+    let line = PoLine {
+        line: 0,
+        item: ItemId(Uuid::from_u128(1)),
+        qty: d("10"),
+        unit_price: d("2.50"),
+        vat_rate: d("0.13"),
+        amount_net: d("25.00"),
+        policy: policy.clone(),
+        available_at_order: d("4"),
+    };
+    vec![
+        PurchaseOrderEvent::Placed(PurchaseOrderPlaced {
+            id,
+            supplier: PartnerId(Uuid::from_u128(77)),
+            warehouse: WarehouseId(Uuid::from_u128(70)),
+            department: "采购部".into(),
+            requisition: Some(RequisitionId(Uuid::from_u128(80))),
+            lines: vec![line.clone()],
+            amount_net: d("25.00"),
+            by: "li".into(),
+            over_budget: false,
+        }),
+        PurchaseOrderEvent::BudgetApproved(PurchaseOrderBudgetApproved { by: "zhao".into() }),
+        PurchaseOrderEvent::Approved(PurchaseOrderApproved { by: "wang".into() }),
+        PurchaseOrderEvent::Amended(PurchaseOrderAmended {
+            lines: vec![line],
+            amount_net: d("25.00"),
+            over_budget: true,
+            by: "li".into(),
+        }),
+        PurchaseOrderEvent::Received(GoodsReceived {
+            id,
+            receipt: GoodsReceiptId(Uuid::from_u128(82)),
+            warehouse: WarehouseId(Uuid::from_u128(70)),
+            supplier: PartnerId(Uuid::from_u128(77)),
+            lines: vec![ReceivedLine {
+                line: 0,
+                item: ItemId(Uuid::from_u128(1)),
+                qty: d("6"),
+                unit_price: d("2.50"),
+                policy,
+            }],
+            bin: Some("A-01".into()),
+            lot: Some("L-1".into()),
+            by: "kai".into(),
+        }),
+        PurchaseOrderEvent::RemainderCancelled(PurchaseOrderRemainderCancelled {
+            cancelled: vec![(0, d("4"))],
+            reason: "supplier out of stock".into(),
+            by: "li".into(),
+        }),
+        PurchaseOrderEvent::Closed(PurchaseOrderClosed { by: "li".into() }),
+    ]
+}
+
 fn sales_samples() -> (Vec<SalesOrderEvent>, Vec<PlatformOrderEvent>, Vec<RequisitionEvent>) {
     let id = SalesOrderId(Uuid::from_u128(50));
     let line = OrderLine {
@@ -394,14 +482,26 @@ fn sales_samples() -> (Vec<SalesOrderEvent>, Vec<PlatformOrderEvent>, Vec<Requis
         platform_order_id: "TB-1".into(),
         order: id,
     })];
-    let requisitions = vec![RequisitionEvent::Drafted(RequisitionDrafted {
-        id: RequisitionId(Uuid::from_u128(80)),
-        item: ItemId(Uuid::from_u128(1)),
-        qty: d("2"),
-        supplier: Some(PartnerId(Uuid::from_u128(77))),
-        source: doc(),
-        requested_by: "process:order-fulfilment".into(),
-    })];
+    let requisitions = vec![
+        RequisitionEvent::Drafted(RequisitionDrafted {
+            id: RequisitionId(Uuid::from_u128(80)),
+            item: ItemId(Uuid::from_u128(1)),
+            qty: d("2"),
+            supplier: Some(PartnerId(Uuid::from_u128(77))),
+            source: doc(),
+            requested_by: "process:order-fulfilment".into(),
+        }),
+        RequisitionEvent::Submitted(RequisitionSubmitted {
+            by: "li".into(),
+            estimated_amount: d("9000"),
+            needs_approval: true,
+        }),
+        RequisitionEvent::Approved(RequisitionApproved { by: "wang".into(), automatic: false }),
+        RequisitionEvent::Rejected(RequisitionRejected { by: "wang".into(), reason: "too early".into() }),
+        RequisitionEvent::Converted(RequisitionConverted {
+            purchase_order: PurchaseOrderId(Uuid::from_u128(81)),
+        }),
+    ];
     (sales, platform, requisitions)
 }
 
@@ -428,6 +528,7 @@ fn every_event_type_has_a_golden_sample_that_round_trips() {
     let (items, warehouses, partners) = master_samples();
     let (sales, platform, requisitions) = sales_samples();
     let total = encode_all(&stock_samples()).len()
+        + encode_all(&purchase_order_samples()).len()
         + encode_all(&shipment_samples()).len()
         + encode_all(&sales).len()
         + encode_all(&platform).len()
@@ -448,6 +549,7 @@ fn event_payloads_match_their_golden_bytes() {
     all.extend(encode_all(&sales));
     all.extend(encode_all(&platform));
     all.extend(encode_all(&requisitions));
+    all.extend(encode_all(&purchase_order_samples()));
     all.extend(encode_all(&shipment_samples()));
     all.extend(encode_all(&stocktake_samples()));
     all.extend(encode_all(&items));

@@ -8,6 +8,7 @@
 //! the command bus recognises as already done.
 
 pub mod order_fulfilment;
+pub mod receiving;
 pub mod shipping;
 pub mod stocktake_posting;
 
@@ -74,6 +75,7 @@ pub fn reaction_meta(name: &str, context: &EventContext, index: u32) -> CommandM
         occurred_at: context.occurred_at,
         correlation_id: context.correlation_id,
         causation_id: context.event_id.0,
+        roles: Vec::new(),
     }
 }
 

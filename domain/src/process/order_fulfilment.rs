@@ -226,7 +226,7 @@ mod tests {
         let [FulfilmentCommand::Purchasing(draft)] = commands.as_slice() else { panic!("{commands:?}") };
         let meta = reaction_meta(OrderFulfilment::NAME, &context(), 0);
         let events = PurchaseRequisition::default().decide(draft, &meta).unwrap();
-        let crate::purchasing::RequisitionEvent::Drafted(drafted) = &events[0];
+        let crate::purchasing::RequisitionEvent::Drafted(drafted) = &events[0] else { panic!("{events:?}") };
         assert_eq!(drafted.id, line_requisition(order(), 3));
         assert_eq!(drafted.supplier, Some(PartnerId(Uuid::from_u128(40))));
         assert_eq!(drafted.requested_by, "process:order-fulfilment");

@@ -1,0 +1,507 @@
+//! PurchaseOrder (采购订单): placed (with the automatic stock and budget checks) → approved →
+//! partially received → received → closed; amended before any receipt; the remainder cancelled.
+//!
+//! Placing runs two checks on facts read at the edge: for each line, how much of the item is already
+//! available (recorded, so a buyer sees a purchase the stock did not need), and the department's
+//! remaining budget for the period; over budget, the order waits for finance. Approval then needs the
+//! purchasing role and someone other than the person who placed it. Goods are received against lines,
+//! partially, up to the ordered quantity plus the book's over-receipt tolerance.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::Aggregate;
+use crate::command::{CommandMeta, Rejection, Role};
+use crate::ids::{GoodsReceiptId, ItemId, PartnerId, PurchaseOrderId, RequisitionId, WarehouseId};
+use crate::inventory::StockPolicy;
+use crate::values::{Quantity, UnitAmount, round_money};
+
+/// Most lines in one purchase order.
+pub const PO_LINES_MAX: usize = 500;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PoLineInput {
+    pub item: ItemId,
+    pub qty: Quantity,
+    /// Net unit price agreed with the supplier.
+    pub unit_price: UnitAmount,
+    pub vat_rate: Decimal,
+    /// The item's stock policy (from the item master), for opening its stock on the first receipt.
+    pub policy: StockPolicy,
+    /// What of the item is available in the receiving warehouse now (the automatic stock check).
+    pub available_now: Decimal,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum PurchaseOrderCommand {
+    Place {
+        id: PurchaseOrderId,
+        supplier: PartnerId,
+        warehouse: WarehouseId,
+        department: String,
+        lines: Vec<PoLineInput>,
+        requisition: Option<RequisitionId>,
+        /// The department's budget left for the period (the automatic budget check).
+        budget_remaining: Decimal,
+    },
+    /// Finance accepts an order over budget.
+    ApproveBudget {
+        id: PurchaseOrderId,
+    },
+    Approve {
+        id: PurchaseOrderId,
+    },
+    /// Replaces the lines before anything was received; the order must be approved again.
+    Amend {
+        id: PurchaseOrderId,
+        lines: Vec<PoLineInput>,
+        budget_remaining: Decimal,
+    },
+    /// Goods arrive against lines: (line, quantity) pairs.
+    Receive {
+        id: PurchaseOrderId,
+        receipt: GoodsReceiptId,
+        lines: Vec<(u32, Quantity)>,
+        bin: Option<String>,
+        lot: Option<String>,
+        /// The book's over-receipt tolerance as a fraction (0.05 = 5 % more than ordered is accepted).
+        tolerance: Decimal,
+    },
+    CancelRemainder {
+        id: PurchaseOrderId,
+        reason: String,
+    },
+    Close {
+        id: PurchaseOrderId,
+    },
+}
+
+impl PurchaseOrderCommand {
+    pub fn id(&self) -> PurchaseOrderId {
+        match self {
+            PurchaseOrderCommand::Place { id, .. }
+            | PurchaseOrderCommand::ApproveBudget { id }
+            | PurchaseOrderCommand::Approve { id }
+            | PurchaseOrderCommand::Amend { id, .. }
+            | PurchaseOrderCommand::Receive { id, .. }
+            | PurchaseOrderCommand::CancelRemainder { id, .. }
+            | PurchaseOrderCommand::Close { id } => *id,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoLine {
+    pub line: u32,
+    pub item: ItemId,
+    pub qty: Decimal,
+    pub unit_price: Decimal,
+    pub vat_rate: Decimal,
+    pub amount_net: Decimal,
+    pub policy: StockPolicy,
+    /// The stock check: available when the order was placed.
+    pub available_at_order: Decimal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseOrderPlaced {
+    pub id: PurchaseOrderId,
+    pub supplier: PartnerId,
+    pub warehouse: WarehouseId,
+    pub department: String,
+    pub requisition: Option<RequisitionId>,
+    pub lines: Vec<PoLine>,
+    pub amount_net: Decimal,
+    pub by: String,
+    /// The budget check: true when the order exceeded the department's remaining budget.
+    pub over_budget: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseOrderBudgetApproved {
+    pub by: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseOrderApproved {
+    pub by: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseOrderAmended {
+    pub lines: Vec<PoLine>,
+    pub amount_net: Decimal,
+    pub over_budget: bool,
+    pub by: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivedLine {
+    pub line: u32,
+    pub item: ItemId,
+    pub qty: Decimal,
+    pub unit_price: Decimal,
+    pub policy: StockPolicy,
+}
+
+/// Goods received against the order: everything receiving stock needs travels here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoodsReceived {
+    pub id: PurchaseOrderId,
+    pub receipt: GoodsReceiptId,
+    pub warehouse: WarehouseId,
+    pub supplier: PartnerId,
+    pub lines: Vec<ReceivedLine>,
+    pub bin: Option<String>,
+    pub lot: Option<String>,
+    pub by: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseOrderRemainderCancelled {
+    /// Per line, the quantity that will no longer be received.
+    pub cancelled: Vec<(u32, Decimal)>,
+    pub reason: String,
+    pub by: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseOrderClosed {
+    pub by: String,
+}
+
+crate::domain_events! {
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum PurchaseOrderEvent {
+        Placed(PurchaseOrderPlaced) = "purchasing.PurchaseOrderPlaced" v 1,
+        BudgetApproved(PurchaseOrderBudgetApproved) = "purchasing.PurchaseOrderBudgetApproved" v 1,
+        Approved(PurchaseOrderApproved) = "purchasing.PurchaseOrderApproved" v 1,
+        Amended(PurchaseOrderAmended) = "purchasing.PurchaseOrderAmended" v 1,
+        Received(GoodsReceived) = "purchasing.GoodsReceived" v 1,
+        RemainderCancelled(PurchaseOrderRemainderCancelled) = "purchasing.PurchaseOrderRemainderCancelled" v 1,
+        Closed(PurchaseOrderClosed) = "purchasing.PurchaseOrderClosed" v 1,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PurchaseOrderRejection {
+    #[error("the purchase order already exists")]
+    AlreadyExists,
+    #[error("the purchase order does not exist")]
+    NotFound,
+    #[error("a purchase order has 1 to {PO_LINES_MAX} lines with a valid VAT rate")]
+    InvalidLines,
+    #[error("the purchase order is {0}; that is not possible now")]
+    WrongStatus(&'static str),
+    #[error("this needs the {0:?} role")]
+    NotAllowed(Role),
+    #[error("{0} placed this order and cannot approve it")]
+    OwnOrder(String),
+    #[error("nothing can be amended once goods were received")]
+    AlreadyReceived,
+    #[error(
+        "line {line}: receiving {receiving} would bring it to {total}, over {ordered} plus the tolerance"
+    )]
+    OverReceipt { line: u32, receiving: Decimal, total: Decimal, ordered: Decimal },
+    #[error("line {0} does not exist")]
+    UnknownLine(u32),
+    #[error("a receipt needs at least one line, each line once")]
+    InvalidReceipt,
+    #[error("goods receipt {0} was already recorded")]
+    DuplicateReceipt(GoodsReceiptId),
+    #[error("the order still expects goods; receive them or cancel the remainder first")]
+    Outstanding,
+}
+
+impl Rejection for PurchaseOrderRejection {
+    fn code(&self) -> &'static str {
+        match self {
+            PurchaseOrderRejection::AlreadyExists => "po.already_exists",
+            PurchaseOrderRejection::NotFound => "po.not_found",
+            PurchaseOrderRejection::InvalidLines => "po.invalid_lines",
+            PurchaseOrderRejection::WrongStatus(_) => "po.wrong_status",
+            PurchaseOrderRejection::NotAllowed(_) => "po.not_allowed",
+            PurchaseOrderRejection::OwnOrder(_) => "po.own_order",
+            PurchaseOrderRejection::AlreadyReceived => "po.already_received",
+            PurchaseOrderRejection::OverReceipt { .. } => "po.over_receipt",
+            PurchaseOrderRejection::UnknownLine(_) => "po.unknown_line",
+            PurchaseOrderRejection::InvalidReceipt => "po.invalid_receipt",
+            PurchaseOrderRejection::DuplicateReceipt(_) => "po.duplicate_receipt",
+            PurchaseOrderRejection::Outstanding => "po.outstanding",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PurchaseOrderStatus {
+    #[default]
+    New,
+    AwaitingBudget,
+    Placed,
+    Approved,
+    PartiallyReceived,
+    Received,
+    Closed,
+}
+
+impl PurchaseOrderStatus {
+    fn name(self) -> &'static str {
+        match self {
+            PurchaseOrderStatus::New => "new",
+            PurchaseOrderStatus::AwaitingBudget => "awaiting budget approval",
+            PurchaseOrderStatus::Placed => "placed",
+            PurchaseOrderStatus::Approved => "approved",
+            PurchaseOrderStatus::PartiallyReceived => "partially received",
+            PurchaseOrderStatus::Received => "received",
+            PurchaseOrderStatus::Closed => "closed",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PurchaseOrder {
+    pub status: PurchaseOrderStatus,
+    pub placed: Option<PurchaseOrderPlaced>,
+    pub lines: Vec<PoLine>,
+    pub received: Vec<Decimal>,
+    pub cancelled: Vec<Decimal>,
+    pub receipts: Vec<GoodsReceiptId>,
+    pub placed_by: Option<String>,
+}
+
+const VAT_RATES: [&str; 6] = ["0", "0.01", "0.03", "0.06", "0.09", "0.13"];
+
+fn price_lines(inputs: &[PoLineInput]) -> Result<(Vec<PoLine>, Decimal), PurchaseOrderRejection> {
+    if inputs.is_empty() || inputs.len() > PO_LINES_MAX {
+        return Err(PurchaseOrderRejection::InvalidLines);
+    }
+    let mut lines = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.iter().enumerate() {
+        if !VAT_RATES.iter().any(|r| r.parse::<Decimal>().ok() == Some(input.vat_rate)) {
+            return Err(PurchaseOrderRejection::InvalidLines);
+        }
+        lines.push(PoLine {
+            line: i as u32,
+            item: input.item,
+            qty: input.qty.get(),
+            unit_price: input.unit_price.get(),
+            vat_rate: input.vat_rate,
+            amount_net: round_money(input.qty.get() * input.unit_price.get()),
+            policy: input.policy.clone(),
+            available_at_order: input.available_now,
+        });
+    }
+    let total = lines.iter().map(|l| l.amount_net).sum();
+    Ok((lines, total))
+}
+
+impl PurchaseOrder {
+    fn outstanding(&self, i: usize) -> Decimal {
+        self.lines[i].qty - self.received[i] - self.cancelled[i]
+    }
+
+    fn receiving_status(&self) -> PurchaseOrderStatus {
+        let all_done = (0..self.lines.len()).all(|i| self.outstanding(i) <= Decimal::ZERO);
+        if all_done {
+            PurchaseOrderStatus::Received
+        } else if self.received.iter().any(|r| *r > Decimal::ZERO) {
+            PurchaseOrderStatus::PartiallyReceived
+        } else {
+            PurchaseOrderStatus::Approved
+        }
+    }
+}
+
+impl Aggregate for PurchaseOrder {
+    type Command = PurchaseOrderCommand;
+    type Event = PurchaseOrderEvent;
+    type Rejection = PurchaseOrderRejection;
+
+    fn stream_id(command: &PurchaseOrderCommand) -> String {
+        format!("purchase-order-{}", command.id())
+    }
+
+    fn evolve(&mut self, event: &PurchaseOrderEvent) {
+        use PurchaseOrderStatus as S;
+        match event {
+            PurchaseOrderEvent::Placed(e) => {
+                self.status = if e.over_budget { S::AwaitingBudget } else { S::Placed };
+                self.lines = e.lines.clone();
+                self.received = vec![Decimal::ZERO; e.lines.len()];
+                self.cancelled = vec![Decimal::ZERO; e.lines.len()];
+                self.placed_by = Some(e.by.clone());
+                self.placed = Some(e.clone());
+            }
+            PurchaseOrderEvent::BudgetApproved(_) => self.status = S::Placed,
+            PurchaseOrderEvent::Approved(_) => self.status = S::Approved,
+            PurchaseOrderEvent::Amended(e) => {
+                self.status = if e.over_budget { S::AwaitingBudget } else { S::Placed };
+                self.lines = e.lines.clone();
+                self.received = vec![Decimal::ZERO; e.lines.len()];
+                self.cancelled = vec![Decimal::ZERO; e.lines.len()];
+                self.placed_by = Some(e.by.clone());
+            }
+            PurchaseOrderEvent::Received(e) => {
+                for line in &e.lines {
+                    self.received[line.line as usize] += line.qty;
+                }
+                self.receipts.push(e.receipt);
+                self.status = self.receiving_status();
+            }
+            PurchaseOrderEvent::RemainderCancelled(e) => {
+                for (line, qty) in &e.cancelled {
+                    self.cancelled[*line as usize] += qty;
+                }
+                self.status = self.receiving_status();
+                if self.status == S::Approved {
+                    // Nothing was received and nothing is outstanding any more.
+                    self.status = S::Received;
+                }
+            }
+            PurchaseOrderEvent::Closed(_) => self.status = S::Closed,
+        }
+    }
+
+    fn decide(
+        &self,
+        command: &PurchaseOrderCommand,
+        meta: &CommandMeta,
+    ) -> Result<Vec<PurchaseOrderEvent>, PurchaseOrderRejection> {
+        use PurchaseOrderRejection as R;
+        use PurchaseOrderStatus as S;
+        let status = self.status;
+        let wrong = || if status == S::New { R::NotFound } else { R::WrongStatus(status.name()) };
+        match command {
+            PurchaseOrderCommand::Place {
+                id,
+                supplier,
+                warehouse,
+                department,
+                lines,
+                requisition,
+                budget_remaining,
+            } => {
+                if status != S::New {
+                    return Err(R::AlreadyExists);
+                }
+                let (lines, amount_net) = price_lines(lines)?;
+                Ok(vec![PurchaseOrderEvent::Placed(PurchaseOrderPlaced {
+                    id: *id,
+                    supplier: *supplier,
+                    warehouse: *warehouse,
+                    department: department.clone(),
+                    requisition: *requisition,
+                    lines,
+                    amount_net,
+                    by: meta.actor.clone(),
+                    over_budget: amount_net > *budget_remaining,
+                })])
+            }
+            PurchaseOrderCommand::ApproveBudget { .. } => {
+                if status != S::AwaitingBudget {
+                    return Err(wrong());
+                }
+                if !meta.has_role(Role::Finance) {
+                    return Err(R::NotAllowed(Role::Finance));
+                }
+                Ok(vec![PurchaseOrderEvent::BudgetApproved(PurchaseOrderBudgetApproved {
+                    by: meta.actor.clone(),
+                })])
+            }
+            PurchaseOrderCommand::Approve { .. } => {
+                if status != S::Placed {
+                    return Err(wrong());
+                }
+                if !meta.has_role(Role::Purchasing) {
+                    return Err(R::NotAllowed(Role::Purchasing));
+                }
+                if self.placed_by.as_deref() == Some(meta.actor.as_str()) {
+                    return Err(R::OwnOrder(meta.actor.clone()));
+                }
+                Ok(vec![PurchaseOrderEvent::Approved(PurchaseOrderApproved { by: meta.actor.clone() })])
+            }
+            PurchaseOrderCommand::Amend { lines, budget_remaining, .. } => {
+                if !matches!(status, S::AwaitingBudget | S::Placed | S::Approved) {
+                    return Err(if status == S::New { R::NotFound } else { R::AlreadyReceived });
+                }
+                let (lines, amount_net) = price_lines(lines)?;
+                Ok(vec![PurchaseOrderEvent::Amended(PurchaseOrderAmended {
+                    lines,
+                    amount_net,
+                    over_budget: amount_net > *budget_remaining,
+                    by: meta.actor.clone(),
+                })])
+            }
+            PurchaseOrderCommand::Receive { id, receipt, lines, bin, lot, tolerance } => {
+                if !matches!(status, S::Approved | S::PartiallyReceived) {
+                    return Err(wrong());
+                }
+                if self.receipts.contains(receipt) {
+                    return Err(R::DuplicateReceipt(*receipt));
+                }
+                let mut seen: Vec<u32> = lines.iter().map(|(l, _)| *l).collect();
+                seen.sort_unstable();
+                seen.dedup();
+                if lines.is_empty() || seen.len() != lines.len() || *tolerance < Decimal::ZERO {
+                    return Err(R::InvalidReceipt);
+                }
+                let mut received = Vec::with_capacity(lines.len());
+                for (line, qty) in lines {
+                    let ordered = self.lines.get(*line as usize).ok_or(R::UnknownLine(*line))?;
+                    let total = self.received[*line as usize] + qty.get();
+                    let allowed = (ordered.qty - self.cancelled[*line as usize]) * (Decimal::ONE + tolerance);
+                    if total > allowed {
+                        return Err(R::OverReceipt {
+                            line: *line,
+                            receiving: qty.get(),
+                            total,
+                            ordered: ordered.qty,
+                        });
+                    }
+                    received.push(ReceivedLine {
+                        line: *line,
+                        item: ordered.item,
+                        qty: qty.get(),
+                        unit_price: ordered.unit_price,
+                        policy: ordered.policy.clone(),
+                    });
+                }
+                let placed = self.placed.as_ref().expect("placed");
+                Ok(vec![PurchaseOrderEvent::Received(GoodsReceived {
+                    id: *id,
+                    receipt: *receipt,
+                    warehouse: placed.warehouse,
+                    supplier: placed.supplier,
+                    lines: received,
+                    bin: bin.clone(),
+                    lot: lot.clone(),
+                    by: meta.actor.clone(),
+                })])
+            }
+            PurchaseOrderCommand::CancelRemainder { reason, .. } => {
+                if !matches!(status, S::Placed | S::Approved | S::PartiallyReceived | S::AwaitingBudget) {
+                    return Err(wrong());
+                }
+                let cancelled: Vec<(u32, Decimal)> = (0..self.lines.len())
+                    .filter(|&i| self.outstanding(i) > Decimal::ZERO)
+                    .map(|i| (i as u32, self.outstanding(i)))
+                    .collect();
+                Ok(vec![PurchaseOrderEvent::RemainderCancelled(PurchaseOrderRemainderCancelled {
+                    cancelled,
+                    reason: reason.clone(),
+                    by: meta.actor.clone(),
+                })])
+            }
+            PurchaseOrderCommand::Close { .. } => match status {
+                S::Received => {
+                    Ok(vec![PurchaseOrderEvent::Closed(PurchaseOrderClosed { by: meta.actor.clone() })])
+                }
+                S::Approved | S::PartiallyReceived | S::Placed | S::AwaitingBudget => Err(R::Outstanding),
+                _ => Err(wrong()),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

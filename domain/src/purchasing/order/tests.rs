@@ -1,0 +1,190 @@
+//! Given / when / then for PurchaseOrder: the checks on placing, approvals, amendments, receipts with
+//! tolerance, cancelling the remainder and closing.
+
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use super::*;
+use crate::ids::{BookId, CommandId};
+use crate::inventory::CostingMethod;
+use crate::time::Timestamp;
+
+fn meta(actor: &str, roles: &[Role]) -> CommandMeta {
+    CommandMeta::new(CommandId(Uuid::from_u128(1)), actor, BookId(Uuid::from_u128(2)), Timestamp(0))
+        .with_roles(roles)
+}
+
+fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+fn id() -> PurchaseOrderId {
+    PurchaseOrderId(Uuid::from_u128(3))
+}
+
+fn line(item: u128, qty: u32, price: &str) -> PoLineInput {
+    PoLineInput {
+        item: ItemId(Uuid::from_u128(item)),
+        qty: Quantity::units(qty),
+        unit_price: UnitAmount::new(d(price)).unwrap(),
+        vat_rate: d("0.13"),
+        policy: StockPolicy {
+            costing: CostingMethod::MovingAverage,
+            safety_stock: Decimal::ZERO,
+            allow_negative: false,
+        },
+        available_now: d("4"),
+    }
+}
+
+fn place(budget: &str) -> PurchaseOrderCommand {
+    PurchaseOrderCommand::Place {
+        id: id(),
+        supplier: PartnerId(Uuid::from_u128(4)),
+        warehouse: WarehouseId(Uuid::from_u128(5)),
+        department: "采购部".into(),
+        lines: vec![line(10, 100, "2.50"), line(11, 10, "9.99")],
+        requisition: None,
+        budget_remaining: d(budget),
+    }
+}
+
+fn receive(receipt: u128, lines: &[(u32, u32)]) -> PurchaseOrderCommand {
+    PurchaseOrderCommand::Receive {
+        id: id(),
+        receipt: GoodsReceiptId(Uuid::from_u128(receipt)),
+        lines: lines.iter().map(|&(l, q)| (l, Quantity::units(q))).collect(),
+        bin: Some("A-01".into()),
+        lot: Some("L-1".into()),
+        tolerance: d("0.05"),
+    }
+}
+
+/// Applies `(actor, roles, command)` steps that must all be accepted.
+fn given(steps: &[(&str, &[Role], PurchaseOrderCommand)]) -> PurchaseOrder {
+    let mut state = PurchaseOrder::default();
+    for (actor, roles, command) in steps {
+        for event in state.decide(command, &meta(actor, roles)).expect("given steps are accepted") {
+            state.evolve(&event);
+        }
+    }
+    state
+}
+
+fn code(state: &PurchaseOrder, actor: &str, roles: &[Role], command: PurchaseOrderCommand) -> &'static str {
+    state.decide(&command, &meta(actor, roles)).expect_err("rejected").code()
+}
+
+const BUYER: &[Role] = &[Role::Purchasing];
+const FINANCE: &[Role] = &[Role::Finance];
+
+fn approved() -> PurchaseOrder {
+    given(&[("li", BUYER, place("1000")), ("wang", BUYER, PurchaseOrderCommand::Approve { id: id() })])
+}
+
+#[test]
+fn placing_records_the_stock_check_and_passes_the_budget_check_within_budget() {
+    let events = PurchaseOrder::default().decide(&place("1000"), &meta("li", BUYER)).unwrap();
+    let PurchaseOrderEvent::Placed(placed) = &events[0] else { panic!() };
+    assert_eq!(placed.amount_net, d("349.90"));
+    assert!(!placed.over_budget);
+    assert_eq!(placed.lines[0].available_at_order, d("4"));
+}
+
+#[test]
+fn an_order_over_budget_waits_for_finance_before_it_can_be_approved() {
+    let state = given(&[("li", BUYER, place("100"))]);
+    assert_eq!(state.status, PurchaseOrderStatus::AwaitingBudget);
+    assert_eq!(code(&state, "wang", BUYER, PurchaseOrderCommand::Approve { id: id() }), "po.wrong_status");
+    assert_eq!(
+        code(&state, "wang", BUYER, PurchaseOrderCommand::ApproveBudget { id: id() }),
+        "po.not_allowed"
+    );
+    let state = given(&[
+        ("li", BUYER, place("100")),
+        ("zhao", FINANCE, PurchaseOrderCommand::ApproveBudget { id: id() }),
+    ]);
+    assert_eq!(state.status, PurchaseOrderStatus::Placed);
+}
+
+#[test]
+fn approval_needs_purchasing_and_someone_other_than_the_buyer() {
+    let state = given(&[("li", BUYER, place("1000"))]);
+    assert_eq!(code(&state, "li", BUYER, PurchaseOrderCommand::Approve { id: id() }), "po.own_order");
+    assert_eq!(code(&state, "zhao", FINANCE, PurchaseOrderCommand::Approve { id: id() }), "po.not_allowed");
+    assert_eq!(approved().status, PurchaseOrderStatus::Approved);
+}
+
+#[test]
+fn goods_are_received_partially_within_the_tolerance_and_the_order_completes() {
+    let state = approved();
+    assert_eq!(code(&state, "kai", &[], receive(1, &[(0, 106)])), "po.over_receipt");
+    let partial = given(&[
+        ("li", BUYER, place("1000")),
+        ("wang", BUYER, PurchaseOrderCommand::Approve { id: id() }),
+        ("kai", &[], receive(1, &[(0, 60)])),
+    ]);
+    assert_eq!(partial.status, PurchaseOrderStatus::PartiallyReceived);
+    assert_eq!(code(&partial, "kai", &[], receive(1, &[(1, 1)])), "po.duplicate_receipt");
+    assert_eq!(code(&partial, "kai", &[], receive(2, &[(9, 1)])), "po.unknown_line");
+    let events = partial.decide(&receive(2, &[(0, 45), (1, 10)]), &meta("kai", &[])).unwrap();
+    let PurchaseOrderEvent::Received(received) = &events[0] else { panic!() };
+    assert_eq!(received.lines.len(), 2);
+    assert_eq!(received.lot.as_deref(), Some("L-1"));
+    let mut done = partial.clone();
+    done.evolve(&events[0]);
+    assert_eq!(done.status, PurchaseOrderStatus::Received, "105 of 100 is within 5 %");
+}
+
+#[test]
+fn nothing_can_be_received_before_approval_or_amended_after_a_receipt() {
+    let placed = given(&[("li", BUYER, place("1000"))]);
+    assert_eq!(code(&placed, "kai", &[], receive(1, &[(0, 1)])), "po.wrong_status");
+    let amended = placed
+        .decide(
+            &PurchaseOrderCommand::Amend {
+                id: id(),
+                lines: vec![line(10, 50, "2.40")],
+                budget_remaining: d("1000"),
+            },
+            &meta("li", BUYER),
+        )
+        .unwrap();
+    assert!(matches!(&amended[0], PurchaseOrderEvent::Amended(a) if a.amount_net == d("120.00")));
+    let received = given(&[
+        ("li", BUYER, place("1000")),
+        ("wang", BUYER, PurchaseOrderCommand::Approve { id: id() }),
+        ("kai", &[], receive(1, &[(0, 1)])),
+    ]);
+    let amend =
+        PurchaseOrderCommand::Amend { id: id(), lines: vec![line(10, 1, "1")], budget_remaining: d("1000") };
+    assert_eq!(code(&received, "li", BUYER, amend), "po.already_received");
+}
+
+#[test]
+fn cancelling_the_remainder_lets_a_partly_received_order_close() {
+    let partial = given(&[
+        ("li", BUYER, place("1000")),
+        ("wang", BUYER, PurchaseOrderCommand::Approve { id: id() }),
+        ("kai", &[], receive(1, &[(0, 60)])),
+    ]);
+    assert_eq!(code(&partial, "li", BUYER, PurchaseOrderCommand::Close { id: id() }), "po.outstanding");
+    let cancelled = given(&[
+        ("li", BUYER, place("1000")),
+        ("wang", BUYER, PurchaseOrderCommand::Approve { id: id() }),
+        ("kai", &[], receive(1, &[(0, 60)])),
+        (
+            "li",
+            BUYER,
+            PurchaseOrderCommand::CancelRemainder { id: id(), reason: "supplier out of stock".into() },
+        ),
+    ]);
+    assert_eq!(cancelled.status, PurchaseOrderStatus::Received);
+    assert_eq!(cancelled.cancelled, vec![d("40"), d("10")]);
+    assert!(cancelled.decide(&PurchaseOrderCommand::Close { id: id() }, &meta("li", BUYER)).is_ok());
+    assert_eq!(
+        code(&PurchaseOrder::default(), "li", BUYER, PurchaseOrderCommand::Close { id: id() }),
+        "po.not_found"
+    );
+    assert_eq!(code(&approved(), "li", BUYER, place("1000")), "po.already_exists");
+}
