@@ -13,6 +13,8 @@ pub mod master;
 pub mod process;
 pub mod purchasing;
 pub mod sales;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod time;
 pub mod values;
 

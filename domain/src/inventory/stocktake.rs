@@ -359,13 +359,11 @@ impl Aggregate for Stocktake {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{BookId, CommandId};
     use crate::inventory::CostingMethod;
-    use crate::time::Timestamp;
     use uuid::Uuid;
 
     fn meta(actor: &str) -> CommandMeta {
-        CommandMeta::new(CommandId(Uuid::from_u128(1)), actor, BookId(Uuid::from_u128(2)), Timestamp(0))
+        crate::testing::meta(actor)
     }
 
     fn id() -> StocktakeId {
@@ -387,13 +385,8 @@ mod tests {
 
     /// Applies `(actor, command)` pairs, each of which must be accepted; returns the state.
     fn given(steps: &[(&str, StocktakeCommand)]) -> Stocktake {
-        let mut state = Stocktake::default();
-        for (actor, command) in steps {
-            for event in state.decide(command, &meta(actor)).expect("given steps are accepted") {
-                state.evolve(&event);
-            }
-        }
-        state
+        let steps: Vec<_> = steps.iter().map(|(actor, command)| (meta(actor), command.clone())).collect();
+        crate::testing::given::<Stocktake>(&steps).state
     }
 
     fn rejected(state: &Stocktake, actor: &str, command: StocktakeCommand) -> &'static str {

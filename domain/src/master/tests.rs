@@ -6,12 +6,11 @@ use uuid::Uuid;
 use super::*;
 use crate::aggregate::Aggregate;
 use crate::command::CommandMeta;
-use crate::ids::{BookId, CommandId, ItemId, PartnerId, WarehouseId};
+use crate::ids::{ItemId, PartnerId, WarehouseId};
 use crate::inventory::CostingMethod;
-use crate::time::Timestamp;
 
 fn meta() -> CommandMeta {
-    CommandMeta::new(CommandId(Uuid::from_u128(1)), "admin", BookId(Uuid::from_u128(2)), Timestamp(0))
+    crate::testing::meta("admin")
 }
 
 fn d(s: &str) -> Decimal {
@@ -37,19 +36,12 @@ pub(crate) fn item_details() -> ItemDetails {
     }
 }
 
-/// Runs `commands` from an empty item; returns the state and the last command's result.
+/// Runs `commands` from an empty item (all but the last must be accepted); returns the state after the
+/// last one and its result.
 fn run_item(commands: &[ItemCommand]) -> (Item, Result<Vec<ItemEvent>, MasterRejection>) {
-    let mut state = Item::default();
-    let mut last = Ok(Vec::new());
-    for command in commands {
-        last = state.decide(command, &meta());
-        if let Ok(events) = &last {
-            for event in events {
-                state.evolve(event);
-            }
-        }
-    }
-    (state, last)
+    let (last, steps) = commands.split_last().expect("at least one command");
+    let outcome = crate::testing::given_by::<Item>("admin", steps).when(&meta(), last);
+    (outcome.after, outcome.result)
 }
 
 fn code<T>(result: &Result<T, MasterRejection>) -> &'static str {

@@ -274,13 +274,10 @@ impl Aggregate for PurchaseRequisition {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{BookId, CommandId};
-    use crate::time::Timestamp;
     use uuid::Uuid;
 
     fn meta(actor: &str, roles: &[Role]) -> CommandMeta {
-        CommandMeta::new(CommandId(Uuid::from_u128(1)), actor, BookId(Uuid::from_u128(2)), Timestamp(0))
-            .with_roles(roles)
+        crate::testing::meta_with(actor, roles)
     }
 
     fn id() -> RequisitionId {

@@ -301,12 +301,10 @@ impl Aggregate for Shipment {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{BookId, CommandId};
-    use crate::time::Timestamp;
     use uuid::Uuid;
 
     fn meta() -> CommandMeta {
-        CommandMeta::new(CommandId(Uuid::from_u128(1)), "picker", BookId(Uuid::from_u128(2)), Timestamp(0))
+        crate::testing::meta("picker")
     }
 
     fn id() -> ShipmentId {
@@ -329,17 +327,9 @@ mod tests {
     }
 
     fn run(commands: &[ShipmentCommand]) -> (Shipment, Result<Vec<ShipmentEvent>, ShipmentRejection>) {
-        let mut state = Shipment::default();
-        let mut last = Ok(Vec::new());
-        for command in commands {
-            last = state.decide(command, &meta());
-            if let Ok(events) = &last {
-                for event in events {
-                    state.evolve(event);
-                }
-            }
-        }
-        (state, last)
+        let (last, steps) = commands.split_last().expect("at least one command");
+        let outcome = crate::testing::given_by::<Shipment>("picker", steps).when(&meta(), last);
+        (outcome.after, outcome.result)
     }
 
     fn d(n: i64) -> Decimal {

@@ -6,8 +6,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::*;
-use crate::ids::{BookId, CommandId};
-use crate::time::Timestamp;
+use crate::testing::{self, Given};
 
 fn d(s: &str) -> Decimal {
     s.parse().unwrap()
@@ -22,7 +21,7 @@ fn policy(costing: CostingMethod) -> StockPolicy {
 }
 
 fn meta() -> CommandMeta {
-    CommandMeta::new(CommandId(Uuid::from_u128(99)), "clerk", BookId(Uuid::from_u128(7)), Timestamp(0))
+    testing::meta("clerk")
 }
 
 fn doc(kind: &str) -> DocRef {
@@ -53,58 +52,14 @@ fn issue(qty: &str, reservation: Option<ReservationId>) -> StockCommand {
     StockCommand::Issue { key: key(), qty: q(qty), reservation, lot: None, source: doc("sales.Shipment") }
 }
 
-/// Given these commands were accepted (their events applied), when `command`, then ...
-struct Scenario {
-    state: StockItem,
-}
-
-fn given(commands: &[StockCommand]) -> Scenario {
-    let mut state = StockItem::default();
-    for command in commands {
-        for event in state.decide(command, &meta()).expect("given commands are accepted") {
-            state.evolve(&event);
-        }
-    }
-    Scenario { state }
-}
-
-impl Scenario {
-    fn when(self, command: StockCommand) -> Outcome {
-        let result = self.state.decide(&command, &meta());
-        let mut after = self.state.clone();
-        if let Ok(events) = &result {
-            for event in events {
-                after.evolve(event);
-            }
-        }
-        Outcome { result, after }
-    }
-}
-
-struct Outcome {
-    result: Result<Vec<StockEvent>, StockRejection>,
-    after: StockItem,
-}
-
-impl Outcome {
-    fn events(&self) -> &[StockEvent] {
-        self.result.as_ref().expect("the command is accepted")
-    }
-
-    fn rejected(&self, code: &str) {
-        match &self.result {
-            Err(rejection) => {
-                assert_eq!(rejection.code(), code, "{rejection}");
-                assert!(!rejection.to_string().is_empty());
-            }
-            Ok(events) => panic!("expected rejection {code}, got {events:?}"),
-        }
-    }
+/// Given these commands were accepted (by a clerk).
+fn given(commands: &[StockCommand]) -> Given<StockItem> {
+    testing::given_by("clerk", commands)
 }
 
 #[test]
 fn the_first_receipt_opens_the_stock_item_and_values_the_goods_at_cost() {
-    let outcome = given(&[]).when(receive("10", "2.345", Some("L1"), CostingMethod::MovingAverage));
+    let outcome = given(&[]).when(&meta(), &receive("10", "2.345", Some("L1"), CostingMethod::MovingAverage));
     let events = outcome.events();
     assert!(matches!(&events[0], StockEvent::Opened(o) if o.item == key().item));
     let StockEvent::Received(r) = &events[1] else { panic!("{events:?}") };
@@ -114,12 +69,8 @@ fn the_first_receipt_opens_the_stock_item_and_values_the_goods_at_cost() {
 
 #[test]
 fn a_second_receipt_does_not_open_again() {
-    let outcome = given(&[receive("1", "1", None, CostingMethod::MovingAverage)]).when(receive(
-        "1",
-        "1",
-        None,
-        CostingMethod::MovingAverage,
-    ));
+    let outcome = given(&[receive("1", "1", None, CostingMethod::MovingAverage)])
+        .when(&meta(), &receive("1", "1", None, CostingMethod::MovingAverage));
     assert_eq!(outcome.events().len(), 1);
 }
 
@@ -129,7 +80,7 @@ fn a_moving_average_issue_takes_its_rounded_share_of_the_value() {
         receive("3", "1", None, CostingMethod::MovingAverage),
         receive("3", "2", None, CostingMethod::MovingAverage),
     ])
-    .when(issue("1", None));
+    .when(&meta(), &issue("1", None));
     // 6 units worth 9.00: one unit takes round(9 / 6) = 1.50.
     let StockEvent::Issued(e) = &outcome.events()[0] else { panic!() };
     assert_eq!(e.value, d("1.50"));
@@ -143,7 +94,7 @@ fn issuing_everything_takes_the_whole_value_and_leaves_no_residue() {
         issue("1", None),
         issue("1", None),
     ])
-    .when(issue("1", None));
+    .when(&meta(), &issue("1", None));
     assert_eq!((outcome.after.on_hand, outcome.after.value), (Decimal::ZERO, Decimal::ZERO));
 }
 
@@ -153,7 +104,7 @@ fn a_fifo_issue_takes_the_oldest_layers_first_at_their_cost() {
         receive("2", "10", Some("A"), CostingMethod::Fifo),
         receive("5", "12", Some("B"), CostingMethod::Fifo),
     ])
-    .when(issue("3", None));
+    .when(&meta(), &issue("3", None));
     let StockEvent::Issued(e) = &outcome.events()[0] else { panic!() };
     assert_eq!(
         e.takes,
@@ -180,7 +131,7 @@ fn an_issue_from_a_named_lot_takes_only_that_lot() {
         lot: Some(Code::new("lot", "B").unwrap()),
         source: doc("sales.Shipment"),
     };
-    let outcome = given(&base).when(command);
+    let outcome = given(&base).when(&meta(), &command);
     let StockEvent::Issued(e) = &outcome.events()[0] else { panic!() };
     assert_eq!(e.takes, vec![LotTake { lot: Some("B".into()), qty: d("3"), value: d("36") }]);
     let too_much = StockCommand::Issue {
@@ -190,13 +141,13 @@ fn an_issue_from_a_named_lot_takes_only_that_lot() {
         lot: Some(Code::new("lot", "A").unwrap()),
         source: doc("sales.Shipment"),
     };
-    given(&base).when(too_much).rejected("stock.insufficient_lot");
+    given(&base).when(&meta(), &too_much).rejected("stock.insufficient_lot");
 }
 
 #[test]
 fn a_reservation_within_available_holds_the_goods() {
     let outcome = given(&[receive("10", "1", None, CostingMethod::MovingAverage)])
-        .when(StockCommand::Reserve { key: key(), reservation: reservation(1), qty: q("4") });
+        .when(&meta(), &StockCommand::Reserve { key: key(), reservation: reservation(1), qty: q("4") });
     assert_eq!(outcome.after.available(), d("6"));
     assert_eq!(outcome.after.reserved, d("4"));
 }
@@ -207,10 +158,10 @@ fn a_reservation_beyond_available_is_rejected() {
         receive("10", "1", None, CostingMethod::MovingAverage),
         StockCommand::Reserve { key: key(), reservation: reservation(1), qty: q("8") },
     ])
-    .when(StockCommand::Reserve { key: key(), reservation: reservation(2), qty: q("3") })
+    .when(&meta(), &StockCommand::Reserve { key: key(), reservation: reservation(2), qty: q("3") })
     .rejected("stock.insufficient");
     given(&[])
-        .when(StockCommand::Reserve { key: key(), reservation: reservation(2), qty: q("1") })
+        .when(&meta(), &StockCommand::Reserve { key: key(), reservation: reservation(2), qty: q("1") })
         .rejected("stock.insufficient");
 }
 
@@ -220,7 +171,7 @@ fn the_same_reservation_cannot_be_made_twice() {
         receive("10", "1", None, CostingMethod::MovingAverage),
         StockCommand::Reserve { key: key(), reservation: reservation(1), qty: q("1") },
     ])
-    .when(StockCommand::Reserve { key: key(), reservation: reservation(1), qty: q("1") })
+    .when(&meta(), &StockCommand::Reserve { key: key(), reservation: reservation(1), qty: q("1") })
     .rejected("stock.reservation_exists");
 }
 
@@ -231,14 +182,15 @@ fn releasing_gives_back_what_is_left_of_a_reservation_and_an_unknown_one_is_reje
         StockCommand::Reserve { key: key(), reservation: reservation(1), qty: q("5") },
         issue("2", Some(reservation(1))),
     ];
-    let outcome = given(&base).when(StockCommand::Release { key: key(), reservation: reservation(1) });
+    let outcome =
+        given(&base).when(&meta(), &StockCommand::Release { key: key(), reservation: reservation(1) });
     assert_eq!(
         outcome.events()[0],
         StockEvent::Released(ReservationReleased { reservation: reservation(1), qty: d("3") })
     );
     assert_eq!(outcome.after.reserved, Decimal::ZERO);
     given(&base)
-        .when(StockCommand::Release { key: key(), reservation: reservation(9) })
+        .when(&meta(), &StockCommand::Release { key: key(), reservation: reservation(9) })
         .rejected("stock.reservation_unknown");
 }
 
@@ -248,11 +200,11 @@ fn an_issue_consumes_its_reservation_and_cannot_take_goods_reserved_for_others()
         receive("10", "1", None, CostingMethod::MovingAverage),
         StockCommand::Reserve { key: key(), reservation: reservation(1), qty: q("6") },
     ];
-    let outcome = given(&base).when(issue("6", Some(reservation(1))));
+    let outcome = given(&base).when(&meta(), &issue("6", Some(reservation(1))));
     assert_eq!((outcome.after.on_hand, outcome.after.reserved), (d("4"), Decimal::ZERO));
     assert!(outcome.after.reservations.is_empty());
-    given(&base).when(issue("5", None)).rejected("stock.insufficient");
-    given(&base).when(issue("1", Some(reservation(3)))).rejected("stock.reservation_unknown");
+    given(&base).when(&meta(), &issue("5", None)).rejected("stock.insufficient");
+    given(&base).when(&meta(), &issue("1", Some(reservation(3)))).rejected("stock.reservation_unknown");
 }
 
 #[test]
@@ -268,11 +220,12 @@ fn with_negative_stock_allowed_an_issue_beyond_on_hand_is_costed_at_the_last_uni
         bin: None,
         source: doc("purchasing.GoodsReceipt"),
     };
-    let outcome = given(std::slice::from_ref(&first)).when(issue("5", None));
+    let outcome = given(std::slice::from_ref(&first)).when(&meta(), &issue("5", None));
     let StockEvent::Issued(e) = &outcome.events()[0] else { panic!() };
     assert_eq!((e.value, e.uncovered_qty), (d("15"), d("3")));
     assert_eq!((outcome.after.on_hand, outcome.after.value), (d("-3"), d("-9")));
-    let back = given(&[first, issue("5", None)]).when(receive("4", "3", None, CostingMethod::MovingAverage));
+    let back = given(&[first, issue("5", None)])
+        .when(&meta(), &receive("4", "3", None, CostingMethod::MovingAverage));
     assert_eq!((back.after.on_hand, back.after.value), (d("1"), d("3")));
 }
 
@@ -281,14 +234,15 @@ fn a_transfer_out_carries_cost_and_lots_and_cannot_go_to_the_same_warehouse() {
     let base = [receive("4", "2.5", Some("L9"), CostingMethod::Fifo)];
     let to = WarehouseId(Uuid::from_u128(11));
     let transfer = TransferId(Uuid::from_u128(3));
-    let outcome = given(&base).when(StockCommand::TransferOut { key: key(), transfer, to, qty: q("3") });
+    let outcome =
+        given(&base).when(&meta(), &StockCommand::TransferOut { key: key(), transfer, to, qty: q("3") });
     let StockEvent::TransferredOut(e) = &outcome.events()[0] else { panic!() };
     assert_eq!((e.value, e.takes.len()), (d("7.5"), 1));
     given(&base)
-        .when(StockCommand::TransferOut { key: key(), transfer, to: key().warehouse, qty: q("1") })
+        .when(&meta(), &StockCommand::TransferOut { key: key(), transfer, to: key().warehouse, qty: q("1") })
         .rejected("stock.transfer_to_same_warehouse");
     given(&base)
-        .when(StockCommand::TransferOut { key: key(), transfer, to, qty: q("5") })
+        .when(&meta(), &StockCommand::TransferOut { key: key(), transfer, to, qty: q("5") })
         .rejected("stock.insufficient");
 }
 
@@ -304,7 +258,7 @@ fn a_transfer_in_arrives_with_the_cost_and_lots_it_left_with() {
         value: d("7.5"),
         lots: vec![LotTake { lot: Some("L9".into()), qty: d("3"), value: d("7.5") }],
     };
-    let outcome = given(&[]).when(command);
+    let outcome = given(&[]).when(&meta(), &command);
     assert_eq!((outcome.after.on_hand, outcome.after.value), (d("3"), d("7.5")));
     assert_eq!(outcome.after.layers[0].lot.as_deref(), Some("L9"));
 }
@@ -319,11 +273,11 @@ fn a_stock_gain_is_valued_at_the_given_or_last_cost_and_needs_one() {
         reason: Code::new("reason", "stocktake").unwrap(),
         source: doc("inventory.Stocktake"),
     };
-    let outcome = given(&[receive("1", "4", None, CostingMethod::MovingAverage)]).when(gain(None));
+    let outcome = given(&[receive("1", "4", None, CostingMethod::MovingAverage)]).when(&meta(), &gain(None));
     assert_eq!(outcome.after.value, d("12"));
-    let outcome = given(&[]).when(gain(Some("1.5")));
+    let outcome = given(&[]).when(&meta(), &gain(Some("1.5")));
     assert_eq!(outcome.after.value, d("3"));
-    given(&[]).when(gain(None)).rejected("stock.gain_without_cost");
+    given(&[]).when(&meta(), &gain(None)).rejected("stock.gain_without_cost");
 }
 
 #[test]
@@ -340,11 +294,11 @@ fn a_stock_loss_cannot_undercut_reservations_and_zero_changes_nothing() {
         receive("10", "1", None, CostingMethod::MovingAverage),
         StockCommand::Reserve { key: key(), reservation: reservation(1), qty: q("8") },
     ];
-    let outcome = given(&base).when(loss("-2"));
+    let outcome = given(&base).when(&meta(), &loss("-2"));
     assert_eq!((outcome.after.on_hand, outcome.after.value), (d("8"), d("8")));
-    given(&base).when(loss("-3")).rejected("stock.adjustment_below_reserved");
-    given(&base).when(loss("0")).rejected("stock.zero_adjustment");
-    given(&[]).when(loss("-1")).rejected("stock.not_opened");
+    given(&base).when(&meta(), &loss("-3")).rejected("stock.adjustment_below_reserved");
+    given(&base).when(&meta(), &loss("0")).rejected("stock.zero_adjustment");
+    given(&[]).when(&meta(), &loss("-1")).rejected("stock.not_opened");
 }
 
 #[test]
@@ -360,13 +314,13 @@ fn falling_below_safety_stock_alerts_once_until_stock_recovers() {
         bin: None,
         source: doc("purchasing.GoodsReceipt"),
     };
-    let outcome = given(std::slice::from_ref(&first)).when(issue("6", None));
+    let outcome = given(std::slice::from_ref(&first)).when(&meta(), &issue("6", None));
     assert!(matches!(outcome.events().last(), Some(StockEvent::FellBelowSafety(f)) if f.available == d("4")));
-    let again = given(&[first.clone(), issue("6", None)]).when(issue("1", None));
+    let again = given(&[first.clone(), issue("6", None)]).when(&meta(), &issue("1", None));
     assert_eq!(again.events().len(), 1, "no second alert while still below");
     let recovered = given(&[first, issue("6", None), receive("5", "1", None, CostingMethod::MovingAverage)]);
     assert!(!recovered.state.below_safety_alerted);
-    let outcome = recovered.when(issue("5", None));
+    let outcome = recovered.when(&meta(), &issue("5", None));
     assert!(
         matches!(outcome.events().last(), Some(StockEvent::FellBelowSafety(_))),
         "re-armed after recovery"
@@ -377,7 +331,7 @@ fn falling_below_safety_stock_alerts_once_until_stock_recovers() {
 fn a_command_for_another_stock_item_is_rejected() {
     let other = StockKey { item: ItemId(Uuid::from_u128(2)), warehouse: key().warehouse };
     given(&[receive("1", "1", None, CostingMethod::MovingAverage)])
-        .when(StockCommand::Reserve { key: other, reservation: reservation(1), qty: q("1") })
+        .when(&meta(), &StockCommand::Reserve { key: other, reservation: reservation(1), qty: q("1") })
         .rejected("stock.wrong_stream");
 }
 
@@ -386,24 +340,31 @@ fn a_policy_change_is_recorded_once_and_needs_an_open_stock_item() {
     let mut changed = policy(CostingMethod::MovingAverage);
     changed.safety_stock = d("3");
     let outcome = given(&[receive("10", "1", None, CostingMethod::MovingAverage)])
-        .when(StockCommand::ChangePolicy { key: key(), policy: changed.clone() });
+        .when(&meta(), &StockCommand::ChangePolicy { key: key(), policy: changed.clone() });
     assert_eq!(outcome.after.policy, Some(changed.clone()));
-    let same = given(&[receive("10", "1", None, CostingMethod::MovingAverage)])
-        .when(StockCommand::ChangePolicy { key: key(), policy: policy(CostingMethod::MovingAverage) });
+    let same = given(&[receive("10", "1", None, CostingMethod::MovingAverage)]).when(
+        &meta(),
+        &StockCommand::ChangePolicy { key: key(), policy: policy(CostingMethod::MovingAverage) },
+    );
     assert!(same.events().is_empty());
-    given(&[]).when(StockCommand::ChangePolicy { key: key(), policy: changed }).rejected("stock.not_opened");
+    given(&[])
+        .when(&meta(), &StockCommand::ChangePolicy { key: key(), policy: changed })
+        .rejected("stock.not_opened");
     let mut bad = policy(CostingMethod::Fifo);
     bad.safety_stock = d("-1");
     given(&[])
-        .when(StockCommand::Receive {
-            key: key(),
-            policy: bad,
-            qty: q("1"),
-            unit_cost: UnitAmount::new(d("1")).unwrap(),
-            lot: None,
-            bin: None,
-            source: doc("x"),
-        })
+        .when(
+            &meta(),
+            &StockCommand::Receive {
+                key: key(),
+                policy: bad,
+                qty: q("1"),
+                unit_cost: UnitAmount::new(d("1")).unwrap(),
+                lot: None,
+                bin: None,
+                source: doc("x"),
+            },
+        )
         .rejected("stock.invalid_policy");
 }
 
@@ -523,8 +484,8 @@ fn reserve_for_doc(n: u128, qty: &str) -> StockCommand {
 
 #[test]
 fn reserving_for_a_document_holds_what_is_available_and_records_the_shortage() {
-    let outcome =
-        given(&[receive("3", "1", None, CostingMethod::MovingAverage)]).when(reserve_for_doc(1, "5"));
+    let outcome = given(&[receive("3", "1", None, CostingMethod::MovingAverage)])
+        .when(&meta(), &reserve_for_doc(1, "5"));
     let events = outcome.events();
     assert!(matches!(&events[0], StockEvent::Reserved(r) if r.qty == d("3") && r.for_doc.is_some()));
     assert!(
@@ -535,7 +496,7 @@ fn reserving_for_a_document_holds_what_is_available_and_records_the_shortage() {
 
 #[test]
 fn reserving_for_a_document_with_nothing_available_records_only_the_shortage() {
-    let outcome = given(&[]).when(reserve_for_doc(1, "2"));
+    let outcome = given(&[]).when(&meta(), &reserve_for_doc(1, "2"));
     assert_eq!(outcome.events().len(), 1);
     assert!(matches!(&outcome.events()[0], StockEvent::ReservationShort(s) if s.short == d("2")));
     assert_eq!(outcome.after.reserved, Decimal::ZERO);
@@ -544,6 +505,6 @@ fn reserving_for_a_document_with_nothing_available_records_only_the_shortage() {
 #[test]
 fn reserving_for_a_document_twice_with_the_same_reservation_changes_nothing() {
     let outcome = given(&[receive("3", "1", None, CostingMethod::MovingAverage), reserve_for_doc(1, "1")])
-        .when(reserve_for_doc(1, "1"));
+        .when(&meta(), &reserve_for_doc(1, "1"));
     assert!(outcome.events().is_empty());
 }

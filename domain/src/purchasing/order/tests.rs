@@ -5,13 +5,10 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::*;
-use crate::ids::{BookId, CommandId};
 use crate::inventory::CostingMethod;
-use crate::time::Timestamp;
 
 fn meta(actor: &str, roles: &[Role]) -> CommandMeta {
-    CommandMeta::new(CommandId(Uuid::from_u128(1)), actor, BookId(Uuid::from_u128(2)), Timestamp(0))
-        .with_roles(roles)
+    crate::testing::meta_with(actor, roles)
 }
 
 fn d(s: &str) -> Decimal {
@@ -62,13 +59,9 @@ fn receive(receipt: u128, lines: &[(u32, u32)]) -> PurchaseOrderCommand {
 
 /// Applies `(actor, roles, command)` steps that must all be accepted.
 fn given(steps: &[(&str, &[Role], PurchaseOrderCommand)]) -> PurchaseOrder {
-    let mut state = PurchaseOrder::default();
-    for (actor, roles, command) in steps {
-        for event in state.decide(command, &meta(actor, roles)).expect("given steps are accepted") {
-            state.evolve(&event);
-        }
-    }
-    state
+    let steps: Vec<_> =
+        steps.iter().map(|(actor, roles, command)| (meta(actor, roles), command.clone())).collect();
+    crate::testing::given::<PurchaseOrder>(&steps).state
 }
 
 fn code(state: &PurchaseOrder, actor: &str, roles: &[Role], command: PurchaseOrderCommand) -> &'static str {

@@ -4,12 +4,10 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::*;
-use crate::ids::{BookId, CommandId};
 use crate::sales::platform::{PlatformOrder, PlatformOrderCommand};
-use crate::time::Timestamp;
 
 fn meta(actor: &str) -> CommandMeta {
-    CommandMeta::new(CommandId(Uuid::from_u128(1)), actor, BookId(Uuid::from_u128(2)), Timestamp(0))
+    crate::testing::meta(actor)
 }
 
 fn d(s: &str) -> Decimal {
@@ -43,13 +41,7 @@ fn place(channel: Channel, lines: Vec<OrderLineInput>, limit: &str, open: &str) 
 }
 
 fn given(commands: &[SalesOrderCommand]) -> SalesOrder {
-    let mut state = SalesOrder::default();
-    for command in commands {
-        for event in state.decide(command, &meta("clerk")).expect("given commands are accepted") {
-            state.evolve(&event);
-        }
-    }
-    state
+    crate::testing::given_by::<SalesOrder>("clerk", commands).state
 }
 
 fn code(state: &SalesOrder, command: SalesOrderCommand) -> &'static str {
