@@ -11,11 +11,12 @@ use std::path::{Path, PathBuf};
 
 use domain::inventory::{StockCommand, StockItem, Stocktake};
 use domain::process::order_fulfilment::FulfilmentCommand;
+use domain::process::receipt_allocation::AllocationCommand;
 use domain::process::shipping::ShippingCommand;
 use domain::process::stocktake_posting::PostingCommand;
 use domain::process::{EventContext, ProcessInput, ProcessManager, reaction_meta};
 use domain::purchasing::PurchaseRequisition;
-use domain::sales::{SalesOrder, Shipment};
+use domain::sales::{CustomerReceipt, SalesInvoice, SalesOrder, Shipment};
 use domain::{Aggregate, CommandMeta, Rejection};
 use infra::codec::decode_process_input;
 use infra::{EventStore, RecordedEvent, StoreError, Subscription};
@@ -138,6 +139,22 @@ impl<S: EventStore> Dispatch<S> for StockCommand {
 
     async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
         execute::<S, StockItem>(bus, meta, self).await
+    }
+}
+
+impl<S: EventStore> Dispatch<S> for AllocationCommand {
+    fn stream_id(&self) -> String {
+        match self {
+            AllocationCommand::Invoice(command) => SalesInvoice::stream_id(command),
+            AllocationCommand::Receipt(command) => CustomerReceipt::stream_id(command),
+        }
+    }
+
+    async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
+        match self {
+            AllocationCommand::Invoice(command) => execute::<S, SalesInvoice>(bus, meta, command).await,
+            AllocationCommand::Receipt(command) => execute::<S, CustomerReceipt>(bus, meta, command).await,
+        }
     }
 }
 

@@ -1,13 +1,22 @@
-//! Placing a sales order: an online order first claims its platform order id, so that a second
-//! placement of the same platform order answers with the first sales order instead of creating another.
+//! Sales commands that span aggregates, by claims instead of transactions.
 //!
-//! Crash-safe in either order of failure: a claim without its order is completed by the retried
-//! placement (the same order claiming again is a no-op), and the order is only placed after its claim.
+//! Placing a sales order: an online order first claims its platform order id, so that a second placement
+//! of the same platform order answers with the first sales order instead of creating another.
+//! Issuing a sales invoice: every shipment it bills is claimed for it first, so a shipment is billed once.
+//!
+//! Crash-safe in either order of failure: a claim without its document is completed by the retried
+//! command (the same document claiming again is a no-op), and the document is only written after its
+//! claims; input is validated before anything is claimed.
 
+use domain::sales::invoice::price_invoice_lines;
 use domain::sales::platform::PlatformOrderRejection;
+use domain::sales::shipment::ShipmentRejection;
 use domain::sales::{
     Channel, PlatformOrder, PlatformOrderCommand, SalesOrder, SalesOrderCommand, SalesOrderEvent,
     SalesOrderRejection,
+};
+use domain::sales::{
+    SalesInvoice, SalesInvoiceCommand, SalesInvoiceEvent, SalesInvoiceRejection, Shipment, ShipmentCommand,
 };
 use domain::{CommandId, CommandMeta, SalesOrderId};
 use infra::EventStore;
@@ -54,4 +63,47 @@ pub async fn place_sales_order<S: EventStore>(
         }
     }
     bus.execute::<SalesOrder>(meta, command).await.map(Placement::Placed)
+}
+
+/// Why an invoice was not issued: the invoice's own rules, or a shipment that cannot be billed by it.
+#[derive(Debug)]
+pub enum InvoicingError {
+    Invoice(BusError<SalesInvoiceRejection>),
+    Shipment(BusError<ShipmentRejection>),
+}
+
+impl InvoicingError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            InvoicingError::Invoice(e) => e.code(),
+            InvoicingError::Shipment(e) => e.code(),
+        }
+    }
+}
+
+/// Claims every shipment the invoice bills, then issues it.
+pub async fn issue_sales_invoice<S: EventStore>(
+    bus: &CommandBus<S>,
+    meta: &CommandMeta,
+    command: &SalesInvoiceCommand,
+) -> Result<Executed<SalesInvoiceEvent>, InvoicingError> {
+    if let SalesInvoiceCommand::Issue { id, lines, .. } = command {
+        price_invoice_lines(lines).map_err(|r| InvoicingError::Invoice(BusError::Rejected(r)))?;
+        let mut shipments: Vec<_> = lines.iter().map(|l| l.shipment).collect();
+        shipments.sort();
+        shipments.dedup();
+        for shipment in shipments {
+            let claim_meta = CommandMeta {
+                command_id: CommandId(Uuid::new_v5(&meta.command_id.0, shipment.0.as_bytes())),
+                ..meta.clone()
+            };
+            bus.execute::<Shipment>(
+                &claim_meta,
+                &ShipmentCommand::ClaimForInvoice { id: shipment, invoice: *id },
+            )
+            .await
+            .map_err(InvoicingError::Shipment)?;
+        }
+    }
+    bus.execute::<SalesInvoice>(meta, command).await.map_err(InvoicingError::Invoice)
 }

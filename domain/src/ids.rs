@@ -57,6 +57,10 @@ entity_id!(
     PurchaseOrderId,
     /// A goods receipt (采购入库) against a purchase order.
     GoodsReceiptId,
+    /// A sales invoice (销售发票).
+    SalesInvoiceId,
+    /// A customer receipt (收款单).
+    CustomerReceiptId,
 );
 
 impl EventId {

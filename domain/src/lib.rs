@@ -22,7 +22,8 @@ pub use aggregate::Aggregate;
 pub use command::{CommandMeta, Rejection, Role};
 pub use event::{DomainEvent, EventName};
 pub use ids::{
-    BookId, CommandId, EventId, GoodsReceiptId, ItemId, PartnerId, PurchaseOrderId, RequisitionId,
-    ReservationId, SalesOrderId, ShipmentId, StocktakeId, TransferId, WarehouseId,
+    BookId, CommandId, CustomerReceiptId, EventId, GoodsReceiptId, ItemId, PartnerId, PurchaseOrderId,
+    RequisitionId, ReservationId, SalesInvoiceId, SalesOrderId, ShipmentId, StocktakeId, TransferId,
+    WarehouseId,
 };
 pub use time::Timestamp;

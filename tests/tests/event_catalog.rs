@@ -28,19 +28,23 @@ use domain::purchasing::requisition::{
     RequisitionApproved, RequisitionConverted, RequisitionDrafted, RequisitionRejected, RequisitionSubmitted,
 };
 use domain::sales::ShipmentEvent;
+use domain::sales::invoice::{InvoiceLine, PaymentAllocated, SalesInvoiceIssued, SalesInvoicePaid};
 use domain::sales::order::{
     SalesOrderCancelled, SalesOrderClosed, SalesOrderConfirmed, SalesOrderLineBackordered,
     SalesOrderLineReserved, SalesOrderLineShipped, SalesOrderPlaced, SalesOrderReadyToPick,
     SalesOrderShipped,
 };
 use domain::sales::platform::PlatformOrderClaimed;
+use domain::sales::receipt::{CustomerReceiptRecorded, ReceiptExcessMovedToAdvance};
+use domain::sales::shipment::ShipmentInvoiceClaimed;
 use domain::sales::shipment::{
     GoodsShipped, ShipmentCosted, ShipmentCreated, ShipmentLine, ShipmentLineIssued, ShipmentPicked,
 };
 use domain::sales::{Channel, OrderLine, PlatformOrderEvent, SalesOrderEvent};
+use domain::sales::{CustomerReceiptEvent, SalesInvoiceEvent};
 use domain::{
-    GoodsReceiptId, ItemId, PartnerId, PurchaseOrderId, RequisitionId, ReservationId, SalesOrderId,
-    ShipmentId, StocktakeId, TransferId, WarehouseId,
+    CustomerReceiptId, GoodsReceiptId, ItemId, PartnerId, PurchaseOrderId, RequisitionId, ReservationId,
+    SalesInvoiceId, SalesOrderId, ShipmentId, StocktakeId, Timestamp, TransferId, WarehouseId,
 };
 use infra::codec::{decode_domain_event, encode_domain_event};
 use rust_decimal::Decimal;
@@ -132,7 +136,7 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 57] = [
+const GOLDEN: [(&str, &str); 63] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -265,6 +269,21 @@ const GOLDEN: [(&str, &str); 57] = [
         "0100013415737570706c696572206f7574206f662073746f636b026c69",
     ),
     ("purchasing.PurchaseOrderClosed", "026c69"),
+    ("sales.ShipmentInvoiceClaimed", "100000000000000000000000000000005b"),
+    (
+        "sales.SalesInvoiceIssued",
+        "100000000000000000000000000000005b100000000000000000000000000000003c01100000000000000000000000000000005a01100000000000000000000000000000005a100000000000000000000000000000000101330631302e30303504302e31330533302e303204332e39300533302e303204332e39300533332e3932808082e288d2a3068080ecd5f8e8a406",
+    ),
+    (
+        "sales.PaymentAllocated",
+        "100000000000000000000000000000005b100000000000000000000000000000005c100000000000000000000000000000003c0533332e39320531362e30380130",
+    ),
+    ("sales.SalesInvoicePaid", "100000000000000000000000000000005b"),
+    (
+        "sales.CustomerReceiptRecorded",
+        "100000000000000000000000000000005c100000000000000000000000000000003c02353001100000000000000000000000000000005b023530013001",
+    ),
+    ("sales.ReceiptExcessMovedToAdvance", "100000000000000000000000000000005b0531362e3038"),
 ];
 
 fn hex(bytes: &[u8]) -> String {
@@ -378,7 +397,61 @@ fn shipment_samples() -> Vec<ShipmentEvent> {
         ShipmentEvent::Shipped(GoodsShipped { id, order, warehouse, lines: vec![line] }),
         ShipmentEvent::LineIssued(ShipmentLineIssued { line: 0, value: d("36.00") }),
         ShipmentEvent::Costed(ShipmentCosted { id, value: d("36.00") }),
+        ShipmentEvent::InvoiceClaimed(ShipmentInvoiceClaimed {
+            invoice: SalesInvoiceId(Uuid::from_u128(91)),
+        }),
     ]
+}
+
+fn billing_samples() -> (Vec<SalesInvoiceEvent>, Vec<CustomerReceiptEvent>) {
+    let invoice = SalesInvoiceId(Uuid::from_u128(91));
+    let receipt = CustomerReceiptId(Uuid::from_u128(92));
+    let customer = PartnerId(Uuid::from_u128(60));
+    let invoices = vec![
+        SalesInvoiceEvent::Issued(SalesInvoiceIssued {
+            id: invoice,
+            customer,
+            shipments: vec![ShipmentId(Uuid::from_u128(90))],
+            lines: vec![InvoiceLine {
+                shipment: ShipmentId(Uuid::from_u128(90)),
+                item: ItemId(Uuid::from_u128(1)),
+                qty: d("3"),
+                unit_price: d("10.005"),
+                vat_rate: d("0.13"),
+                amount_net: d("30.02"),
+                amount_tax: d("3.90"),
+            }],
+            amount_net: d("30.02"),
+            amount_tax: d("3.90"),
+            amount_gross: d("33.92"),
+            issued_at: Timestamp(1_767_225_600_000_000),
+            due_at: Timestamp(1_769_817_600_000_000),
+        }),
+        SalesInvoiceEvent::PaymentAllocated(PaymentAllocated {
+            invoice,
+            receipt,
+            customer,
+            applied: d("33.92"),
+            excess: d("16.08"),
+            open_after: d("0"),
+        }),
+        SalesInvoiceEvent::Paid(SalesInvoicePaid { id: invoice }),
+    ];
+    let receipts = vec![
+        CustomerReceiptEvent::Recorded(CustomerReceiptRecorded {
+            id: receipt,
+            customer,
+            amount: d("50"),
+            allocations: vec![(invoice, d("50"))],
+            advance: d("0"),
+            automatic: true,
+        }),
+        CustomerReceiptEvent::ExcessMovedToAdvance(ReceiptExcessMovedToAdvance {
+            invoice,
+            amount: d("16.08"),
+        }),
+    ];
+    (invoices, receipts)
 }
 
 fn purchase_order_samples() -> Vec<PurchaseOrderEvent> {
@@ -527,7 +600,10 @@ fn encode_all<E: DomainEvent + PartialEq + std::fmt::Debug>(samples: &[E]) -> Ve
 fn every_event_type_has_a_golden_sample_that_round_trips() {
     let (items, warehouses, partners) = master_samples();
     let (sales, platform, requisitions) = sales_samples();
+    let (invoices, receipts) = billing_samples();
     let total = encode_all(&stock_samples()).len()
+        + encode_all(&invoices).len()
+        + encode_all(&receipts).len()
         + encode_all(&purchase_order_samples()).len()
         + encode_all(&shipment_samples()).len()
         + encode_all(&sales).len()
@@ -551,6 +627,9 @@ fn event_payloads_match_their_golden_bytes() {
     all.extend(encode_all(&requisitions));
     all.extend(encode_all(&purchase_order_samples()));
     all.extend(encode_all(&shipment_samples()));
+    let (invoices, receipts) = billing_samples();
+    all.extend(encode_all(&invoices));
+    all.extend(encode_all(&receipts));
     all.extend(encode_all(&stocktake_samples()));
     all.extend(encode_all(&items));
     all.extend(encode_all(&warehouses));

@@ -8,6 +8,7 @@
 //! the command bus recognises as already done.
 
 pub mod order_fulfilment;
+pub mod receipt_allocation;
 pub mod receiving;
 pub mod shipping;
 pub mod stocktake_posting;

@@ -1,7 +1,9 @@
 //! Sales: orders from every channel, and the claim that makes a platform's order id count once.
 
+pub mod invoice;
 pub mod order;
 pub mod platform;
+pub mod receipt;
 pub mod shipment;
 
 pub use order::{
@@ -10,6 +12,10 @@ pub use order::{
 };
 pub use platform::{PlatformOrder, PlatformOrderCommand, PlatformOrderEvent, PlatformOrderRejection};
 
+pub use invoice::{
+    InvoiceLineInput, SalesInvoice, SalesInvoiceCommand, SalesInvoiceEvent, SalesInvoiceRejection,
+};
+pub use receipt::{Allocation, CustomerReceipt, CustomerReceiptCommand, CustomerReceiptEvent, OpenInvoice};
 pub use shipment::{
     Shipment, ShipmentCommand, ShipmentEvent, ShipmentLineInput, ShipmentRejection, ShipmentStatus,
 };

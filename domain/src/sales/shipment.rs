@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregate::Aggregate;
 use crate::command::{CommandMeta, Rejection};
-use crate::ids::{ItemId, ReservationId, SalesOrderId, ShipmentId, WarehouseId};
+use crate::ids::{ItemId, ReservationId, SalesInvoiceId, SalesOrderId, ShipmentId, WarehouseId};
 use crate::values::Quantity;
 
 /// Most lines on one shipment.
@@ -47,6 +47,11 @@ pub enum ShipmentCommand {
         line: u32,
         value: Decimal,
     },
+    /// An invoice claims the shipment, so no other invoice can bill it again.
+    ClaimForInvoice {
+        id: ShipmentId,
+        invoice: SalesInvoiceId,
+    },
 }
 
 impl ShipmentCommand {
@@ -55,7 +60,8 @@ impl ShipmentCommand {
             ShipmentCommand::Create { id, .. }
             | ShipmentCommand::Pick { id, .. }
             | ShipmentCommand::Ship { id }
-            | ShipmentCommand::RecordIssued { id, .. } => *id,
+            | ShipmentCommand::RecordIssued { id, .. }
+            | ShipmentCommand::ClaimForInvoice { id, .. } => *id,
         }
     }
 }
@@ -104,6 +110,11 @@ pub struct ShipmentCosted {
     pub value: Decimal,
 }
 
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentInvoiceClaimed {
+    pub invoice: SalesInvoiceId,
+}
+
 crate::domain_events! {
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub enum ShipmentEvent {
@@ -112,6 +123,7 @@ crate::domain_events! {
         Shipped(GoodsShipped) = "sales.GoodsShipped" v 1,
         LineIssued(ShipmentLineIssued) = "sales.ShipmentLineIssued" v 1,
         Costed(ShipmentCosted) = "sales.ShipmentCosted" v 1,
+        InvoiceClaimed(ShipmentInvoiceClaimed) = "sales.ShipmentInvoiceClaimed" v 1,
     }
 }
 
@@ -131,6 +143,8 @@ pub enum ShipmentRejection {
     NothingPicked,
     #[error("line {0} was not shipped, or its cost is recorded already")]
     NothingToCost(u32),
+    #[error("the shipment is already billed by invoice {0}")]
+    AlreadyInvoiced(SalesInvoiceId),
 }
 
 impl Rejection for ShipmentRejection {
@@ -143,6 +157,7 @@ impl Rejection for ShipmentRejection {
             ShipmentRejection::InvalidPick => "shipment.invalid_pick",
             ShipmentRejection::NothingPicked => "shipment.nothing_picked",
             ShipmentRejection::NothingToCost(_) => "shipment.nothing_to_cost",
+            ShipmentRejection::AlreadyInvoiced(_) => "shipment.already_invoiced",
         }
     }
 }
@@ -179,6 +194,7 @@ pub struct Shipment {
     /// Lines that left, and their cost once stock reported it.
     pub shipped: Vec<ShipmentLine>,
     pub costs: Vec<(u32, Decimal)>,
+    pub invoice: Option<SalesInvoiceId>,
 }
 
 impl Aggregate for Shipment {
@@ -208,6 +224,7 @@ impl Aggregate for Shipment {
             }
             ShipmentEvent::LineIssued(e) => self.costs.push((e.line, e.value)),
             ShipmentEvent::Costed(_) => self.status = ShipmentStatus::Costed,
+            ShipmentEvent::InvoiceClaimed(e) => self.invoice = Some(e.invoice),
         }
     }
 
@@ -279,6 +296,22 @@ impl Aggregate for Shipment {
                     warehouse: self.warehouse.expect("created"),
                     lines,
                 })])
+            }
+            ShipmentCommand::ClaimForInvoice { invoice, .. } => {
+                if !matches!(self.status, S::Shipped | S::Costed) {
+                    return Err(if self.status == S::New {
+                        R::NotFound
+                    } else {
+                        R::WrongStatus(self.status.name())
+                    });
+                }
+                match self.invoice {
+                    None => {
+                        Ok(vec![ShipmentEvent::InvoiceClaimed(ShipmentInvoiceClaimed { invoice: *invoice })])
+                    }
+                    Some(claimed) if claimed == *invoice => Ok(Vec::new()),
+                    Some(claimed) => Err(R::AlreadyInvoiced(claimed)),
+                }
             }
             ShipmentCommand::RecordIssued { id, line, value } => {
                 expect(S::Shipped)?;
