@@ -15,7 +15,7 @@ use domain::process::receipt_allocation::AllocationCommand;
 use domain::process::shipping::ShippingCommand;
 use domain::process::stocktake_posting::PostingCommand;
 use domain::process::{EventContext, ProcessInput, ProcessManager, reaction_meta};
-use domain::purchasing::PurchaseRequisition;
+use domain::purchasing::{PurchaseInvoice, PurchaseInvoiceCommand, PurchaseRequisition};
 use domain::sales::{CustomerReceipt, SalesInvoice, SalesOrder, Shipment};
 use domain::{Aggregate, CommandMeta, Rejection};
 use infra::codec::decode_process_input;
@@ -155,6 +155,16 @@ impl<S: EventStore> Dispatch<S> for AllocationCommand {
             AllocationCommand::Invoice(command) => execute::<S, SalesInvoice>(bus, meta, command).await,
             AllocationCommand::Receipt(command) => execute::<S, CustomerReceipt>(bus, meta, command).await,
         }
+    }
+}
+
+impl<S: EventStore> Dispatch<S> for PurchaseInvoiceCommand {
+    fn stream_id(&self) -> String {
+        PurchaseInvoice::stream_id(self)
+    }
+
+    async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
+        execute::<S, PurchaseInvoice>(bus, meta, self).await
     }
 }
 

@@ -127,3 +127,64 @@ async fn received_goods_enter_stock_at_the_order_price_exactly_once_across_resta
     let lots: Vec<_> = issued.takes.iter().map(|t| t.lot.clone().unwrap()).collect();
     assert_eq!(lots, vec!["L-100".to_string(), "L-101".to_string()], "oldest lot first");
 }
+
+#[tokio::test]
+async fn a_matched_purchase_invoice_is_paid_through_the_supplier_payment_flow() {
+    use domain::process::supplier_payment::SupplierPaymentAllocation;
+    use domain::purchasing::{
+        OrderLineFacts, PurchaseInvoice, PurchaseInvoiceCommand, PurchaseInvoiceLineInput,
+        PurchaseInvoiceStatus, SupplierPayment, SupplierPaymentCommand, Tolerances,
+    };
+    use domain::{PurchaseInvoiceId, SupplierPaymentId};
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
+    let bus = CommandBus::new(store.clone());
+    ordered_and_received_twice(&bus).await;
+    let invoice = PurchaseInvoiceId(Uuid::from_u128(60));
+    let register = PurchaseInvoiceCommand::Register {
+        id: invoice,
+        supplier: PartnerId(Uuid::from_u128(40)),
+        number: "No.04512399".into(),
+        lines: vec![PurchaseInvoiceLineInput {
+            po: po(),
+            po_line: 0,
+            item: item(),
+            qty: Quantity::units(10),
+            unit_price: UnitAmount::new(Decimal::new(250, 2)).unwrap(),
+            vat_rate: Decimal::new(13, 2),
+        }],
+        facts: vec![OrderLineFacts {
+            po: po(),
+            po_line: 0,
+            ordered_price: Decimal::new(250, 2),
+            received_qty: Decimal::from(10),
+            invoiced_qty: Decimal::ZERO,
+        }],
+        tolerances: Tolerances { qty: Decimal::ZERO, price: Decimal::ZERO },
+    };
+    let registered =
+        bus.execute::<PurchaseInvoice>(&meta(20, "li", &[Role::Purchasing]), &register).await.unwrap();
+    assert_eq!(registered.events.len(), 2, "registered and matched");
+    let pay = SupplierPaymentCommand::Pay {
+        id: SupplierPaymentId(Uuid::from_u128(61)),
+        supplier: PartnerId(Uuid::from_u128(40)),
+        amount: Decimal::from(30),
+        allocations: vec![(invoice, Decimal::new(2825, 2))],
+    };
+    bus.execute::<SupplierPayment>(&meta(21, "zhao", &[Role::Finance]), &pay).await.unwrap();
+    ProcessRunner::new(bus.clone(), SupplierPaymentAllocation, FileCheckpoints::new(dir.path()), 1)
+        .run_until_quiet()
+        .await
+        .unwrap();
+    let stream = infra::StreamId::new(format!("purchase-invoice-{invoice}")).unwrap();
+    let events: Vec<domain::purchasing::PurchaseInvoiceEvent> = store
+        .read_stream(&stream, 0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| infra::codec::decode_domain_event(&e.event_type, &e.payload).unwrap())
+        .collect();
+    use domain::Aggregate;
+    let state = PurchaseInvoice::fold(&events);
+    assert_eq!(state.status, PurchaseInvoiceStatus::Paid, "25.00 + 13 % VAT = 28.25, paid in full");
+}

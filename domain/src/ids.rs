@@ -61,6 +61,10 @@ entity_id!(
     SalesInvoiceId,
     /// A customer receipt (收款单).
     CustomerReceiptId,
+    /// A purchase invoice (采购发票).
+    PurchaseInvoiceId,
+    /// A supplier payment (付款单).
+    SupplierPaymentId,
 );
 
 impl EventId {

@@ -22,8 +22,8 @@ pub use aggregate::Aggregate;
 pub use command::{CommandMeta, Rejection, Role};
 pub use event::{DomainEvent, EventName};
 pub use ids::{
-    BookId, CommandId, CustomerReceiptId, EventId, GoodsReceiptId, ItemId, PartnerId, PurchaseOrderId,
-    RequisitionId, ReservationId, SalesInvoiceId, SalesOrderId, ShipmentId, StocktakeId, TransferId,
-    WarehouseId,
+    BookId, CommandId, CustomerReceiptId, EventId, GoodsReceiptId, ItemId, PartnerId, PurchaseInvoiceId,
+    PurchaseOrderId, RequisitionId, ReservationId, SalesInvoiceId, SalesOrderId, ShipmentId, StocktakeId,
+    SupplierPaymentId, TransferId, WarehouseId,
 };
 pub use time::Timestamp;

@@ -18,15 +18,20 @@ use domain::inventory::{StocktakeDifference, StocktakeEvent, StocktakeLine};
 use domain::master::{
     ItemDetails, ItemEvent, PartnerDetails, PartnerEvent, PartnerRoles, WarehouseDetails, WarehouseEvent,
 };
-use domain::purchasing::PurchaseOrderEvent;
 use domain::purchasing::RequisitionEvent;
+use domain::purchasing::invoice::{
+    MatchMismatch, PurchaseInvoiceLine, PurchaseInvoiceMatchFailed, PurchaseInvoiceMatched,
+    PurchaseInvoicePaid, PurchaseInvoiceRegistered, SupplierPaymentRecorded,
+};
 use domain::purchasing::order::{
     GoodsReceived, PoLine, PurchaseOrderAmended, PurchaseOrderApproved, PurchaseOrderBudgetApproved,
     PurchaseOrderClosed, PurchaseOrderPlaced, PurchaseOrderRemainderCancelled, ReceivedLine,
 };
+use domain::purchasing::payment::SupplierPaid;
 use domain::purchasing::requisition::{
     RequisitionApproved, RequisitionConverted, RequisitionDrafted, RequisitionRejected, RequisitionSubmitted,
 };
+use domain::purchasing::{PurchaseInvoiceEvent, PurchaseOrderEvent, SupplierPaymentEvent};
 use domain::sales::ShipmentEvent;
 use domain::sales::invoice::{InvoiceLine, PaymentAllocated, SalesInvoiceIssued, SalesInvoicePaid};
 use domain::sales::order::{
@@ -43,8 +48,9 @@ use domain::sales::shipment::{
 use domain::sales::{Channel, OrderLine, PlatformOrderEvent, SalesOrderEvent};
 use domain::sales::{CustomerReceiptEvent, SalesInvoiceEvent};
 use domain::{
-    CustomerReceiptId, GoodsReceiptId, ItemId, PartnerId, PurchaseOrderId, RequisitionId, ReservationId,
-    SalesInvoiceId, SalesOrderId, ShipmentId, StocktakeId, Timestamp, TransferId, WarehouseId,
+    CustomerReceiptId, GoodsReceiptId, ItemId, PartnerId, PurchaseInvoiceId, PurchaseOrderId, RequisitionId,
+    ReservationId, SalesInvoiceId, SalesOrderId, ShipmentId, StocktakeId, SupplierPaymentId, Timestamp,
+    TransferId, WarehouseId,
 };
 use infra::codec::{decode_domain_event, encode_domain_event};
 use rust_decimal::Decimal;
@@ -136,7 +142,7 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 63] = [
+const GOLDEN: [(&str, &str); 69] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -284,6 +290,18 @@ const GOLDEN: [(&str, &str); 63] = [
         "100000000000000000000000000000005c100000000000000000000000000000003c02353001100000000000000000000000000000005b023530013001",
     ),
     ("sales.ReceiptExcessMovedToAdvance", "100000000000000000000000000000005b0531362e3038"),
+    (
+        "purchasing.PurchaseInvoiceRegistered",
+        "1000000000000000000000000000000053100000000000000000000000000000004d0b4e6f2e303435313233393901100000000000000000000000000000005100100000000000000000000000000000000102313004322e353004302e31330532352e303004332e323504322e35300231300532352e303004332e32350532382e3235026c69",
+    ),
+    ("purchasing.PurchaseInvoiceMatched", "100000000000000000000000000000005301047a68616f0106616772656564"),
+    ("purchasing.PurchaseInvoiceMatchFailed", "01001b707269636520322e36302c206f72646572656420617420322e3530"),
+    ("purchasing.SupplierPaymentRecorded", "10000000000000000000000000000000540532382e32350130"),
+    ("purchasing.PurchaseInvoicePaid", "1000000000000000000000000000000053"),
+    (
+        "purchasing.SupplierPaid",
+        "1000000000000000000000000000000054100000000000000000000000000000004d0233300110000000000000000000000000000000530532382e323504312e3735047a68616f",
+    ),
 ];
 
 fn hex(bytes: &[u8]) -> String {
@@ -512,6 +530,57 @@ fn purchase_order_samples() -> Vec<PurchaseOrderEvent> {
     ]
 }
 
+fn purchase_invoice_samples() -> (Vec<PurchaseInvoiceEvent>, Vec<SupplierPaymentEvent>) {
+    let id = PurchaseInvoiceId(Uuid::from_u128(83));
+    let payment = SupplierPaymentId(Uuid::from_u128(84));
+    let invoices = vec![
+        PurchaseInvoiceEvent::Registered(PurchaseInvoiceRegistered {
+            id,
+            supplier: PartnerId(Uuid::from_u128(77)),
+            number: "No.04512399".into(),
+            lines: vec![PurchaseInvoiceLine {
+                po: PurchaseOrderId(Uuid::from_u128(81)),
+                po_line: 0,
+                item: ItemId(Uuid::from_u128(1)),
+                qty: d("10"),
+                unit_price: d("2.50"),
+                vat_rate: d("0.13"),
+                amount_net: d("25.00"),
+                amount_tax: d("3.25"),
+                ordered_price: d("2.50"),
+                received_qty: d("10"),
+            }],
+            amount_net: d("25.00"),
+            amount_tax: d("3.25"),
+            amount_gross: d("28.25"),
+            by: "li".into(),
+        }),
+        PurchaseInvoiceEvent::Matched(PurchaseInvoiceMatched {
+            id,
+            approved_by: Some("zhao".into()),
+            reason: Some("agreed".into()),
+        }),
+        PurchaseInvoiceEvent::MatchFailed(PurchaseInvoiceMatchFailed {
+            mismatches: vec![MatchMismatch { line: 0, reason: "price 2.60, ordered at 2.50".into() }],
+        }),
+        PurchaseInvoiceEvent::PaymentRecorded(SupplierPaymentRecorded {
+            payment,
+            amount: d("28.25"),
+            open_after: d("0"),
+        }),
+        PurchaseInvoiceEvent::Paid(PurchaseInvoicePaid { id }),
+    ];
+    let payments = vec![SupplierPaymentEvent::Paid(SupplierPaid {
+        id: payment,
+        supplier: PartnerId(Uuid::from_u128(77)),
+        amount: d("30"),
+        allocations: vec![(id, d("28.25"))],
+        prepayment: d("1.75"),
+        by: "zhao".into(),
+    })];
+    (invoices, payments)
+}
+
 fn sales_samples() -> (Vec<SalesOrderEvent>, Vec<PlatformOrderEvent>, Vec<RequisitionEvent>) {
     let id = SalesOrderId(Uuid::from_u128(50));
     let line = OrderLine {
@@ -601,7 +670,10 @@ fn every_event_type_has_a_golden_sample_that_round_trips() {
     let (items, warehouses, partners) = master_samples();
     let (sales, platform, requisitions) = sales_samples();
     let (invoices, receipts) = billing_samples();
+    let (purchase_invoices, payments) = purchase_invoice_samples();
     let total = encode_all(&stock_samples()).len()
+        + encode_all(&purchase_invoices).len()
+        + encode_all(&payments).len()
         + encode_all(&invoices).len()
         + encode_all(&receipts).len()
         + encode_all(&purchase_order_samples()).len()
@@ -626,6 +698,9 @@ fn event_payloads_match_their_golden_bytes() {
     all.extend(encode_all(&platform));
     all.extend(encode_all(&requisitions));
     all.extend(encode_all(&purchase_order_samples()));
+    let (purchase_invoices, payments) = purchase_invoice_samples();
+    all.extend(encode_all(&purchase_invoices));
+    all.extend(encode_all(&payments));
     all.extend(encode_all(&shipment_samples()));
     let (invoices, receipts) = billing_samples();
     all.extend(encode_all(&invoices));

@@ -12,6 +12,7 @@ pub mod receipt_allocation;
 pub mod receiving;
 pub mod shipping;
 pub mod stocktake_posting;
+pub mod supplier_payment;
 
 use serde::Deserializer;
 use uuid::Uuid;
