@@ -61,6 +61,7 @@ fn order(n: u64) -> SalesOrderCommand {
             unit_price: UnitAmount::new(Decimal::new(1990 + (k as i64) * 100, 2)).expect("valid price"),
             vat_rate: Decimal::new(13, 2),
             default_supplier: None,
+            warehouse: None,
         })
         .collect();
     SalesOrderCommand::Place {

@@ -56,6 +56,7 @@ fn order(n: u128, channel: Channel) -> SalesOrderCommand {
             unit_price: UnitAmount::new(Decimal::new(2990, 2)).unwrap(),
             vat_rate: Decimal::new(13, 2),
             default_supplier: Some(PartnerId(Uuid::from_u128(40))),
+            warehouse: None,
         }],
         credit: CreditFacts { limit: Decimal::ZERO, open_receivables: Decimal::ZERO },
         masters_usable: true,
@@ -256,4 +257,71 @@ async fn a_shipped_order_is_issued_from_its_reservation_recorded_and_costed_exac
         bus.execute::<StockItem>(&meta(77), &receive_again).await.unwrap_err().code(),
         "stock.insufficient"
     );
+}
+
+#[tokio::test]
+async fn a_routed_order_split_across_two_warehouses_reserves_in_each_and_is_ready_to_pick() {
+    use domain::sales::routing::{Coordinates, WarehouseStock, route_lines};
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
+    let bus = CommandBus::new(store.clone());
+    let (shanghai, beijing) = (WarehouseId(Uuid::from_u128(21)), WarehouseId(Uuid::from_u128(22)));
+    for (w, units) in [(shanghai, 3u32), (beijing, 5)] {
+        let receive = StockCommand::Receive {
+            key: StockKey { item: item(), warehouse: w },
+            policy: StockPolicy {
+                costing: CostingMethod::MovingAverage,
+                safety_stock: Decimal::ZERO,
+                allow_negative: false,
+            },
+            qty: Quantity::units(units),
+            unit_cost: UnitAmount::new(Decimal::ONE).unwrap(),
+            lot: None,
+            bin: None,
+            source: DocRef { kind: "purchasing.GoodsReceipt".into(), id: Uuid::from_u128(1), line: None },
+        };
+        bus.execute::<StockItem>(&meta(50 + units as u128), &receive).await.unwrap();
+    }
+    let at = |lat: &str, lon: &str| Coordinates {
+        latitude: lat.parse().unwrap(),
+        longitude: lon.parse().unwrap(),
+    };
+    let candidates = vec![
+        WarehouseStock {
+            warehouse: shanghai,
+            location: at("31.2304", "121.4737"),
+            available: vec![(item(), Decimal::from(3))],
+        },
+        WarehouseStock {
+            warehouse: beijing,
+            location: at("39.9042", "116.4074"),
+            available: vec![(item(), Decimal::from(5))],
+        },
+    ];
+    let SalesOrderCommand::Place { id, customer, channel, lines, credit, masters_usable, .. } =
+        order(1, shop())
+    else {
+        panic!()
+    };
+    let mut six = lines[0].clone();
+    six.qty = Quantity::units(6);
+    let routed = route_lines(at("30.2741", "120.1551"), &[six], &candidates).unwrap();
+    assert_eq!(routed.len(), 2, "Shanghai holds 3, the other 3 come from Beijing");
+    let place = SalesOrderCommand::Place {
+        id,
+        customer,
+        channel,
+        warehouse: shanghai,
+        lines: routed,
+        credit,
+        masters_usable,
+    };
+    place_sales_order(&bus, &meta(100), &place).await.unwrap();
+    ProcessRunner::new(bus.clone(), OrderFulfilment, FileCheckpoints::new(dir.path()), 8)
+        .run_until_quiet()
+        .await
+        .unwrap();
+    assert_eq!(count(&store, "inventory.StockReserved").await, 2);
+    assert_eq!(count(&store, "inventory.StockReservationShort").await, 0);
+    assert_eq!(count(&store, "sales.SalesOrderReadyToPick").await, 1);
 }

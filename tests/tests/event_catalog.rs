@@ -592,6 +592,7 @@ fn sales_samples() -> (Vec<SalesOrderEvent>, Vec<PlatformOrderEvent>, Vec<Requis
         amount_net: d("30.02"),
         amount_tax: d("3.90"),
         default_supplier: Some(PartnerId(Uuid::from_u128(77))),
+        warehouse: WarehouseId(Uuid::from_u128(70)),
     };
     let sales = vec![
         SalesOrderEvent::Placed(SalesOrderPlaced {

@@ -55,7 +55,7 @@ impl ProcessManager for OrderFulfilment {
                 .filter_map(|line| {
                     let qty = Quantity::new(line.qty).ok()?;
                     Some(FulfilmentCommand::Stock(StockCommand::ReserveForDocument {
-                        key: StockKey { item: line.item, warehouse: placed.warehouse },
+                        key: StockKey { item: line.item, warehouse: line.warehouse },
                         reservation: line_reservation(placed.id, line.line),
                         qty,
                         for_doc: DocRef {
@@ -150,6 +150,7 @@ mod tests {
             amount_net: Decimal::from(2),
             amount_tax: Decimal::ZERO,
             default_supplier: None,
+            warehouse: WarehouseId(Uuid::from_u128(2)),
         };
         let placed = SalesOrderEvent::Placed(SalesOrderPlaced {
             id: order(),

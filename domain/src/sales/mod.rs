@@ -4,6 +4,7 @@ pub mod invoice;
 pub mod order;
 pub mod platform;
 pub mod receipt;
+pub mod routing;
 pub mod shipment;
 
 pub use order::{

@@ -34,6 +34,8 @@ pub struct OrderLineInput {
     pub vat_rate: Decimal,
     /// From the item master: who to buy from when the line is short.
     pub default_supplier: Option<PartnerId>,
+    /// Where the line ships from; `None` means the order's warehouse. Routing (`routing.rs`) fills it.
+    pub warehouse: Option<WarehouseId>,
 }
 
 /// What the customer owes and may owe, read from receivables when the order is placed.
@@ -105,6 +107,8 @@ pub struct OrderLine {
     /// `round_half_up(amount_net × vat_rate, 2)`, per line as accounting.md prescribes.
     pub amount_tax: Decimal,
     pub default_supplier: Option<PartnerId>,
+    /// The warehouse the line is reserved and shipped from.
+    pub warehouse: WarehouseId,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -333,6 +337,7 @@ impl Aggregate for SalesOrder {
                         amount_net,
                         amount_tax: round_money(amount_net * input.vat_rate),
                         default_supplier: input.default_supplier,
+                        warehouse: input.warehouse.unwrap_or(*warehouse),
                     });
                 }
                 let amount_net: Decimal = placed.iter().map(|l| l.amount_net).sum();

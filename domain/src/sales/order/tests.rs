@@ -25,6 +25,7 @@ fn line(item: u128, qty: u32, price: &str) -> OrderLineInput {
         unit_price: UnitAmount::new(d(price)).unwrap(),
         vat_rate: d("0.13"),
         default_supplier: Some(PartnerId(Uuid::from_u128(77))),
+        warehouse: None,
     }
 }
 
