@@ -65,6 +65,8 @@ entity_id!(
     PurchaseInvoiceId,
     /// A supplier payment (付款单).
     SupplierPaymentId,
+    /// A return from a customer (销售退货) or to a supplier (采购退货).
+    ReturnId,
 );
 
 impl EventId {

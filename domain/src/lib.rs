@@ -12,6 +12,7 @@ pub mod inventory;
 pub mod master;
 pub mod process;
 pub mod purchasing;
+pub mod returns;
 pub mod sales;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -23,7 +24,7 @@ pub use command::{CommandMeta, Rejection, Role};
 pub use event::{DomainEvent, EventName};
 pub use ids::{
     BookId, CommandId, CustomerReceiptId, EventId, GoodsReceiptId, ItemId, PartnerId, PurchaseInvoiceId,
-    PurchaseOrderId, RequisitionId, ReservationId, SalesInvoiceId, SalesOrderId, ShipmentId, StocktakeId,
-    SupplierPaymentId, TransferId, WarehouseId,
+    PurchaseOrderId, RequisitionId, ReservationId, ReturnId, SalesInvoiceId, SalesOrderId, ShipmentId,
+    StocktakeId, SupplierPaymentId, TransferId, WarehouseId,
 };
 pub use time::Timestamp;

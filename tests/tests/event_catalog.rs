@@ -32,6 +32,7 @@ use domain::purchasing::requisition::{
     RequisitionApproved, RequisitionConverted, RequisitionDrafted, RequisitionRejected, RequisitionSubmitted,
 };
 use domain::purchasing::{PurchaseInvoiceEvent, PurchaseOrderEvent, SupplierPaymentEvent};
+use domain::returns::{ReturnCompleted, ReturnCreated, ReturnDirection, ReturnEvent, ReturnLine};
 use domain::sales::ShipmentEvent;
 use domain::sales::invoice::{InvoiceLine, PaymentAllocated, SalesInvoiceIssued, SalesInvoicePaid};
 use domain::sales::order::{
@@ -49,8 +50,8 @@ use domain::sales::{Channel, OrderLine, PlatformOrderEvent, SalesOrderEvent};
 use domain::sales::{CustomerReceiptEvent, SalesInvoiceEvent};
 use domain::{
     CustomerReceiptId, GoodsReceiptId, ItemId, PartnerId, PurchaseInvoiceId, PurchaseOrderId, RequisitionId,
-    ReservationId, SalesInvoiceId, SalesOrderId, ShipmentId, StocktakeId, SupplierPaymentId, Timestamp,
-    TransferId, WarehouseId,
+    ReservationId, ReturnId, SalesInvoiceId, SalesOrderId, ShipmentId, StocktakeId, SupplierPaymentId,
+    Timestamp, TransferId, WarehouseId,
 };
 use infra::codec::{decode_domain_event, encode_domain_event};
 use rust_decimal::Decimal;
@@ -142,7 +143,7 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 69] = [
+const GOLDEN: [(&str, &str); 71] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -301,6 +302,14 @@ const GOLDEN: [(&str, &str); 69] = [
     (
         "purchasing.SupplierPaid",
         "1000000000000000000000000000000054100000000000000000000000000000004d0233300110000000000000000000000000000000530532382e323504312e3735047a68616f",
+    ),
+    (
+        "returns.ReturnCreated",
+        "100000000000000000000000000000005500100000000000000000000000000000003c10000000000000000000000000000000460e73616c65732e536869706d656e741000000000000000000000000000000003010201001000000000000000000000000000000001013202323004302e31330534302e303004352e32300103312e35000130000534302e303004352e32300534352e32300c77726f6e6720636f6c6f7572",
+    ),
+    (
+        "returns.ReturnCompleted",
+        "100000000000000000000000000000005501100000000000000000000000000000004601001000000000000000000000000000000001013202323004302e31330534302e303004352e32300103312e3500013000036b6169",
     ),
 ];
 
@@ -581,6 +590,46 @@ fn purchase_invoice_samples() -> (Vec<PurchaseInvoiceEvent>, Vec<SupplierPayment
     (invoices, payments)
 }
 
+fn return_samples() -> Vec<ReturnEvent> {
+    let id = ReturnId(Uuid::from_u128(85));
+    let line = ReturnLine {
+        line: 0,
+        item: ItemId(Uuid::from_u128(1)),
+        qty: d("2"),
+        unit_price: d("20"),
+        vat_rate: d("0.13"),
+        amount_net: d("40.00"),
+        amount_tax: d("5.20"),
+        unit_cost: Some(d("1.5")),
+        policy: StockPolicy {
+            costing: CostingMethod::MovingAverage,
+            safety_stock: d("0"),
+            allow_negative: false,
+        },
+    };
+    vec![
+        ReturnEvent::Created(ReturnCreated {
+            id,
+            direction: ReturnDirection::FromCustomer,
+            partner: PartnerId(Uuid::from_u128(60)),
+            warehouse: WarehouseId(Uuid::from_u128(70)),
+            original: doc(),
+            lines: vec![line.clone()],
+            amount_net: d("40.00"),
+            amount_tax: d("5.20"),
+            amount_gross: d("45.20"),
+            reason: "wrong colour".into(),
+        }),
+        ReturnEvent::Completed(ReturnCompleted {
+            id,
+            direction: ReturnDirection::ToSupplier,
+            warehouse: WarehouseId(Uuid::from_u128(70)),
+            lines: vec![line],
+            by: "kai".into(),
+        }),
+    ]
+}
+
 fn sales_samples() -> (Vec<SalesOrderEvent>, Vec<PlatformOrderEvent>, Vec<RequisitionEvent>) {
     let id = SalesOrderId(Uuid::from_u128(50));
     let line = OrderLine {
@@ -673,6 +722,7 @@ fn every_event_type_has_a_golden_sample_that_round_trips() {
     let (invoices, receipts) = billing_samples();
     let (purchase_invoices, payments) = purchase_invoice_samples();
     let total = encode_all(&stock_samples()).len()
+        + encode_all(&return_samples()).len()
         + encode_all(&purchase_invoices).len()
         + encode_all(&payments).len()
         + encode_all(&invoices).len()
@@ -703,6 +753,7 @@ fn event_payloads_match_their_golden_bytes() {
     all.extend(encode_all(&purchase_invoices));
     all.extend(encode_all(&payments));
     all.extend(encode_all(&shipment_samples()));
+    all.extend(encode_all(&return_samples()));
     let (invoices, receipts) = billing_samples();
     all.extend(encode_all(&invoices));
     all.extend(encode_all(&receipts));
