@@ -1,25 +1,28 @@
 //! `erp bench order-to-cash`: business flows through the in-process command bus with the process
-//! managers live (W3, as far as the flows reach today: place → reserve → ready to pick → ship → issue
-//! from stock → shipment costed). Invoice and receipt join the flow with the finance issue.
+//! managers live (W3: place → reserve → ready to pick → ship → issue from stock → shipment costed →
+//! invoice → receipt → allocated → paid). Vouchers join the flow with the finance issue.
 #![allow(clippy::float_arithmetic)] // Rates and ratios for reporting only; no money passes here.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use command_api::sales::place_sales_order;
+use command_api::sales::{issue_sales_invoice, place_sales_order};
 use command_api::{CommandBus, FileCheckpoints, ProcessRunner};
 use domain::inventory::{CostingMethod, DocRef, StockCommand, StockItem, StockKey, StockPolicy};
 use domain::process::ProcessManager;
 use domain::process::order_fulfilment::{OrderFulfilment, line_reservation};
+use domain::process::receipt_allocation::ReceiptAllocation;
 use domain::process::shipping::Shipping;
 use domain::sales::{
-    Channel, CreditFacts, OrderLineInput, SalesOrderCommand, SalesOrderEvent, Shipment, ShipmentCommand,
-    ShipmentEvent, ShipmentLineInput,
+    Allocation, Channel, CreditFacts, CustomerReceipt, CustomerReceiptCommand, InvoiceLineInput,
+    OrderLineInput, SalesInvoiceCommand, SalesInvoiceEvent, SalesOrderCommand, SalesOrderEvent, Shipment,
+    ShipmentCommand, ShipmentEvent, ShipmentLineInput,
 };
 use domain::values::{Quantity, UnitAmount};
 use domain::{
-    BookId, CommandId, CommandMeta, ItemId, PartnerId, SalesOrderId, ShipmentId, Timestamp, WarehouseId,
+    BookId, CommandId, CommandMeta, CustomerReceiptId, ItemId, PartnerId, SalesInvoiceId, SalesOrderId,
+    ShipmentId, Timestamp, WarehouseId,
 };
 use infra::codec::decode_domain_event;
 use infra::{EmbeddedStore, EventStore, Subscription};
@@ -137,8 +140,11 @@ pub(crate) fn order_to_reservation(
         checkpoints.save(Shipping::NAME, setup_head)?;
         let mut fulfilment = ProcessRunner::new(bus.clone(), OrderFulfilment, checkpoints.clone(), 256);
         let fulfilment = tokio::spawn(async move { fulfilment.run_until(u64::MAX).await });
-        let mut shipping = ProcessRunner::new(bus.clone(), Shipping, checkpoints, 256);
+        let mut shipping = ProcessRunner::new(bus.clone(), Shipping, checkpoints.clone(), 256);
         let shipping = tokio::spawn(async move { shipping.run_until(u64::MAX).await });
+        checkpoints.save(ReceiptAllocation::NAME, setup_head)?;
+        let mut allocation = ProcessRunner::new(bus.clone(), ReceiptAllocation, checkpoints, 256);
+        let allocation = tokio::spawn(async move { allocation.run_until(u64::MAX).await });
         // Completion: each order's ReadyToPick, seen on the log.
         let watcher = {
             let store = store.clone();
@@ -157,9 +163,16 @@ pub(crate) fn order_to_reservation(
                         }
                         "sales.ShipmentCosted" => {
                             match decode_domain_event::<ShipmentEvent>(&event.event_type, &event.payload)? {
-                                ShipmentEvent::Costed(costed) => {
+                                ShipmentEvent::Costed(costed) => costed.id.0,
+                                _ => continue,
+                            }
+                        }
+                        "sales.SalesInvoicePaid" => {
+                            match decode_domain_event::<SalesInvoiceEvent>(&event.event_type, &event.payload)?
+                            {
+                                SalesInvoiceEvent::Paid(paid) => {
                                     done += 1;
-                                    costed.id.0
+                                    paid.id.0
                                 }
                                 _ => continue,
                             }
@@ -223,6 +236,41 @@ pub(crate) fn order_to_reservation(
                             .map_err(|e| anyhow::anyhow!("{e}"))?;
                     }
                     costed.await?;
+                    // Invoice the shipment, receive the money, wait until the invoice is paid.
+                    let invoice = SalesInvoiceId(Uuid::from_u64_pair(0x1a7c, n));
+                    let (paid_tx, paid) = tokio::sync::oneshot::channel();
+                    waiters.lock().expect("lock").insert(invoice.0, paid_tx);
+                    let issue = SalesInvoiceCommand::Issue {
+                        id: invoice,
+                        customer: PartnerId(Uuid::from_u64_pair(0xc057, n % CUSTOMERS)),
+                        lines: lines
+                            .iter()
+                            .map(|l| InvoiceLineInput {
+                                shipment,
+                                item: l.item,
+                                qty: l.qty,
+                                unit_price: l.unit_price,
+                                vat_rate: l.vat_rate,
+                            })
+                            .collect(),
+                        due_at: Timestamp(0),
+                    };
+                    let issued = issue_sales_invoice(&bus, &meta(0x1a7c, n), &issue)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{}", e.code()))?;
+                    let Some(SalesInvoiceEvent::Issued(issued)) = issued.events.first() else {
+                        anyhow::bail!("invoice {n} was not issued");
+                    };
+                    let receipt = CustomerReceiptCommand::Record {
+                        id: CustomerReceiptId(Uuid::from_u64_pair(0x2ec7, n)),
+                        customer: issued.customer,
+                        amount: issued.amount_gross,
+                        allocation: Allocation::Explicit(vec![(invoice, issued.amount_gross)]),
+                    };
+                    bus.execute::<CustomerReceipt>(&meta(0x2ec7, n), &receipt)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    paid.await?;
                     latencies.push(placed.elapsed().as_micros() as u64);
                     n += concurrency as u64;
                 }
@@ -236,6 +284,7 @@ pub(crate) fn order_to_reservation(
         let finished = watcher.await??;
         fulfilment.abort();
         shipping.abort();
+        allocation.abort();
         anyhow::Ok((latencies, finished))
     })?;
     let seconds = finished.duration_since(started).as_secs_f64();
@@ -244,7 +293,7 @@ pub(crate) fn order_to_reservation(
     latencies.sort_unstable();
     store.close()?;
     Ok(json!({
-        "workload": "W3 order-to-shipment (place 3 lines → reserve → ship → issue → costed)",
+        "workload": "W3 order-to-cash (place 3 lines → reserve → ship → issue → invoice → receive → paid)",
         "orders": orders,
         "concurrency": concurrency,
         "seconds": seconds,
