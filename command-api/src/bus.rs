@@ -1,7 +1,9 @@
 //! The command bus: runs a command against its aggregate on an event store.
 //!
 //! 1. Load: the folded aggregate comes from a bounded cache (LRU of `CACHE_STREAMS_MAX` streams) and is
-//!    brought up to date by reading only the events after its cached version.
+//!    brought up to date by reading only the events after its cached version. Commands to one stream
+//!    from this process take turns on the cached state (an async lock per stream): no copy of the state,
+//!    and no conflicts among themselves; writers in other processes are caught by the expected version.
 //! 2. A command whose id already produced events in this stream (a client's retry) answers with the
 //!    original outcome and decides nothing.
 //! 3. Decide: a rejection comes back as a value with its stable code.
@@ -91,12 +93,6 @@ struct Loaded<A> {
     commands: VecDeque<(CommandId, u64, u64)>,
 }
 
-impl<A: Clone> Clone for Loaded<A> {
-    fn clone(&self) -> Self {
-        Loaded { state: self.state.clone(), version: self.version, commands: self.commands.clone() }
-    }
-}
-
 impl<A: Aggregate> Loaded<A> {
     fn new() -> Self {
         Loaded { state: A::default(), version: None, commands: VecDeque::new() }
@@ -120,7 +116,10 @@ impl<A: Aggregate> Loaded<A> {
     }
 }
 
-type CacheEntry = Arc<dyn Any + Send + Sync>;
+/// One cached stream: its folded aggregate behind an async lock, so commands to one stream from this
+/// process take turns on the state in place (no copy, no conflict among themselves); writers elsewhere
+/// are still caught by the expected version.
+type CacheEntry = Arc<tokio::sync::Mutex<Option<Box<dyn Any + Send + Sync>>>>;
 
 /// Runs commands against aggregates stored in `S`.
 #[derive(Clone)]
@@ -147,7 +146,26 @@ impl<S: EventStore> CommandBus<S> {
     ) -> Result<Executed<A::Event>, BusError<A::Rejection>> {
         let stream_name = A::stream_id(command);
         let stream = StreamId::new(&stream_name)?;
-        let mut loaded = self.load::<A>(&stream_name, &stream).await?;
+        let entry = {
+            let mut cache = self.cache.lock().expect("cache lock");
+            match cache.get(&stream_name) {
+                Some(entry) => entry.clone(),
+                None => {
+                    let entry: CacheEntry = Arc::new(tokio::sync::Mutex::new(None));
+                    cache.put(stream_name.clone(), entry.clone());
+                    entry
+                }
+            }
+        };
+        let mut slot = entry.lock().await;
+        if !slot.as_ref().is_some_and(|state| state.is::<Loaded<A>>()) {
+            *slot = Some(Box::new(Loaded::<A>::new()));
+        }
+        let loaded: &mut Loaded<A> = slot.as_mut().and_then(|b| b.downcast_mut()).expect("set above");
+        if let Err(e) = self.catch_up::<A>(&stream, loaded).await {
+            *slot = None;
+            return Err(e.into());
+        }
         for attempt in 1..=ATTEMPTS_MAX {
             if let Some(&(_, position, version)) =
                 loaded.commands.iter().find(|(c, _, _)| *c == meta.command_id)
@@ -196,7 +214,6 @@ impl<S: EventStore> CommandBus<S> {
                         let i = i as u64;
                         loaded.apply(event, meta.command_id, appended.first_position + i, first_version + i);
                     }
-                    self.remember(stream_name, loaded);
                     return Ok(Executed {
                         events,
                         last_position: Some(appended.last_position),
@@ -206,22 +223,15 @@ impl<S: EventStore> CommandBus<S> {
                 }
                 Err(conflict) => {
                     tracing::debug!(stream = %stream, attempt, actual = ?conflict.actual, "conflict; reloading");
-                    self.catch_up::<A>(&stream, &mut loaded).await?;
+                    if let Err(e) = self.catch_up::<A>(&stream, loaded).await {
+                        *slot = None;
+                        return Err(e.into());
+                    }
                 }
             }
         }
-        self.cache.lock().expect("cache lock").pop(&stream_name);
+        *slot = None;
         Err(BusError::Conflict { attempts: ATTEMPTS_MAX })
-    }
-
-    async fn load<A: Aggregate>(&self, name: &str, stream: &StreamId) -> Result<Loaded<A>, StoreError> {
-        let cached = self.cache.lock().expect("cache lock").get(name).cloned();
-        let mut loaded = match cached.and_then(|entry| entry.downcast::<Loaded<A>>().ok()) {
-            Some(entry) => (*entry).clone(),
-            None => Loaded::new(),
-        };
-        self.catch_up::<A>(stream, &mut loaded).await?;
-        Ok(loaded)
     }
 
     /// Folds in the events appended after the loaded version.
@@ -247,9 +257,5 @@ impl<S: EventStore> CommandBus<S> {
                 return Ok(());
             }
         }
-    }
-
-    fn remember<A: Aggregate>(&self, name: String, loaded: Loaded<A>) {
-        self.cache.lock().expect("cache lock").put(name, Arc::new(loaded));
     }
 }
