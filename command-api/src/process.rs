@@ -9,11 +9,12 @@
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
-use domain::inventory::{StockCommand, StockItem, Stocktake};
+use domain::inventory::{StockCommand, StockItem, StockTransfer, Stocktake};
 use domain::process::order_fulfilment::FulfilmentCommand;
 use domain::process::receipt_allocation::AllocationCommand;
 use domain::process::shipping::ShippingCommand;
 use domain::process::stocktake_posting::PostingCommand;
+use domain::process::transfers::TransferFlowCommand;
 use domain::process::{EventContext, ProcessInput, ProcessManager, reaction_meta};
 use domain::purchasing::{PurchaseInvoice, PurchaseInvoiceCommand, PurchaseRequisition};
 use domain::sales::{CustomerReceipt, SalesInvoice, SalesOrder, Shipment};
@@ -165,6 +166,22 @@ impl<S: EventStore> Dispatch<S> for PurchaseInvoiceCommand {
 
     async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
         execute::<S, PurchaseInvoice>(bus, meta, self).await
+    }
+}
+
+impl<S: EventStore> Dispatch<S> for TransferFlowCommand {
+    fn stream_id(&self) -> String {
+        match self {
+            TransferFlowCommand::Stock(command) => StockItem::stream_id(command),
+            TransferFlowCommand::Transfer(command) => StockTransfer::stream_id(command),
+        }
+    }
+
+    async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
+        match self {
+            TransferFlowCommand::Stock(command) => execute::<S, StockItem>(bus, meta, command).await,
+            TransferFlowCommand::Transfer(command) => execute::<S, StockTransfer>(bus, meta, command).await,
+        }
     }
 }
 

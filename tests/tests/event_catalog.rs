@@ -13,8 +13,12 @@ use domain::inventory::stocktake::{
     StocktakeApproved, StocktakeCompleted, StocktakeLineCounted, StocktakeLinePosted, StocktakeOpened,
     StocktakeRejected, StocktakeSubmitted,
 };
+use domain::inventory::transfer::{
+    ArrivingLine, TransferCompleted, TransferCreated, TransferDispatched, TransferInTransit, TransferLine,
+    TransferLineIn, TransferLineOut, TransferReceived,
+};
 use domain::inventory::{CostingMethod, DocRef, LotTake, StockEvent, StockPolicy};
-use domain::inventory::{StocktakeDifference, StocktakeEvent, StocktakeLine};
+use domain::inventory::{StocktakeDifference, StocktakeEvent, StocktakeLine, TransferEvent};
 use domain::master::{
     ItemDetails, ItemEvent, PartnerDetails, PartnerEvent, PartnerRoles, WarehouseDetails, WarehouseEvent,
 };
@@ -111,6 +115,7 @@ fn stock_samples() -> Vec<StockEvent> {
         }),
         StockEvent::TransferredOut(StockTransferredOut {
             transfer: TransferId(Uuid::from_u128(5)),
+            line: 0,
             to: WarehouseId(Uuid::from_u128(6)),
             qty: d("2"),
             value: d("5.10"),
@@ -119,6 +124,7 @@ fn stock_samples() -> Vec<StockEvent> {
         }),
         StockEvent::TransferredIn(StockTransferredIn {
             transfer: TransferId(Uuid::from_u128(5)),
+            line: 0,
             from: WarehouseId(Uuid::from_u128(2)),
             qty: d("2"),
             value: d("5.10"),
@@ -143,7 +149,7 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 71] = [
+const GOLDEN: [(&str, &str); 78] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -167,11 +173,11 @@ const GOLDEN: [(&str, &str); 71] = [
     ),
     (
         "inventory.StockTransferredOut",
-        "10000000000000000000000000000000051000000000000000000000000000000006013204352e31300101024c31013204352e31300130",
+        "1000000000000000000000000000000005001000000000000000000000000000000006013204352e31300101024c31013204352e31300130",
     ),
     (
         "inventory.StockTransferredIn",
-        "10000000000000000000000000000000051000000000000000000000000000000002013204352e31300101024c31013204352e3130",
+        "1000000000000000000000000000000005001000000000000000000000000000000002013204352e31300101024c31013204352e3130",
     ),
     (
         "inventory.StockAdjusted",
@@ -311,6 +317,22 @@ const GOLDEN: [(&str, &str); 71] = [
         "returns.ReturnCompleted",
         "100000000000000000000000000000005501100000000000000000000000000000004601001000000000000000000000000000000001013202323004302e31330534302e303004352e32300103312e3500013000036b6169",
     ),
+    (
+        "inventory.TransferCreated",
+        "10000000000000000000000000000000561000000000000000000000000000000046100000000000000000000000000000004701001000000000000000000000000000000001013301013000",
+    ),
+    (
+        "inventory.TransferDispatched",
+        "10000000000000000000000000000000561000000000000000000000000000000046100000000000000000000000000000004701001000000000000000000000000000000001013301013000036b6169",
+    ),
+    ("inventory.TransferLineOut", "0004332e33300101024c31013204352e3130"),
+    ("inventory.TransferInTransit", "100000000000000000000000000000005604332e3330"),
+    (
+        "inventory.TransferReceived",
+        "10000000000000000000000000000000561000000000000000000000000000000046100000000000000000000000000000004701001000000000000000000000000000000001013304332e33300101024c31013204352e313001013000036c696e",
+    ),
+    ("inventory.TransferLineIn", "00"),
+    ("inventory.TransferCompleted", "1000000000000000000000000000000056"),
 ];
 
 fn hex(bytes: &[u8]) -> String {
@@ -630,6 +652,36 @@ fn return_samples() -> Vec<ReturnEvent> {
     ]
 }
 
+fn transfer_samples() -> Vec<TransferEvent> {
+    let id = TransferId(Uuid::from_u128(86));
+    let (from, to) = (WarehouseId(Uuid::from_u128(70)), WarehouseId(Uuid::from_u128(71)));
+    let policy = StockPolicy { costing: CostingMethod::Fifo, safety_stock: d("0"), allow_negative: false };
+    let line =
+        TransferLine { line: 0, item: ItemId(Uuid::from_u128(1)), qty: d("3"), policy: policy.clone() };
+    vec![
+        TransferEvent::Created(TransferCreated { id, from, to, lines: vec![line.clone()] }),
+        TransferEvent::Dispatched(TransferDispatched { id, from, to, lines: vec![line], by: "kai".into() }),
+        TransferEvent::LineOut(TransferLineOut { line: 0, value: d("3.30"), lots: vec![take()] }),
+        TransferEvent::InTransit(TransferInTransit { id, value: d("3.30") }),
+        TransferEvent::Received(TransferReceived {
+            id,
+            from,
+            to,
+            lines: vec![ArrivingLine {
+                line: 0,
+                item: ItemId(Uuid::from_u128(1)),
+                qty: d("3"),
+                value: d("3.30"),
+                lots: vec![take()],
+                policy,
+            }],
+            by: "lin".into(),
+        }),
+        TransferEvent::LineIn(TransferLineIn { line: 0 }),
+        TransferEvent::Completed(TransferCompleted { id }),
+    ]
+}
+
 fn sales_samples() -> (Vec<SalesOrderEvent>, Vec<PlatformOrderEvent>, Vec<RequisitionEvent>) {
     let id = SalesOrderId(Uuid::from_u128(50));
     let line = OrderLine {
@@ -722,6 +774,7 @@ fn every_event_type_has_a_golden_sample_that_round_trips() {
     let (invoices, receipts) = billing_samples();
     let (purchase_invoices, payments) = purchase_invoice_samples();
     let total = encode_all(&stock_samples()).len()
+        + encode_all(&transfer_samples()).len()
         + encode_all(&return_samples()).len()
         + encode_all(&purchase_invoices).len()
         + encode_all(&payments).len()
@@ -753,6 +806,7 @@ fn event_payloads_match_their_golden_bytes() {
     all.extend(encode_all(&purchase_invoices));
     all.extend(encode_all(&payments));
     all.extend(encode_all(&shipment_samples()));
+    all.extend(encode_all(&transfer_samples()));
     all.extend(encode_all(&return_samples()));
     let (invoices, receipts) = billing_samples();
     all.extend(encode_all(&invoices));

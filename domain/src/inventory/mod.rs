@@ -2,6 +2,7 @@
 
 pub mod stock;
 pub mod stocktake;
+pub mod transfer;
 
 pub use stock::{
     CostingMethod, DocRef, LotTake, StockCommand, StockEvent, StockItem, StockKey, StockPolicy,
@@ -9,4 +10,7 @@ pub use stock::{
 };
 pub use stocktake::{
     Stocktake, StocktakeCommand, StocktakeDifference, StocktakeEvent, StocktakeLine, StocktakeRejection,
+};
+pub use transfer::{
+    StockTransfer, TransferCommand, TransferEvent, TransferLineInput, TransferRejection, TransferStatus,
 };

@@ -114,6 +114,8 @@ pub enum StockCommand {
     TransferOut {
         key: StockKey,
         transfer: TransferId,
+        /// The transfer document's line.
+        line: u32,
         to: WarehouseId,
         qty: Quantity,
     },
@@ -122,6 +124,7 @@ pub enum StockCommand {
         key: StockKey,
         policy: StockPolicy,
         transfer: TransferId,
+        line: u32,
         from: WarehouseId,
         qty: Quantity,
         value: Decimal,
@@ -216,6 +219,7 @@ pub struct StockIssued {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockTransferredOut {
     pub transfer: TransferId,
+    pub line: u32,
     pub to: WarehouseId,
     pub qty: Decimal,
     pub value: Decimal,
@@ -226,6 +230,7 @@ pub struct StockTransferredOut {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockTransferredIn {
     pub transfer: TransferId,
+    pub line: u32,
     pub from: WarehouseId,
     pub qty: Decimal,
     pub value: Decimal,
@@ -683,7 +688,7 @@ impl Aggregate for StockItem {
                     source: source.clone(),
                 }));
             }
-            StockCommand::TransferOut { key, transfer, to, qty } => {
+            StockCommand::TransferOut { key, transfer, line, to, qty } => {
                 if *to == key.warehouse {
                     return Err(StockRejection::TransferToSameWarehouse);
                 }
@@ -696,6 +701,7 @@ impl Aggregate for StockItem {
                 let (takes, value, uncovered_qty) = self.take(qty.get(), None)?;
                 events.push(StockEvent::TransferredOut(StockTransferredOut {
                     transfer: *transfer,
+                    line: *line,
                     to: *to,
                     qty: qty.get(),
                     value,
@@ -703,7 +709,7 @@ impl Aggregate for StockItem {
                     uncovered_qty,
                 }));
             }
-            StockCommand::TransferIn { key, policy, transfer, from, qty, value, lots } => {
+            StockCommand::TransferIn { key, policy, transfer, line, from, qty, value, lots } => {
                 if *from == key.warehouse {
                     return Err(StockRejection::TransferToSameWarehouse);
                 }
@@ -718,6 +724,7 @@ impl Aggregate for StockItem {
                 let lots = receiving_lots(lots, qty.get(), *value, fifo);
                 events.push(StockEvent::TransferredIn(StockTransferredIn {
                     transfer: *transfer,
+                    line: *line,
                     from: *from,
                     qty: qty.get(),
                     value: *value,

@@ -14,6 +14,7 @@ pub mod returns;
 pub mod shipping;
 pub mod stocktake_posting;
 pub mod supplier_payment;
+pub mod transfers;
 
 use serde::Deserializer;
 use uuid::Uuid;

@@ -234,15 +234,18 @@ fn a_transfer_out_carries_cost_and_lots_and_cannot_go_to_the_same_warehouse() {
     let base = [receive("4", "2.5", Some("L9"), CostingMethod::Fifo)];
     let to = WarehouseId(Uuid::from_u128(11));
     let transfer = TransferId(Uuid::from_u128(3));
-    let outcome =
-        given(&base).when(&meta(), &StockCommand::TransferOut { key: key(), transfer, to, qty: q("3") });
+    let outcome = given(&base)
+        .when(&meta(), &StockCommand::TransferOut { key: key(), transfer, line: 0, to, qty: q("3") });
     let StockEvent::TransferredOut(e) = &outcome.events()[0] else { panic!() };
     assert_eq!((e.value, e.takes.len()), (d("7.5"), 1));
     given(&base)
-        .when(&meta(), &StockCommand::TransferOut { key: key(), transfer, to: key().warehouse, qty: q("1") })
+        .when(
+            &meta(),
+            &StockCommand::TransferOut { key: key(), transfer, line: 0, to: key().warehouse, qty: q("1") },
+        )
         .rejected("stock.transfer_to_same_warehouse");
     given(&base)
-        .when(&meta(), &StockCommand::TransferOut { key: key(), transfer, to, qty: q("5") })
+        .when(&meta(), &StockCommand::TransferOut { key: key(), transfer, line: 0, to, qty: q("5") })
         .rejected("stock.insufficient");
 }
 
@@ -253,6 +256,7 @@ fn a_transfer_in_arrives_with_the_cost_and_lots_it_left_with() {
         key: receiving,
         policy: policy(CostingMethod::Fifo),
         transfer: TransferId(Uuid::from_u128(3)),
+        line: 0,
         from: key().warehouse,
         qty: q("3"),
         value: d("7.5"),
