@@ -9,7 +9,9 @@
 use std::future::Future;
 use std::path::{Path, PathBuf};
 
-use domain::inventory::{StockCommand, StockItem, StockTransfer, Stocktake};
+use domain::inventory::{
+    Replenishment, ReplenishmentCommand, StockCommand, StockItem, StockTransfer, Stocktake,
+};
 use domain::process::order_fulfilment::FulfilmentCommand;
 use domain::process::receipt_allocation::AllocationCommand;
 use domain::process::shipping::ShippingCommand;
@@ -182,6 +184,16 @@ impl<S: EventStore> Dispatch<S> for TransferFlowCommand {
             TransferFlowCommand::Stock(command) => execute::<S, StockItem>(bus, meta, command).await,
             TransferFlowCommand::Transfer(command) => execute::<S, StockTransfer>(bus, meta, command).await,
         }
+    }
+}
+
+impl<S: EventStore> Dispatch<S> for ReplenishmentCommand {
+    fn stream_id(&self) -> String {
+        Replenishment::stream_id(self)
+    }
+
+    async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
+        execute::<S, Replenishment>(bus, meta, self).await
     }
 }
 

@@ -4,6 +4,9 @@
 use std::collections::BTreeMap;
 
 use domain::DomainEvent;
+use domain::inventory::replenishment::{
+    ReplenishmentDismissed, ReplenishmentSuggested, ReplenishmentTakenUp,
+};
 use domain::inventory::stock::{
     ReservationReleased, StockAdjusted, StockFellBelowSafety, StockIssued, StockItemOpened,
     StockPolicyChanged, StockReceived, StockReservationShort, StockReserved, StockTransferredIn,
@@ -18,7 +21,9 @@ use domain::inventory::transfer::{
     TransferLineIn, TransferLineOut, TransferReceived,
 };
 use domain::inventory::{CostingMethod, DocRef, LotTake, StockEvent, StockPolicy};
-use domain::inventory::{StocktakeDifference, StocktakeEvent, StocktakeLine, TransferEvent};
+use domain::inventory::{
+    ReplenishmentEvent, StockKey, StocktakeDifference, StocktakeEvent, StocktakeLine, TransferEvent,
+};
 use domain::master::{
     ItemDetails, ItemEvent, PartnerDetails, PartnerEvent, PartnerRoles, WarehouseDetails, WarehouseEvent,
 };
@@ -149,7 +154,7 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 78] = [
+const GOLDEN: [(&str, &str); 81] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -333,6 +338,12 @@ const GOLDEN: [(&str, &str); 78] = [
     ),
     ("inventory.TransferLineIn", "00"),
     ("inventory.TransferCompleted", "1000000000000000000000000000000056"),
+    (
+        "inventory.ReplenishmentSuggested",
+        "10000000000000000000000000000000011000000000000000000000000000000046013601380132",
+    ),
+    ("inventory.ReplenishmentTakenUp", "1000000000000000000000000000000050026c69"),
+    ("inventory.ReplenishmentDismissed", "08736561736f6e616c026c69"),
 ];
 
 fn hex(bytes: &[u8]) -> String {
@@ -682,6 +693,23 @@ fn transfer_samples() -> Vec<TransferEvent> {
     ]
 }
 
+fn replenishment_samples() -> Vec<ReplenishmentEvent> {
+    let key = StockKey { item: ItemId(Uuid::from_u128(1)), warehouse: WarehouseId(Uuid::from_u128(70)) };
+    vec![
+        ReplenishmentEvent::Suggested(ReplenishmentSuggested {
+            key,
+            available: d("6"),
+            safety_stock: d("8"),
+            suggested_qty: d("2"),
+        }),
+        ReplenishmentEvent::TakenUp(ReplenishmentTakenUp {
+            requisition: RequisitionId(Uuid::from_u128(80)),
+            by: "li".into(),
+        }),
+        ReplenishmentEvent::Dismissed(ReplenishmentDismissed { reason: "seasonal".into(), by: "li".into() }),
+    ]
+}
+
 fn sales_samples() -> (Vec<SalesOrderEvent>, Vec<PlatformOrderEvent>, Vec<RequisitionEvent>) {
     let id = SalesOrderId(Uuid::from_u128(50));
     let line = OrderLine {
@@ -774,6 +802,7 @@ fn every_event_type_has_a_golden_sample_that_round_trips() {
     let (invoices, receipts) = billing_samples();
     let (purchase_invoices, payments) = purchase_invoice_samples();
     let total = encode_all(&stock_samples()).len()
+        + encode_all(&replenishment_samples()).len()
         + encode_all(&transfer_samples()).len()
         + encode_all(&return_samples()).len()
         + encode_all(&purchase_invoices).len()
@@ -806,6 +835,7 @@ fn event_payloads_match_their_golden_bytes() {
     all.extend(encode_all(&purchase_invoices));
     all.extend(encode_all(&payments));
     all.extend(encode_all(&shipment_samples()));
+    all.extend(encode_all(&replenishment_samples()));
     all.extend(encode_all(&transfer_samples()));
     all.extend(encode_all(&return_samples()));
     let (invoices, receipts) = billing_samples();

@@ -1,9 +1,11 @@
 //! Inventory: stock per (item, warehouse), the unit of concurrency for everything that moves goods.
 
+pub mod replenishment;
 pub mod stock;
 pub mod stocktake;
 pub mod transfer;
 
+pub use replenishment::{Replenishment, ReplenishmentCommand, ReplenishmentEvent};
 pub use stock::{
     CostingMethod, DocRef, LotTake, StockCommand, StockEvent, StockItem, StockKey, StockPolicy,
     StockRejection,

@@ -10,6 +10,7 @@
 pub mod order_fulfilment;
 pub mod receipt_allocation;
 pub mod receiving;
+pub mod replenishment;
 pub mod returns;
 pub mod shipping;
 pub mod stocktake_posting;
