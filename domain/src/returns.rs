@@ -14,7 +14,7 @@ use crate::aggregate::Aggregate;
 use crate::command::{CommandMeta, Rejection};
 use crate::ids::{ItemId, PartnerId, ReturnId, WarehouseId};
 use crate::inventory::{DocRef, StockPolicy};
-use crate::values::{Quantity, UnitAmount, round_money};
+use crate::values::{Quantity, UnitAmount, line_amounts};
 
 /// The document kinds returns carry in stock movements.
 pub const SALES_RETURN_DOC: &str = "sales.SalesReturn";
@@ -22,8 +22,6 @@ pub const PURCHASE_RETURN_DOC: &str = "purchasing.PurchaseReturn";
 
 /// Most lines on one return.
 pub const RETURN_LINES_MAX: usize = 500;
-
-const VAT_RATES: [&str; 6] = ["0", "0.01", "0.03", "0.06", "0.09", "0.13"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReturnDirection {
@@ -174,8 +172,7 @@ impl Aggregate for Return {
                 if self.created.is_some() {
                     return Err(R::AlreadyExists);
                 }
-                let vat_ok =
-                    |rate: Decimal| VAT_RATES.iter().any(|r| r.parse::<Decimal>().ok() == Some(rate));
+                let vat_ok = |rate: Decimal| crate::values::is_vat_rate(rate);
                 if lines.is_empty()
                     || lines.len() > RETURN_LINES_MAX
                     || reason.trim().is_empty()
@@ -191,7 +188,8 @@ impl Aggregate for Return {
                     .iter()
                     .enumerate()
                     .map(|(i, l)| {
-                        let amount_net = round_money(l.qty.get() * l.unit_price.get());
+                        let (amount_net, amount_tax) =
+                            line_amounts(l.qty.get(), l.unit_price.get(), l.vat_rate);
                         ReturnLine {
                             line: i as u32,
                             item: l.item,
@@ -199,7 +197,7 @@ impl Aggregate for Return {
                             unit_price: l.unit_price.get(),
                             vat_rate: l.vat_rate,
                             amount_net,
-                            amount_tax: round_money(amount_net * l.vat_rate),
+                            amount_tax,
                             unit_cost: l.unit_cost.map(UnitAmount::get),
                             policy: l.policy.clone(),
                         }

@@ -104,6 +104,30 @@ pub fn round_money(amount: Decimal) -> Decimal {
     amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
 }
 
+/// The VAT rates in force in China: 13 %, 9 %, 6 % for general taxpayers, 3 % and 1 % for small-scale
+/// taxpayers, and zero.
+pub const VAT_RATES: [Decimal; 6] = [
+    Decimal::from_parts(0, 0, 0, false, 0),
+    Decimal::from_parts(1, 0, 0, false, 2),
+    Decimal::from_parts(3, 0, 0, false, 2),
+    Decimal::from_parts(6, 0, 0, false, 2),
+    Decimal::from_parts(9, 0, 0, false, 2),
+    Decimal::from_parts(13, 0, 0, false, 2),
+];
+
+/// Whether `rate` is a VAT rate in force (however many trailing zeros it is written with).
+pub fn is_vat_rate(rate: Decimal) -> bool {
+    VAT_RATES.contains(&rate)
+}
+
+/// The amounts of a document line, each rounded half-up to cents where it is computed (accounting.md:
+/// VAT is computed and rounded per line): `(net, tax)` with `net = round(qty × unit_price)` and
+/// `tax = round(net × vat_rate)`.
+pub fn line_amounts(qty: Decimal, unit_price: Decimal, vat_rate: Decimal) -> (Decimal, Decimal) {
+    let net = round_money(qty * unit_price);
+    (net, round_money(net * vat_rate))
+}
+
 /// A short, trimmed, non-empty text such as a lot number, a bin code or a reason.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Code(String);
@@ -150,6 +174,13 @@ mod tests {
         assert_eq!(round_money(d("1.005")), d("1.01"));
         assert_eq!(round_money(d("1.004")), d("1.00"));
         assert_eq!(round_money(d("-1.005")), d("-1.01"));
+    }
+
+    #[test]
+    fn vat_rates_are_the_ones_in_force_and_line_amounts_round_per_line() {
+        assert!(is_vat_rate(d("0.13")) && is_vat_rate(d("0.130")) && is_vat_rate(d("0")));
+        assert!(!is_vat_rate(d("0.17")));
+        assert_eq!(line_amounts(d("3"), d("10.005"), d("0.13")), (d("30.02"), d("3.90")));
     }
 
     #[test]

@@ -23,9 +23,6 @@ pub struct ItemDetails {
     pub lead_time_days: u32,
 }
 
-/// VAT rates in force in China for goods and services (general and small-scale taxpayers).
-const VAT_RATES: [&str; 6] = ["0", "0.01", "0.03", "0.06", "0.09", "0.13"];
-
 impl ItemDetails {
     fn validate(&self) -> Result<(), MasterRejection> {
         check_text("sku", &self.sku, 64)?;
@@ -41,10 +38,10 @@ impl ItemDetails {
                 reason: "1 to 64 letters or digits".into(),
             });
         }
-        if !VAT_RATES.iter().any(|r| r.parse::<Decimal>().ok() == Some(self.vat_rate)) {
+        if !crate::values::is_vat_rate(self.vat_rate) {
             return Err(MasterRejection::Invalid {
                 what: "vat rate",
-                reason: format!("{} is not one of {}", self.vat_rate, VAT_RATES.join(", ")),
+                reason: format!("{} is not one of 0, 0.01, 0.03, 0.06, 0.09, 0.13", self.vat_rate),
             });
         }
         check_not_negative("safety stock", self.safety_stock)?;

@@ -13,12 +13,10 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::Aggregate;
 use crate::command::{CommandMeta, Rejection, Role};
 use crate::ids::{ItemId, PartnerId, PurchaseInvoiceId, PurchaseOrderId, SupplierPaymentId};
-use crate::values::{Quantity, UnitAmount, round_money};
+use crate::values::{Quantity, UnitAmount, line_amounts};
 
 /// Most lines on one purchase invoice.
 pub const PURCHASE_INVOICE_LINES_MAX: usize = 2_000;
-
-const VAT_RATES: [&str; 6] = ["0", "0.01", "0.03", "0.06", "0.09", "0.13"];
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct PurchaseInvoiceLineInput {
@@ -220,7 +218,7 @@ fn match_lines(
     let mut registered = Vec::with_capacity(lines.len());
     let mut mismatches = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        if !VAT_RATES.iter().any(|r| r.parse::<Decimal>().ok() == Some(line.vat_rate)) {
+        if !crate::values::is_vat_rate(line.vat_rate) {
             return Err(PurchaseInvoiceRejection::InvalidLines);
         }
         let fact = facts
@@ -242,7 +240,7 @@ fn match_lines(
                 reason: format!("price {price}, ordered at {}", fact.ordered_price),
             });
         }
-        let amount_net = round_money(qty * price);
+        let (amount_net, amount_tax) = line_amounts(qty, price, line.vat_rate);
         registered.push(PurchaseInvoiceLine {
             po: line.po,
             po_line: line.po_line,
@@ -251,7 +249,7 @@ fn match_lines(
             unit_price: price,
             vat_rate: line.vat_rate,
             amount_net,
-            amount_tax: round_money(amount_net * line.vat_rate),
+            amount_tax,
             ordered_price: fact.ordered_price,
             received_qty: fact.received_qty,
         });

@@ -14,7 +14,7 @@ use crate::aggregate::Aggregate;
 use crate::command::{CommandMeta, Rejection, Role};
 use crate::ids::{GoodsReceiptId, ItemId, PartnerId, PurchaseOrderId, RequisitionId, WarehouseId};
 use crate::inventory::StockPolicy;
-use crate::values::{Quantity, UnitAmount, round_money};
+use crate::values::{Quantity, UnitAmount, line_amounts};
 
 /// Most lines in one purchase order.
 pub const PO_LINES_MAX: usize = 500;
@@ -269,15 +269,13 @@ pub struct PurchaseOrder {
     pub placed_by: Option<String>,
 }
 
-const VAT_RATES: [&str; 6] = ["0", "0.01", "0.03", "0.06", "0.09", "0.13"];
-
 fn price_lines(inputs: &[PoLineInput]) -> Result<(Vec<PoLine>, Decimal), PurchaseOrderRejection> {
     if inputs.is_empty() || inputs.len() > PO_LINES_MAX {
         return Err(PurchaseOrderRejection::InvalidLines);
     }
     let mut lines = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
-        if !VAT_RATES.iter().any(|r| r.parse::<Decimal>().ok() == Some(input.vat_rate)) {
+        if !crate::values::is_vat_rate(input.vat_rate) {
             return Err(PurchaseOrderRejection::InvalidLines);
         }
         lines.push(PoLine {
@@ -286,7 +284,7 @@ fn price_lines(inputs: &[PoLineInput]) -> Result<(Vec<PoLine>, Decimal), Purchas
             qty: input.qty.get(),
             unit_price: input.unit_price.get(),
             vat_rate: input.vat_rate,
-            amount_net: round_money(input.qty.get() * input.unit_price.get()),
+            amount_net: line_amounts(input.qty.get(), input.unit_price.get(), input.vat_rate).0,
             policy: input.policy.clone(),
             available_at_order: input.available_now,
         });

@@ -12,12 +12,10 @@ use crate::aggregate::Aggregate;
 use crate::command::{CommandMeta, Rejection};
 use crate::ids::{CustomerReceiptId, ItemId, PartnerId, SalesInvoiceId, ShipmentId};
 use crate::time::Timestamp;
-use crate::values::{Quantity, UnitAmount, round_money};
+use crate::values::{Quantity, UnitAmount, line_amounts};
 
 /// Most lines on one invoice (a VAT special invoice holds far fewer; a list attachment more).
 pub const INVOICE_LINES_MAX: usize = 2_000;
-
-const VAT_RATES: [&str; 6] = ["0", "0.01", "0.03", "0.06", "0.09", "0.13"];
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct InvoiceLineInput {
@@ -132,10 +130,10 @@ pub fn price_invoice_lines(lines: &[InvoiceLineInput]) -> Result<Vec<InvoiceLine
     lines
         .iter()
         .map(|l| {
-            if !VAT_RATES.iter().any(|r| r.parse::<Decimal>().ok() == Some(l.vat_rate)) {
+            if !crate::values::is_vat_rate(l.vat_rate) {
                 return Err(SalesInvoiceRejection::InvalidLines);
             }
-            let amount_net = round_money(l.qty.get() * l.unit_price.get());
+            let (amount_net, amount_tax) = line_amounts(l.qty.get(), l.unit_price.get(), l.vat_rate);
             Ok(InvoiceLine {
                 shipment: l.shipment,
                 item: l.item,
@@ -143,7 +141,7 @@ pub fn price_invoice_lines(lines: &[InvoiceLineInput]) -> Result<Vec<InvoiceLine
                 unit_price: l.unit_price.get(),
                 vat_rate: l.vat_rate,
                 amount_net,
-                amount_tax: round_money(amount_net * l.vat_rate),
+                amount_tax,
             })
         })
         .collect()

@@ -7,13 +7,10 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::Aggregate;
 use crate::command::{CommandMeta, Rejection};
 use crate::ids::{ItemId, PartnerId, SalesOrderId, WarehouseId};
-use crate::values::{Quantity, UnitAmount, round_money};
+use crate::values::{Quantity, UnitAmount, line_amounts};
 
 /// Most lines in one sales order.
 pub const ORDER_LINES_MAX: usize = 500;
-
-/// VAT rates accepted on a sales line.
-const VAT_RATES: [&str; 6] = ["0", "0.01", "0.03", "0.06", "0.09", "0.13"];
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Channel {
@@ -324,10 +321,11 @@ impl Aggregate for SalesOrder {
                 }
                 let mut placed = Vec::with_capacity(lines.len());
                 for (i, input) in lines.iter().enumerate() {
-                    if !VAT_RATES.iter().any(|r| r.parse::<Decimal>().ok() == Some(input.vat_rate)) {
+                    if !crate::values::is_vat_rate(input.vat_rate) {
                         return Err(R::InvalidVatRate(input.vat_rate));
                     }
-                    let amount_net = round_money(input.qty.get() * input.unit_price.get());
+                    let (amount_net, amount_tax) =
+                        line_amounts(input.qty.get(), input.unit_price.get(), input.vat_rate);
                     placed.push(OrderLine {
                         line: i as u32,
                         item: input.item,
@@ -335,7 +333,7 @@ impl Aggregate for SalesOrder {
                         unit_price: input.unit_price.get(),
                         vat_rate: input.vat_rate,
                         amount_net,
-                        amount_tax: round_money(amount_net * input.vat_rate),
+                        amount_tax,
                         default_supplier: input.default_supplier,
                         warehouse: input.warehouse.unwrap_or(*warehouse),
                     });
