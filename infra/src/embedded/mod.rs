@@ -350,6 +350,16 @@ impl EventStore for EmbeddedStore {
         from_version: u64,
         max_count: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
+        // Most reads of a stream are a command bus catching up a cached aggregate: nothing or a few events,
+        // a few positioned reads from the page cache. Those run inline; a hand-off to the blocking pool
+        // costs more than they do. Larger reads go to the pool so a worker thread is never held long.
+        let wanted = {
+            let index = self.inner.shared.index.read().expect("index lock");
+            (index.stream_len(stream.as_str()).saturating_sub(from_version) as usize).min(max_count)
+        };
+        if wanted <= INLINE_READ_EVENTS_MAX {
+            return self.inner.shared.read_stream(stream, from_version, max_count);
+        }
         let shared = self.inner.shared.clone();
         let stream = stream.clone();
         tokio::task::spawn_blocking(move || shared.read_stream(&stream, from_version, max_count))
@@ -358,6 +368,11 @@ impl EventStore for EmbeddedStore {
     }
 
     async fn read_all(&self, from_position: u64, max_count: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        let wanted =
+            (self.head_position_now().saturating_sub(from_position.max(1)) + 1).min(max_count as u64);
+        if from_position.max(1) > self.head_position_now() || wanted as usize <= INLINE_READ_EVENTS_MAX {
+            return self.inner.shared.read_all(from_position, max_count);
+        }
         let shared = self.inner.shared.clone();
         tokio::task::spawn_blocking(move || shared.read_all(from_position, max_count))
             .await
@@ -377,6 +392,9 @@ impl EventStore for EmbeddedStore {
         Ok(self.head_position_now())
     }
 }
+
+/// Reads of at most this many events run on the caller's task instead of the blocking pool.
+const INLINE_READ_EVENTS_MAX: usize = 16;
 
 /// Events fetched per catch-up read of a subscription.
 const SUBSCRIPTION_BATCH_MAX: usize = 1024;
