@@ -165,7 +165,11 @@ impl Shared {
             return Ok(out);
         }
         let mut types = TypeNames::default();
-        let chunk = (max_count.saturating_mul(512)).clamp(16 * 1024, segments::SCAN_CHUNK_BYTES);
+        // Size the read buffer for what is there to read, not for what may be asked: a subscriber asking
+        // for 1,024 events when 3 exist should not allocate and zero half a megabyte.
+        let head = self.index.read().expect("index lock").head_position();
+        let there = (head.saturating_sub(from_position) + 1).min(max_count as u64) as usize;
+        let chunk = there.saturating_mul(512).clamp(4 * 1024, segments::SCAN_CHUNK_BYTES);
         self.walk_commits(from_position, chunk, |view, segment, offset| {
             let header = &view.header;
             let stream = StreamId::from_arc(Arc::from(header.stream_id));
