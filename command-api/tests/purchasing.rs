@@ -54,6 +54,7 @@ async fn ordered_and_received_twice(bus: &CommandBus<EmbeddedStore>) {
         }],
         requisition: None,
         budget_remaining: Decimal::from(10_000),
+        masters_usable: true,
     };
     let receive = |receipt: u128, qty: u32| PurchaseOrderCommand::Receive {
         id: po(),

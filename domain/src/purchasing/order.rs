@@ -43,6 +43,8 @@ pub enum PurchaseOrderCommand {
         requisition: Option<RequisitionId>,
         /// The department's budget left for the period (the automatic budget check).
         budget_remaining: Decimal,
+        /// Whether the supplier, the warehouse and every item are active masters (read at the edge).
+        masters_usable: bool,
     },
     /// Finance accepts an order over budget.
     ApproveBudget {
@@ -211,6 +213,8 @@ pub enum PurchaseOrderRejection {
     DuplicateReceipt(GoodsReceiptId),
     #[error("the order still expects goods; receive them or cancel the remainder first")]
     Outstanding,
+    #[error("the supplier, the warehouse or an item is deactivated")]
+    MasterUnusable,
 }
 
 impl Rejection for PurchaseOrderRejection {
@@ -228,6 +232,7 @@ impl Rejection for PurchaseOrderRejection {
             PurchaseOrderRejection::InvalidReceipt => "po.invalid_receipt",
             PurchaseOrderRejection::DuplicateReceipt(_) => "po.duplicate_receipt",
             PurchaseOrderRejection::Outstanding => "po.outstanding",
+            PurchaseOrderRejection::MasterUnusable => "po.master_unusable",
         }
     }
 }
@@ -378,9 +383,13 @@ impl Aggregate for PurchaseOrder {
                 lines,
                 requisition,
                 budget_remaining,
+                masters_usable,
             } => {
                 if status != S::New {
                     return Err(R::AlreadyExists);
+                }
+                if !masters_usable {
+                    return Err(R::MasterUnusable);
                 }
                 let (lines, amount_net) = price_lines(lines)?;
                 Ok(vec![PurchaseOrderEvent::Placed(PurchaseOrderPlaced {

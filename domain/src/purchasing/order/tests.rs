@@ -43,6 +43,7 @@ fn place(budget: &str) -> PurchaseOrderCommand {
         lines: vec![line(10, 100, "2.50"), line(11, 10, "9.99")],
         requisition: None,
         budget_remaining: d(budget),
+        masters_usable: true,
     }
 }
 
@@ -82,6 +83,34 @@ fn placing_records_the_stock_check_and_passes_the_budget_check_within_budget() {
     assert_eq!(placed.amount_net, d("349.90"));
     assert!(!placed.over_budget);
     assert_eq!(placed.lines[0].available_at_order, d("4"));
+}
+
+#[test]
+fn an_order_naming_a_deactivated_supplier_or_item_is_rejected() {
+    let PurchaseOrderCommand::Place {
+        id,
+        supplier,
+        warehouse,
+        department,
+        lines,
+        requisition,
+        budget_remaining,
+        ..
+    } = place("1000")
+    else {
+        panic!()
+    };
+    let place = PurchaseOrderCommand::Place {
+        id,
+        supplier,
+        warehouse,
+        department,
+        lines,
+        requisition,
+        budget_remaining,
+        masters_usable: false,
+    };
+    assert_eq!(code(&PurchaseOrder::default(), "li", BUYER, place), "po.master_unusable");
 }
 
 #[test]
