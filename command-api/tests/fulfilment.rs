@@ -325,3 +325,28 @@ async fn a_routed_order_split_across_two_warehouses_reserves_in_each_and_is_read
     assert_eq!(count(&store, "inventory.StockReservationShort").await, 0);
     assert_eq!(count(&store, "sales.SalesOrderReadyToPick").await, 1);
 }
+
+#[tokio::test]
+async fn cancelling_an_order_releases_the_stock_its_lines_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
+    let bus = CommandBus::new(store.clone());
+    stock_up(&bus, 1).await;
+    place_concurrently(&bus, 1).await;
+    let mut runner = ProcessRunner::new(bus.clone(), OrderFulfilment, FileCheckpoints::new(dir.path()), 1);
+    runner.run_until_quiet().await.unwrap();
+    let reserve = StockCommand::Reserve {
+        key: StockKey { item: item(), warehouse: warehouse() },
+        reservation: domain::ReservationId(Uuid::from_u128(9)),
+        qty: Quantity::units(1),
+    };
+    assert_eq!(bus.execute::<StockItem>(&meta(90), &reserve).await.unwrap_err().code(), "stock.insufficient");
+    let cancel = SalesOrderCommand::Cancel {
+        id: SalesOrderId(Uuid::from_u128(1_000)),
+        reason: "customer changed mind".into(),
+    };
+    bus.execute::<domain::sales::SalesOrder>(&meta(91), &cancel).await.unwrap();
+    runner.run_until_quiet().await.unwrap();
+    assert_eq!(count(&store, "inventory.ReservationReleased").await, 1);
+    bus.execute::<StockItem>(&meta(92), &reserve).await.expect("the released unit is available again");
+}

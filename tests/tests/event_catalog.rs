@@ -45,7 +45,7 @@ use domain::returns::{ReturnCompleted, ReturnCreated, ReturnDirection, ReturnEve
 use domain::sales::ShipmentEvent;
 use domain::sales::invoice::{InvoiceLine, PaymentAllocated, SalesInvoiceIssued, SalesInvoicePaid};
 use domain::sales::order::{
-    SalesOrderCancelled, SalesOrderClosed, SalesOrderConfirmed, SalesOrderLineBackordered,
+    HeldLine, SalesOrderCancelled, SalesOrderClosed, SalesOrderConfirmed, SalesOrderLineBackordered,
     SalesOrderLineReserved, SalesOrderLineShipped, SalesOrderPlaced, SalesOrderReadyToPick,
     SalesOrderShipped,
 };
@@ -201,7 +201,10 @@ const GOLDEN: [(&str, &str); 81] = [
     ),
     ("sales.SalesOrderReadyToPick", "1000000000000000000000000000000032"),
     ("sales.SalesOrderConfirmed", "026c69"),
-    ("sales.SalesOrderCancelled", "026c6908637573746f6d6572"),
+    (
+        "sales.SalesOrderCancelled",
+        "1000000000000000000000000000000032026c6908637573746f6d6572010010000000000000000000000000000000011000000000000000000000000000000046",
+    ),
     ("sales.SalesOrderClosed", "026c69"),
     ("sales.PlatformOrderClaimed", "0674616f62616f0454422d311000000000000000000000000000000032"),
     (
@@ -744,7 +747,16 @@ fn sales_samples() -> (Vec<SalesOrderEvent>, Vec<PlatformOrderEvent>, Vec<Requis
         }),
         SalesOrderEvent::ReadyToPick(SalesOrderReadyToPick { id }),
         SalesOrderEvent::Confirmed(SalesOrderConfirmed { by: "li".into() }),
-        SalesOrderEvent::Cancelled(SalesOrderCancelled { by: "li".into(), reason: "customer".into() }),
+        SalesOrderEvent::Cancelled(SalesOrderCancelled {
+            id,
+            by: "li".into(),
+            reason: "customer".into(),
+            held: vec![HeldLine {
+                line: 0,
+                item: ItemId(Uuid::from_u128(1)),
+                warehouse: WarehouseId(Uuid::from_u128(70)),
+            }],
+        }),
         SalesOrderEvent::Closed(SalesOrderClosed { by: "li".into() }),
         SalesOrderEvent::LineShipped(SalesOrderLineShipped { line: 0, qty: d("3") }),
         SalesOrderEvent::Shipped(SalesOrderShipped { id }),

@@ -3,7 +3,8 @@
 //! item's default supplier.
 //!
 //! placed → `ReserveForDocument` per line → `StockReserved` / `StockReservationShort` →
-//! `RecordReservation` on the order → `SalesOrderLineBackordered` → requisition `Draft`.
+//! `RecordReservation` on the order → `SalesOrderLineBackordered` → requisition `Draft`; a cancelled
+//! order releases the reservations of the lines still holding stock.
 
 use uuid::Uuid;
 
@@ -87,6 +88,16 @@ impl ProcessManager for OrderFulfilment {
                     backordered: short.short,
                 })]
             }
+            FulfilmentInput::Sales(SalesOrderEvent::Cancelled(cancelled)) => cancelled
+                .held
+                .iter()
+                .map(|held| {
+                    FulfilmentCommand::Stock(StockCommand::Release {
+                        key: StockKey { item: held.item, warehouse: held.warehouse },
+                        reservation: line_reservation(cancelled.id, held.line),
+                    })
+                })
+                .collect(),
             FulfilmentInput::Sales(SalesOrderEvent::LineBackordered(backordered)) => {
                 let Ok(qty) = Quantity::new(backordered.qty) else { return Vec::new() };
                 vec![FulfilmentCommand::Purchasing(RequisitionCommand::Draft {

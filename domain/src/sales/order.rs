@@ -160,8 +160,19 @@ pub struct SalesOrderConfirmed {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SalesOrderCancelled {
+    pub id: SalesOrderId,
     pub by: String,
     pub reason: String,
+    /// The lines still holding stock (reserved and not shipped), so their reservations can be released.
+    pub held: Vec<HeldLine>,
+}
+
+/// A line's goods still held in a warehouse when the order is cancelled.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldLine {
+    pub line: u32,
+    pub item: ItemId,
+    pub warehouse: WarehouseId,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -424,13 +435,22 @@ impl Aggregate for SalesOrder {
                 }
                 Ok(vec![SalesOrderEvent::Confirmed(SalesOrderConfirmed { by: meta.actor.clone() })])
             }
-            SalesOrderCommand::Cancel { reason, .. } => {
+            SalesOrderCommand::Cancel { id, reason } => {
                 if !matches!(self.status, S::Placed | S::Confirmed) {
                     return Err(wrong(self.status));
                 }
+                let held = self
+                    .lines
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| self.reserved[*i] > self.shipped[*i])
+                    .map(|(_, l)| HeldLine { line: l.line, item: l.item, warehouse: l.warehouse })
+                    .collect();
                 Ok(vec![SalesOrderEvent::Cancelled(SalesOrderCancelled {
+                    id: *id,
                     by: meta.actor.clone(),
                     reason: reason.clone(),
+                    held,
                 })])
             }
             SalesOrderCommand::Close { .. } => {

@@ -215,3 +215,17 @@ fn shipments_are_recorded_per_line_and_the_order_is_shipped_when_every_line_is()
         .unwrap();
     assert!(matches!(events.last(), Some(SalesOrderEvent::Shipped(_))));
 }
+
+#[test]
+fn a_cancelled_order_names_the_lines_still_holding_stock() {
+    let state = given(&[
+        two_lines(),
+        SalesOrderCommand::RecordReservation { id: id(), line: 0, reserved: d("3"), backordered: d("0") },
+        SalesOrderCommand::RecordReservation { id: id(), line: 1, reserved: d("1"), backordered: d("0") },
+        SalesOrderCommand::RecordShipment { id: id(), line: 1, qty: d("1") },
+    ]);
+    let events =
+        state.decide(&SalesOrderCommand::Cancel { id: id(), reason: "late".into() }, &meta("li")).unwrap();
+    let SalesOrderEvent::Cancelled(cancelled) = &events[0] else { panic!() };
+    assert_eq!(cancelled.held.iter().map(|h| h.line).collect::<Vec<_>>(), vec![0], "line 1 has shipped");
+}
