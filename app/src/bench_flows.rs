@@ -254,6 +254,7 @@ pub(crate) fn order_to_reservation(
                             })
                             .collect(),
                         due_at: Timestamp(0),
+                        masters_usable: true,
                     };
                     let issued = issue_sales_invoice(&bus, &meta(0x1a7c, n), &issue)
                         .await

@@ -69,6 +69,7 @@ fn invoice(n: u128, shipments: &[ShipmentId], price: &str) -> SalesInvoiceComman
             })
             .collect(),
         due_at: Timestamp(0),
+        masters_usable: true,
     }
 }
 

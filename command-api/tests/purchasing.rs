@@ -162,6 +162,7 @@ async fn a_matched_purchase_invoice_is_paid_through_the_supplier_payment_flow() 
             invoiced_qty: Decimal::ZERO,
         }],
         tolerances: Tolerances { qty: Decimal::ZERO, price: Decimal::ZERO },
+        masters_usable: true,
     };
     let registered =
         bus.execute::<PurchaseInvoice>(&meta(20, "li", &[Role::Purchasing]), &register).await.unwrap();

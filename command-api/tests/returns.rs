@@ -53,6 +53,7 @@ fn return_of(n: u128, direction: ReturnDirection, unit_cost: Option<Decimal>) ->
             policy: policy(),
         }],
         reason: "wrong colour".into(),
+        masters_usable: true,
     }
 }
 

@@ -60,6 +60,7 @@ async fn goods_in_transit_arrive_at_the_cost_and_lots_they_left_with() {
         from: key(1).warehouse,
         to: key(2).warehouse,
         lines: vec![TransferLineInput { item: key(1).item, qty: Quantity::units(3), policy: policy() }],
+        masters_usable: true,
     };
     bus.execute::<StockTransfer>(&meta(3), &create).await.unwrap();
     bus.execute::<StockTransfer>(&meta(4), &TransferCommand::Dispatch { id }).await.unwrap();

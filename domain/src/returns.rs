@@ -55,6 +55,8 @@ pub enum ReturnCommand {
         original: DocRef,
         lines: Vec<ReturnLineInput>,
         reason: String,
+        /// Whether the partner, the warehouse and every item are active masters (read at the edge).
+        masters_usable: bool,
     },
     /// The goods moved: received from the customer, or shipped to the supplier.
     Complete { id: ReturnId },
@@ -125,6 +127,8 @@ pub enum ReturnRejection {
     MissingCost,
     #[error("the return is completed already")]
     AlreadyCompleted,
+    #[error("the partner, the warehouse or an item is deactivated")]
+    MasterUnusable,
 }
 
 impl Rejection for ReturnRejection {
@@ -135,6 +139,7 @@ impl Rejection for ReturnRejection {
             ReturnRejection::InvalidLines => "return.invalid_lines",
             ReturnRejection::MissingCost => "return.missing_cost",
             ReturnRejection::AlreadyCompleted => "return.already_completed",
+            ReturnRejection::MasterUnusable => "return.master_unusable",
         }
     }
 }
@@ -168,9 +173,21 @@ impl Aggregate for Return {
     ) -> Result<Vec<ReturnEvent>, ReturnRejection> {
         use ReturnRejection as R;
         match command {
-            ReturnCommand::Create { id, direction, partner, warehouse, original, lines, reason } => {
+            ReturnCommand::Create {
+                id,
+                direction,
+                partner,
+                warehouse,
+                original,
+                lines,
+                reason,
+                masters_usable,
+            } => {
                 if self.created.is_some() {
                     return Err(R::AlreadyExists);
+                }
+                if !masters_usable {
+                    return Err(R::MasterUnusable);
                 }
                 let vat_ok = |rate: Decimal| crate::values::is_vat_rate(rate);
                 if lines.is_empty()
@@ -266,6 +283,7 @@ mod tests {
                 },
             }],
             reason: "damaged in transit".into(),
+            masters_usable: true,
         }
     }
 
@@ -308,5 +326,25 @@ mod tests {
         .when(&testing::meta("kai"), &complete)
         .rejected("return.already_completed");
         given::<Return>(&[]).when(&testing::meta("kai"), &complete).rejected("return.not_found");
+    }
+
+    #[test]
+    fn a_return_naming_a_deactivated_master_is_rejected() {
+        let ReturnCommand::Create { id, direction, partner, warehouse, original, lines, reason, .. } =
+            create(ReturnDirection::ToSupplier, None)
+        else {
+            panic!()
+        };
+        let create = ReturnCommand::Create {
+            id,
+            direction,
+            partner,
+            warehouse,
+            original,
+            lines,
+            reason,
+            masters_usable: false,
+        };
+        given::<Return>(&[]).when(&testing::meta("li"), &create).rejected("return.master_unusable");
     }
 }

@@ -32,6 +32,8 @@ pub enum TransferCommand {
         from: WarehouseId,
         to: WarehouseId,
         lines: Vec<TransferLineInput>,
+        /// Whether both warehouses and every item are active masters (read at the edge).
+        masters_usable: bool,
     },
     Dispatch {
         id: TransferId,
@@ -159,6 +161,8 @@ pub enum TransferRejection {
     WrongStatus(&'static str),
     #[error("line {0} is not expected now, or was recorded already")]
     UnexpectedLine(u32),
+    #[error("a warehouse or an item is deactivated")]
+    MasterUnusable,
 }
 
 impl Rejection for TransferRejection {
@@ -169,6 +173,7 @@ impl Rejection for TransferRejection {
             TransferRejection::InvalidLines => "transfer.invalid_lines",
             TransferRejection::WrongStatus(_) => "transfer.wrong_status",
             TransferRejection::UnexpectedLine(_) => "transfer.unexpected_line",
+            TransferRejection::MasterUnusable => "transfer.master_unusable",
         }
     }
 }
@@ -244,9 +249,12 @@ impl Aggregate for StockTransfer {
         };
         let lines = || self.created.as_ref().map_or(&[][..], |c| c.lines.as_slice());
         match command {
-            TransferCommand::Create { id, from, to, lines } => {
+            TransferCommand::Create { id, from, to, lines, masters_usable } => {
                 if self.status != S::New {
                     return Err(R::AlreadyExists);
+                }
+                if !masters_usable {
+                    return Err(R::MasterUnusable);
                 }
                 let mut items: Vec<_> = lines.iter().map(|l| l.item).collect();
                 items.sort();
@@ -368,6 +376,7 @@ mod tests {
                 },
                 TransferLineInput { item: ItemId(Uuid::from_u128(11)), qty: Quantity::units(1), policy },
             ],
+            masters_usable: true,
         }
     }
 
@@ -415,5 +424,12 @@ mod tests {
         given::<StockTransfer>(&[])
             .when(&testing::meta("kai"), &TransferCommand::Dispatch { id: id() })
             .rejected("transfer.not_found");
+    }
+
+    #[test]
+    fn a_transfer_naming_a_deactivated_warehouse_or_item_is_rejected() {
+        let TransferCommand::Create { id, from, to, lines, .. } = create(2, 3) else { panic!() };
+        let create = TransferCommand::Create { id, from, to, lines, masters_usable: false };
+        given::<StockTransfer>(&[]).when(&testing::meta("kai"), &create).rejected("transfer.master_unusable");
     }
 }

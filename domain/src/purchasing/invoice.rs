@@ -55,6 +55,8 @@ pub enum PurchaseInvoiceCommand {
         lines: Vec<PurchaseInvoiceLineInput>,
         facts: Vec<OrderLineFacts>,
         tolerances: Tolerances,
+        /// Whether the supplier and every item are active masters (read at the edge).
+        masters_usable: bool,
     },
     /// Accepts a mismatch: finance or purchasing, not the person who registered the invoice.
     ApproveException { id: PurchaseInvoiceId, reason: String },
@@ -162,6 +164,8 @@ pub enum PurchaseInvoiceRejection {
     Overpaid { amount: Decimal, open: Decimal },
     #[error("a payment must be a positive amount")]
     InvalidAmount,
+    #[error("the supplier or an item is deactivated")]
+    MasterUnusable,
 }
 
 impl Rejection for PurchaseInvoiceRejection {
@@ -176,6 +180,7 @@ impl Rejection for PurchaseInvoiceRejection {
             PurchaseInvoiceRejection::OwnInvoice(_) => "purchase_invoice.own_invoice",
             PurchaseInvoiceRejection::Overpaid { .. } => "purchase_invoice.overpaid",
             PurchaseInvoiceRejection::InvalidAmount => "purchase_invoice.invalid_amount",
+            PurchaseInvoiceRejection::MasterUnusable => "purchase_invoice.master_unusable",
         }
     }
 }
@@ -292,9 +297,20 @@ impl Aggregate for PurchaseInvoice {
         use PurchaseInvoiceStatus as S;
         let wrong = || if self.status == S::New { R::NotFound } else { R::WrongStatus(self.status.name()) };
         match command {
-            PurchaseInvoiceCommand::Register { id, supplier, number, lines, facts, tolerances } => {
+            PurchaseInvoiceCommand::Register {
+                id,
+                supplier,
+                number,
+                lines,
+                facts,
+                tolerances,
+                masters_usable,
+            } => {
                 if self.registered.is_some() {
                     return Err(R::AlreadyExists);
+                }
+                if !masters_usable {
+                    return Err(R::MasterUnusable);
                 }
                 if number.trim().is_empty() || lines.is_empty() || lines.len() > PURCHASE_INVOICE_LINES_MAX {
                     return Err(R::InvalidLines);
@@ -407,6 +423,7 @@ mod tests {
                 invoiced_qty: d(invoiced),
             }],
             tolerances: Tolerances { qty: d("0.02"), price: d("0.01") },
+            masters_usable: true,
         }
     }
 
@@ -480,10 +497,38 @@ mod tests {
         else {
             panic!()
         };
-        let unknown =
-            PurchaseInvoiceCommand::Register { id, supplier, number, lines, facts: vec![], tolerances };
+        let unknown = PurchaseInvoiceCommand::Register {
+            id,
+            supplier,
+            number,
+            lines,
+            facts: vec![],
+            tolerances,
+            masters_usable: true,
+        };
         given::<PurchaseInvoice>(&[])
             .when(&testing::meta("li"), &unknown)
             .rejected("purchase_invoice.unknown_order_line");
+    }
+
+    #[test]
+    fn an_invoice_from_a_deactivated_supplier_is_rejected() {
+        let PurchaseInvoiceCommand::Register { id, supplier, number, lines, facts, tolerances, .. } =
+            register(1, "2.5", "1", "0")
+        else {
+            panic!()
+        };
+        let register = PurchaseInvoiceCommand::Register {
+            id,
+            supplier,
+            number,
+            lines,
+            facts,
+            tolerances,
+            masters_usable: false,
+        };
+        given::<PurchaseInvoice>(&[])
+            .when(&testing::meta("li"), &register)
+            .rejected("purchase_invoice.master_unusable");
     }
 }

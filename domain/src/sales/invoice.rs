@@ -33,13 +33,11 @@ pub enum SalesInvoiceCommand {
         customer: PartnerId,
         lines: Vec<InvoiceLineInput>,
         due_at: Timestamp,
+        /// Whether the customer and every item are active masters (read at the edge).
+        masters_usable: bool,
     },
     /// From receipt allocation: part of a customer receipt pays this invoice.
-    AllocatePayment {
-        id: SalesInvoiceId,
-        receipt: CustomerReceiptId,
-        amount: Decimal,
-    },
+    AllocatePayment { id: SalesInvoiceId, receipt: CustomerReceiptId, amount: Decimal },
 }
 
 impl SalesInvoiceCommand {
@@ -109,6 +107,8 @@ pub enum SalesInvoiceRejection {
     InvalidLines,
     #[error("an allocation must be a positive amount")]
     InvalidAmount,
+    #[error("the customer or an item is deactivated")]
+    MasterUnusable,
 }
 
 impl Rejection for SalesInvoiceRejection {
@@ -118,6 +118,7 @@ impl Rejection for SalesInvoiceRejection {
             SalesInvoiceRejection::NotFound => "invoice.not_found",
             SalesInvoiceRejection::InvalidLines => "invoice.invalid_lines",
             SalesInvoiceRejection::InvalidAmount => "invoice.invalid_amount",
+            SalesInvoiceRejection::MasterUnusable => "invoice.master_unusable",
         }
     }
 }
@@ -186,9 +187,12 @@ impl Aggregate for SalesInvoice {
     ) -> Result<Vec<SalesInvoiceEvent>, SalesInvoiceRejection> {
         use SalesInvoiceRejection as R;
         match command {
-            SalesInvoiceCommand::Issue { id, customer, lines, due_at } => {
+            SalesInvoiceCommand::Issue { id, customer, lines, due_at, masters_usable } => {
                 if self.issued.is_some() {
                     return Err(R::AlreadyExists);
+                }
+                if !masters_usable {
+                    return Err(R::MasterUnusable);
                 }
                 let lines = price_invoice_lines(lines)?;
                 let amount_net: Decimal = lines.iter().map(|l| l.amount_net).sum();
@@ -261,6 +265,7 @@ mod tests {
             customer: PartnerId(Uuid::from_u128(4)),
             lines: vec![line("10.005", 3), line("99.99", 1)],
             due_at: Timestamp(30),
+            masters_usable: true,
         }
     }
 
@@ -313,7 +318,15 @@ mod tests {
             customer: PartnerId(Uuid::from_u128(4)),
             lines: vec![bad],
             due_at: Timestamp(0),
+            masters_usable: true,
         };
         given::<SalesInvoice>(&[]).when(&testing::meta("p"), &command).rejected("invoice.invalid_lines");
+    }
+
+    #[test]
+    fn an_invoice_to_a_deactivated_customer_is_rejected() {
+        let SalesInvoiceCommand::Issue { id, customer, lines, due_at, .. } = issue() else { panic!() };
+        let issue = SalesInvoiceCommand::Issue { id, customer, lines, due_at, masters_usable: false };
+        given::<SalesInvoice>(&[]).when(&testing::meta("clerk"), &issue).rejected("invoice.master_unusable");
     }
 }
