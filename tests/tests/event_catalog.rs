@@ -144,7 +144,14 @@ fn stock_samples() -> Vec<StockEvent> {
             source: doc(),
         }),
         StockEvent::PolicyChanged(StockPolicyChanged { policy }),
-        StockEvent::FellBelowSafety(StockFellBelowSafety { available: d("4"), safety_stock: d("5") }),
+        StockEvent::FellBelowSafety(StockFellBelowSafety {
+            key: domain::inventory::StockKey {
+                item: ItemId(Uuid::from_u128(1)),
+                warehouse: WarehouseId(Uuid::from_u128(2)),
+            },
+            available: d("4"),
+            safety_stock: d("5"),
+        }),
     ]
 }
 
@@ -189,7 +196,10 @@ const GOLDEN: [(&str, &str); 81] = [
         "022d31052d322e353504322e35350100013104322e35350973746f636b74616b650e73616c65732e536869706d656e7410000000000000000000000000000000030102",
     ),
     ("inventory.StockPolicyChanged", "01013500"),
-    ("inventory.StockFellBelowSafety", "01340135"),
+    (
+        "inventory.StockFellBelowSafety",
+        "1000000000000000000000000000000001100000000000000000000000000000000201340135",
+    ),
     (
         "sales.SalesOrderPlaced",
         "1000000000000000000000000000000032100000000000000000000000000000003c020674616f62616f0454422d3110000000000000000000000000000000460100100000000000000000000000000000000101330631302e30303504302e31330533302e303204332e393001100000000000000000000000000000004d10000000000000000000000000000000460533302e303204332e39300533332e3932",

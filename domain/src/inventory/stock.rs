@@ -256,6 +256,8 @@ pub struct StockPolicyChanged {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockFellBelowSafety {
+    /// Which stock fell: the replenishment process manager raises its suggestion for this key.
+    pub key: StockKey,
     pub available: Decimal,
     pub safety_stock: Decimal,
 }
@@ -785,17 +787,35 @@ impl Aggregate for StockItem {
                 }
             }
         }
-        // Safety stock: one alert when available first drops below it.
-        let mut next = self.clone();
-        for event in &events {
-            next.evolve(event);
-        }
-        let safety = next.policy.as_ref().map_or(Decimal::ZERO, |p| p.safety_stock);
-        if !next.below_safety_alerted && next.available() < safety && next.key.is_some() {
-            events.push(StockEvent::FellBelowSafety(StockFellBelowSafety {
-                available: next.available(),
-                safety_stock: safety,
-            }));
+        // Safety stock: one alert when available first drops below it. The state after the events is
+        // computed (a copy through evolve) only when an alert is possible: not while one is standing
+        // (one command cannot both recover and fall again), and not when available cannot go below a
+        // zero safety stock.
+        let policy = events
+            .iter()
+            .rev()
+            .find_map(|e| match e {
+                StockEvent::Opened(o) => Some(&o.policy),
+                StockEvent::PolicyChanged(p) => Some(&p.policy),
+                _ => None,
+            })
+            .or(self.policy.as_ref());
+        let may_alert = !events.is_empty()
+            && !self.below_safety_alerted
+            && policy.is_some_and(|p| p.safety_stock > Decimal::ZERO || p.allow_negative);
+        if may_alert {
+            let mut next = self.clone();
+            for event in &events {
+                next.evolve(event);
+            }
+            let safety = next.policy.as_ref().map_or(Decimal::ZERO, |p| p.safety_stock);
+            if !next.below_safety_alerted && next.available() < safety {
+                events.push(StockEvent::FellBelowSafety(StockFellBelowSafety {
+                    key: *command.key(),
+                    available: next.available(),
+                    safety_stock: safety,
+                }));
+            }
         }
         Ok(events)
     }
