@@ -81,121 +81,53 @@ async fn execute<S: EventStore, A: Aggregate>(
     outcome(bus.execute::<A>(&meta, &command).await)
 }
 
-impl<S: EventStore> Dispatch<S> for PostingCommand {
-    fn stream_id(&self) -> String {
-        match self {
-            PostingCommand::Stock(command) => StockItem::stream_id(command),
-            PostingCommand::Stocktake(command) => Stocktake::stream_id(command),
-        }
-    }
+/// Implements [`Dispatch`] for a process manager's command enum whose variants each wrap one aggregate's
+/// command: the stream comes from that aggregate, the command goes to the bus for it.
+macro_rules! dispatch_enum {
+    ($command:ident { $($variant:ident => $aggregate:ty),+ $(,)? }) => {
+        impl<S: EventStore> Dispatch<S> for $command {
+            fn stream_id(&self) -> String {
+                match self {
+                    $($command::$variant(command) => <$aggregate as Aggregate>::stream_id(command),)+
+                }
+            }
 
-    async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
-        match self {
-            PostingCommand::Stock(command) => execute::<S, StockItem>(bus, meta, command).await,
-            PostingCommand::Stocktake(command) => execute::<S, Stocktake>(bus, meta, command).await,
-        }
-    }
-}
-
-impl<S: EventStore> Dispatch<S> for FulfilmentCommand {
-    fn stream_id(&self) -> String {
-        match self {
-            FulfilmentCommand::Stock(command) => StockItem::stream_id(command),
-            FulfilmentCommand::Sales(command) => SalesOrder::stream_id(command),
-            FulfilmentCommand::Purchasing(command) => PurchaseRequisition::stream_id(command),
-        }
-    }
-
-    async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
-        match self {
-            FulfilmentCommand::Stock(command) => execute::<S, StockItem>(bus, meta, command).await,
-            FulfilmentCommand::Sales(command) => execute::<S, SalesOrder>(bus, meta, command).await,
-            FulfilmentCommand::Purchasing(command) => {
-                execute::<S, PurchaseRequisition>(bus, meta, command).await
+            async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
+                match self {
+                    $($command::$variant(command) => execute::<S, $aggregate>(bus, meta, command).await,)+
+                }
             }
         }
-    }
+    };
 }
 
-impl<S: EventStore> Dispatch<S> for ShippingCommand {
-    fn stream_id(&self) -> String {
-        match self {
-            ShippingCommand::Stock(command) => StockItem::stream_id(command),
-            ShippingCommand::Sales(command) => SalesOrder::stream_id(command),
-            ShippingCommand::Shipment(command) => Shipment::stream_id(command),
+/// Implements [`Dispatch`] for a process manager that issues one aggregate's commands.
+macro_rules! dispatch_command {
+    ($command:ty => $aggregate:ty) => {
+        impl<S: EventStore> Dispatch<S> for $command {
+            fn stream_id(&self) -> String {
+                <$aggregate as Aggregate>::stream_id(self)
+            }
+
+            async fn dispatch(
+                self,
+                bus: &CommandBus<S>,
+                meta: CommandMeta,
+            ) -> Result<DispatchOutcome, StoreError> {
+                execute::<S, $aggregate>(bus, meta, self).await
+            }
         }
-    }
-
-    async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
-        match self {
-            ShippingCommand::Stock(command) => execute::<S, StockItem>(bus, meta, command).await,
-            ShippingCommand::Sales(command) => execute::<S, SalesOrder>(bus, meta, command).await,
-            ShippingCommand::Shipment(command) => execute::<S, Shipment>(bus, meta, command).await,
-        }
-    }
+    };
 }
 
-impl<S: EventStore> Dispatch<S> for StockCommand {
-    fn stream_id(&self) -> String {
-        StockItem::stream_id(self)
-    }
-
-    async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
-        execute::<S, StockItem>(bus, meta, self).await
-    }
-}
-
-impl<S: EventStore> Dispatch<S> for AllocationCommand {
-    fn stream_id(&self) -> String {
-        match self {
-            AllocationCommand::Invoice(command) => SalesInvoice::stream_id(command),
-            AllocationCommand::Receipt(command) => CustomerReceipt::stream_id(command),
-        }
-    }
-
-    async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
-        match self {
-            AllocationCommand::Invoice(command) => execute::<S, SalesInvoice>(bus, meta, command).await,
-            AllocationCommand::Receipt(command) => execute::<S, CustomerReceipt>(bus, meta, command).await,
-        }
-    }
-}
-
-impl<S: EventStore> Dispatch<S> for PurchaseInvoiceCommand {
-    fn stream_id(&self) -> String {
-        PurchaseInvoice::stream_id(self)
-    }
-
-    async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
-        execute::<S, PurchaseInvoice>(bus, meta, self).await
-    }
-}
-
-impl<S: EventStore> Dispatch<S> for TransferFlowCommand {
-    fn stream_id(&self) -> String {
-        match self {
-            TransferFlowCommand::Stock(command) => StockItem::stream_id(command),
-            TransferFlowCommand::Transfer(command) => StockTransfer::stream_id(command),
-        }
-    }
-
-    async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
-        match self {
-            TransferFlowCommand::Stock(command) => execute::<S, StockItem>(bus, meta, command).await,
-            TransferFlowCommand::Transfer(command) => execute::<S, StockTransfer>(bus, meta, command).await,
-        }
-    }
-}
-
-impl<S: EventStore> Dispatch<S> for ReplenishmentCommand {
-    fn stream_id(&self) -> String {
-        Replenishment::stream_id(self)
-    }
-
-    async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
-        execute::<S, Replenishment>(bus, meta, self).await
-    }
-}
+dispatch_enum!(PostingCommand { Stock => StockItem, Stocktake => Stocktake });
+dispatch_enum!(FulfilmentCommand { Stock => StockItem, Sales => SalesOrder, Purchasing => PurchaseRequisition });
+dispatch_enum!(ShippingCommand { Stock => StockItem, Sales => SalesOrder, Shipment => Shipment });
+dispatch_enum!(AllocationCommand { Invoice => SalesInvoice, Receipt => CustomerReceipt });
+dispatch_enum!(TransferFlowCommand { Stock => StockItem, Transfer => StockTransfer });
+dispatch_command!(StockCommand => StockItem);
+dispatch_command!(PurchaseInvoiceCommand => PurchaseInvoice);
+dispatch_command!(ReplenishmentCommand => Replenishment);
 
 /// Checkpoints of process managers, one small file each, replaced atomically.
 #[derive(Clone, Debug)]
