@@ -234,6 +234,14 @@ impl<S: EventStore> CommandBus<S> {
         Err(BusError::Conflict { attempts: ATTEMPTS_MAX })
     }
 
+    /// The current state of the aggregate in `stream_id`, folded from its events (the default state when
+    /// the stream does not exist). Reads the stream; does not touch the cache of the write path.
+    pub async fn load<A: Aggregate>(&self, stream_id: &str) -> Result<A, StoreError> {
+        let mut loaded = Loaded::<A>::new();
+        self.catch_up::<A>(&StreamId::new(stream_id)?, &mut loaded).await?;
+        Ok(loaded.state)
+    }
+
     /// Folds in the events appended after the loaded version.
     async fn catch_up<A: Aggregate>(
         &self,

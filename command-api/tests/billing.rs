@@ -6,16 +6,15 @@ use command_api::sales::issue_sales_invoice;
 use command_api::{CommandBus, FileCheckpoints, ProcessRunner};
 use domain::process::receipt_allocation::ReceiptAllocation;
 use domain::sales::{
-    Allocation, CustomerReceipt, CustomerReceiptCommand, CustomerReceiptEvent, InvoiceLineInput, OpenInvoice,
-    SalesInvoice, SalesInvoiceCommand, SalesInvoiceEvent, Shipment, ShipmentCommand, ShipmentLineInput,
+    Allocation, CustomerReceipt, CustomerReceiptCommand, InvoiceLineInput, OpenInvoice, SalesInvoice,
+    SalesInvoiceCommand, SalesInvoiceEvent, Shipment, ShipmentCommand, ShipmentLineInput,
 };
 use domain::values::{Quantity, UnitAmount};
 use domain::{
-    Aggregate, BookId, CommandId, CommandMeta, CustomerReceiptId, ItemId, PartnerId, SalesInvoiceId,
-    SalesOrderId, ShipmentId, Timestamp, WarehouseId,
+    BookId, CommandId, CommandMeta, CustomerReceiptId, ItemId, PartnerId, SalesInvoiceId, SalesOrderId,
+    ShipmentId, Timestamp, WarehouseId,
 };
-use infra::codec::decode_domain_event;
-use infra::{EmbeddedStore, EventStore, StreamId};
+use infra::EmbeddedStore;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -94,31 +93,6 @@ async fn an_invoice_bills_its_shipments_once_and_a_retry_is_answered_as_done() {
     assert_eq!(err.code(), "invoice.invalid_lines", "validated before any shipment is claimed");
 }
 
-async fn invoice_state(store: &EmbeddedStore, n: u128) -> SalesInvoice {
-    let stream = StreamId::new(format!("sales-invoice-{}", SalesInvoiceId(Uuid::from_u128(n)))).unwrap();
-    let events: Vec<SalesInvoiceEvent> = store
-        .read_stream(&stream, 0, 100)
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| decode_domain_event(&e.event_type, &e.payload).unwrap())
-        .collect();
-    SalesInvoice::fold(&events)
-}
-
-async fn receipt_state(store: &EmbeddedStore, n: u128) -> CustomerReceipt {
-    let stream =
-        StreamId::new(format!("customer-receipt-{}", CustomerReceiptId(Uuid::from_u128(n)))).unwrap();
-    let events: Vec<CustomerReceiptEvent> = store
-        .read_stream(&stream, 0, 100)
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| decode_domain_event(&e.event_type, &e.payload).unwrap())
-        .collect();
-    CustomerReceipt::fold(&events)
-}
-
 #[tokio::test]
 async fn receipts_pay_the_oldest_invoices_first_and_money_is_conserved_with_stale_allocations() {
     let dir = tempfile::tempdir().unwrap();
@@ -146,8 +120,12 @@ async fn receipts_pay_the_oldest_invoices_first_and_money_is_conserved_with_stal
     runner.run_until_quiet().await.unwrap();
     assert_eq!(runner.stats.commands_rejected, 0);
 
-    let (i1, i2) = (invoice_state(&store, 1).await, invoice_state(&store, 2).await);
-    let (r1, r2) = (receipt_state(&store, 11).await, receipt_state(&store, 12).await);
+    let invoice = |n: u128| format!("sales-invoice-{}", SalesInvoiceId(Uuid::from_u128(n)));
+    let receipt = |n: u128| format!("customer-receipt-{}", CustomerReceiptId(Uuid::from_u128(n)));
+    let (i1, i2): (SalesInvoice, SalesInvoice) =
+        (bus.load(&invoice(1)).await.unwrap(), bus.load(&invoice(2)).await.unwrap());
+    let (r1, r2): (CustomerReceipt, CustomerReceipt) =
+        (bus.load(&receipt(11)).await.unwrap(), bus.load(&receipt(12)).await.unwrap());
     assert!(i1.paid, "the oldest invoice is paid first");
     assert_eq!(i1.open, Decimal::ZERO);
     // The first receipt paid invoice 1 (113) and 37 of invoice 2; the second, allocated to invoice 1

@@ -178,15 +178,6 @@ async fn a_matched_purchase_invoice_is_paid_through_the_supplier_payment_flow() 
         .run_until_quiet()
         .await
         .unwrap();
-    let stream = infra::StreamId::new(format!("purchase-invoice-{invoice}")).unwrap();
-    let events: Vec<domain::purchasing::PurchaseInvoiceEvent> = store
-        .read_stream(&stream, 0, 100)
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| infra::codec::decode_domain_event(&e.event_type, &e.payload).unwrap())
-        .collect();
-    use domain::Aggregate;
-    let state = PurchaseInvoice::fold(&events);
+    let state: PurchaseInvoice = bus.load(&format!("purchase-invoice-{invoice}")).await.unwrap();
     assert_eq!(state.status, PurchaseInvoiceStatus::Paid, "25.00 + 13 % VAT = 28.25, paid in full");
 }

@@ -8,9 +8,8 @@ use domain::inventory::{
 };
 use domain::process::transfers::Transfers;
 use domain::values::{Code, Quantity, UnitAmount};
-use domain::{Aggregate, BookId, CommandId, CommandMeta, ItemId, Timestamp, TransferId, WarehouseId};
-use infra::codec::decode_domain_event;
-use infra::{EmbeddedStore, EventStore, StreamId};
+use domain::{BookId, CommandId, CommandMeta, ItemId, Timestamp, TransferId, WarehouseId};
+use infra::EmbeddedStore;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -24,17 +23,6 @@ fn policy() -> StockPolicy {
 
 fn key(warehouse: u128) -> StockKey {
     StockKey { item: ItemId(Uuid::from_u128(10)), warehouse: WarehouseId(Uuid::from_u128(warehouse)) }
-}
-
-async fn fold<A: Aggregate>(store: &EmbeddedStore, stream: String) -> A {
-    let events: Vec<A::Event> = store
-        .read_stream(&StreamId::new(stream).unwrap(), 0, 1000)
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| decode_domain_event(&e.event_type, &e.payload).unwrap())
-        .collect();
-    A::fold(&events)
 }
 
 #[tokio::test]
@@ -66,9 +54,9 @@ async fn goods_in_transit_arrive_at_the_cost_and_lots_they_left_with() {
     bus.execute::<StockTransfer>(&meta(4), &TransferCommand::Dispatch { id }).await.unwrap();
     let mut runner = ProcessRunner::new(bus.clone(), Transfers, FileCheckpoints::new(dir.path()), 1);
     runner.run_until_quiet().await.unwrap();
-    let transfer: StockTransfer = fold(&store, format!("transfer-{id}")).await;
+    let transfer: StockTransfer = bus.load(&format!("transfer-{id}")).await.unwrap();
     assert_eq!(transfer.status, TransferStatus::InTransit);
-    let sent: StockItem = fold(&store, key(1).stream_id()).await;
+    let sent: StockItem = bus.load(&key(1).stream_id()).await.unwrap();
     assert_eq!(
         (sent.on_hand, sent.value),
         (Decimal::from(1), Decimal::new(130, 2)),
@@ -77,9 +65,9 @@ async fn goods_in_transit_arrive_at_the_cost_and_lots_they_left_with() {
 
     bus.execute::<StockTransfer>(&meta(5), &TransferCommand::Receive { id }).await.unwrap();
     runner.run_until_quiet().await.unwrap();
-    let transfer: StockTransfer = fold(&store, format!("transfer-{id}")).await;
+    let transfer: StockTransfer = bus.load(&format!("transfer-{id}")).await.unwrap();
     assert_eq!(transfer.status, TransferStatus::Completed);
-    let arrived: StockItem = fold(&store, key(2).stream_id()).await;
+    let arrived: StockItem = bus.load(&key(2).stream_id()).await.unwrap();
     assert_eq!((arrived.on_hand, arrived.value), (Decimal::from(3), Decimal::new(330, 2)));
     let lots: Vec<_> = arrived.layers.iter().map(|l| (l.lot.clone().unwrap(), l.qty)).collect();
     assert_eq!(lots, vec![("L1".to_string(), Decimal::from(2)), ("L2".to_string(), Decimal::from(1))]);
