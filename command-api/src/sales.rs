@@ -24,6 +24,12 @@ use uuid::Uuid;
 
 use crate::bus::{BusError, CommandBus, Executed};
 
+/// The context of a claim made on behalf of `meta`'s command: a command of its own whose id is derived
+/// from the document command's id and `name`, so a retried document command repeats the same claim.
+fn claim_meta(meta: &CommandMeta, name: &[u8]) -> CommandMeta {
+    CommandMeta { command_id: CommandId(Uuid::new_v5(&meta.command_id.0, name)), ..meta.clone() }
+}
+
 /// The answer to a placement.
 #[derive(Debug)]
 pub enum Placement {
@@ -45,11 +51,7 @@ pub async fn place_sales_order<S: EventStore>(
             platform_order_id: platform_order_id.clone(),
             order: *id,
         };
-        // The claim is its own command: its id is derived from the placement's.
-        let claim_meta = CommandMeta {
-            command_id: CommandId(Uuid::new_v5(&meta.command_id.0, b"platform-claim")),
-            ..meta.clone()
-        };
+        let claim_meta = claim_meta(meta, b"platform-claim");
         match bus.execute::<PlatformOrder>(&claim_meta, &claim).await {
             Ok(_) => {}
             Err(BusError::Rejected(PlatformOrderRejection::AlreadyPlaced(first))) => {
@@ -93,10 +95,7 @@ pub async fn issue_sales_invoice<S: EventStore>(
         shipments.sort();
         shipments.dedup();
         for shipment in shipments {
-            let claim_meta = CommandMeta {
-                command_id: CommandId(Uuid::new_v5(&meta.command_id.0, shipment.0.as_bytes())),
-                ..meta.clone()
-            };
+            let claim_meta = claim_meta(meta, shipment.0.as_bytes());
             bus.execute::<Shipment>(
                 &claim_meta,
                 &ShipmentCommand::ClaimForInvoice { id: shipment, invoice: *id },

@@ -129,3 +129,19 @@ async fn a_hundred_concurrent_orders_for_ten_units_reserve_exactly_ten() {
     let reservations = events.iter().filter(|e| e.event_type.name() == "inventory.StockReserved").count();
     assert_eq!(reservations, 10);
 }
+
+#[tokio::test]
+async fn loading_an_aggregate_folds_its_stream_and_a_missing_stream_is_the_default_state() {
+    let (store, _dir) = open_store();
+    let bus = CommandBus::new(store);
+    bus.execute::<domain::inventory::StockItem>(&meta(1), &receive(10)).await.unwrap();
+    let stock: domain::inventory::StockItem = bus.load(&key().stream_id()).await.unwrap();
+    assert_eq!(stock.on_hand, Decimal::from(10));
+    let other = StockKey { item: ItemId(Uuid::from_u128(7)), warehouse: WarehouseId(Uuid::from_u128(8)) };
+    let missing: domain::inventory::StockItem = bus.load(&other.stream_id()).await.unwrap();
+    assert_eq!(missing, domain::inventory::StockItem::default());
+    assert_eq!(
+        bus.load::<domain::inventory::StockItem>("").await.unwrap_err().code(),
+        "store.invalid_stream_id"
+    );
+}

@@ -189,11 +189,10 @@ impl Aggregate for Return {
                 if !masters_usable {
                     return Err(R::MasterUnusable);
                 }
-                let vat_ok = |rate: Decimal| crate::values::is_vat_rate(rate);
                 if lines.is_empty()
                     || lines.len() > RETURN_LINES_MAX
                     || reason.trim().is_empty()
-                    || !lines.iter().all(|l| vat_ok(l.vat_rate))
+                    || !lines.iter().all(|l| crate::values::is_vat_rate(l.vat_rate))
                 {
                     return Err(R::InvalidLines);
                 }

@@ -11,12 +11,6 @@ use serde::{Deserialize, Serialize};
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
-    pub const UNIX_EPOCH: Timestamp = Timestamp(0);
-
-    pub fn from_unix_micros(micros: i64) -> Self {
-        Timestamp(micros)
-    }
-
     pub fn unix_micros(self) -> i64 {
         self.0
     }
