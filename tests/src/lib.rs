@@ -32,12 +32,12 @@ pub fn events(command: Uuid, count: u32) -> Vec<NewEvent> {
         .collect()
 }
 
-/// A fresh random command id (tests only; the domain never draws ids).
+/// A command id unique within this test run (time, process id and a counter; the domain never draws ids).
 pub fn command() -> Uuid {
-    Uuid::from_u128(fastrand_u128())
+    Uuid::from_u128(unique_u128())
 }
 
-fn fastrand_u128() -> u128 {
+fn unique_u128() -> u128 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(1);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed) as u128;

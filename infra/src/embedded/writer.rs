@@ -241,7 +241,6 @@ impl Writer {
         // saving it happens beside the writer.
         let snapshot = self.shared.index.read().expect("index lock").clone();
         let dir = self.shared.dir.clone();
-        let _ = head;
         self.checkpointed_at = snapshot.head_position();
         let spawned = std::thread::Builder::new().name("erp-log-checkpoint".into()).spawn(move || {
             if let Err(e) = snapshot.save_checkpoint(&dir) {
