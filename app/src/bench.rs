@@ -59,9 +59,8 @@ pub fn run(workload: BenchWorkload) -> anyhow::Result<ExitCode> {
                 concurrency >= 1 && orders >= concurrency as u64,
                 "need 1 <= concurrency <= orders"
             );
-            let result = median_of(common.runs, || {
-                crate::bench_flows::order_to_reservation(&common, orders, concurrency)
-            })?;
+            let result =
+                median_of(common.runs, || crate::bench_flows::order_to_cash(&common, orders, concurrency))?;
             report(&common, &[result]);
         }
         BenchWorkload::Open { common, events, batch } => {

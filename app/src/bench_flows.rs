@@ -78,11 +78,7 @@ fn order(n: u64) -> SalesOrderCommand {
     }
 }
 
-pub(crate) fn order_to_reservation(
-    common: &BenchCommon,
-    orders: u64,
-    concurrency: usize,
-) -> anyhow::Result<Value> {
+pub(crate) fn order_to_cash(common: &BenchCommon, orders: u64, concurrency: usize) -> anyhow::Result<Value> {
     let dir = scratch(common)?;
     let store = EmbeddedStore::open_dir(dir.path().join("log"))?;
     let bus = CommandBus::new(store.clone());
