@@ -36,6 +36,8 @@ use crate::cli::BenchCommon;
 const ITEMS: u64 = 1_000;
 const WAREHOUSES: u64 = 2;
 const CUSTOMERS: u64 = 500;
+/// How often the process managers save their checkpoints (as a service would run them).
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
 
 fn meta(namespace: u64, n: u64) -> CommandMeta {
     CommandMeta::new(
@@ -122,6 +124,7 @@ pub(crate) fn order_to_cash(common: &BenchCommon, orders: u64, concurrency: usiz
         anyhow::Ok(())
     })?;
     let setup_head = store.head_position_now();
+    let setup_stats = store.writer_stats();
 
     // Each client waits for its order to be ready to pick before placing the next: a closed loop over
     // the whole flow, so latency is the flow's own and not a queue's.
@@ -134,12 +137,15 @@ pub(crate) fn order_to_cash(common: &BenchCommon, orders: u64, concurrency: usiz
         let checkpoints = FileCheckpoints::new(dir.path());
         checkpoints.save(OrderFulfilment::NAME, setup_head)?;
         checkpoints.save(Shipping::NAME, setup_head)?;
-        let mut fulfilment = ProcessRunner::new(bus.clone(), OrderFulfilment, checkpoints.clone(), 256);
+        let mut fulfilment = ProcessRunner::new(bus.clone(), OrderFulfilment, checkpoints.clone(), 256)
+            .with_save_interval(CHECKPOINT_INTERVAL);
         let fulfilment = tokio::spawn(async move { fulfilment.run_until(u64::MAX).await });
-        let mut shipping = ProcessRunner::new(bus.clone(), Shipping, checkpoints.clone(), 256);
+        let mut shipping = ProcessRunner::new(bus.clone(), Shipping, checkpoints.clone(), 256)
+            .with_save_interval(CHECKPOINT_INTERVAL);
         let shipping = tokio::spawn(async move { shipping.run_until(u64::MAX).await });
         checkpoints.save(ReceiptAllocation::NAME, setup_head)?;
-        let mut allocation = ProcessRunner::new(bus.clone(), ReceiptAllocation, checkpoints, 256);
+        let mut allocation = ProcessRunner::new(bus.clone(), ReceiptAllocation, checkpoints, 256)
+            .with_save_interval(CHECKPOINT_INTERVAL);
         let allocation = tokio::spawn(async move { allocation.run_until(u64::MAX).await });
         // Completion: each order's ReadyToPick, seen on the log.
         let watcher = {
@@ -286,6 +292,8 @@ pub(crate) fn order_to_cash(common: &BenchCommon, orders: u64, concurrency: usiz
     })?;
     let seconds = finished.duration_since(started).as_secs_f64();
     let events = store.head_position_now() - setup_head;
+    let stats = store.writer_stats();
+    let (appends, groups) = (stats.appends - setup_stats.appends, stats.groups - setup_stats.groups);
     let mut latencies = latencies;
     latencies.sort_unstable();
     store.close()?;
@@ -297,6 +305,8 @@ pub(crate) fn order_to_cash(common: &BenchCommon, orders: u64, concurrency: usiz
         "flows_per_sec": orders as f64 / seconds,
         "events_per_sec": events as f64 / seconds,
         "events_per_flow": events as f64 / orders as f64,
+        "appends_per_flow": appends as f64 / orders as f64,
+        "appends_per_fsync": appends as f64 / groups.max(1) as f64,
         "p50_us": percentile(&latencies, 0.5),
         "p99_us": percentile(&latencies, 0.99),
         "target_flows_per_sec": 5000,

@@ -6,8 +6,13 @@
 //! same derived ids ([`domain::process::reaction_meta`]), and the bus answers a command it has already
 //! executed with its original outcome instead of executing it again.
 
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+use tokio::task::JoinSet;
 
 use domain::inventory::{
     Replenishment, ReplenishmentCommand, StockCommand, StockItem, StockTransfer, Stocktake,
@@ -159,8 +164,13 @@ impl FileCheckpoints {
     }
 
     pub fn save(&self, name: &str, position: u64) -> Result<(), StoreError> {
+        // A temporary name of its own per save: a save still running for a runner that was stopped must
+        // not rename another save's file away. The last rename wins; at worst the checkpoint goes back a
+        // little, which only re-reads events whose commands are recognised.
+        static SAVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let path = self.path(name);
-        let tmp = path.with_extension("ckpt.tmp");
+        let n = SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = path.with_extension(format!("ckpt.{}-{n}.tmp", std::process::id()));
         let io = |e| StoreError::io(format!("writing {}", path.display()), e);
         std::fs::create_dir_all(&self.dir).map_err(io)?;
         {
@@ -225,10 +235,33 @@ pub struct ProcessRunner<S: EventStore, P: ProcessManager> {
     bus: CommandBus<S>,
     manager: P,
     checkpoints: FileCheckpoints,
-    /// Save the checkpoint after this many events (1 = after every event).
+    /// Save the checkpoint after this many events (1 = after every event)...
     save_every: u64,
+    /// ...and not more often than this: each save is three fsyncs (file, rename, directory).
+    save_interval: Duration,
     pub stats: RunnerStats,
 }
+
+/// Batches whose commands may be running at once. Their commands share the store's group commits; a
+/// stream's commands still run in event order across batches.
+pub const BATCHES_IN_FLIGHT_MAX: usize = 8;
+
+/// A batch whose commands are running (or done but waiting for an older batch).
+struct InFlight {
+    /// Position of the batch's last event: the checkpoint once this batch and all before it are done.
+    last: u64,
+    /// Command tasks of the batch still running.
+    running: usize,
+    /// The first event whose command kept conflicting: the checkpoint must stay before it.
+    stuck: Option<u64>,
+}
+
+/// A finished task: its batch's sequence number and what became of each command (with its event's
+/// position).
+type TaskDone = (u64, Vec<(u64, DispatchOutcome)>);
+
+/// One task's commands, all to one stream, in event order.
+type StreamTask<C> = (String, Vec<Issued<C>>);
 
 impl<S, P> ProcessRunner<S, P>
 where
@@ -242,43 +275,129 @@ where
             manager,
             checkpoints,
             save_every: save_every.max(1),
+            save_interval: Duration::ZERO,
             stats: RunnerStats::default(),
         }
+    }
+
+    /// Saves the checkpoint at most once per `interval` (besides the final save), bounding both the fsyncs
+    /// spent on it and the events re-read after a crash (whose commands are recognised, not redone).
+    pub fn with_save_interval(mut self, interval: Duration) -> Self {
+        self.save_interval = interval;
+        self
     }
 
     /// Handles events from the checkpoint until the position `until` is handled (or forever with
     /// `u64::MAX`), then saves the checkpoint. A store failure or a command that keeps conflicting
     /// stops the runner with an error; restarting resumes from the checkpoint.
     ///
-    /// Events are taken in batches of whatever is already in the log (up to `BATCH_EVENTS_MAX`). The
-    /// commands of a batch run concurrently, one task per target stream, in event order within a
-    /// stream, so they share the store's group commits; the checkpoint moves past the batch only when
-    /// all of them are done.
+    /// Events are taken in batches of whatever the subscription already holds (up to
+    /// `BATCH_EVENTS_MAX`). The commands of a batch run concurrently, one task per target stream, and up
+    /// to `BATCHES_IN_FLIGHT_MAX` batches run at once, so a flush of the log serves many batches and a
+    /// slow stream does not hold up the others. A stream's commands run in event order, also across
+    /// batches (each task waits for the stream's previous one). The checkpoint moves past a batch only
+    /// when it and every batch before it are done.
     pub async fn run_until(&mut self, until: u64) -> Result<u64, RunnerError> {
         let mut checkpoint = self.checkpoints.load(P::NAME)?;
-        let mut unsaved = 0u64;
-        while checkpoint < until {
-            // Wait for at least one event, then take what else is already there.
-            let first = self.bus.store().subscribe_all(checkpoint).next().await?;
-            let room = BATCH_EVENTS_MAX.min((until - checkpoint) as usize) - 1;
-            let mut batch = vec![first];
-            if room > 0 {
-                let more = self.bus.store().read_all(checkpoint + 2, room).await?;
-                batch.extend(more.into_iter().take_while(|e| e.position <= until));
+        let mut saved = checkpoint;
+        let mut saved_at = Instant::now();
+        let mut subscription = self.bus.store().subscribe_all(checkpoint);
+        let mut read_to = checkpoint;
+        let mut in_flight: VecDeque<InFlight> = VecDeque::new();
+        // Sequence number of `in_flight[0]`; tasks report the sequence number of their batch.
+        let mut front_seq = 0u64;
+        let mut tasks: JoinSet<Result<TaskDone, StoreError>> = JoinSet::new();
+        // The last task of each stream: the next one for that stream waits for it.
+        let mut stream_tails: HashMap<String, oneshot::Receiver<()>> = HashMap::new();
+        loop {
+            while in_flight.front().is_some_and(|b| b.running == 0 && b.stuck.is_none()) {
+                let batch = in_flight.pop_front().expect("checked");
+                front_seq += 1;
+                checkpoint = batch.last;
             }
-            let last = batch.last().expect("non-empty").position;
-            self.handle_batch(&batch).await?;
-            unsaved += batch.len() as u64;
-            checkpoint = last;
-            if unsaved >= self.save_every {
-                self.checkpoints.save(P::NAME, checkpoint)?;
-                unsaved = 0;
+            let stuck = in_flight.front().and_then(|b| if b.running == 0 { b.stuck } else { None });
+            let due = checkpoint - saved >= self.save_every && saved_at.elapsed() >= self.save_interval;
+            if checkpoint > saved && (due || checkpoint >= until || stuck.is_some()) {
+                self.save(checkpoint).await?;
+                saved = checkpoint;
+                saved_at = Instant::now();
+            }
+            if let Some(position) = stuck {
+                // Let the other batches' commands finish (they are recognised after a restart anyway).
+                while tasks.join_next().await.is_some() {}
+                return Err(RunnerError::Stuck { process: P::NAME, position });
+            }
+            if checkpoint >= until {
+                return Ok(checkpoint);
+            }
+            let may_read = read_to < until && in_flight.len() < BATCHES_IN_FLIGHT_MAX;
+            if !may_read && tasks.is_empty() {
+                unreachable!("a batch in flight has running tasks, else it was retired above");
+            }
+            tokio::select! {
+                biased;
+                Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
+                    let (seq, outcomes) = joined.map_err(|e| {
+                        RunnerError::Store(StoreError::Poisoned { reason: format!("dispatch task failed: {e}") })
+                    })??;
+                    let batch = &mut in_flight[(seq - front_seq) as usize];
+                    batch.running -= 1;
+                    for (position, outcome) in outcomes {
+                        match outcome {
+                            DispatchOutcome::Done => self.stats.commands_done += 1,
+                            DispatchOutcome::Duplicate => self.stats.commands_duplicate += 1,
+                            DispatchOutcome::Rejected { code, message } => {
+                                self.stats.commands_rejected += 1;
+                                tracing::warn!(process = P::NAME, position, code, %message, "command rejected");
+                            }
+                            DispatchOutcome::Conflict => {
+                                batch.stuck = Some(batch.stuck.map_or(position, |p| p.min(position)));
+                            }
+                        }
+                    }
+                }
+                events = subscription.next_batch(BATCH_EVENTS_MAX.min((until - read_to) as usize)), if may_read => {
+                    let events = events?;
+                    let last = events.last().expect("at least one event").position;
+                    read_to = last;
+                    let seq = front_seq + in_flight.len() as u64;
+                    let groups = self.react(&events)?;
+                    in_flight.push_back(InFlight {
+                        last,
+                        running: groups.len(),
+                        stuck: None,
+                    });
+                    for (stream, commands) in groups {
+                        let previous = stream_tails.remove(&stream);
+                        let (done, tail) = oneshot::channel::<()>();
+                        stream_tails.insert(stream, tail);
+                        let bus = self.bus.clone();
+                        tasks.spawn(async move {
+                            if let Some(previous) = previous {
+                                // Dropped or sent, the stream's previous task is over.
+                                let _ = previous.await;
+                            }
+                            let outcomes = run_commands(&bus, commands).await;
+                            drop(done);
+                            Ok((seq, outcomes?))
+                        });
+                    }
+                    if stream_tails.len() > 4 * BATCH_EVENTS_MAX {
+                        // Forget streams whose last task is over.
+                        stream_tails.retain(|_, tail| matches!(tail.try_recv(), Err(oneshot::error::TryRecvError::Empty)));
+                    }
+                }
             }
         }
-        if unsaved > 0 {
-            self.checkpoints.save(P::NAME, checkpoint)?;
-        }
-        Ok(checkpoint)
+    }
+
+    async fn save(&self, checkpoint: u64) -> Result<(), RunnerError> {
+        let checkpoints = self.checkpoints.clone();
+        // Three fsyncs: kept off the async worker threads.
+        tokio::task::spawn_blocking(move || checkpoints.save(P::NAME, checkpoint))
+            .await
+            .map_err(|e| StoreError::Poisoned { reason: format!("checkpoint task failed: {e}") })??;
+        Ok(())
     }
 
     /// Runs until the log stops moving: every event, including those its own commands append, handled.
@@ -292,9 +411,11 @@ where
         }
     }
 
-    async fn handle_batch(&mut self, batch: &[RecordedEvent]) -> Result<(), RunnerError> {
-        // Commands grouped by the stream they address, in the order the events asked for them.
-        let mut groups: Vec<(String, Vec<Issued<P::Output>>)> = Vec::new();
+    /// The commands the process manager answers to `batch`, grouped by the stream they address, in the
+    /// order the events asked for them.
+    fn react(&mut self, batch: &[RecordedEvent]) -> Result<Vec<StreamTask<P::Output>>, RunnerError> {
+        let mut groups: Vec<StreamTask<P::Output>> = Vec::new();
+        let mut group_of: HashMap<String, usize> = HashMap::new();
         for event in batch {
             self.stats.events_seen += 1;
             if !P::Input::listens_to(event.event_type.name()) {
@@ -313,54 +434,36 @@ where
                 let meta = reaction_meta(P::NAME, &context, index as u32);
                 let stream = command.stream_id();
                 let entry = (event.position, meta, command);
-                match groups.iter_mut().find(|(s, _)| *s == stream) {
-                    Some((_, commands)) => commands.push(entry),
-                    None => groups.push((stream, vec![entry])),
-                }
-            }
-        }
-        let mut tasks = tokio::task::JoinSet::new();
-        for (_, commands) in groups {
-            let bus = self.bus.clone();
-            tasks.spawn(async move {
-                let mut outcomes = Vec::with_capacity(commands.len());
-                for (position, meta, command) in commands {
-                    let mut attempts = 0;
-                    loop {
-                        attempts += 1;
-                        let outcome = command.clone().dispatch(&bus, meta.clone()).await?;
-                        if outcome == DispatchOutcome::Conflict && attempts < DISPATCH_ATTEMPTS_MAX {
-                            continue;
-                        }
-                        outcomes.push((position, outcome));
-                        break;
-                    }
-                }
-                Ok::<_, StoreError>(outcomes)
-            });
-        }
-        let mut stuck = None;
-        while let Some(joined) = tasks.join_next().await {
-            let outcomes = joined.map_err(|e| {
-                RunnerError::Store(StoreError::Poisoned { reason: format!("dispatch task failed: {e}") })
-            })??;
-            for (position, outcome) in outcomes {
-                match outcome {
-                    DispatchOutcome::Done => self.stats.commands_done += 1,
-                    DispatchOutcome::Duplicate => self.stats.commands_duplicate += 1,
-                    DispatchOutcome::Rejected { code, message } => {
-                        self.stats.commands_rejected += 1;
-                        tracing::warn!(process = P::NAME, position, code, %message, "command rejected");
-                    }
-                    DispatchOutcome::Conflict => {
-                        stuck = Some(stuck.map_or(position, |p: u64| p.min(position)))
+                match group_of.get(&stream) {
+                    Some(&i) => groups[i].1.push(entry),
+                    None => {
+                        group_of.insert(stream.clone(), groups.len());
+                        groups.push((stream, vec![entry]));
                     }
                 }
             }
         }
-        match stuck {
-            Some(position) => Err(RunnerError::Stuck { process: P::NAME, position }),
-            None => Ok(()),
+        Ok(groups)
+    }
+}
+
+/// Runs one stream's commands in order, retrying a command that conflicts a bounded number of times.
+async fn run_commands<S: EventStore, C: Dispatch<S>>(
+    bus: &CommandBus<S>,
+    commands: Vec<Issued<C>>,
+) -> Result<Vec<(u64, DispatchOutcome)>, StoreError> {
+    let mut outcomes = Vec::with_capacity(commands.len());
+    for (position, meta, command) in commands {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let outcome = command.clone().dispatch(bus, meta.clone()).await?;
+            if outcome == DispatchOutcome::Conflict && attempts < DISPATCH_ATTEMPTS_MAX {
+                continue;
+            }
+            outcomes.push((position, outcome));
+            break;
         }
     }
+    Ok(outcomes)
 }

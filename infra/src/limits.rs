@@ -47,5 +47,9 @@ pub const SEGMENT_BYTES_DEFAULT: u64 = 256 * 1024 * 1024;
 /// Most segments: segment numbers are 16-bit in the in-memory index (65,536 × 256 MiB = 16 TiB).
 pub const SEGMENTS_MAX: u32 = u16::MAX as u32;
 
+/// Default bytes of recent frames the embedded store keeps in memory for live readers (about half a
+/// second of a busy log; a reader further behind reads the segments).
+pub const TAIL_CACHE_BYTES_DEFAULT: usize = 32 * 1024 * 1024;
+
 /// Most events returned by one read call; callers page with the position or version they reached.
 pub const READ_BATCH_MAX: usize = 65_536;

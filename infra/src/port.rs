@@ -56,4 +56,17 @@ pub trait EventStore: Clone + Send + Sync + 'static {
 pub trait Subscription: Send + 'static {
     /// The next event after the last one returned; waits for it if the subscriber is caught up.
     fn next(&mut self) -> impl Future<Output = Result<RecordedEvent, StoreError>> + Send;
+
+    /// The next events, at least one and at most `max` (taken as 1 when 0): waits like [`next`] for the
+    /// first, then adds what the subscription already holds without waiting again. Lets a consumer work
+    /// in batches without a second read of what the subscription fetched.
+    ///
+    /// [`next`]: Subscription::next
+    fn next_batch(
+        &mut self,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send {
+        let _ = max;
+        async move { Ok(vec![self.next().await?]) }
+    }
 }

@@ -33,6 +33,7 @@ macro_rules! store_contract_tests {
             an_event_over_the_size_limit_is_refused,
             a_subscription_catches_up_then_delivers_live_events_in_order,
             a_subscription_from_a_checkpoint_starts_after_it,
+            a_subscription_hands_out_batches_without_gaps_or_repeats_and_never_more_than_asked,
             racing_appends_at_the_same_version_let_exactly_one_win,
         );
     };
@@ -301,6 +302,48 @@ pub async fn a_subscription_from_a_checkpoint_starts_after_it<S: EventStore>(sto
     assert_eq!(subscription.next().await.unwrap().position, 8);
     assert_eq!(subscription.next().await.unwrap().position, 9);
     assert_eq!(subscription.next().await.unwrap().position, 10);
+}
+
+pub async fn a_subscription_hands_out_batches_without_gaps_or_repeats_and_never_more_than_asked<
+    S: EventStore,
+>(
+    store: S,
+) {
+    for i in 0..25 {
+        append_ok(&store, &format!("s-{}", i % 3), ExpectedVersion::Any, 1 + i % 4).await;
+    }
+    let total = (0..25).map(|i| 1 + i % 4).sum::<u32>() as u64;
+    let mut subscription = store.subscribe_all(3);
+    let mut next = 4;
+    for max in [0usize, 1, 2, 7, 1000].into_iter().cycle() {
+        if next > total {
+            break;
+        }
+        let batch = subscription.next_batch(max).await.expect("no failure");
+        assert!(!batch.is_empty() && batch.len() <= max.max(1), "{} events for max {max}", batch.len());
+        for event in batch {
+            assert_eq!(event.position, next, "no gap and no repeat");
+            next += 1;
+        }
+    }
+    // Batches and single events mix on one subscription.
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move { append_ok(&store, "live", ExpectedVersion::Any, 5).await })
+    };
+    assert_eq!(subscription.next().await.unwrap().position, total + 1);
+    let rest = subscription.next_batch(100).await.unwrap();
+    assert_eq!(rest.first().unwrap().position, total + 2);
+    writer.await.unwrap();
+    let nothing_more = tokio::time::timeout(std::time::Duration::from_millis(100), async {
+        let mut seen = rest.len() as u64;
+        while seen < 4 {
+            seen += subscription.next_batch(100).await.unwrap().len() as u64;
+        }
+        subscription.next_batch(100).await
+    })
+    .await;
+    assert!(nothing_more.is_err(), "no event beyond the head");
 }
 
 pub async fn racing_appends_at_the_same_version_let_exactly_one_win<S: EventStore>(store: S) {

@@ -13,6 +13,7 @@ mod index;
 mod open;
 mod read;
 mod segments;
+mod tail;
 pub mod verify;
 mod writer;
 
@@ -54,6 +55,9 @@ pub struct EmbeddedConfig {
     /// Every this many events the writer snapshots the index and saves it as a checkpoint in the
     /// background, which bounds the scan after a crash (about 1.5 s per million single-event frames).
     pub checkpoint_every_events: u64,
+    /// Bytes of the newest durable frames kept in memory for readers that follow the head (see
+    /// `tail.rs`); 0 turns the cache off.
+    pub tail_cache_bytes: usize,
 }
 
 impl EmbeddedConfig {
@@ -66,6 +70,7 @@ impl EmbeddedConfig {
             writer_queue_max: limits::WRITER_QUEUE_MAX,
             writer_queue_wait_max: limits::WRITER_QUEUE_WAIT_MAX,
             checkpoint_every_events: 2_000_000,
+            tail_cache_bytes: limits::TAIL_CACHE_BYTES_DEFAULT,
         }
     }
 }
@@ -110,6 +115,8 @@ pub(crate) struct Shared {
     /// Set when a write or fsync failed: the log's tail is in doubt, so no further write is accepted.
     pub poisoned: Mutex<Option<String>>,
     pub stats: WriterStats,
+    /// The newest durable frames, filled by the syncer before it moves the head.
+    pub tail: RwLock<tail::TailCache>,
 }
 
 /// Counters kept by the writer thread: how well group commit is working.
@@ -171,6 +178,7 @@ impl EmbeddedStore {
             head_rx,
             poisoned: Mutex::new(None),
             stats: WriterStats::default(),
+            tail: RwLock::new(tail::TailCache::new(config.tail_cache_bytes)),
         });
         let (tx, rx) = mpsc::channel(config.writer_queue_max.max(1));
         let writer = writer::spawn(shared.clone(), rx, head_tx, opened.write_file, &config)?;
@@ -370,6 +378,9 @@ impl EventStore for EmbeddedStore {
     async fn read_all(&self, from_position: u64, max_count: usize) -> Result<Vec<RecordedEvent>, StoreError> {
         let wanted =
             (self.head_position_now().saturating_sub(from_position.max(1)) + 1).min(max_count as u64);
+        if let Some(recent) = self.inner.shared.read_recent(from_position, max_count) {
+            return recent;
+        }
         if from_position.max(1) > self.head_position_now() || wanted as usize <= INLINE_READ_EVENTS_MAX {
             return self.inner.shared.read_all(from_position, max_count);
         }
@@ -420,6 +431,13 @@ impl Subscription for EmbeddedSubscription {
             if head > self.checkpoint {
                 let shared = self.shared.clone();
                 let from = self.checkpoint + 1;
+                if let Some(recent) = self.shared.read_recent(from, SUBSCRIPTION_BATCH_MAX) {
+                    let recent = recent?;
+                    if !recent.is_empty() {
+                        self.buffer.extend(recent);
+                        continue;
+                    }
+                }
                 let batch =
                     tokio::task::spawn_blocking(move || shared.read_all(from, SUBSCRIPTION_BATCH_MAX))
                         .await
@@ -436,5 +454,17 @@ impl Subscription for EmbeddedSubscription {
                 return Err(StoreError::Closed);
             }
         }
+    }
+
+    async fn next_batch(&mut self, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        let first = self.next().await?;
+        let take = self.buffer.len().min(max.max(1) - 1);
+        let mut out = Vec::with_capacity(take + 1);
+        out.push(first);
+        out.extend(self.buffer.drain(..take));
+        let last = out.last().expect("one at least").position;
+        assert_eq!(last, self.checkpoint + take as u64, "a subscription must not skip or repeat");
+        self.checkpoint = last;
+        Ok(out)
     }
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::Shared;
 use super::index::Loc;
 use super::segments::{self, FrameCursor, Scanned};
-use crate::codec::{CommitView, EventRecord, OwnedRecord};
+use crate::codec::{self, CommitView, EventRecord, OwnedRecord};
 use crate::envelope::{ChainHash, EventMetadata, EventType, RecordedEvent, StreamId};
 use crate::error::StoreError;
 use crate::limits;
@@ -196,6 +196,68 @@ impl Shared {
             Ok(true)
         })?;
         Ok(out)
+    }
+
+    /// Events with positions `>= from_position`, at most `max_count`, decoded from the frames kept in
+    /// memory (`tail.rs`); `None` when those positions are no longer (or not yet) there. Never blocks on
+    /// the disk, so it runs on the caller's task.
+    pub fn read_recent(
+        &self,
+        from_position: u64,
+        max_count: usize,
+    ) -> Option<Result<Vec<RecordedEvent>, StoreError>> {
+        let from_position = from_position.max(1);
+        let pieces = self.tail.read().expect("tail lock").covering(from_position, max_count)?;
+        let mut out = Vec::with_capacity(max_count.min(1024));
+        let mut types = TypeNames::default();
+        let in_memory = |offset: usize, reason: String| StoreError::Corrupt {
+            segment: "in-memory tail".into(),
+            offset: offset as u64,
+            reason,
+        };
+        for piece in &pieces {
+            let mut offset = 0usize;
+            while offset < piece.frames.len() && out.len() < max_count {
+                let body_len = match codec::check_frame(&piece.frames[offset..]) {
+                    codec::FrameCheck::Valid { body_len } => body_len,
+                    other => return Some(Err(in_memory(offset, format!("{other:?}")))),
+                };
+                let body = &piece.frames[offset + codec::FRAME_HEADER_BYTES..][..body_len];
+                let view = match CommitView::decode(body) {
+                    Ok(view) => view,
+                    Err(reason) => return Some(Err(in_memory(offset, reason))),
+                };
+                let header = &view.header;
+                if header.first_position + header.event_count as u64 > from_position {
+                    let stream = StreamId::from_arc(Arc::from(header.stream_id));
+                    let prev = ChainHash(header.prev_hash);
+                    for (i, record) in view.records().enumerate() {
+                        let record = match record {
+                            Ok(record) => record,
+                            Err(reason) => return Some(Err(in_memory(offset, reason))),
+                        };
+                        let position = header.first_position + i as u64;
+                        if position < from_position {
+                            continue;
+                        }
+                        if out.len() == max_count {
+                            break;
+                        }
+                        out.push(to_recorded(
+                            position,
+                            &stream,
+                            header.first_version + i as u64,
+                            header.recorded_at,
+                            prev,
+                            &record,
+                            &mut types,
+                        ));
+                    }
+                }
+                offset += codec::FRAME_HEADER_BYTES + body_len;
+            }
+        }
+        Some(Ok(out))
     }
 
     /// The borrowed replay used by rebuilds and `erp bench replay`.

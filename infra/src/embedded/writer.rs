@@ -20,6 +20,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::index::Tail;
 use super::segments;
+use super::tail::Piece;
 use super::{Durability, EmbeddedConfig, Shared, sync_dir};
 use crate::codec::{self, CommitHeaderV1, OwnedRecord};
 use crate::envelope::{Appended, ChainHash, ExpectedVersion, NewEvent, StreamId, WrongExpectedVersion};
@@ -141,6 +142,8 @@ pub(crate) fn spawn(
         segment_bytes_max: config.segment_bytes_max,
         last_recorded_at: 0,
         buf: Vec::with_capacity(1 << 20),
+        buf_first_position: head + 1,
+        pieces: Vec::new(),
         checkpointed_at: head,
         checkpointer: None,
         checkpoint_every_events: config.checkpoint_every_events.max(1),
@@ -169,6 +172,10 @@ struct Writer {
     last_recorded_at: i64,
     /// Frames of the current group not yet written.
     buf: Vec<u8>,
+    /// Position of the first event in `buf`.
+    buf_first_position: u64,
+    /// Frames of the current group already written, for the tail cache once they are durable.
+    pieces: Vec<Piece>,
     /// Head position covered by the last index checkpoint written (or found at open).
     checkpointed_at: u64,
     /// The background thread writing a checkpoint, if one is running.
@@ -305,6 +312,7 @@ impl Writer {
         }
         self.shared.stats.appends.fetch_add(group.len() as u64, std::sync::atomic::Ordering::Relaxed);
         if let Some(reason) = failure {
+            self.pieces.clear();
             self.poison(reason.clone());
             for (tx, _) in waiting {
                 if let Some(tx) = tx {
@@ -319,6 +327,7 @@ impl Writer {
         let job = SyncJob {
             file: self.file.clone(),
             published,
+            pieces: std::mem::take(&mut self.pieces),
             waiting,
             head_hash: self.head_hash,
             tail: (self.segment, self.offset),
@@ -393,6 +402,9 @@ impl Writer {
             event_count: count as u32,
         };
         let frame_offset = self.offset + self.buf.len() as u64;
+        if self.buf.is_empty() {
+            self.buf_first_position = first_position;
+        }
         self.head_hash = codec::encode_frame(&mut self.buf, &header, &request.records);
         let frame_start = (frame_offset - self.offset) as usize;
         let crc =
@@ -463,6 +475,12 @@ impl Writer {
         let name = segments::segment_file_name(self.segment);
         self.file.write_all_at(&self.buf, self.offset).map_err(|e| format!("write to {name}: {e}"))?;
         self.offset += self.buf.len() as u64;
+        // `next_position` is one past the last event framed in `buf`: roll-over writes before it frames more.
+        self.pieces.push(Piece {
+            first_position: self.buf_first_position,
+            end_position: self.next_position,
+            frames: Arc::from(&self.buf[..]),
+        });
         self.buf.clear();
         Ok(())
     }
@@ -503,6 +521,8 @@ struct SyncJob {
     /// The segment the group was written to.
     file: Arc<File>,
     published: Vec<Published>,
+    /// The group's frames, for the tail cache.
+    pieces: Vec<Piece>,
     /// Callers to answer once the group is durable: written appends and conflicts.
     waiting: Vec<Waiting>,
     /// Chain head and write position after this group.
@@ -583,6 +603,15 @@ impl Syncer {
             }
             index.head_position()
         };
+        {
+            // Before the head moves, so a reader woken by it finds the new frames in memory.
+            let mut tail = self.shared.tail.write().expect("tail lock");
+            for job in jobs.iter_mut() {
+                for piece in job.pieces.drain(..) {
+                    tail.push(piece);
+                }
+            }
+        }
         self.head_tx.send_replace(head);
         // Waking hundreds of callers takes a while; the acker does it so the next fdatasync starts now.
         // A few are answered here: a hop to the acker would cost them more than it saves.
