@@ -100,6 +100,11 @@ impl<A: Aggregate> Loaded<A> {
 
     fn apply(&mut self, event: &A::Event, command: CommandId, position: u64, version: u64) {
         self.state.evolve(event);
+        self.record(command, position, version);
+    }
+
+    /// Notes an event already folded into the state: the stream's version and the command behind it.
+    fn record(&mut self, command: CommandId, position: u64, version: u64) {
         self.version = Some(version);
         match self.commands.back_mut() {
             Some(last) if last.0 == command => {
@@ -114,6 +119,98 @@ impl<A: Aggregate> Loaded<A> {
             }
         }
     }
+}
+
+/// What one command of a batch came to before the append.
+enum Planned<A: Aggregate> {
+    /// Executed before: its original position and version.
+    Duplicate {
+        position: u64,
+        version: u64,
+    },
+    /// The same command id as the batch's command at this index.
+    SameAs(usize),
+    Rejected(A::Rejection),
+    /// Accepted, but nothing to record; `before` events of the batch come before it.
+    Nothing {
+        before: usize,
+    },
+    /// Events to record, after `before` events of the batch; `evolved` when already folded into the state.
+    Events {
+        command_id: CommandId,
+        before: usize,
+        events: Vec<A::Event>,
+        evolved: bool,
+    },
+}
+
+/// Each command's outcome once the batch's events landed at `landed` (first position, first version),
+/// or `None` when the batch recorded nothing; `before_batch` is the stream's version before it.
+fn outcomes<A: Aggregate>(
+    planned: Vec<Planned<A>>,
+    before_batch: Option<u64>,
+    landed: Option<(u64, u64)>,
+) -> Vec<Result<Executed<A::Event>, A::Rejection>> {
+    // The stream's version after the first `n` events of the batch.
+    let version_after = |n: usize| match (n, landed) {
+        (0, _) | (_, None) => before_batch,
+        (n, Some((_, first_version))) => Some(first_version + n as u64 - 1),
+    };
+    let mut out: Vec<Result<Executed<A::Event>, A::Rejection>> = Vec::with_capacity(planned.len());
+    for planned in planned {
+        let outcome = match planned {
+            Planned::Duplicate { position, version } => Ok(Executed {
+                events: Vec::new(),
+                last_position: Some(position),
+                stream_version: Some(version),
+                duplicate: true,
+            }),
+            Planned::SameAs(j) => match &out[j] {
+                Ok(first) => Ok(Executed { events: Vec::new(), duplicate: true, ..first.clone() }),
+                Err(_) => unreachable!("only a command with events is pointed at"),
+            },
+            Planned::Rejected(rejection) => Err(rejection),
+            Planned::Nothing { before } => Ok(Executed {
+                events: Vec::new(),
+                last_position: None,
+                stream_version: version_after(before),
+                duplicate: false,
+            }),
+            Planned::Events { before, events, .. } => {
+                let (first_position, _) = landed.expect("a batch with events has landed");
+                let end = before + events.len();
+                Ok(Executed {
+                    events,
+                    last_position: Some(first_position + end as u64 - 1),
+                    stream_version: version_after(end),
+                    duplicate: false,
+                })
+            }
+        };
+        out.push(outcome);
+    }
+    out
+}
+
+fn new_event<E: domain::DomainEvent>(
+    meta: &CommandMeta,
+    index: usize,
+    event: &E,
+) -> Result<NewEvent, StoreError> {
+    let (event_type, payload) = encode_domain_event(event)?;
+    Ok(NewEvent {
+        event_id: EventId::derive(meta.command_id, index as u32),
+        event_type,
+        metadata: EventMetadata {
+            book: meta.book,
+            actor: meta.actor.clone(),
+            command_id: meta.command_id,
+            correlation_id: meta.correlation_id,
+            causation_id: meta.causation_id,
+            occurred_at: meta.occurred_at,
+        },
+        payload,
+    })
 }
 
 /// One cached stream: its folded aggregate behind an async lock, so commands to one stream from this
@@ -144,7 +241,26 @@ impl<S: EventStore> CommandBus<S> {
         meta: &CommandMeta,
         command: &A::Command,
     ) -> Result<Executed<A::Event>, BusError<A::Rejection>> {
-        let stream_name = A::stream_id(command);
+        let mut outcomes = self.execute_all::<A>(std::slice::from_ref(&(meta, command))).await?;
+        outcomes.pop().expect("one outcome per command").map_err(BusError::Rejected)
+    }
+
+    /// Executes several commands addressed to one stream, in order, each deciding on the state the
+    /// ones before it left, and appends all their events at once: one write and one flush for all.
+    /// Each command keeps its own outcome (events, duplicate, or rejection; a rejected command changes
+    /// nothing and does not stop the others), its own metadata and its own event ids. A conflict or a
+    /// store failure concerns them all: nothing is appended and the whole batch is retried or refused.
+    ///
+    /// Panics if the commands address different streams (a caller's bug).
+    pub async fn execute_all<A: Aggregate>(
+        &self,
+        commands: &[(&CommandMeta, &A::Command)],
+    ) -> Result<Vec<Result<Executed<A::Event>, A::Rejection>>, BusError<A::Rejection>> {
+        let Some((_, first)) = commands.first() else { return Ok(Vec::new()) };
+        let stream_name = A::stream_id(first);
+        for (_, command) in &commands[1..] {
+            assert_eq!(A::stream_id(command), stream_name, "execute_all takes the commands of one stream");
+        }
         let stream = StreamId::new(&stream_name)?;
         let entry = {
             let mut cache = self.cache.lock().expect("cache lock");
@@ -167,61 +283,92 @@ impl<S: EventStore> CommandBus<S> {
             return Err(e.into());
         }
         for attempt in 1..=ATTEMPTS_MAX {
-            if let Some(&(_, position, version)) =
-                loaded.commands.iter().find(|(c, _, _)| *c == meta.command_id)
-            {
-                return Ok(Executed {
-                    events: Vec::new(),
-                    last_position: Some(position),
-                    stream_version: Some(version),
-                    duplicate: true,
-                });
-            }
-            let events = loaded.state.decide(command, meta).map_err(BusError::Rejected)?;
-            if events.is_empty() {
-                return Ok(Executed {
-                    events,
-                    last_position: None,
-                    stream_version: loaded.version,
-                    duplicate: false,
-                });
-            }
-            let new_events = events
-                .iter()
-                .enumerate()
-                .map(|(i, event)| {
-                    let (event_type, payload) = encode_domain_event(event)?;
-                    Ok(NewEvent {
-                        event_id: EventId::derive(meta.command_id, i as u32),
-                        event_type,
-                        metadata: EventMetadata {
-                            book: meta.book,
-                            actor: meta.actor.clone(),
-                            command_id: meta.command_id,
-                            correlation_id: meta.correlation_id,
-                            causation_id: meta.causation_id,
-                            occurred_at: meta.occurred_at,
-                        },
-                        payload,
-                    })
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            let expected = loaded.version.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
-            match self.store.append(&stream, expected, new_events).await? {
-                Ok(appended) => {
-                    let first_version = appended.next_expected_version + 1 - events.len() as u64;
-                    for (i, event) in events.iter().enumerate() {
-                        let i = i as u64;
-                        loaded.apply(event, meta.command_id, appended.first_position + i, first_version + i);
+            // Every command but the last decides on the state its predecessors left, so the state moves
+            // before the append; a copy taken first puts it back if the append does not happen.
+            let backup = (commands.len() > 1).then(|| loaded.state.clone());
+            let mut planned: Vec<Planned<A>> = Vec::with_capacity(commands.len());
+            let mut new_events = Vec::new();
+            for (i, (meta, command)) in commands.iter().enumerate() {
+                if let Some(&(_, position, version)) =
+                    loaded.commands.iter().find(|(c, _, _)| *c == meta.command_id)
+                {
+                    planned.push(Planned::Duplicate { position, version });
+                    continue;
+                }
+                // The same command twice in one batch: the second is a retry of the first.
+                let earlier = planned.iter().position(
+                    |p| matches!(p, Planned::Events { command_id, .. } if *command_id == meta.command_id),
+                );
+                if let Some(j) = earlier {
+                    planned.push(Planned::SameAs(j));
+                    continue;
+                }
+                let events = match loaded.state.decide(command, meta) {
+                    Ok(events) => events,
+                    Err(rejection) => {
+                        planned.push(Planned::Rejected(rejection));
+                        continue;
                     }
-                    return Ok(Executed {
-                        events,
-                        last_position: Some(appended.last_position),
-                        stream_version: Some(appended.next_expected_version),
-                        duplicate: false,
-                    });
+                };
+                if events.is_empty() {
+                    planned.push(Planned::Nothing { before: new_events.len() });
+                    continue;
+                }
+                let before = new_events.len();
+                for (index, event) in events.iter().enumerate() {
+                    match new_event(meta, index, event) {
+                        Ok(event) => new_events.push(event),
+                        Err(e) => {
+                            if let Some(backup) = backup {
+                                loaded.state = backup;
+                            }
+                            return Err(e.into());
+                        }
+                    }
+                }
+                let evolved = i + 1 < commands.len();
+                if evolved {
+                    for event in &events {
+                        loaded.state.evolve(event);
+                    }
+                }
+                planned.push(Planned::Events { command_id: meta.command_id, before, events, evolved });
+            }
+            let before_batch = loaded.version;
+            if new_events.is_empty() {
+                return Ok(outcomes::<A>(planned, before_batch, None));
+            }
+            let expected = before_batch.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
+            let appended = match self.store.append(&stream, expected, new_events).await {
+                Ok(appended) => appended,
+                Err(e) => {
+                    if let Some(backup) = backup {
+                        loaded.state = backup;
+                    }
+                    return Err(e.into());
+                }
+            };
+            match appended {
+                Ok(appended) => {
+                    let count = appended.last_position + 1 - appended.first_position;
+                    let landed = (appended.first_position, appended.next_expected_version + 1 - count);
+                    for planned in &planned {
+                        if let Planned::Events { command_id, before, events, evolved } = planned {
+                            for (i, event) in events.iter().enumerate() {
+                                if !evolved {
+                                    loaded.state.evolve(event);
+                                }
+                                let k = (before + i) as u64;
+                                loaded.record(*command_id, landed.0 + k, landed.1 + k);
+                            }
+                        }
+                    }
+                    return Ok(outcomes::<A>(planned, before_batch, Some(landed)));
                 }
                 Err(conflict) => {
+                    if let Some(backup) = backup {
+                        loaded.state = backup;
+                    }
                     tracing::debug!(stream = %stream, attempt, actual = ?conflict.actual, "conflict; reloading");
                     if let Err(e) = self.catch_up::<A>(&stream, loaded).await {
                         *slot = None;

@@ -59,35 +59,46 @@ pub enum DispatchOutcome {
 pub trait Dispatch<S: EventStore>: Clone + Sized + Send + Sync + 'static {
     /// The stream the command addresses (commands to one stream run in order).
     fn stream_id(&self) -> String;
-    fn dispatch(
-        self,
+
+    /// Executes commands addressed to one stream, in order, appending all their events at once
+    /// ([`CommandBus::execute_all`]); one outcome per command.
+    fn dispatch_all(
+        commands: &[(CommandMeta, Self)],
         bus: &CommandBus<S>,
-        meta: CommandMeta,
-    ) -> impl Future<Output = Result<DispatchOutcome, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Vec<DispatchOutcome>, StoreError>> + Send;
 }
 
-fn outcome<E, R: Rejection>(result: Result<Executed<E>, BusError<R>>) -> Result<DispatchOutcome, StoreError> {
+fn outcomes<E, R: Rejection>(
+    result: Result<Vec<Result<Executed<E>, R>>, BusError<R>>,
+    count: usize,
+) -> Result<Vec<DispatchOutcome>, StoreError> {
     match result {
-        Ok(executed) if executed.duplicate => Ok(DispatchOutcome::Duplicate),
-        Ok(_) => Ok(DispatchOutcome::Done),
+        Ok(outcomes) => Ok(outcomes
+            .into_iter()
+            .map(|outcome| match outcome {
+                Ok(executed) if executed.duplicate => DispatchOutcome::Duplicate,
+                Ok(_) => DispatchOutcome::Done,
+                Err(r) => DispatchOutcome::Rejected { code: r.code(), message: r.to_string() },
+            })
+            .collect()),
         Err(BusError::Rejected(r)) => {
-            Ok(DispatchOutcome::Rejected { code: r.code(), message: r.to_string() })
+            Ok(vec![DispatchOutcome::Rejected { code: r.code(), message: r.to_string() }; count])
         }
-        Err(BusError::Conflict { .. }) => Ok(DispatchOutcome::Conflict),
+        Err(BusError::Conflict { .. }) => Ok(vec![DispatchOutcome::Conflict; count]),
         Err(BusError::Store(e)) => Err(e),
     }
 }
 
-async fn execute<S: EventStore, A: Aggregate>(
+async fn execute_all<S: EventStore, A: Aggregate>(
     bus: &CommandBus<S>,
-    meta: CommandMeta,
-    command: A::Command,
-) -> Result<DispatchOutcome, StoreError> {
-    outcome(bus.execute::<A>(&meta, &command).await)
+    commands: &[(&CommandMeta, &A::Command)],
+) -> Result<Vec<DispatchOutcome>, StoreError> {
+    outcomes(bus.execute_all::<A>(commands).await, commands.len())
 }
 
 /// Implements [`Dispatch`] for a process manager's command enum whose variants each wrap one aggregate's
-/// command: the stream comes from that aggregate, the command goes to the bus for it.
+/// command: the stream comes from that aggregate, the command goes to the bus for it. Consecutive
+/// commands of one variant go to the bus together.
 macro_rules! dispatch_enum {
     ($command:ident { $($variant:ident => $aggregate:ty),+ $(,)? }) => {
         impl<S: EventStore> Dispatch<S> for $command {
@@ -97,10 +108,29 @@ macro_rules! dispatch_enum {
                 }
             }
 
-            async fn dispatch(self, bus: &CommandBus<S>, meta: CommandMeta) -> Result<DispatchOutcome, StoreError> {
-                match self {
-                    $($command::$variant(command) => execute::<S, $aggregate>(bus, meta, command).await,)+
+            async fn dispatch_all(
+                commands: &[(CommandMeta, Self)],
+                bus: &CommandBus<S>,
+            ) -> Result<Vec<DispatchOutcome>, StoreError> {
+                let mut outcomes = Vec::with_capacity(commands.len());
+                let mut rest = commands;
+                while let Some((_, first)) = rest.first() {
+                    match first {
+                        $($command::$variant(_) => {
+                            let run: Vec<_> = rest
+                                .iter()
+                                .map_while(|(meta, command)| match command {
+                                    $command::$variant(command) => Some((meta, command)),
+                                    #[allow(unreachable_patterns)]
+                                    _ => None,
+                                })
+                                .collect();
+                            rest = &rest[run.len()..];
+                            outcomes.extend(execute_all::<S, $aggregate>(bus, &run).await?);
+                        })+
+                    }
                 }
+                Ok(outcomes)
             }
         }
     };
@@ -114,12 +144,12 @@ macro_rules! dispatch_command {
                 <$aggregate as Aggregate>::stream_id(self)
             }
 
-            async fn dispatch(
-                self,
+            async fn dispatch_all(
+                commands: &[(CommandMeta, Self)],
                 bus: &CommandBus<S>,
-                meta: CommandMeta,
-            ) -> Result<DispatchOutcome, StoreError> {
-                execute::<S, $aggregate>(bus, meta, self).await
+            ) -> Result<Vec<DispatchOutcome>, StoreError> {
+                let run: Vec<_> = commands.iter().map(|(meta, command)| (meta, command)).collect();
+                execute_all::<S, $aggregate>(bus, &run).await
             }
         }
     };
@@ -447,23 +477,39 @@ where
     }
 }
 
-/// Runs one stream's commands in order, retrying a command that conflicts a bounded number of times.
+/// Commands to one stream appended together at most (a bound on one append's size).
+pub const COMMANDS_PER_APPEND_MAX: usize = 64;
+
+/// Runs one stream's commands in order, in appends of up to `COMMANDS_PER_APPEND_MAX`; commands that
+/// conflict are retried a bounded number of times.
 async fn run_commands<S: EventStore, C: Dispatch<S>>(
     bus: &CommandBus<S>,
     commands: Vec<Issued<C>>,
 ) -> Result<Vec<(u64, DispatchOutcome)>, StoreError> {
     let mut outcomes = Vec::with_capacity(commands.len());
-    for (position, meta, command) in commands {
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let outcome = command.clone().dispatch(bus, meta.clone()).await?;
-            if outcome == DispatchOutcome::Conflict && attempts < DISPATCH_ATTEMPTS_MAX {
-                continue;
+    for chunk in commands.chunks(COMMANDS_PER_APPEND_MAX) {
+        let positions: Vec<u64> = chunk.iter().map(|(position, _, _)| *position).collect();
+        let mut pending: Vec<usize> = (0..chunk.len()).collect();
+        let mut done: Vec<Option<DispatchOutcome>> = vec![None; chunk.len()];
+        for attempt in 1..=DISPATCH_ATTEMPTS_MAX {
+            let batch: Vec<(CommandMeta, C)> =
+                pending.iter().map(|&i| (chunk[i].1.clone(), chunk[i].2.clone())).collect();
+            let answered = C::dispatch_all(&batch, bus).await?;
+            let mut again = Vec::new();
+            for (&i, outcome) in pending.iter().zip(answered) {
+                if outcome == DispatchOutcome::Conflict && attempt < DISPATCH_ATTEMPTS_MAX {
+                    again.push(i);
+                } else {
+                    done[i] = Some(outcome);
+                }
             }
-            outcomes.push((position, outcome));
-            break;
+            pending = again;
+            if pending.is_empty() {
+                break;
+            }
         }
+        outcomes
+            .extend(positions.into_iter().zip(done.into_iter().map(|o| o.expect("every command answered"))));
     }
     Ok(outcomes)
 }

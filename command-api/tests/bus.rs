@@ -4,7 +4,7 @@
 use command_api::{BusError, CommandBus};
 use domain::inventory::{CostingMethod, DocRef, StockCommand, StockKey, StockPolicy};
 use domain::values::{Quantity, UnitAmount};
-use domain::{BookId, CommandId, CommandMeta, ItemId, ReservationId, Timestamp, WarehouseId};
+use domain::{BookId, CommandId, CommandMeta, ItemId, Rejection, ReservationId, Timestamp, WarehouseId};
 use infra::{EmbeddedStore, EventStore};
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -144,4 +144,127 @@ async fn loading_an_aggregate_folds_its_stream_and_a_missing_stream_is_the_defau
         bus.load::<domain::inventory::StockItem>("").await.unwrap_err().code(),
         "store.invalid_stream_id"
     );
+}
+
+#[tokio::test]
+async fn commands_to_one_stream_share_one_append_and_each_keeps_its_own_outcome() {
+    use domain::inventory::StockItem;
+    let (store, _dir) = open_store();
+    let bus = CommandBus::new(store.clone());
+    bus.execute::<StockItem>(&meta(1), &receive(2)).await.unwrap();
+    let appends_before = store.writer_stats().appends;
+    let (m1, m2, m3) = (meta(11), meta(12), meta(13));
+    let old = meta(1);
+    let first = reserve(101);
+    let batch = [
+        (&m1, &first),
+        (&m1, &first),        // the same command again: its first outcome, nothing new
+        (&m2, &reserve(102)), // decided on the state after the first reservation
+        (&m3, &reserve(103)), // two units, two reservations: refused
+        (&old, &receive(5)),  // a command executed before: its original outcome
+    ];
+    let outcomes = bus.execute_all::<StockItem>(&batch).await.unwrap();
+    assert_eq!(store.writer_stats().appends - appends_before, 1, "one append for the whole batch");
+    let done = outcomes[0].as_ref().unwrap();
+    assert_eq!((done.last_position, done.stream_version, done.duplicate), (Some(3), Some(2), false));
+    let again = outcomes[1].as_ref().unwrap();
+    assert!(again.duplicate && again.events.is_empty());
+    assert_eq!(again.last_position, Some(3));
+    let second = outcomes[2].as_ref().unwrap();
+    assert_eq!((second.last_position, second.stream_version), (Some(4), Some(3)));
+    assert_eq!(outcomes[3].as_ref().unwrap_err().code(), "stock.insufficient");
+    let retried = outcomes[4].as_ref().unwrap();
+    assert_eq!((retried.duplicate, retried.last_position), (true, Some(2)));
+
+    // Each command's events carry its own metadata and ids, as if executed alone.
+    let stored = store.read_all(3, 10).await.unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[0].metadata.command_id, m1.command_id);
+    assert_eq!(stored[1].metadata.command_id, m2.command_id);
+    assert_eq!(stored[1].event_id, domain::EventId::derive(m2.command_id, 0));
+    // The cached state and a fresh fold agree.
+    let fresh = CommandBus::new(store.clone());
+    let err = fresh.execute::<StockItem>(&meta(14), &reserve(104)).await.unwrap_err();
+    assert_eq!(err.code(), "stock.insufficient");
+    let err = bus.execute::<StockItem>(&meta(15), &reserve(105)).await.unwrap_err();
+    assert_eq!(err.code(), "stock.insufficient");
+}
+
+/// A store through which another node writes to the stream just before the first armed append, so
+/// that append meets a conflict.
+#[derive(Clone)]
+struct Interloper {
+    inner: EmbeddedStore,
+    other_node: CommandBus<EmbeddedStore>,
+    armed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl EventStore for Interloper {
+    type Subscription = infra::embedded::EmbeddedSubscription;
+
+    async fn append(
+        &self,
+        stream: &infra::StreamId,
+        expected: infra::ExpectedVersion,
+        events: Vec<infra::NewEvent>,
+    ) -> infra::port::AppendResult {
+        if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.other_node.execute::<domain::inventory::StockItem>(&meta(99), &reserve(199)).await.unwrap();
+        }
+        self.inner.append(stream, expected, events).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &infra::StreamId,
+        from_version: u64,
+        max_count: usize,
+    ) -> Result<Vec<infra::RecordedEvent>, infra::StoreError> {
+        self.inner.read_stream(stream, from_version, max_count).await
+    }
+
+    async fn read_all(
+        &self,
+        from_position: u64,
+        max_count: usize,
+    ) -> Result<Vec<infra::RecordedEvent>, infra::StoreError> {
+        self.inner.read_all(from_position, max_count).await
+    }
+
+    fn subscribe_all(&self, checkpoint: u64) -> Self::Subscription {
+        self.inner.subscribe_all(checkpoint)
+    }
+
+    async fn head_position(&self) -> Result<u64, infra::StoreError> {
+        self.inner.head_position().await
+    }
+}
+
+#[tokio::test]
+async fn a_batch_that_meets_a_conflict_is_decided_again_from_the_stored_state_not_its_own_guesses() {
+    use domain::inventory::StockItem;
+    let (store, _dir) = open_store();
+    let armed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let bus = CommandBus::new(Interloper {
+        inner: store.clone(),
+        other_node: CommandBus::new(store.clone()),
+        armed: armed.clone(),
+    });
+    bus.execute::<StockItem>(&meta(1), &receive(3)).await.unwrap();
+    armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (m1, m2, m3) = (meta(11), meta(12), meta(13));
+    let (r1, r2, r3) = (reserve(101), reserve(102), reserve(103));
+    // First attempt: three units free, all three fit. The other node takes one before the append lands.
+    let outcomes = bus.execute_all::<StockItem>(&[(&m1, &r1), (&m2, &r2), (&m3, &r3)]).await.unwrap();
+    assert!(!armed.load(std::sync::atomic::Ordering::SeqCst), "the other node did write");
+    assert!(outcomes[0].is_ok() && outcomes[1].is_ok());
+    assert_eq!(outcomes[2].as_ref().unwrap_err().code(), "stock.insufficient");
+    // Nothing of the failed attempt stuck to the cached state: it agrees with a fresh fold.
+    let cached = bus.execute::<StockItem>(&meta(20), &reserve(120)).await.unwrap_err();
+    let fresh =
+        CommandBus::new(store.clone()).execute::<StockItem>(&meta(21), &reserve(121)).await.unwrap_err();
+    assert_eq!((cached.code(), fresh.code()), ("stock.insufficient", "stock.insufficient"));
+    let stored = store.read_all(1, 100).await.unwrap();
+    let reservations = stored.iter().filter(|e| e.event_type.name() == "inventory.StockReserved").count();
+    assert_eq!(reservations, 3, "the other node's and two of the batch");
 }

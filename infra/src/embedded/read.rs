@@ -208,7 +208,9 @@ impl Shared {
     ) -> Option<Result<Vec<RecordedEvent>, StoreError>> {
         let from_position = from_position.max(1);
         let pieces = self.tail.read().expect("tail lock").covering(from_position, max_count)?;
-        let mut out = Vec::with_capacity(max_count.min(1024));
+        // Sized for what is cached, not for what was asked: a follower asks for a thousand and finds three.
+        let cached: u64 = pieces.iter().map(|p| p.end_position - p.first_position.max(from_position)).sum();
+        let mut out = Vec::with_capacity(cached.min(max_count as u64) as usize);
         let mut types = TypeNames::default();
         let in_memory = |offset: usize, reason: String| StoreError::Corrupt {
             segment: "in-memory tail".into(),
