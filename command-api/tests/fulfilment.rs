@@ -350,3 +350,28 @@ async fn cancelling_an_order_releases_the_stock_its_lines_held() {
     assert_eq!(count(&store, "inventory.ReservationReleased").await, 1);
     bus.execute::<StockItem>(&meta(92), &reserve).await.expect("the released unit is available again");
 }
+
+#[tokio::test]
+async fn an_order_cancelled_before_its_reservation_was_recorded_gives_the_stock_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
+    let bus = CommandBus::new(store.clone());
+    stock_up(&bus, 1).await;
+    place_concurrently(&bus, 1).await;
+    // Cancelled before fulfilment ran: the order holds nothing yet, but fulfilment will reserve.
+    let cancel =
+        SalesOrderCommand::Cancel { id: SalesOrderId(Uuid::from_u128(1_000)), reason: "too slow".into() };
+    bus.execute::<domain::sales::SalesOrder>(&meta(91), &cancel).await.unwrap();
+    let mut runner = ProcessRunner::new(bus.clone(), OrderFulfilment, FileCheckpoints::new(dir.path()), 1);
+    runner.run_until_quiet().await.unwrap();
+    assert_eq!(count(&store, "inventory.StockReserved").await, 1);
+    assert_eq!(count(&store, "sales.SalesOrderReservationReturned").await, 1);
+    assert_eq!(count(&store, "inventory.ReservationReleased").await, 1);
+    assert_eq!(count(&store, "sales.SalesOrderReadyToPick").await, 0);
+    let reserve = StockCommand::Reserve {
+        key: StockKey { item: item(), warehouse: warehouse() },
+        reservation: domain::ReservationId(Uuid::from_u128(9)),
+        qty: Quantity::units(1),
+    };
+    bus.execute::<StockItem>(&meta(92), &reserve).await.expect("the unit is free again");
+}

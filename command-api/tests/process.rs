@@ -9,9 +9,10 @@ use domain::inventory::{
     CostingMethod, DocRef, StockCommand, StockItem, StockKey, StockPolicy, Stocktake, StocktakeCommand,
     StocktakeLine,
 };
+use domain::process::ProcessManager;
 use domain::process::stocktake_posting::StocktakePosting;
 use domain::values::{Quantity, UnitAmount};
-use domain::{BookId, CommandId, CommandMeta, ItemId, StocktakeId, Timestamp, WarehouseId};
+use domain::{Aggregate, BookId, CommandId, CommandMeta, ItemId, StocktakeId, Timestamp, WarehouseId};
 use infra::{EmbeddedStore, EventStore, StreamId};
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -166,4 +167,100 @@ fn a_checkpoint_file_round_trips_and_a_garbled_one_is_an_error() {
     assert_eq!(checkpoints.load("p").unwrap(), 42);
     std::fs::write(dir.path().join("process-p.ckpt"), "forty-two").unwrap();
     assert_eq!(checkpoints.load("p").unwrap_err().code(), "store.corrupt");
+}
+
+domain::process_input! {
+    #[derive(Clone, Debug, PartialEq)]
+    pub enum SignalInput {
+        Stock(domain::inventory::StockEvent),
+    }
+}
+
+/// A test process manager whose commands only make sense in event order: each unit received on the
+/// signal item asks, by its source, to reserve or to release a reservation on the target item. A
+/// release run before its reservation is refused (`stock.reservation_unknown`).
+struct ReserveThenRelease;
+
+const SIGNAL_ITEM: u128 = 901;
+const TARGET_ITEM: u128 = 902;
+
+fn key(item: u128) -> StockKey {
+    StockKey { item: ItemId(Uuid::from_u128(item)), warehouse: warehouse() }
+}
+
+impl ProcessManager for ReserveThenRelease {
+    const NAME: &'static str = "test-reserve-then-release";
+    type Input = SignalInput;
+    type Output = StockCommand;
+
+    fn react(&self, event: &SignalInput, _context: &domain::process::EventContext) -> Vec<StockCommand> {
+        let SignalInput::Stock(domain::inventory::StockEvent::Received(received)) = event else {
+            return Vec::new();
+        };
+        let reservation = domain::ReservationId(received.source.id);
+        match received.source.kind.as_str() {
+            "test.reserve" => {
+                vec![StockCommand::Reserve { key: key(TARGET_ITEM), reservation, qty: Quantity::units(1) }]
+            }
+            "test.release" => vec![StockCommand::Release { key: key(TARGET_ITEM), reservation }],
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn receive_one(item: u128, kind: &str, id: u128) -> StockCommand {
+    StockCommand::Receive {
+        key: key(item),
+        policy: policy(),
+        qty: Quantity::units(1),
+        unit_cost: UnitAmount::new(Decimal::ONE).unwrap(),
+        lot: None,
+        bin: None,
+        source: DocRef { kind: kind.into(), id: Uuid::from_u128(id), line: None },
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streams_commands_run_in_event_order_across_the_batches_a_live_runner_pipelines() {
+    const PAIRS: u128 = 300;
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
+    let bus = CommandBus::new(store.clone());
+    for n in 0..PAIRS {
+        bus.execute::<StockItem>(&meta(10_000 + n, "clerk"), &receive_one(TARGET_ITEM, "test.stock", n))
+            .await
+            .unwrap();
+    }
+    let start = store.head_position_now();
+    FileCheckpoints::new(dir.path()).save(ReserveThenRelease::NAME, start).unwrap();
+    let mut runner = ProcessRunner::new(bus.clone(), ReserveThenRelease, FileCheckpoints::new(dir.path()), 1);
+    // The signals arrive one by one while the runner works, so they fall into many batches, with each
+    // reservation and its release often in different ones.
+    let signals = {
+        let bus = bus.clone();
+        tokio::spawn(async move {
+            for n in 0..PAIRS {
+                for (k, kind) in ["test.reserve", "test.release"].into_iter().enumerate() {
+                    let command = receive_one(SIGNAL_ITEM, kind, 50_000 + n);
+                    bus.execute::<StockItem>(&meta(20_000 + 2 * n + k as u128, "clerk"), &command)
+                        .await
+                        .unwrap();
+                }
+            }
+        })
+    };
+    let last_signal = start + 1 + 2 * PAIRS as u64; // the signal item's opening event, then one per signal
+    let handled = runner.run_until(last_signal).await.unwrap();
+    signals.await.unwrap();
+    runner.run_until_quiet().await.unwrap();
+    assert!(handled >= last_signal);
+    assert_eq!(runner.stats.commands_rejected, 0, "no release ran before its reservation");
+    assert_eq!(runner.stats.commands_done, 2 * PAIRS as u64);
+    let target: StockItem = bus.load(&StockItem::stream_id(&receive_one(TARGET_ITEM, "", 0))).await.unwrap();
+    let every_unit = StockCommand::Reserve {
+        key: key(TARGET_ITEM),
+        reservation: domain::ReservationId(Uuid::from_u128(1)),
+        qty: Quantity::units(PAIRS as u32),
+    };
+    target.decide(&every_unit, &meta(1, "clerk")).expect("every reservation was released");
 }

@@ -75,24 +75,24 @@ macro_rules! domain_events {
                 }
             }
 
-            fn serialize_payload<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            fn serialize_payload<S: $crate::__serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 match self {
-                    $( $enum::$variant(payload) => ::serde::Serialize::serialize(payload, serializer), )*
+                    $( $enum::$variant(payload) => $crate::__serde::Serialize::serialize(payload, serializer), )*
                 }
             }
 
-            fn deserialize_payload<'de, D: ::serde::Deserializer<'de>>(
+            fn deserialize_payload<'de, D: $crate::__serde::Deserializer<'de>>(
                 name: &str,
                 version: u16,
                 deserializer: D,
             ) -> Result<Self, $crate::event::EventDecodeError<D::Error>> {
                 match (name, version) {
                     $(
-                        ($name, $version) => <$payload as ::serde::Deserialize>::deserialize(deserializer)
+                        ($name, $version) => <$payload as $crate::__serde::Deserialize>::deserialize(deserializer)
                             .map($enum::$variant)
                             .map_err($crate::event::EventDecodeError::Payload),
                         $($(
-                            ($name, $old_version) => <$old as ::serde::Deserialize>::deserialize(deserializer)
+                            ($name, $old_version) => <$old as $crate::__serde::Deserialize>::deserialize(deserializer)
                                 .map(|old| $enum::$variant(<$payload as ::core::convert::From<$old>>::from(old)))
                                 .map_err($crate::event::EventDecodeError::Payload),
                         )*)?

@@ -28,3 +28,8 @@ pub use ids::{
     StocktakeId, SupplierPaymentId, TransferId, WarehouseId,
 };
 pub use time::Timestamp;
+
+/// For the exported macros (`domain_events!`, `process_input!`), so crates using them need not name
+/// serde themselves.
+#[doc(hidden)]
+pub use serde as __serde;

@@ -47,7 +47,7 @@ use domain::sales::invoice::{InvoiceLine, PaymentAllocated, SalesInvoiceIssued, 
 use domain::sales::order::{
     HeldLine, SalesOrderCancelled, SalesOrderClosed, SalesOrderConfirmed, SalesOrderLineBackordered,
     SalesOrderLineReserved, SalesOrderLineShipped, SalesOrderPlaced, SalesOrderReadyToPick,
-    SalesOrderShipped,
+    SalesOrderReservationReturned, SalesOrderShipped,
 };
 use domain::sales::platform::PlatformOrderClaimed;
 use domain::sales::receipt::{CustomerReceiptRecorded, ReceiptExcessMovedToAdvance};
@@ -161,7 +161,7 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 81] = [
+const GOLDEN: [(&str, &str); 82] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -266,6 +266,10 @@ const GOLDEN: [(&str, &str); 81] = [
     ("master.PartnerReactivated", ""),
     ("sales.SalesOrderLineShipped", "000133"),
     ("sales.SalesOrderShipped", "1000000000000000000000000000000032"),
+    (
+        "sales.SalesOrderReservationReturned",
+        "100000000000000000000000000000003200100000000000000000000000000000000110000000000000000000000000000000460131",
+    ),
     (
         "sales.ShipmentCreated",
         "100000000000000000000000000000005a1000000000000000000000000000000032100000000000000000000000000000004601000010000000000000000000000000000000010133011000000000000000000000000000000004",
@@ -770,6 +774,13 @@ fn sales_samples() -> (Vec<SalesOrderEvent>, Vec<PlatformOrderEvent>, Vec<Requis
         SalesOrderEvent::Closed(SalesOrderClosed { by: "li".into() }),
         SalesOrderEvent::LineShipped(SalesOrderLineShipped { line: 0, qty: d("3") }),
         SalesOrderEvent::Shipped(SalesOrderShipped { id }),
+        SalesOrderEvent::ReservationReturned(SalesOrderReservationReturned {
+            id,
+            line: 0,
+            item: ItemId(Uuid::from_u128(1)),
+            warehouse: WarehouseId(Uuid::from_u128(70)),
+            qty: d("1"),
+        }),
     ];
     let platform = vec![PlatformOrderEvent::Claimed(PlatformOrderClaimed {
         platform: "taobao".into(),

@@ -98,7 +98,7 @@ macro_rules! process_input {
                 false $( || <$inner as $crate::event::DomainEvent>::TYPES.iter().any(|t| t.name == name) )*
             }
 
-            fn decode<'de, D: ::serde::Deserializer<'de>>(
+            fn decode<'de, D: $crate::__serde::Deserializer<'de>>(
                 name: &str,
                 version: u16,
                 deserializer: D,

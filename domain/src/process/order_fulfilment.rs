@@ -98,6 +98,12 @@ impl ProcessManager for OrderFulfilment {
                     })
                 })
                 .collect(),
+            FulfilmentInput::Sales(SalesOrderEvent::ReservationReturned(returned)) => {
+                vec![FulfilmentCommand::Stock(StockCommand::Release {
+                    key: StockKey { item: returned.item, warehouse: returned.warehouse },
+                    reservation: line_reservation(returned.id, returned.line),
+                })]
+            }
             FulfilmentInput::Sales(SalesOrderEvent::LineBackordered(backordered)) => {
                 let Ok(qty) = Quantity::new(backordered.qty) else { return Vec::new() };
                 vec![FulfilmentCommand::Purchasing(RequisitionCommand::Draft {
@@ -183,6 +189,29 @@ mod tests {
         assert_eq!(key.warehouse, WarehouseId(Uuid::from_u128(2)));
         assert_eq!(*reservation, line_reservation(order(), 1));
         assert_eq!(*for_doc, doc(1));
+    }
+
+    #[test]
+    fn a_reservation_the_cancelled_order_handed_back_is_released() {
+        let returned =
+            SalesOrderEvent::ReservationReturned(crate::sales::order::SalesOrderReservationReturned {
+                id: order(),
+                line: 1,
+                item: ItemId(Uuid::from_u128(101)),
+                warehouse: WarehouseId(Uuid::from_u128(2)),
+                qty: Decimal::ONE,
+            });
+        let commands = OrderFulfilment.react(&FulfilmentInput::Sales(returned), &context());
+        assert_eq!(
+            commands,
+            vec![FulfilmentCommand::Stock(StockCommand::Release {
+                key: StockKey {
+                    item: ItemId(Uuid::from_u128(101)),
+                    warehouse: WarehouseId(Uuid::from_u128(2))
+                },
+                reservation: line_reservation(order(), 1),
+            })]
+        );
     }
 
     #[test]

@@ -175,6 +175,17 @@ pub struct HeldLine {
     pub warehouse: WarehouseId,
 }
 
+/// Stock reserved for a line after the order was cancelled or closed (the cancellation and the
+/// reservation crossed): the order does not want it, so the reservation is to be released.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesOrderReservationReturned {
+    pub id: SalesOrderId,
+    pub line: u32,
+    pub item: ItemId,
+    pub warehouse: WarehouseId,
+    pub qty: Decimal,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SalesOrderClosed {
     pub by: String,
@@ -192,6 +203,7 @@ crate::domain_events! {
         Closed(SalesOrderClosed) = "sales.SalesOrderClosed" v 1,
         LineShipped(SalesOrderLineShipped) = "sales.SalesOrderLineShipped" v 1,
         Shipped(SalesOrderShipped) = "sales.SalesOrderShipped" v 1,
+        ReservationReturned(SalesOrderReservationReturned) = "sales.SalesOrderReservationReturned" v 1,
     }
 }
 
@@ -302,6 +314,8 @@ impl Aggregate for SalesOrder {
             SalesOrderEvent::Closed(_) => self.status = SalesOrderStatus::Closed,
             SalesOrderEvent::LineShipped(e) => self.shipped[e.line as usize] += e.qty,
             SalesOrderEvent::Shipped(_) => self.fully_shipped = true,
+            // The line never held the stock; the reservation goes back to the warehouse.
+            SalesOrderEvent::ReservationReturned(_) => {}
         }
         for (i, line) in self.lines.iter().enumerate() {
             assert!(
@@ -373,8 +387,23 @@ impl Aggregate for SalesOrder {
             SalesOrderCommand::RecordReservation { id, line, reserved, backordered } => {
                 match self.status {
                     S::Placed | S::Confirmed => {}
-                    // A late answer from stock for an order that was cancelled or closed changes nothing.
-                    S::Cancelled | S::Closed => return Ok(Vec::new()),
+                    // A late answer from stock for an order that was cancelled or closed: a shortage
+                    // changes nothing; stock reserved meanwhile is handed back, or it would stay held.
+                    S::Cancelled | S::Closed => {
+                        let Some(ordered) = self.lines.get(*line as usize) else { return Ok(Vec::new()) };
+                        if *reserved <= Decimal::ZERO {
+                            return Ok(Vec::new());
+                        }
+                        return Ok(vec![SalesOrderEvent::ReservationReturned(
+                            SalesOrderReservationReturned {
+                                id: *id,
+                                line: *line,
+                                item: ordered.item,
+                                warehouse: ordered.warehouse,
+                                qty: *reserved,
+                            },
+                        )]);
+                    }
                     S::New => return Err(R::NotFound),
                 }
                 let i = *line as usize;

@@ -168,8 +168,8 @@ fn confirm_cancel_and_close_follow_the_life_cycle() {
     let late =
         SalesOrderCommand::RecordReservation { id: id(), line: 0, reserved: d("3"), backordered: d("0") };
     assert!(
-        cancelled.decide(&late, &meta("p")).unwrap().is_empty(),
-        "a late reservation of a cancelled order changes nothing"
+        matches!(cancelled.decide(&late, &meta("p")).unwrap()[..], [SalesOrderEvent::ReservationReturned(_)]),
+        "a late reservation of a cancelled order is handed back, not recorded"
     );
 }
 
@@ -228,4 +228,19 @@ fn a_cancelled_order_names_the_lines_still_holding_stock() {
         state.decide(&SalesOrderCommand::Cancel { id: id(), reason: "late".into() }, &meta("li")).unwrap();
     let SalesOrderEvent::Cancelled(cancelled) = &events[0] else { panic!() };
     assert_eq!(cancelled.held.iter().map(|h| h.line).collect::<Vec<_>>(), vec![0], "line 1 has shipped");
+}
+
+#[test]
+fn stock_reserved_after_the_order_was_cancelled_is_handed_back_and_a_late_shortage_changes_nothing() {
+    let state = given(&[two_lines(), SalesOrderCommand::Cancel { id: id(), reason: "changed mind".into() }]);
+    let late =
+        SalesOrderCommand::RecordReservation { id: id(), line: 1, reserved: d("1"), backordered: d("0") };
+    let events = state.decide(&late, &meta("stock")).unwrap();
+    let [SalesOrderEvent::ReservationReturned(returned)] = events.as_slice() else { panic!("{events:?}") };
+    assert_eq!((returned.line, returned.qty), (1, d("1")));
+    assert_eq!(returned.item, state.lines[1].item);
+    assert_eq!(returned.warehouse, state.lines[1].warehouse);
+    let short =
+        SalesOrderCommand::RecordReservation { id: id(), line: 0, reserved: d("0"), backordered: d("2") };
+    assert_eq!(state.decide(&short, &meta("stock")).unwrap(), vec![]);
 }
