@@ -1,11 +1,13 @@
-//! The write side: the command bus (load → decide → append, bounded retry on conflict); later the
-//! process-manager runner and the HTTP command endpoints.
+//! The write side: the command bus (load → decide → append, bounded retry on conflict), the
+//! process-manager runner, the application services of commands that span aggregates (sales claims,
+//! purchase-order checks), and later the HTTP command endpoints.
 //!
 //! Invariant: the only crate that knows HTTP (once it has endpoints). Business rules stay in `domain`;
 //! storage stays behind `infra::EventStore`.
 
 pub mod bus;
 pub mod process;
+pub mod purchasing;
 pub mod sales;
 
 pub use bus::{BusError, CommandBus, Executed};

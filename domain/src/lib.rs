@@ -27,7 +27,7 @@ pub use ids::{
     PurchaseOrderId, RequisitionId, ReservationId, ReturnId, SalesInvoiceId, SalesOrderId, ShipmentId,
     StocktakeId, SupplierPaymentId, TransferId, WarehouseId,
 };
-pub use time::Timestamp;
+pub use time::{Period, Timestamp};
 
 /// For the exported macros (`domain_events!`, `process_input!`), so crates using them need not name
 /// serde themselves.

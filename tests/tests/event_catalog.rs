@@ -28,6 +28,7 @@ use domain::master::{
     ItemDetails, ItemEvent, PartnerDetails, PartnerEvent, PartnerRoles, WarehouseDetails, WarehouseEvent,
 };
 use domain::purchasing::RequisitionEvent;
+use domain::purchasing::budget::{BudgetCommitted, BudgetEvent, BudgetSet};
 use domain::purchasing::invoice::{
     MatchMismatch, PurchaseInvoiceLine, PurchaseInvoiceMatchFailed, PurchaseInvoiceMatched,
     PurchaseInvoicePaid, PurchaseInvoiceRegistered, SupplierPaymentRecorded,
@@ -161,7 +162,7 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 82] = [
+const GOLDEN: [(&str, &str); 84] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -266,6 +267,11 @@ const GOLDEN: [(&str, &str); 82] = [
     ("master.PartnerReactivated", ""),
     ("sales.SalesOrderLineShipped", "000133"),
     ("sales.SalesOrderShipped", "1000000000000000000000000000000032"),
+    ("purchasing.BudgetSet", "09e98787e8b4ade983a8ea0f0b053130303030047a68616f"),
+    (
+        "purchasing.BudgetCommitted",
+        "09e98787e8b4ade983a8ea0f0b1000000000000000000000000000000051063630302e35300130010334303001",
+    ),
     (
         "sales.SalesOrderReservationReturned",
         "100000000000000000000000000000003200100000000000000000000000000000000110000000000000000000000000000000460131",
@@ -589,6 +595,27 @@ fn purchase_order_samples() -> Vec<PurchaseOrderEvent> {
     ]
 }
 
+fn budget_samples() -> Vec<BudgetEvent> {
+    let period = domain::time::Period::new(2026, 11).unwrap();
+    vec![
+        BudgetEvent::Set(BudgetSet {
+            department: "采购部".into(),
+            period,
+            amount: d("10000"),
+            by: "zhao".into(),
+        }),
+        BudgetEvent::Committed(BudgetCommitted {
+            department: "采购部".into(),
+            period,
+            order: PurchaseOrderId(Uuid::from_u128(81)),
+            amount: d("600.50"),
+            previous: d("0"),
+            remaining_before: Some(d("400")),
+            over_budget: true,
+        }),
+    ]
+}
+
 fn purchase_invoice_samples() -> (Vec<PurchaseInvoiceEvent>, Vec<SupplierPaymentEvent>) {
     let id = PurchaseInvoiceId(Uuid::from_u128(83));
     let payment = SupplierPaymentId(Uuid::from_u128(84));
@@ -840,6 +867,7 @@ fn every_event_type_has_a_golden_sample_that_round_trips() {
         + encode_all(&return_samples()).len()
         + encode_all(&purchase_invoices).len()
         + encode_all(&payments).len()
+        + encode_all(&budget_samples()).len()
         + encode_all(&invoices).len()
         + encode_all(&receipts).len()
         + encode_all(&purchase_order_samples()).len()
@@ -867,6 +895,7 @@ fn event_payloads_match_their_golden_bytes() {
     let (purchase_invoices, payments) = purchase_invoice_samples();
     all.extend(encode_all(&purchase_invoices));
     all.extend(encode_all(&payments));
+    all.extend(encode_all(&budget_samples()));
     all.extend(encode_all(&shipment_samples()));
     all.extend(encode_all(&replenishment_samples()));
     all.extend(encode_all(&transfer_samples()));

@@ -1,11 +1,13 @@
 //! Purchasing: requisitions (请购), purchase orders with their receipts (采购订单, 采购入库), and purchase
 //! invoices three-way matched against them (采购发票).
 
+pub mod budget;
 pub mod invoice;
 pub mod order;
 pub mod payment;
 pub mod requisition;
 
+pub use budget::{BudgetCommand, BudgetEvent, BudgetRejection, DepartmentBudget};
 pub use invoice::{
     OrderLineFacts, PurchaseInvoice, PurchaseInvoiceCommand, PurchaseInvoiceEvent, PurchaseInvoiceLineInput,
     PurchaseInvoiceRejection, PurchaseInvoiceStatus, Tolerances,

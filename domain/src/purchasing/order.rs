@@ -215,12 +215,18 @@ pub enum PurchaseOrderRejection {
     Outstanding,
     #[error("the supplier, the warehouse or an item is deactivated")]
     MasterUnusable,
+    #[error("a department is named by 1 to 64 characters")]
+    InvalidDepartment,
+    #[error("bin {0:?} is not one of the receiving warehouse's bins")]
+    UnknownBin(String),
 }
 
 impl Rejection for PurchaseOrderRejection {
     fn code(&self) -> &'static str {
         match self {
             PurchaseOrderRejection::AlreadyExists => "po.already_exists",
+            PurchaseOrderRejection::InvalidDepartment => "po.invalid_department",
+            PurchaseOrderRejection::UnknownBin(_) => "po.unknown_bin",
             PurchaseOrderRejection::NotFound => "po.not_found",
             PurchaseOrderRejection::InvalidLines => "po.invalid_lines",
             PurchaseOrderRejection::WrongStatus(_) => "po.wrong_status",
@@ -274,7 +280,8 @@ pub struct PurchaseOrder {
     pub placed_by: Option<String>,
 }
 
-fn price_lines(inputs: &[PoLineInput]) -> Result<(Vec<PoLine>, Decimal), PurchaseOrderRejection> {
+/// The priced lines of an order and their net total, or why they cannot be an order's lines.
+pub fn price_lines(inputs: &[PoLineInput]) -> Result<(Vec<PoLine>, Decimal), PurchaseOrderRejection> {
     if inputs.is_empty() || inputs.len() > PO_LINES_MAX {
         return Err(PurchaseOrderRejection::InvalidLines);
     }
