@@ -153,14 +153,8 @@ async fn placing_reads_the_stock_and_item_masters_and_commits_the_amount_to_the_
     bus.execute::<StockItem>(&meta(31, "kai", &[], NOVEMBER), &receive).await.unwrap();
     // Placed late on 31 October UTC: in Shanghai that is November, the month with the budget.
     let buyer = meta(50, "li", &[Role::Purchasing], LAST_OCTOBER_NIGHT);
-    let done = place_purchase_order(
-        &bus,
-        &buyer,
-        &draft(1, &[(0, 100, "25"), (1, 20, "25")]),
-        &BookSettings::default(),
-    )
-    .await
-    .unwrap();
+    let entered = draft(1, &[(0, 100, "25"), (1, 20, "25")]);
+    let done = place_purchase_order(&bus, &buyer, &entered, &BookSettings::default()).await.unwrap();
     let order = placed(&done.events);
     assert!(!order.over_budget);
     assert_eq!(order.amount_net, d("3000"));
@@ -171,14 +165,7 @@ async fn placing_reads_the_stock_and_item_masters_and_commits_the_amount_to_the_
     assert_eq!(budget(&bus).await.remaining(), Some(d("7000")));
 
     // The client retries the same placement: nothing is committed or placed twice.
-    let again = place_purchase_order(
-        &bus,
-        &buyer,
-        &draft(1, &[(0, 100, "25"), (1, 20, "25")]),
-        &BookSettings::default(),
-    )
-    .await
-    .unwrap();
+    let again = place_purchase_order(&bus, &buyer, &entered, &BookSettings::default()).await.unwrap();
     assert!(again.duplicate);
     assert_eq!(budget(&bus).await.remaining(), Some(d("7000")));
 }

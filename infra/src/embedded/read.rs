@@ -77,6 +77,36 @@ fn to_recorded(
     }
 }
 
+/// Adds the events of one commit with positions `>= from_position` to `out`, stopping when it holds
+/// `max_count`; answers whether it is full, or why a record could not be read.
+fn push_events(
+    view: &CommitView<'_>,
+    from_position: u64,
+    max_count: usize,
+    out: &mut Vec<RecordedEvent>,
+    types: &mut TypeNames,
+) -> Result<bool, String> {
+    let header = &view.header;
+    if header.first_position + header.event_count as u64 <= from_position {
+        return Ok(out.len() >= max_count);
+    }
+    let stream = StreamId::from_arc(Arc::from(header.stream_id));
+    let prev = ChainHash(header.prev_hash);
+    for (i, record) in view.records().enumerate() {
+        if out.len() >= max_count {
+            break;
+        }
+        let record = record?;
+        let position = header.first_position + i as u64;
+        if position < from_position {
+            continue;
+        }
+        let version = header.first_version + i as u64;
+        out.push(to_recorded(position, &stream, version, header.recorded_at, prev, &record, types));
+    }
+    Ok(out.len() >= max_count)
+}
+
 impl Shared {
     fn segment_file(&self, segment: u32) -> Result<Arc<File>, StoreError> {
         self.segments
@@ -171,29 +201,9 @@ impl Shared {
         let there = (head.saturating_sub(from_position) + 1).min(max_count as u64) as usize;
         let chunk = there.saturating_mul(512).clamp(4 * 1024, segments::SCAN_CHUNK_BYTES);
         self.walk_commits(from_position, chunk, |view, segment, offset| {
-            let header = &view.header;
-            let stream = StreamId::from_arc(Arc::from(header.stream_id));
-            let prev = ChainHash(header.prev_hash);
-            for (i, record) in view.records().enumerate() {
-                let record = record.map_err(|r| corrupt(segment, offset, r))?;
-                let position = header.first_position + i as u64;
-                if position < from_position {
-                    continue;
-                }
-                out.push(to_recorded(
-                    position,
-                    &stream,
-                    header.first_version + i as u64,
-                    header.recorded_at,
-                    prev,
-                    &record,
-                    &mut types,
-                ));
-                if out.len() == max_count {
-                    return Ok(false);
-                }
-            }
-            Ok(true)
+            let full = push_events(view, from_position, max_count, &mut out, &mut types)
+                .map_err(|r| corrupt(segment, offset, r))?;
+            Ok(!full)
         })?;
         Ok(out)
     }
@@ -229,32 +239,8 @@ impl Shared {
                     Ok(view) => view,
                     Err(reason) => return Some(Err(in_memory(offset, reason))),
                 };
-                let header = &view.header;
-                if header.first_position + header.event_count as u64 > from_position {
-                    let stream = StreamId::from_arc(Arc::from(header.stream_id));
-                    let prev = ChainHash(header.prev_hash);
-                    for (i, record) in view.records().enumerate() {
-                        let record = match record {
-                            Ok(record) => record,
-                            Err(reason) => return Some(Err(in_memory(offset, reason))),
-                        };
-                        let position = header.first_position + i as u64;
-                        if position < from_position {
-                            continue;
-                        }
-                        if out.len() == max_count {
-                            break;
-                        }
-                        out.push(to_recorded(
-                            position,
-                            &stream,
-                            header.first_version + i as u64,
-                            header.recorded_at,
-                            prev,
-                            &record,
-                            &mut types,
-                        ));
-                    }
+                if let Err(reason) = push_events(&view, from_position, max_count, &mut out, &mut types) {
+                    return Some(Err(in_memory(offset, reason)));
                 }
                 offset += codec::FRAME_HEADER_BYTES + body_len;
             }
