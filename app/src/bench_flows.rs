@@ -10,6 +10,10 @@ use std::time::Instant;
 use command_api::sales::{issue_sales_invoice, place_sales_order};
 use command_api::{CommandBus, FileCheckpoints, ProcessRunner};
 use domain::inventory::{CostingMethod, DocRef, StockCommand, StockItem, StockKey, StockPolicy};
+use domain::master::{
+    Item, ItemCommand, ItemDetails, Partner, PartnerCommand, PartnerDetails, PartnerRoles, Warehouse,
+    WarehouseCommand, WarehouseDetails,
+};
 use domain::process::ProcessManager;
 use domain::process::order_fulfilment::{OrderFulfilment, line_reservation};
 use domain::process::receipt_allocation::ReceiptAllocation;
@@ -80,14 +84,77 @@ fn order(n: u64) -> SalesOrderCommand {
     }
 }
 
+/// Master `n` of the benchmark company: items first, then customers, then warehouses.
+async fn create_master(bus: &CommandBus<EmbeddedStore>, n: u64) -> anyhow::Result<()> {
+    let m = meta(0x3a57, n);
+    let failed = |e: &dyn std::fmt::Display| anyhow::anyhow!("master {n}: {e}");
+    if n < ITEMS {
+        let details = ItemDetails {
+            sku: format!("SKU-{n:05}"),
+            name: format!("商品 {n}"),
+            unit: "个".into(),
+            barcode: None,
+            vat_rate: Decimal::new(13, 2),
+            costing: CostingMethod::MovingAverage,
+            safety_stock: Decimal::ZERO,
+            reorder_qty: Decimal::ZERO,
+            default_supplier: None,
+            lead_time_days: 7,
+        };
+        bus.execute::<Item>(&m, &ItemCommand::Create { id: item(n), details })
+            .await
+            .map_err(|e| failed(&e))?;
+    } else if n < ITEMS + CUSTOMERS {
+        let c = n - ITEMS;
+        let details = PartnerDetails {
+            name: format!("客户 {c}"),
+            roles: PartnerRoles { customer: true, supplier: false },
+            tax_id: None,
+            credit_limit: Decimal::new(1_000_000_000, 0),
+            payment_terms_days: 30,
+            region: "华东".into(),
+        };
+        let id = PartnerId(Uuid::from_u64_pair(0xc057, c));
+        bus.execute::<Partner>(&m, &PartnerCommand::Create { id, details }).await.map_err(|e| failed(&e))?;
+    } else {
+        let w = n - ITEMS - CUSTOMERS;
+        let details = WarehouseDetails {
+            code: format!("W{w}"),
+            name: format!("仓库 {w}"),
+            city: "上海".into(),
+            latitude: Decimal::new(3123, 2),
+            longitude: Decimal::new(12147, 2),
+            bins: Vec::new(),
+        };
+        let create = WarehouseCommand::Create { id: warehouse(w), details };
+        bus.execute::<Warehouse>(&m, &create).await.map_err(|e| failed(&e))?;
+    }
+    Ok(())
+}
+
 pub(crate) fn order_to_cash(common: &BenchCommon, orders: u64, concurrency: usize) -> anyhow::Result<Value> {
     let dir = scratch(common)?;
     let store = EmbeddedStore::open_dir(dir.path().join("log"))?;
     let bus = CommandBus::new(store.clone());
     let rt = runtime()?;
     rt.block_on(async {
-        // Stock every item in both warehouses, plenty of it, concurrently.
+        // The masters every order names (placing reads them), then stock of every item in both
+        // warehouses, plenty of it, concurrently.
         let mut tasks = tokio::task::JoinSet::new();
+        for w in 0..64u64 {
+            let bus = bus.clone();
+            tasks.spawn(async move {
+                let mut n = w;
+                while n < ITEMS + CUSTOMERS + WAREHOUSES {
+                    create_master(&bus, n).await?;
+                    n += 64;
+                }
+                anyhow::Ok(())
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done??;
+        }
         for w in 0..64u64 {
             let bus = bus.clone();
             tasks.spawn(async move {

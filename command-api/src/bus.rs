@@ -262,26 +262,15 @@ impl<S: EventStore> CommandBus<S> {
             assert_eq!(A::stream_id(command), stream_name, "execute_all takes the commands of one stream");
         }
         let stream = StreamId::new(&stream_name)?;
-        let entry = {
-            let mut cache = self.cache.lock().expect("cache lock");
-            match cache.get(&stream_name) {
-                Some(entry) => entry.clone(),
-                None => {
-                    let entry: CacheEntry = Arc::new(tokio::sync::Mutex::new(None));
-                    cache.put(stream_name.clone(), entry.clone());
-                    entry
-                }
+        let entry = self.entry(&stream_name);
+        let mut slot = entry.lock().await;
+        let loaded = match self.caught_up::<A>(&stream, &mut slot).await {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                *slot = None;
+                return Err(e.into());
             }
         };
-        let mut slot = entry.lock().await;
-        if !slot.as_ref().is_some_and(|state| state.is::<Loaded<A>>()) {
-            *slot = Some(Box::new(Loaded::<A>::new()));
-        }
-        let loaded: &mut Loaded<A> = slot.as_mut().and_then(|b| b.downcast_mut()).expect("set above");
-        if let Err(e) = self.catch_up::<A>(&stream, loaded).await {
-            *slot = None;
-            return Err(e.into());
-        }
         for attempt in 1..=ATTEMPTS_MAX {
             // Every command but the last decides on the state its predecessors left, so the state moves
             // before the append; a copy taken first puts it back if the append does not happen.
@@ -382,11 +371,46 @@ impl<S: EventStore> CommandBus<S> {
     }
 
     /// The current state of the aggregate in `stream_id`, folded from its events (the default state when
-    /// the stream does not exist). Reads the stream; does not touch the cache of the write path.
+    /// the stream does not exist): a copy of the cached state, caught up with the stream first.
     pub async fn load<A: Aggregate>(&self, stream_id: &str) -> Result<A, StoreError> {
-        let mut loaded = Loaded::<A>::new();
-        self.catch_up::<A>(&StreamId::new(stream_id)?, &mut loaded).await?;
-        Ok(loaded.state)
+        let stream = StreamId::new(stream_id)?;
+        let entry = self.entry(stream_id);
+        let mut slot = entry.lock().await;
+        match self.caught_up::<A>(&stream, &mut slot).await {
+            Ok(loaded) => Ok(loaded.state.clone()),
+            Err(e) => {
+                *slot = None;
+                Err(e)
+            }
+        }
+    }
+
+    /// The cache entry of a stream (created empty when missing).
+    fn entry(&self, stream_name: &str) -> CacheEntry {
+        let mut cache = self.cache.lock().expect("cache lock");
+        match cache.get(stream_name) {
+            Some(entry) => entry.clone(),
+            None => {
+                let entry: CacheEntry = Arc::new(tokio::sync::Mutex::new(None));
+                cache.put(stream_name.to_string(), entry.clone());
+                entry
+            }
+        }
+    }
+
+    /// The cached aggregate in `slot` (fresh if the slot holds nothing or another type), brought up to
+    /// date with its stream. On an error the caller empties the slot.
+    async fn caught_up<'s, A: Aggregate>(
+        &self,
+        stream: &StreamId,
+        slot: &'s mut Option<Box<dyn Any + Send + Sync>>,
+    ) -> Result<&'s mut Loaded<A>, StoreError> {
+        if !slot.as_ref().is_some_and(|state| state.is::<Loaded<A>>()) {
+            *slot = Some(Box::new(Loaded::<A>::new()));
+        }
+        let loaded: &mut Loaded<A> = slot.as_mut().and_then(|b| b.downcast_mut()).expect("set above");
+        self.catch_up::<A>(stream, loaded).await?;
+        Ok(loaded)
     }
 
     /// Folds in the events appended after the loaded version.

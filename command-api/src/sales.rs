@@ -1,25 +1,27 @@
 //! Sales commands that span aggregates, by claims instead of transactions.
 //!
-//! Placing a sales order: an online order first claims its platform order id, so that a second placement
-//! of the same platform order answers with the first sales order instead of creating another.
+//! Placing a sales order: the customer, warehouses and items are read from their masters (active or not,
+//! the credit limit); an online order then claims its platform order id, so that a second placement of
+//! the same platform order answers with the first sales order instead of creating another.
 //! Issuing a sales invoice: every shipment it bills is claimed for it first, so a shipment is billed once.
 //!
 //! Crash-safe in either order of failure: a claim without its document is completed by the retried
 //! command (the same document claiming again is a no-op), and the document is only written after its
 //! claims; input is validated before anything is claimed.
 
+use domain::master::{Item, ItemCommand, Partner, PartnerCommand, Usable, Warehouse, WarehouseCommand};
 use domain::sales::invoice::price_invoice_lines;
 use domain::sales::platform::PlatformOrderRejection;
 use domain::sales::shipment::ShipmentRejection;
 use domain::sales::{
-    Channel, PlatformOrder, PlatformOrderCommand, SalesOrder, SalesOrderCommand, SalesOrderEvent,
-    SalesOrderRejection,
+    Channel, CreditFacts, PlatformOrder, PlatformOrderCommand, SalesOrder, SalesOrderCommand,
+    SalesOrderEvent, SalesOrderRejection,
 };
 use domain::sales::{
     SalesInvoice, SalesInvoiceCommand, SalesInvoiceEvent, SalesInvoiceRejection, Shipment, ShipmentCommand,
 };
-use domain::{CommandId, CommandMeta, SalesOrderId};
-use infra::EventStore;
+use domain::{Aggregate, CommandId, CommandMeta, SalesOrderId, WarehouseId};
+use infra::{EventStore, StoreError};
 use uuid::Uuid;
 
 use crate::bus::{BusError, CommandBus, Executed};
@@ -38,11 +40,53 @@ pub enum Placement {
     AlreadyPlaced(SalesOrderId),
 }
 
+/// Completes a placement with the facts its rules need, read from the masters (ADR 0008): whether the
+/// customer (a partner with the customer role), every warehouse and every item are active, and the
+/// customer's credit limit. The customer's open receivables still come from the caller until the
+/// finance issue keeps them.
+async fn with_master_facts<S: EventStore>(
+    bus: &CommandBus<S>,
+    command: &SalesOrderCommand,
+) -> Result<SalesOrderCommand, StoreError> {
+    let SalesOrderCommand::Place { customer, warehouse, lines, credit, .. } = command else {
+        return Ok(command.clone());
+    };
+    let partner: Partner =
+        bus.load(&Partner::stream_id(&PartnerCommand::Deactivate { id: *customer })).await?;
+    let mut usable =
+        partner.is_usable() && partner.details.as_ref().is_some_and(|details| details.roles.customer);
+    let mut warehouses: Vec<WarehouseId> =
+        lines.iter().map(|line| line.warehouse.unwrap_or(*warehouse)).chain([*warehouse]).collect();
+    warehouses.sort();
+    warehouses.dedup();
+    for id in warehouses {
+        let warehouse: Warehouse =
+            bus.load(&Warehouse::stream_id(&WarehouseCommand::Deactivate { id })).await?;
+        usable &= warehouse.is_usable();
+    }
+    for line in lines {
+        let item: Item = bus.load(&Item::stream_id(&ItemCommand::Deactivate { id: line.item })).await?;
+        usable &= item.is_usable();
+    }
+    let mut completed = command.clone();
+    if let SalesOrderCommand::Place { credit: completed_credit, masters_usable, .. } = &mut completed {
+        *masters_usable = usable;
+        *completed_credit = CreditFacts {
+            limit: partner.details.as_ref().map_or(credit.limit, |details| details.credit_limit),
+            open_receivables: credit.open_receivables,
+        };
+    }
+    Ok(completed)
+}
+
+/// Places a sales order: the master facts are read first (the caller's `masters_usable` and credit
+/// limit are replaced by what the masters say), then an online order claims its platform order id.
 pub async fn place_sales_order<S: EventStore>(
     bus: &CommandBus<S>,
     meta: &CommandMeta,
     command: &SalesOrderCommand,
 ) -> Result<Placement, BusError<SalesOrderRejection>> {
+    let command = &with_master_facts(bus, command).await?;
     if let SalesOrderCommand::Place { id, channel: Channel::Online { platform, platform_order_id }, .. } =
         command
     {

@@ -27,7 +27,52 @@ fn warehouse() -> WarehouseId {
     WarehouseId(Uuid::from_u128(20))
 }
 
+/// The masters the orders here name: the customer, the item, the warehouses (placement reads them).
+async fn masters(bus: &CommandBus<EmbeddedStore>) {
+    use domain::master::{
+        Item, ItemCommand, ItemDetails, Partner, PartnerCommand, PartnerDetails, PartnerRoles, Warehouse,
+        WarehouseCommand, WarehouseDetails,
+    };
+    let customer = PartnerDetails {
+        name: "华东贸易".into(),
+        roles: PartnerRoles { customer: true, supplier: false },
+        tax_id: None,
+        credit_limit: Decimal::ZERO,
+        payment_terms_days: 30,
+        region: "上海".into(),
+    };
+    let create = PartnerCommand::Create { id: PartnerId(Uuid::from_u128(30)), details: customer };
+    bus.execute::<Partner>(&meta(900_001), &create).await.unwrap();
+    let details = ItemDetails {
+        sku: "SKU-10".into(),
+        name: "保温杯".into(),
+        unit: "个".into(),
+        barcode: None,
+        vat_rate: Decimal::new(13, 2),
+        costing: CostingMethod::Fifo,
+        safety_stock: Decimal::ZERO,
+        reorder_qty: Decimal::ZERO,
+        default_supplier: Some(PartnerId(Uuid::from_u128(40))),
+        lead_time_days: 7,
+    };
+    bus.execute::<Item>(&meta(900_002), &ItemCommand::Create { id: item(), details }).await.unwrap();
+    for n in [20u128, 21, 22] {
+        let details = WarehouseDetails {
+            code: format!("W{n}"),
+            name: format!("仓库 {n}"),
+            city: "上海".into(),
+            latitude: Decimal::new(3123, 2),
+            longitude: Decimal::new(12147, 2),
+            bins: Vec::new(),
+        };
+        let create = WarehouseCommand::Create { id: WarehouseId(Uuid::from_u128(n)), details };
+        bus.execute::<Warehouse>(&meta(900_000 + n), &create).await.unwrap();
+    }
+}
+
+/// The masters, then `units` of the item in the warehouse.
 async fn stock_up(bus: &CommandBus<EmbeddedStore>, units: u32) {
+    masters(bus).await;
     let receive = StockCommand::Receive {
         key: StockKey { item: item(), warehouse: warehouse() },
         policy: StockPolicy {
@@ -158,6 +203,7 @@ async fn a_second_placement_of_a_platform_order_answers_with_the_first_order() {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open_dir(dir.path()).unwrap();
     let bus = CommandBus::new(store.clone());
+    masters(&bus).await;
     let online = || Channel::Online { platform: "pinduoduo".into(), platform_order_id: "PDD-77".into() };
     let first = place_sales_order(&bus, &meta(1), &order(1, online())).await.unwrap();
     assert!(matches!(first, Placement::Placed(_)));
@@ -265,6 +311,7 @@ async fn a_routed_order_split_across_two_warehouses_reserves_in_each_and_is_read
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
     let bus = CommandBus::new(store.clone());
+    masters(&bus).await;
     let (shanghai, beijing) = (WarehouseId(Uuid::from_u128(21)), WarehouseId(Uuid::from_u128(22)));
     for (w, units) in [(shanghai, 3u32), (beijing, 5)] {
         let receive = StockCommand::Receive {
@@ -374,4 +421,36 @@ async fn an_order_cancelled_before_its_reservation_was_recorded_gives_the_stock_
         qty: Quantity::units(1),
     };
     bus.execute::<StockItem>(&meta(92), &reserve).await.expect("the unit is free again");
+}
+
+#[tokio::test]
+async fn placing_reads_the_masters_a_deactivated_item_is_refused_and_the_credit_limit_is_the_customers() {
+    use domain::master::{Item, ItemCommand};
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open_dir(dir.path()).unwrap();
+    let bus = CommandBus::new(store.clone());
+    // No masters yet: nothing is usable, whatever the caller claims.
+    let err = place_sales_order(&bus, &meta(1), &order(1, shop())).await.unwrap_err();
+    assert_eq!(err.code(), "sales.master_unusable");
+    masters(&bus).await;
+    // A direct order on account: the caller claims a generous limit, the master says zero (cash only).
+    let SalesOrderCommand::Place { id, customer, warehouse, lines, masters_usable, .. } = order(2, shop())
+    else {
+        panic!()
+    };
+    let direct = SalesOrderCommand::Place {
+        id,
+        customer,
+        channel: Channel::Direct,
+        warehouse,
+        lines,
+        credit: CreditFacts { limit: Decimal::from(1_000_000), open_receivables: Decimal::ZERO },
+        masters_usable,
+    };
+    let err = place_sales_order(&bus, &meta(2), &direct).await.unwrap_err();
+    assert_eq!(err.code(), "sales.credit_limit_exceeded");
+    bus.execute::<Item>(&meta(3), &ItemCommand::Deactivate { id: item() }).await.unwrap();
+    let err = place_sales_order(&bus, &meta(4), &order(4, shop())).await.unwrap_err();
+    assert_eq!(err.code(), "sales.master_unusable");
+    assert_eq!(count(&store, "sales.SalesOrderPlaced").await, 0);
 }

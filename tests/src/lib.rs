@@ -3,6 +3,7 @@
 
 pub mod contract;
 pub mod crash;
+pub mod fixtures;
 
 use domain::{BookId, CommandId, EventId, Timestamp};
 use infra::{EventMetadata, EventType, NewEvent, StreamId};

@@ -58,6 +58,8 @@ async fn every_flow_completes_exactly_once_across_sigkills_of_the_process_manage
             source: DocRef { kind: "purchasing.GoodsReceipt".into(), id: Uuid::from_u128(1), line: None },
         };
         bus.execute::<StockItem>(&meta(1), &receive).await.unwrap();
+        tests::fixtures::masters(&bus, &[PartnerId(Uuid::from_u128(2))], &[key().item], &[key().warehouse])
+            .await;
         for n in 0..ORDERS {
             let order = SalesOrderCommand::Place {
                 id: SalesOrderId(Uuid::from_u128(1_000 + n)),
