@@ -7,6 +7,7 @@
 pub mod aggregate;
 pub mod command;
 pub mod event;
+pub mod finance;
 pub mod ids;
 pub mod inventory;
 pub mod master;
@@ -25,7 +26,7 @@ pub use event::{DomainEvent, EventName};
 pub use ids::{
     BookId, CommandId, CustomerReceiptId, EventId, GoodsReceiptId, ItemId, PartnerId, PurchaseInvoiceId,
     PurchaseOrderId, RequisitionId, ReservationId, ReturnId, SalesInvoiceId, SalesOrderId, ShipmentId,
-    StocktakeId, SupplierPaymentId, TransferId, WarehouseId,
+    StocktakeId, SupplierPaymentId, TransferId, VoucherId, WarehouseId,
 };
 pub use time::{Period, Timestamp};
 

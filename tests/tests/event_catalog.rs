@@ -4,6 +4,14 @@
 use std::collections::BTreeMap;
 
 use domain::DomainEvent;
+use domain::finance::accounts::{Account, AccountRole, Category, Side, Standard};
+use domain::finance::book::{AccountAdded, BookCreated, BookEvent, BookSettings, VatStatus};
+use domain::finance::journal::{JournalEvent, PeriodClosed, PeriodReopened, VoucherPosted};
+use domain::finance::voucher::{
+    VoucherDiscarded, VoucherDrafted, VoucherEvent, VoucherLine, VoucherNumbered, VoucherPostingAbandoned,
+    VoucherPostingBegun, VoucherReversalClaimed, VoucherReviewCancelled, VoucherReviewed, VoucherSource,
+    VoucherWord,
+};
 use domain::inventory::replenishment::{
     ReplenishmentDismissed, ReplenishmentSuggested, ReplenishmentTakenUp,
 };
@@ -162,7 +170,7 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 84] = [
+const GOLDEN: [(&str, &str); 97] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -267,6 +275,31 @@ const GOLDEN: [(&str, &str); 84] = [
     ("master.PartnerReactivated", ""),
     ("sales.SalesOrderLineShipped", "000133"),
     ("sales.SalesOrderShipped", "1000000000000000000000000000000032"),
+    (
+        "finance.BookCreated",
+        "100000000000000000000000000000000106e7a4bae4be8b00ea0f01000001c0070104313132320ae7a791e79bae313132320000010200047a68616f",
+    ),
+    ("finance.AccountAdded", "063131323230310ce7a791e79bae313132323031000000010431313232047a68616f"),
+    (
+        "finance.VoucherDrafted",
+        "1000000000000000000000000000000007100000000000000000000000000000000101ea0f0b80a0dff9cdf8af060206e694b6e6acbe0431303032063131332e30300130000006e694b6e6acbe04313132320130063131332e303001100000000000000000000000000000003c011000000000000000000000000000000001011573616c65732e437573746f6d6572526563656970741000000000000000000000000000000009100000000000000000000000000000000a00011570726f636573733a6175746f2d766f756368657273",
+    ),
+    ("finance.VoucherReviewed", "047a68616f"),
+    ("finance.VoucherReviewCancelled", "047a68616f"),
+    ("finance.VoucherDiscarded", "047a68616f06e9878de5a48d"),
+    ("finance.VoucherPostingBegun", "010170"),
+    ("finance.VoucherPostingAbandoned", "06636c6f736564"),
+    ("finance.VoucherNumbered", "0c"),
+    ("finance.VoucherReversalClaimed", "1000000000000000000000000000000008047a68616f"),
+    (
+        "finance.VoucherPosted",
+        "1000000000000000000000000000000001ea0f0b1000000000000000000000000000000007010c80a0dff9cdf8af060206e694b6e6acbe0431303032063131332e30300130000006e694b6e6acbe04313132320130063131332e303001100000000000000000000000000000003c011000000000000000000000000000000001011573616c65732e437573746f6d6572526563656970741000000000000000000000000000000009100000000000000000000000000000000a000170",
+    ),
+    ("finance.PeriodClosed", "1000000000000000000000000000000001ea0f0b047a68616f"),
+    (
+        "finance.PeriodReopened",
+        "1000000000000000000000000000000001ea0f0b04626f73730c6c61746520696e766f696365",
+    ),
     ("purchasing.BudgetSet", "09e98787e8b4ade983a8ea0f0b053130303030047a68616f"),
     (
         "purchasing.BudgetCommitted",
@@ -595,6 +628,109 @@ fn purchase_order_samples() -> Vec<PurchaseOrderEvent> {
     ]
 }
 
+fn finance_samples() -> (Vec<BookEvent>, Vec<VoucherEvent>, Vec<JournalEvent>) {
+    let book = domain::BookId(Uuid::from_u128(1));
+    let period = domain::time::Period::new(2026, 11).unwrap();
+    let account = |code: &str, parent: Option<&str>, role| Account {
+        code: code.into(),
+        name: format!("科目{code}"),
+        category: Category::Asset,
+        side: Side::Debit,
+        role,
+        parent: parent.map(Into::into),
+    };
+    let books = vec![
+        BookEvent::Created(BookCreated {
+            id: book,
+            settings: BookSettings {
+                name: "示例".into(),
+                standard: Standard::SmallEnterprise,
+                first_period: domain::time::Period::new(2026, 1).unwrap(),
+                vat: VatStatus::General,
+                allow_negative_stock: false,
+                auto_post: true,
+                utc_offset_minutes: 480,
+            },
+            accounts: vec![account("1122", None, Some(AccountRole::Receivables))],
+            by: "zhao".into(),
+        }),
+        BookEvent::AccountAdded(AccountAdded {
+            account: account("112201", Some("1122"), None),
+            by: "zhao".into(),
+        }),
+    ];
+    let lines = vec![
+        VoucherLine {
+            summary: "收款".into(),
+            account: "1002".into(),
+            debit: d("113.00"),
+            credit: d("0"),
+            partner: None,
+            item: None,
+        },
+        VoucherLine {
+            summary: "收款".into(),
+            account: "1122".into(),
+            debit: d("0"),
+            credit: d("113.00"),
+            partner: Some(PartnerId(Uuid::from_u128(60))),
+            item: Some(ItemId(Uuid::from_u128(1))),
+        },
+    ];
+    let source = VoucherSource {
+        kind: "sales.CustomerReceipt".into(),
+        id: Uuid::from_u128(9),
+        event: domain::EventId(Uuid::from_u128(10)),
+    };
+    let voucher = domain::VoucherId(Uuid::from_u128(7));
+    let vouchers = vec![
+        VoucherEvent::Drafted(VoucherDrafted {
+            id: voucher,
+            book,
+            word: VoucherWord::Shou,
+            period,
+            date: domain::Timestamp(1_794_276_000_000_000),
+            lines: lines.clone(),
+            source: Some(source.clone()),
+            reverses: None,
+            automatic: true,
+            by: "process:auto-vouchers".into(),
+        }),
+        VoucherEvent::Reviewed(VoucherReviewed { by: "zhao".into() }),
+        VoucherEvent::ReviewCancelled(VoucherReviewCancelled { by: "zhao".into() }),
+        VoucherEvent::Discarded(VoucherDiscarded { by: "zhao".into(), reason: "重复".into() }),
+        VoucherEvent::PostingBegun(VoucherPostingBegun { review_waived: true, by: "p".into() }),
+        VoucherEvent::PostingAbandoned(VoucherPostingAbandoned { reason: "closed".into() }),
+        VoucherEvent::Numbered(VoucherNumbered { number: 12 }),
+        VoucherEvent::ReversalClaimed(VoucherReversalClaimed {
+            reversal: domain::VoucherId(Uuid::from_u128(8)),
+            by: "zhao".into(),
+        }),
+    ];
+    let journals = vec![
+        JournalEvent::Posted(VoucherPosted {
+            book,
+            period,
+            voucher,
+            word: VoucherWord::Shou,
+            number: 12,
+            date: domain::Timestamp(1_794_276_000_000_000),
+            lines,
+            source: Some(source),
+            reverses: None,
+            by: "p".into(),
+        }),
+        JournalEvent::Closed(PeriodClosed { book, period, by: "zhao".into() }),
+        JournalEvent::Reopened(PeriodReopened {
+            book,
+            period,
+            by: "boss".into(),
+            reason: "late invoice".into(),
+        }),
+    ];
+    (books, vouchers, journals)
+}
+
 fn budget_samples() -> Vec<BudgetEvent> {
     let period = domain::time::Period::new(2026, 11).unwrap();
     vec![
@@ -868,6 +1004,9 @@ fn every_event_type_has_a_golden_sample_that_round_trips() {
         + encode_all(&purchase_invoices).len()
         + encode_all(&payments).len()
         + encode_all(&budget_samples()).len()
+        + encode_all(&finance_samples().0).len()
+        + encode_all(&finance_samples().1).len()
+        + encode_all(&finance_samples().2).len()
         + encode_all(&invoices).len()
         + encode_all(&receipts).len()
         + encode_all(&purchase_order_samples()).len()
@@ -896,6 +1035,10 @@ fn event_payloads_match_their_golden_bytes() {
     all.extend(encode_all(&purchase_invoices));
     all.extend(encode_all(&payments));
     all.extend(encode_all(&budget_samples()));
+    let (books, vouchers, journals) = finance_samples();
+    all.extend(encode_all(&books));
+    all.extend(encode_all(&vouchers));
+    all.extend(encode_all(&journals));
     all.extend(encode_all(&shipment_samples()));
     all.extend(encode_all(&replenishment_samples()));
     all.extend(encode_all(&transfer_samples()));
