@@ -6,6 +6,7 @@
 //! storage stays behind `infra::EventStore`.
 
 pub mod bus;
+pub mod finance;
 pub mod process;
 pub mod purchasing;
 pub mod sales;

@@ -30,6 +30,8 @@ use infra::codec::decode_process_input;
 use infra::{EventStore, RecordedEvent, StoreError, Subscription};
 
 use crate::bus::{BusError, CommandBus, Executed};
+use crate::finance::{AutoVoucherOutcome, FinanceError};
+use domain::finance::AutoVoucher;
 
 /// How often a command that keeps conflicting is retried by the runner before it stops with an error
 /// (each attempt is itself `bus::ATTEMPTS_MAX` rounds).
@@ -163,6 +165,39 @@ dispatch_enum!(TransferFlowCommand { Stock => StockItem, Transfer => StockTransf
 dispatch_command!(StockCommand => StockItem);
 dispatch_command!(PurchaseInvoiceCommand => PurchaseInvoice);
 dispatch_command!(ReplenishmentCommand => Replenishment);
+
+/// An automatic voucher goes through the finance service: roles resolved in the book's chart, drafted,
+/// and posted when the book posts automatic vouchers without review.
+impl<S: EventStore> Dispatch<S> for AutoVoucher {
+    fn stream_id(&self) -> String {
+        format!("voucher-{}", self.id)
+    }
+
+    async fn dispatch_all(
+        commands: &[(CommandMeta, Self)],
+        bus: &CommandBus<S>,
+    ) -> Result<Vec<DispatchOutcome>, StoreError> {
+        let mut outcomes = Vec::with_capacity(commands.len());
+        for (meta, voucher) in commands {
+            let outcome = match crate::finance::record_automatic_voucher(bus, meta, voucher).await {
+                Ok(AutoVoucherOutcome::Duplicate) => DispatchOutcome::Duplicate,
+                Ok(AutoVoucherOutcome::Recorded { .. }) => DispatchOutcome::Done,
+                Err(FinanceError::Voucher(e)) => bus_outcome(e)?,
+                Err(FinanceError::Journal(e)) => bus_outcome(e)?,
+            };
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
+}
+
+fn bus_outcome<R: Rejection>(error: BusError<R>) -> Result<DispatchOutcome, StoreError> {
+    match error {
+        BusError::Rejected(r) => Ok(DispatchOutcome::Rejected { code: r.code(), message: r.to_string() }),
+        BusError::Conflict { .. } => Ok(DispatchOutcome::Conflict),
+        BusError::Store(e) => Err(e),
+    }
+}
 
 /// Checkpoints of process managers, one small file each, replaced atomically.
 #[derive(Clone, Debug)]

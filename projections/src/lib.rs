@@ -1,4 +1,7 @@
 //! Read models as pure folds over the event log, and the runtime that keeps them current.
 //!
-//! Invariant: projections never emit events and never write to the log. Nothing is here yet beyond this
-//! note: the projector runtime and the read models arrive with the read-side issue.
+//! Invariant: projections never emit events and never write to the log; each read model is a fold
+//! (`apply(&mut self, &event)`) with no I/O. The projector runtime arrives with the read-side issue; the
+//! folds the finance reports need are here already.
+
+pub mod ledger;

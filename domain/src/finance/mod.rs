@@ -8,4 +8,7 @@
 pub mod accounts;
 pub mod book;
 pub mod journal;
+pub mod rules;
 pub mod voucher;
+
+pub use rules::{AutoVoucher, RoleLine};

@@ -7,6 +7,7 @@
 //! index ([`reaction_meta`]), so re-reading an event after a crash issues the very same commands, which
 //! the command bus recognises as already done.
 
+pub mod auto_vouchers;
 pub mod order_fulfilment;
 pub mod receipt_allocation;
 pub mod receiving;

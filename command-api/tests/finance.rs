@@ -1,0 +1,209 @@
+//! Finance services on the embedded store: drafting with the book's facts, review and posting into the
+//! period journal with gapless numbers (also under concurrent posting), closing and reopening a month,
+//! and reversal by a red voucher.
+
+use command_api::CommandBus;
+use command_api::finance::{
+    VoucherDraft, close_period, draft_voucher, post_voucher, reopen_period, reverse_voucher,
+};
+use domain::finance::accounts::Standard;
+use domain::finance::book::{Book, BookCommand, BookSettings, VatStatus};
+use domain::finance::journal::{JournalCommand, PeriodJournal};
+use domain::finance::voucher::{Voucher, VoucherCommand, VoucherLine, VoucherStatus, VoucherWord};
+use domain::time::Period;
+use domain::{Aggregate, BookId, CommandId, CommandMeta, Role, Timestamp, VoucherId};
+use infra::EmbeddedStore;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+/// 2026-11-10T02:00Z.
+const NOVEMBER: Timestamp = Timestamp(1_794_276_000_000_000);
+/// 2026-12-10T02:00Z.
+const DECEMBER: Timestamp = Timestamp(1_796_868_000_000_000);
+const BOOK: BookId = BookId(Uuid::from_u128(1));
+
+fn meta(n: u128, actor: &str, roles: &[Role]) -> CommandMeta {
+    CommandMeta::new(CommandId(Uuid::from_u128(n)), actor, BOOK, NOVEMBER).with_roles(roles)
+}
+
+fn wang(n: u128) -> CommandMeta {
+    meta(n, "wang", &[Role::Finance])
+}
+
+fn zhao(n: u128) -> CommandMeta {
+    meta(n, "zhao", &[Role::Finance])
+}
+
+fn period(month: u8) -> Period {
+    Period::new(2026, month).unwrap()
+}
+
+async fn book(bus: &CommandBus<EmbeddedStore>, auto_post: bool) {
+    let settings = BookSettings {
+        name: "上海示例贸易有限公司".into(),
+        standard: Standard::SmallEnterprise,
+        first_period: period(11),
+        vat: VatStatus::General,
+        allow_negative_stock: false,
+        auto_post,
+        utc_offset_minutes: 480,
+    };
+    bus.execute::<Book>(&wang(1), &BookCommand::Create { id: BOOK, settings }).await.unwrap();
+}
+
+fn line(account: &str, debit: &str, credit: &str) -> VoucherLine {
+    VoucherLine {
+        summary: "提现".into(),
+        account: account.into(),
+        debit: debit.parse().unwrap(),
+        credit: credit.parse().unwrap(),
+        partner: None,
+        item: None,
+    }
+}
+
+fn draft(n: u128, date: Timestamp) -> VoucherDraft {
+    VoucherDraft {
+        id: VoucherId(Uuid::from_u128(n)),
+        book: BOOK,
+        word: VoucherWord::Ji,
+        date,
+        lines: vec![line("1001", "500.00", "0"), line("1002", "0", "500.00")],
+        source: None,
+        reverses: None,
+    }
+}
+
+async fn journal(bus: &CommandBus<EmbeddedStore>, month: u8) -> PeriodJournal {
+    let any = JournalCommand::Close { book: BOOK, period: period(month), previous_closed: false };
+    bus.load(&PeriodJournal::stream_id(&any)).await.unwrap()
+}
+
+fn open_bus() -> (CommandBus<EmbeddedStore>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    (CommandBus::new(EmbeddedStore::open_dir(dir.path()).unwrap()), dir)
+}
+
+#[tokio::test]
+async fn a_manual_voucher_is_drafted_reviewed_by_another_accountant_and_posted_with_the_next_number() {
+    let (bus, _dir) = open_bus();
+    book(&bus, false).await;
+    draft_voucher(&bus, &wang(10), &draft(100, NOVEMBER)).await.unwrap();
+    let unreviewed = post_voucher(&bus, &wang(11), VoucherId(Uuid::from_u128(100))).await.unwrap_err();
+    assert_eq!(unreviewed.code(), "voucher.not_reviewed");
+    let review = VoucherCommand::Review { id: VoucherId(Uuid::from_u128(100)) };
+    bus.execute::<Voucher>(&zhao(12), &review).await.unwrap();
+    assert_eq!(post_voucher(&bus, &zhao(13), VoucherId(Uuid::from_u128(100))).await.unwrap(), 1);
+    // Posting again (a retry, or another click) answers the same number and books nothing more.
+    assert_eq!(post_voucher(&bus, &zhao(14), VoucherId(Uuid::from_u128(100))).await.unwrap(), 1);
+    assert_eq!(journal(&bus, 11).await.posted.len(), 1);
+
+    // Before the book's first month (October): no postings.
+    let err =
+        draft_voucher(&bus, &wang(17), &draft(102, Timestamp(1_791_597_600_000_000))).await.unwrap_err();
+    assert_eq!(err.code(), "period.closed");
+
+    // A sub-account turns its parent into a heading: postings to 1002 itself are refused from then on.
+    let account = domain::finance::accounts::Account {
+        code: "100201".into(),
+        name: "工商银行".into(),
+        category: domain::finance::accounts::Category::Asset,
+        side: domain::finance::accounts::Side::Debit,
+        role: None,
+        parent: Some("1002".into()),
+    };
+    bus.execute::<Book>(&wang(15), &BookCommand::AddAccount { id: BOOK, account }).await.unwrap();
+    let err = draft_voucher(&bus, &wang(16), &draft(101, NOVEMBER)).await.unwrap_err();
+    assert_eq!(err.code(), "voucher.unknown_account");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vouchers_posted_concurrently_into_one_month_get_gapless_distinct_numbers() {
+    const VOUCHERS: u128 = 200;
+    let (bus, _dir) = open_bus();
+    book(&bus, false).await;
+    for n in 0..VOUCHERS {
+        draft_voucher(&bus, &wang(1_000 + n), &draft(10_000 + n, NOVEMBER)).await.unwrap();
+        let review = VoucherCommand::Review { id: VoucherId(Uuid::from_u128(10_000 + n)) };
+        bus.execute::<Voucher>(&zhao(2_000 + n), &review).await.unwrap();
+    }
+    let mut tasks = Vec::new();
+    for n in 0..VOUCHERS {
+        let bus = bus.clone();
+        tasks.push(tokio::spawn(async move {
+            post_voucher(&bus, &zhao(3_000 + n), VoucherId(Uuid::from_u128(10_000 + n))).await.unwrap()
+        }));
+    }
+    let mut numbers = Vec::new();
+    for task in tasks {
+        numbers.push(task.await.unwrap());
+    }
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=VOUCHERS as u32).collect::<Vec<_>>(), "1 to 200, each once");
+    for n in [0, VOUCHERS - 1] {
+        let voucher: Voucher = bus.load(&format!("voucher-{}", Uuid::from_u128(10_000 + n))).await.unwrap();
+        assert_eq!(voucher.status, VoucherStatus::Posted);
+    }
+}
+
+#[tokio::test]
+async fn a_closed_month_refuses_drafts_and_postings_until_an_admin_reopens_it() {
+    let (bus, _dir) = open_bus();
+    book(&bus, false).await;
+    draft_voucher(&bus, &wang(10), &draft(100, NOVEMBER)).await.unwrap();
+    bus.execute::<Voucher>(&zhao(11), &VoucherCommand::Review { id: VoucherId(Uuid::from_u128(100)) })
+        .await
+        .unwrap();
+    // December cannot close before November.
+    assert_eq!(
+        close_period(&bus, &zhao(12), BOOK, period(12)).await.unwrap_err().code(),
+        "period.previous_open"
+    );
+    close_period(&bus, &zhao(13), BOOK, period(11)).await.unwrap();
+    let err = post_voucher(&bus, &zhao(14), VoucherId(Uuid::from_u128(100))).await.unwrap_err();
+    assert_eq!(err.code(), "period.closed");
+    let voucher: Voucher = bus.load("voucher-00000000-0000-0000-0000-000000000064").await.unwrap();
+    assert_eq!(voucher.status, VoucherStatus::Reviewed, "the refused posting let go of the voucher");
+    assert_eq!(
+        draft_voucher(&bus, &wang(15), &draft(101, NOVEMBER)).await.unwrap_err().code(),
+        "period.closed"
+    );
+    // Reopening: not by finance, not without a reason, not while December is closed.
+    let err = reopen_period(&bus, &zhao(16), BOOK, period(11), "late invoice").await.unwrap_err();
+    assert_eq!(err.code(), "period.not_allowed");
+    close_period(&bus, &zhao(17), BOOK, period(12)).await.unwrap();
+    let admin = meta(18, "boss", &[Role::Admin]);
+    assert_eq!(
+        reopen_period(&bus, &admin, BOOK, period(11), "late invoice").await.unwrap_err().code(),
+        "period.next_closed"
+    );
+    reopen_period(&bus, &meta(19, "boss", &[Role::Admin]), BOOK, period(12), "late invoice").await.unwrap();
+    reopen_period(&bus, &meta(20, "boss", &[Role::Admin]), BOOK, period(11), "late invoice").await.unwrap();
+    assert_eq!(post_voucher(&bus, &zhao(21), VoucherId(Uuid::from_u128(100))).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_posted_voucher_is_corrected_only_by_one_red_voucher_in_an_open_month() {
+    let (bus, _dir) = open_bus();
+    book(&bus, false).await;
+    let original = VoucherId(Uuid::from_u128(100));
+    draft_voucher(&bus, &wang(10), &draft(100, NOVEMBER)).await.unwrap();
+    bus.execute::<Voucher>(&zhao(11), &VoucherCommand::Review { id: original }).await.unwrap();
+    post_voucher(&bus, &zhao(12), original).await.unwrap();
+    close_period(&bus, &zhao(13), BOOK, period(11)).await.unwrap();
+    // Reversed in December, the open month, by a red voucher that needs its own review.
+    let red = VoucherId(Uuid::from_u128(200));
+    let drafted = reverse_voucher(&bus, &wang(14), original, red, DECEMBER).await.unwrap();
+    let [domain::finance::voucher::VoucherEvent::Drafted(red_voucher)] = &drafted.events[..] else {
+        panic!()
+    };
+    assert_eq!(red_voucher.reverses, Some(original));
+    assert_eq!(red_voucher.period, period(12));
+    assert_eq!(red_voucher.lines[0].debit, Decimal::new(-50_000, 2));
+    let again = reverse_voucher(&bus, &wang(15), original, VoucherId(Uuid::from_u128(201)), DECEMBER).await;
+    assert_eq!(again.unwrap_err().code(), "voucher.already_reversed");
+    bus.execute::<Voucher>(&zhao(16), &VoucherCommand::Review { id: red }).await.unwrap();
+    assert_eq!(post_voucher(&bus, &zhao(17), red).await.unwrap(), 1, "December's first 记 voucher");
+    let december = journal(&bus, 12).await;
+    assert!(december.posted.contains_key(&red));
+}

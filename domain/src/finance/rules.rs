@@ -1,0 +1,308 @@
+//! Posting rules (业务发生即财务记账): the voucher each value-moving business event calls for, with lines
+//! keyed on account roles, as `../shared/design/accounting.md` prescribes. Pure; the `AutoVouchers`
+//! process manager applies them and the command-api resolves roles in the book's chart.
+//!
+//! Rounding: every amount here is already a rounded voucher-line amount carried by the event (line net and
+//! VAT rounded half-up per line by the document that computed them; issue cost rounded by the stock item);
+//! the one product computed here, the goods-received estimate, is rounded half-up per receipt line.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::accounts::AccountRole;
+use super::voucher::{VoucherSource, VoucherWord};
+use crate::ids::{BookId, EventId, ItemId, PartnerId, VoucherId};
+use crate::purchasing::order::GoodsReceived;
+use crate::purchasing::payment::SupplierPaid;
+use crate::sales::invoice::SalesInvoiceIssued;
+use crate::sales::receipt::{CustomerReceiptRecorded, ReceiptExcessMovedToAdvance};
+use crate::sales::shipment::ShipmentCosted;
+use crate::time::Timestamp;
+use crate::values::round_money;
+
+/// A voucher line before the book's chart says which account plays its role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleLine {
+    pub summary: String,
+    pub role: AccountRole,
+    pub debit: Decimal,
+    pub credit: Decimal,
+    pub partner: Option<PartnerId>,
+    pub item: Option<ItemId>,
+}
+
+impl RoleLine {
+    fn debit(summary: &str, role: AccountRole, amount: Decimal) -> RoleLine {
+        RoleLine {
+            summary: summary.into(),
+            role,
+            debit: amount,
+            credit: Decimal::ZERO,
+            partner: None,
+            item: None,
+        }
+    }
+
+    fn credit(summary: &str, role: AccountRole, amount: Decimal) -> RoleLine {
+        RoleLine {
+            summary: summary.into(),
+            role,
+            debit: Decimal::ZERO,
+            credit: amount,
+            partner: None,
+            item: None,
+        }
+    }
+
+    fn partner(mut self, partner: PartnerId) -> RoleLine {
+        self.partner = Some(partner);
+        self
+    }
+
+    fn item(mut self, item: ItemId) -> RoleLine {
+        self.item = Some(item);
+        self
+    }
+}
+
+/// The voucher a business event calls for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AutoVoucher {
+    /// Derived from the event ([`voucher_for`]): a replayed or retried event names the same voucher.
+    pub id: VoucherId,
+    pub book: BookId,
+    pub word: VoucherWord,
+    pub date: Timestamp,
+    pub lines: Vec<RoleLine>,
+    pub source: VoucherSource,
+}
+
+/// The automatic voucher of an event.
+pub fn voucher_for(event: EventId) -> VoucherId {
+    VoucherId(Uuid::new_v5(&event.0, b"voucher"))
+}
+
+/// Keeps the lines whose amount is not zero; a voucher whose lines all vanish is not made.
+fn non_zero(lines: Vec<RoleLine>) -> Vec<RoleLine> {
+    let lines: Vec<_> = lines.into_iter().filter(|l| !(l.debit.is_zero() && l.credit.is_zero())).collect();
+    if lines.len() < 2 { Vec::new() } else { lines }
+}
+
+/// 暂估入库: goods received before their invoice, at the order's price net of VAT.
+/// Dr Inventory per line / Cr GRNI.
+pub fn goods_received(e: &GoodsReceived) -> Vec<RoleLine> {
+    let mut lines: Vec<RoleLine> = e
+        .lines
+        .iter()
+        .map(|l| {
+            RoleLine::debit("采购入库(暂估)", AccountRole::Inventory, round_money(l.qty * l.unit_price))
+                .item(l.item)
+        })
+        .collect();
+    let total: Decimal = lines.iter().map(|l| l.debit).sum();
+    lines.push(RoleLine::credit("采购入库(暂估)", AccountRole::Grni, total).partner(e.supplier));
+    non_zero(lines)
+}
+
+/// 结转销售成本: Dr COGS / Cr Inventory at the cost the stock issues carried.
+pub fn shipment_costed(e: &ShipmentCosted) -> Vec<RoleLine> {
+    non_zero(vec![
+        RoleLine::debit("销售出库成本", AccountRole::Cogs, e.value),
+        RoleLine::credit("销售出库成本", AccountRole::Inventory, e.value),
+    ])
+}
+
+/// 销售开票: Dr Receivables (gross) / Cr Revenue (net) / Cr output VAT.
+pub fn sales_invoice_issued(e: &SalesInvoiceIssued) -> Vec<RoleLine> {
+    non_zero(vec![
+        RoleLine::debit("销售开票", AccountRole::Receivables, e.amount_gross).partner(e.customer),
+        RoleLine::credit("销售开票", AccountRole::Revenue, e.amount_net).partner(e.customer),
+        RoleLine::credit("销售开票(销项税)", AccountRole::OutputVat, e.amount_tax),
+    ])
+}
+
+/// 收款: Dr Bank / Cr Receivables for what was allocated to invoices, Cr advance receipts for the rest.
+pub fn customer_receipt(e: &CustomerReceiptRecorded) -> Vec<RoleLine> {
+    let allocated: Decimal = e.allocations.iter().map(|(_, amount)| *amount).sum();
+    non_zero(vec![
+        RoleLine::debit("收款", AccountRole::Bank, e.amount).partner(e.customer),
+        RoleLine::credit("收款核销", AccountRole::Receivables, allocated).partner(e.customer),
+        RoleLine::credit("预收款", AccountRole::AdvanceReceipts, e.advance).partner(e.customer),
+    ])
+}
+
+/// Part of a receipt allocated to an invoice did not fit it: back from receivables to advance receipts.
+pub fn receipt_excess(e: &ReceiptExcessMovedToAdvance) -> Vec<RoleLine> {
+    non_zero(vec![
+        RoleLine::debit("收款超出发票余额", AccountRole::Receivables, e.amount),
+        RoleLine::credit("转预收款", AccountRole::AdvanceReceipts, e.amount),
+    ])
+}
+
+/// 付款: Dr Payables for what was allocated to invoices, Dr prepayments for the rest / Cr Bank.
+pub fn supplier_paid(e: &SupplierPaid) -> Vec<RoleLine> {
+    let allocated: Decimal = e.allocations.iter().map(|(_, amount)| *amount).sum();
+    non_zero(vec![
+        RoleLine::debit("付款核销", AccountRole::Payables, allocated).partner(e.supplier),
+        RoleLine::debit("预付款", AccountRole::Prepayments, e.prepayment).partner(e.supplier),
+        RoleLine::credit("付款", AccountRole::Bank, e.amount).partner(e.supplier),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{
+        CustomerReceiptId, GoodsReceiptId, PurchaseOrderId, SalesInvoiceId, ShipmentId, SupplierPaymentId,
+        WarehouseId,
+    };
+    use crate::inventory::{CostingMethod, StockPolicy};
+    use crate::purchasing::order::ReceivedLine;
+    use crate::sales::invoice::InvoiceLine;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn balanced(lines: &[RoleLine]) -> bool {
+        lines.iter().map(|l| l.debit).sum::<Decimal>() == lines.iter().map(|l| l.credit).sum::<Decimal>()
+    }
+
+    fn sides(lines: &[RoleLine]) -> Vec<(AccountRole, Decimal, Decimal)> {
+        lines.iter().map(|l| (l.role, l.debit, l.credit)).collect()
+    }
+
+    fn partner() -> PartnerId {
+        PartnerId(Uuid::from_u128(60))
+    }
+
+    #[test]
+    fn goods_received_without_invoice_are_estimated_at_the_order_price_per_line() {
+        let policy =
+            StockPolicy { costing: CostingMethod::Fifo, safety_stock: Decimal::ZERO, allow_negative: false };
+        let line = |n: u128, qty: &str, price: &str| ReceivedLine {
+            line: n as u32,
+            item: ItemId(Uuid::from_u128(n)),
+            qty: d(qty),
+            unit_price: d(price),
+            policy: policy.clone(),
+        };
+        let received = GoodsReceived {
+            id: PurchaseOrderId(Uuid::from_u128(1)),
+            receipt: GoodsReceiptId(Uuid::from_u128(2)),
+            warehouse: WarehouseId(Uuid::from_u128(3)),
+            supplier: partner(),
+            lines: vec![line(1, "3", "3.335"), line(2, "10", "2.50")],
+            bin: None,
+            lot: None,
+            by: "kai".into(),
+        };
+        let lines = goods_received(&received);
+        // 3 × 3.335 = 10.005 → 10.01 (half up), 25.00; the estimate is their sum.
+        assert_eq!(
+            sides(&lines),
+            vec![
+                (AccountRole::Inventory, d("10.01"), d("0")),
+                (AccountRole::Inventory, d("25.00"), d("0")),
+                (AccountRole::Grni, d("0"), d("35.01")),
+            ]
+        );
+        assert_eq!(lines[2].partner, Some(partner()));
+    }
+
+    #[test]
+    fn a_costed_shipment_moves_its_cost_from_inventory_to_cogs_and_a_zero_cost_makes_no_voucher() {
+        let costed = ShipmentCosted { id: ShipmentId(Uuid::from_u128(1)), value: d("72.00") };
+        assert_eq!(
+            sides(&shipment_costed(&costed)),
+            vec![(AccountRole::Cogs, d("72.00"), d("0")), (AccountRole::Inventory, d("0"), d("72.00"))]
+        );
+        assert!(shipment_costed(&ShipmentCosted { value: Decimal::ZERO, ..costed }).is_empty());
+    }
+
+    #[test]
+    fn an_invoice_books_receivables_gross_revenue_net_and_output_vat() {
+        let issued = SalesInvoiceIssued {
+            id: SalesInvoiceId(Uuid::from_u128(1)),
+            customer: partner(),
+            shipments: vec![ShipmentId(Uuid::from_u128(2))],
+            lines: vec![InvoiceLine {
+                shipment: ShipmentId(Uuid::from_u128(2)),
+                item: ItemId(Uuid::from_u128(3)),
+                qty: d("3"),
+                unit_price: d("19.90"),
+                vat_rate: d("0.13"),
+                amount_net: d("59.70"),
+                amount_tax: d("7.76"),
+            }],
+            amount_net: d("59.70"),
+            amount_tax: d("7.76"),
+            amount_gross: d("67.46"),
+            issued_at: Timestamp(0),
+            due_at: Timestamp(0),
+        };
+        let lines = sales_invoice_issued(&issued);
+        assert!(balanced(&lines));
+        assert_eq!(
+            sides(&lines),
+            vec![
+                (AccountRole::Receivables, d("67.46"), d("0")),
+                (AccountRole::Revenue, d("0"), d("59.70")),
+                (AccountRole::OutputVat, d("0"), d("7.76")),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_receipt_clears_receivables_for_what_it_allocated_and_keeps_the_rest_as_an_advance() {
+        let recorded = CustomerReceiptRecorded {
+            id: CustomerReceiptId(Uuid::from_u128(1)),
+            customer: partner(),
+            amount: d("100"),
+            allocations: vec![(SalesInvoiceId(Uuid::from_u128(2)), d("67.46"))],
+            advance: d("32.54"),
+            automatic: true,
+        };
+        let lines = customer_receipt(&recorded);
+        assert!(balanced(&lines));
+        assert_eq!(lines.len(), 3);
+        let all_advance = CustomerReceiptRecorded { allocations: Vec::new(), advance: d("100"), ..recorded };
+        assert_eq!(
+            sides(&customer_receipt(&all_advance)),
+            vec![(AccountRole::Bank, d("100"), d("0")), (AccountRole::AdvanceReceipts, d("0"), d("100"))]
+        );
+        let excess =
+            ReceiptExcessMovedToAdvance { invoice: SalesInvoiceId(Uuid::from_u128(2)), amount: d("5") };
+        assert!(balanced(&receipt_excess(&excess)));
+    }
+
+    #[test]
+    fn a_supplier_payment_clears_payables_and_books_the_rest_as_a_prepayment() {
+        let paid = SupplierPaid {
+            id: SupplierPaymentId(Uuid::from_u128(1)),
+            supplier: partner(),
+            amount: d("500"),
+            allocations: vec![(crate::ids::PurchaseInvoiceId(Uuid::from_u128(2)), d("339"))],
+            prepayment: d("161"),
+            by: "zhao".into(),
+        };
+        let lines = supplier_paid(&paid);
+        assert!(balanced(&lines));
+        assert_eq!(
+            sides(&lines),
+            vec![
+                (AccountRole::Payables, d("339"), d("0")),
+                (AccountRole::Prepayments, d("161"), d("0")),
+                (AccountRole::Bank, d("0"), d("500")),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_voucher_of_an_event_is_always_the_same_voucher() {
+        let event = EventId(Uuid::from_u128(42));
+        assert_eq!(voucher_for(event), voucher_for(event));
+        assert_ne!(voucher_for(event), voucher_for(EventId(Uuid::from_u128(43))));
+    }
+}

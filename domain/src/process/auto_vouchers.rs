@@ -1,0 +1,108 @@
+//! Automatic vouchers: every business event that moves value asks for its voucher (posting rules in
+//! `finance::rules`). The voucher's id is derived from the event's, so a re-read event asks for the same
+//! voucher and nothing is booked twice; its date is the event's business time; its source names the
+//! document and the event, so any balance can be followed back to what caused it.
+
+use super::{EventContext, ProcessManager};
+use crate::finance::rules::{self, AutoVoucher, RoleLine};
+use crate::finance::voucher::{VoucherSource, VoucherWord};
+use crate::purchasing::{GOODS_RECEIPT_DOC, PurchaseOrderEvent, SupplierPaymentEvent};
+use crate::sales::{CustomerReceiptEvent, SHIPMENT_DOC, SalesInvoiceEvent, ShipmentEvent};
+use uuid::Uuid;
+
+crate::process_input! {
+    #[derive(Clone, Debug, PartialEq)]
+    pub enum AutoVoucherInput {
+        PurchaseOrder(PurchaseOrderEvent),
+        Shipment(ShipmentEvent),
+        SalesInvoice(SalesInvoiceEvent),
+        CustomerReceipt(CustomerReceiptEvent),
+        SupplierPayment(SupplierPaymentEvent),
+    }
+}
+
+pub struct AutoVouchers;
+
+impl ProcessManager for AutoVouchers {
+    const NAME: &'static str = "auto-vouchers";
+    type Input = AutoVoucherInput;
+    type Output = AutoVoucher;
+
+    fn react(&self, event: &AutoVoucherInput, context: &EventContext) -> Vec<AutoVoucher> {
+        use AutoVoucherInput as I;
+        let (kind, id, lines): (&str, Uuid, Vec<RoleLine>) = match event {
+            I::PurchaseOrder(PurchaseOrderEvent::Received(e)) => {
+                (GOODS_RECEIPT_DOC, e.receipt.0, rules::goods_received(e))
+            }
+            I::Shipment(ShipmentEvent::Costed(e)) => (SHIPMENT_DOC, e.id.0, rules::shipment_costed(e)),
+            I::SalesInvoice(SalesInvoiceEvent::Issued(e)) => {
+                ("sales.SalesInvoice", e.id.0, rules::sales_invoice_issued(e))
+            }
+            I::CustomerReceipt(CustomerReceiptEvent::Recorded(e)) => {
+                ("sales.CustomerReceipt", e.id.0, rules::customer_receipt(e))
+            }
+            I::CustomerReceipt(CustomerReceiptEvent::ExcessMovedToAdvance(e)) => {
+                ("sales.SalesInvoice", e.invoice.0, rules::receipt_excess(e))
+            }
+            I::SupplierPayment(SupplierPaymentEvent::Paid(e)) => {
+                ("purchasing.SupplierPayment", e.id.0, rules::supplier_paid(e))
+            }
+            _ => return Vec::new(),
+        };
+        if lines.is_empty() {
+            return Vec::new();
+        }
+        vec![AutoVoucher {
+            id: rules::voucher_for(context.event_id),
+            book: context.book,
+            word: VoucherWord::Ji,
+            date: context.occurred_at,
+            lines,
+            source: VoucherSource { kind: kind.to_string(), id, event: context.event_id },
+        }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::ids::{BookId, EventId, ShipmentId};
+    use crate::sales::shipment::ShipmentCosted;
+    use crate::time::Timestamp;
+
+    fn context() -> EventContext {
+        EventContext {
+            event_id: EventId(Uuid::from_u128(5)),
+            stream_id: "shipment-x".into(),
+            book: BookId(Uuid::from_u128(1)),
+            correlation_id: Uuid::from_u128(6),
+            occurred_at: Timestamp(7),
+        }
+    }
+
+    #[test]
+    fn a_costed_shipment_asks_for_its_cogs_voucher_named_after_the_event_and_dated_by_it() {
+        let costed = ShipmentCosted { id: ShipmentId(Uuid::from_u128(9)), value: Decimal::from(72) };
+        let asked =
+            AutoVouchers.react(&AutoVoucherInput::Shipment(ShipmentEvent::Costed(costed)), &context());
+        let [voucher] = asked.as_slice() else { panic!("{asked:?}") };
+        assert_eq!(voucher.id, rules::voucher_for(EventId(Uuid::from_u128(5))));
+        assert_eq!((voucher.book, voucher.date), (BookId(Uuid::from_u128(1)), Timestamp(7)));
+        assert_eq!(voucher.source.kind, "sales.Shipment");
+        assert_eq!(voucher.source.id, Uuid::from_u128(9));
+        assert_eq!(voucher.source.event, EventId(Uuid::from_u128(5)));
+        assert_eq!(voucher.lines.len(), 2);
+    }
+
+    #[test]
+    fn events_that_move_no_value_ask_for_nothing() {
+        let zero = ShipmentCosted { id: ShipmentId(Uuid::from_u128(9)), value: Decimal::ZERO };
+        assert!(
+            AutoVouchers
+                .react(&AutoVoucherInput::Shipment(ShipmentEvent::Costed(zero)), &context())
+                .is_empty()
+        );
+    }
+}

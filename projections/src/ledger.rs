@@ -1,0 +1,195 @@
+//! The general ledger as a fold over the period journals (`finance.VoucherPosted`): movements per account
+//! and month, and from them the trial balance (科目余额表) of any month: opening balance, the month's debits
+//! and credits, closing balance, for every account including the headings above sub-accounts.
+//!
+//! Balances are signed with debits positive; a row's `side` says how a report shows it. Only posted
+//! vouchers count: drafts are not in the ledger.
+
+use std::collections::BTreeMap;
+
+use domain::VoucherId;
+use domain::finance::accounts::{Account, Side};
+use domain::finance::journal::JournalEvent;
+use domain::time::Period;
+use rust_decimal::Decimal;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Movement {
+    pub debit: Decimal,
+    pub credit: Decimal,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ledger {
+    /// Account code → month → the month's movement.
+    movements: BTreeMap<String, BTreeMap<Period, Movement>>,
+    /// Vouchers folded in, so a journal read twice is counted once.
+    vouchers: BTreeMap<VoucherId, Period>,
+}
+
+/// One row of a trial balance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrialBalanceRow {
+    pub code: String,
+    pub name: String,
+    /// 1 for a top-level account, 2 for its sub-accounts, ...
+    pub level: usize,
+    pub side: Side,
+    /// Signed, debits positive.
+    pub opening: Decimal,
+    pub debit: Decimal,
+    pub credit: Decimal,
+    pub closing: Decimal,
+}
+
+impl Ledger {
+    pub fn apply(&mut self, event: &JournalEvent) {
+        let JournalEvent::Posted(posted) = event else { return };
+        if self.vouchers.insert(posted.voucher, posted.period).is_some() {
+            return;
+        }
+        for line in &posted.lines {
+            let movement =
+                self.movements.entry(line.account.clone()).or_default().entry(posted.period).or_default();
+            movement.debit += line.debit;
+            movement.credit += line.credit;
+        }
+    }
+
+    /// The signed balance of one account (not its sub-accounts) at the end of `period`.
+    pub fn balance(&self, code: &str, period: Period) -> Decimal {
+        self.movements
+            .get(code)
+            .map(|months| months.range(..=period).map(|(_, m)| m.debit - m.credit).sum())
+            .unwrap_or_default()
+    }
+
+    fn own(&self, code: &str, period: Period) -> (Decimal, Movement) {
+        let Some(months) = self.movements.get(code) else { return (Decimal::ZERO, Movement::default()) };
+        let opening = months.range(..period).map(|(_, m)| m.debit - m.credit).sum();
+        (opening, months.get(&period).copied().unwrap_or_default())
+    }
+
+    /// The trial balance of `period` over `chart`: every account, headings summing their sub-accounts.
+    /// Movements on codes the chart does not know are left out (the voucher checks keep them from
+    /// happening).
+    pub fn trial_balance(&self, chart: &[Account], period: Period) -> Vec<TrialBalanceRow> {
+        let children = |code: &str| -> Vec<&Account> {
+            chart.iter().filter(|a| a.parent.as_deref() == Some(code)).collect()
+        };
+        fn total<'a>(
+            ledger: &Ledger,
+            account: &'a Account,
+            children: &dyn Fn(&str) -> Vec<&'a Account>,
+            period: Period,
+        ) -> (Decimal, Movement) {
+            let (mut opening, mut movement) = ledger.own(&account.code, period);
+            for child in children(&account.code) {
+                let (o, m) = total(ledger, child, children, period);
+                opening += o;
+                movement.debit += m.debit;
+                movement.credit += m.credit;
+            }
+            (opening, movement)
+        }
+        let level = |account: &Account| {
+            let mut level = 1;
+            let mut parent = account.parent.as_deref();
+            while let Some(code) = parent {
+                level += 1;
+                parent = chart.iter().find(|a| a.code == code).and_then(|a| a.parent.as_deref());
+            }
+            level
+        };
+        let mut rows: Vec<TrialBalanceRow> = chart
+            .iter()
+            .map(|account| {
+                let (opening, movement) = total(self, account, &children, period);
+                TrialBalanceRow {
+                    code: account.code.clone(),
+                    name: account.name.clone(),
+                    level: level(account),
+                    side: account.side,
+                    opening,
+                    debit: movement.debit,
+                    credit: movement.credit,
+                    closing: opening + movement.debit - movement.credit,
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| a.code.cmp(&b.code));
+        rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::finance::accounts::{Standard, template};
+    use domain::finance::journal::VoucherPosted;
+    use domain::finance::voucher::{VoucherLine, VoucherWord};
+    use domain::{BookId, Timestamp};
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn posted(voucher: u128, period: Period, lines: &[(&str, i64, i64)]) -> JournalEvent {
+        JournalEvent::Posted(VoucherPosted {
+            book: BookId(Uuid::from_u128(1)),
+            period,
+            voucher: VoucherId(Uuid::from_u128(voucher)),
+            word: VoucherWord::Ji,
+            number: voucher as u32,
+            date: Timestamp(0),
+            lines: lines
+                .iter()
+                .map(|&(account, debit, credit)| VoucherLine {
+                    summary: String::new(),
+                    account: account.into(),
+                    debit: Decimal::from(debit),
+                    credit: Decimal::from(credit),
+                    partner: None,
+                    item: None,
+                })
+                .collect(),
+            source: None,
+            reverses: None,
+            by: "p".into(),
+        })
+    }
+
+    #[test]
+    fn a_months_trial_balance_has_openings_movements_and_closings_that_sum_to_zero() {
+        let (oct, nov) = (Period::new(2026, 10).unwrap(), Period::new(2026, 11).unwrap());
+        let mut ledger = Ledger::default();
+        let events = [
+            posted(1, oct, &[("1405", 1000, 0), ("220202", 0, 1000)]),
+            posted(2, nov, &[("1122", 1130, 0), ("5001", 0, 1000), ("22210102", 0, 130)]),
+            posted(3, nov, &[("5401", 600, 0), ("1405", 0, 600)]),
+        ];
+        for event in &events {
+            ledger.apply(event);
+        }
+        ledger.apply(&events[1]); // read twice, counted once
+        let chart = template(Standard::SmallEnterprise);
+        let rows = ledger.trial_balance(&chart, nov);
+        let row = |code: &str| rows.iter().find(|r| r.code == code).unwrap().clone();
+        let inventory = row("1405");
+        assert_eq!(
+            (inventory.opening, inventory.debit, inventory.credit, inventory.closing),
+            (1000.into(), 0.into(), 600.into(), 400.into())
+        );
+        // Headings sum their sub-accounts: 2221 ← 222101 ← 22210102.
+        assert_eq!(row("2221").credit, Decimal::from(130));
+        assert_eq!(row("2202").opening, Decimal::from(-1000));
+        assert_eq!((row("22210102").level, row("2221").level), (3, 1));
+        let top: Vec<_> = rows.iter().filter(|r| r.level == 1).collect();
+        assert_eq!(top.iter().map(|r| r.opening).sum::<Decimal>(), Decimal::ZERO);
+        assert_eq!(
+            top.iter().map(|r| r.debit).sum::<Decimal>(),
+            top.iter().map(|r| r.credit).sum::<Decimal>()
+        );
+        assert_eq!(top.iter().map(|r| r.closing).sum::<Decimal>(), Decimal::ZERO);
+        assert_eq!(ledger.balance("1122", nov), Decimal::from(1130));
+        assert_eq!(ledger.balance("1122", oct), Decimal::ZERO);
+    }
+}

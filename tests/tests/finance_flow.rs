@@ -1,0 +1,257 @@
+//! 业务发生即财务记账, end to end: a purchase received, a sale reserved, shipped, invoiced and paid, with
+//! the process managers live; the automatic-voucher process manager books every value-moving event into
+//! the month's journal, and the ledger folded from the journal balances and agrees with the documents.
+
+use command_api::sales::{issue_sales_invoice, place_sales_order};
+use command_api::{CommandBus, FileCheckpoints, ProcessRunner};
+use domain::finance::accounts::Standard;
+use domain::finance::book::{Book, BookCommand, BookSettings, VatStatus};
+use domain::finance::journal::JournalEvent;
+use domain::inventory::{CostingMethod, StockPolicy};
+use domain::master::{Partner, PartnerCommand, PartnerDetails, PartnerRoles};
+use domain::process::auto_vouchers::AutoVouchers;
+use domain::process::order_fulfilment::{OrderFulfilment, line_reservation};
+use domain::process::receipt_allocation::ReceiptAllocation;
+use domain::process::receiving::Receiving;
+use domain::process::shipping::Shipping;
+use domain::purchasing::{PoLineInput, PurchaseOrder, PurchaseOrderCommand};
+use domain::sales::{
+    Allocation, Channel, CreditFacts, CustomerReceipt, CustomerReceiptCommand, InvoiceLineInput,
+    OrderLineInput, SalesInvoiceCommand, SalesOrderCommand, Shipment, ShipmentCommand, ShipmentLineInput,
+};
+use domain::time::Period;
+use domain::values::{Quantity, UnitAmount};
+use domain::{
+    BookId, CommandId, CommandMeta, CustomerReceiptId, GoodsReceiptId, ItemId, PartnerId, PurchaseOrderId,
+    Role, SalesInvoiceId, SalesOrderId, ShipmentId, Timestamp, WarehouseId,
+};
+use infra::codec::decode_domain_event;
+use infra::{EmbeddedStore, EventStore};
+use projections::ledger::Ledger;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+/// 2026-11-10T02:00Z.
+const NOVEMBER: Timestamp = Timestamp(1_794_276_000_000_000);
+const BOOK: BookId = BookId(Uuid::from_u128(1));
+const CUSTOMER: PartnerId = PartnerId(Uuid::from_u128(60));
+const SUPPLIER: PartnerId = PartnerId(Uuid::from_u128(70));
+const ITEM: ItemId = ItemId(Uuid::from_u128(10));
+const WAREHOUSE: WarehouseId = WarehouseId(Uuid::from_u128(20));
+
+fn meta(n: u128, roles: &[Role]) -> CommandMeta {
+    CommandMeta::new(CommandId(Uuid::from_u128(n)), "li", BOOK, NOVEMBER).with_roles(roles)
+}
+
+fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+async fn run_process_managers(bus: &CommandBus<EmbeddedStore>, dir: &std::path::Path) {
+    // Until a whole round finds nothing to do: each one's commands feed the next.
+    loop {
+        let head = bus.store().head_position().await.unwrap();
+        let checkpoints = FileCheckpoints::new(dir);
+        ProcessRunner::new(bus.clone(), Receiving, checkpoints.clone(), 64).run_until_quiet().await.unwrap();
+        ProcessRunner::new(bus.clone(), OrderFulfilment, checkpoints.clone(), 64)
+            .run_until_quiet()
+            .await
+            .unwrap();
+        ProcessRunner::new(bus.clone(), Shipping, checkpoints.clone(), 64).run_until_quiet().await.unwrap();
+        ProcessRunner::new(bus.clone(), ReceiptAllocation, checkpoints.clone(), 64)
+            .run_until_quiet()
+            .await
+            .unwrap();
+        let mut vouchers = ProcessRunner::new(bus.clone(), AutoVouchers, checkpoints, 64);
+        vouchers.run_until_quiet().await.unwrap();
+        assert_eq!(vouchers.stats.commands_rejected, 0, "every automatic voucher was booked");
+        if bus.store().head_position().await.unwrap() == head {
+            return;
+        }
+    }
+}
+
+async fn fold_ledger(store: &EmbeddedStore) -> (Ledger, Vec<u32>) {
+    let mut ledger = Ledger::default();
+    let mut numbers = Vec::new();
+    let mut from = 1;
+    loop {
+        let page = store.read_all(from, 10_000).await.unwrap();
+        let Some(last) = page.last() else { break };
+        from = last.position + 1;
+        for event in page.iter().filter(|e| e.event_type.name().starts_with("finance.VoucherPosted")) {
+            let posted: JournalEvent = decode_domain_event(&event.event_type, &event.payload).unwrap();
+            if let JournalEvent::Posted(p) = &posted {
+                numbers.push(p.number);
+            }
+            ledger.apply(&posted);
+        }
+    }
+    (ledger, numbers)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_value_moving_event_is_booked_once_and_the_ledger_balances_and_agrees_with_the_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
+    let bus = CommandBus::new(store.clone());
+    let finance = [Role::Finance];
+    let settings = BookSettings {
+        name: "上海示例贸易有限公司".into(),
+        standard: Standard::SmallEnterprise,
+        first_period: Period::new(2026, 11).unwrap(),
+        vat: VatStatus::General,
+        allow_negative_stock: false,
+        auto_post: true,
+        utc_offset_minutes: 480,
+    };
+    bus.execute::<Book>(&meta(1, &finance), &BookCommand::Create { id: BOOK, settings }).await.unwrap();
+    tests::fixtures::masters(&bus, &[CUSTOMER], &[ITEM], &[WAREHOUSE]).await;
+    let supplier = PartnerDetails {
+        name: "义乌供应商".into(),
+        roles: PartnerRoles { customer: false, supplier: true },
+        tax_id: None,
+        credit_limit: Decimal::ZERO,
+        payment_terms_days: 30,
+        region: "浙江".into(),
+    };
+    bus.execute::<Partner>(
+        &meta(2, &[Role::Admin]),
+        &PartnerCommand::Create { id: SUPPLIER, details: supplier },
+    )
+    .await
+    .unwrap();
+
+    // Buy 10 at 12.00, receive them (no invoice yet: 暂估).
+    let po = PurchaseOrderId(Uuid::from_u128(30));
+    let place = PurchaseOrderCommand::Place {
+        id: po,
+        supplier: SUPPLIER,
+        warehouse: WAREHOUSE,
+        department: "采购部".into(),
+        lines: vec![PoLineInput {
+            item: ITEM,
+            qty: Quantity::units(10),
+            unit_price: UnitAmount::new(d("12.00")).unwrap(),
+            vat_rate: d("0.13"),
+            policy: StockPolicy {
+                costing: CostingMethod::Fifo,
+                safety_stock: Decimal::ZERO,
+                allow_negative: false,
+            },
+            available_now: Decimal::ZERO,
+        }],
+        requisition: None,
+        budget_remaining: Decimal::MAX,
+        masters_usable: true,
+    };
+    bus.execute::<PurchaseOrder>(&meta(3, &[Role::Purchasing]), &place).await.unwrap();
+    let approve = PurchaseOrderCommand::Approve { id: po };
+    bus.execute::<PurchaseOrder>(
+        &CommandMeta { actor: "wang".into(), ..meta(4, &[Role::Purchasing]) },
+        &approve,
+    )
+    .await
+    .unwrap();
+    let receive = PurchaseOrderCommand::Receive {
+        id: po,
+        receipt: GoodsReceiptId(Uuid::from_u128(31)),
+        lines: vec![(0, Quantity::units(10))],
+        bin: None,
+        lot: None,
+        tolerance: Decimal::ZERO,
+    };
+    bus.execute::<PurchaseOrder>(&meta(5, &[Role::Warehouse]), &receive).await.unwrap();
+    run_process_managers(&bus, dir.path()).await;
+
+    // Sell 3 at 19.90 (+13 % VAT): reserve, ship, invoice, get paid 100.00 (32.54 more than owed).
+    let order = SalesOrderId(Uuid::from_u128(40));
+    let place = SalesOrderCommand::Place {
+        id: order,
+        customer: CUSTOMER,
+        channel: Channel::Store { store: "南京路店".into() },
+        warehouse: WAREHOUSE,
+        lines: vec![OrderLineInput {
+            item: ITEM,
+            qty: Quantity::units(3),
+            unit_price: UnitAmount::new(d("19.90")).unwrap(),
+            vat_rate: d("0.13"),
+            default_supplier: Some(SUPPLIER),
+            warehouse: None,
+        }],
+        credit: CreditFacts { limit: Decimal::ZERO, open_receivables: Decimal::ZERO },
+        masters_usable: true,
+    };
+    place_sales_order(&bus, &meta(6, &[Role::Sales]), &place).await.unwrap();
+    run_process_managers(&bus, dir.path()).await;
+    let shipment = ShipmentId(Uuid::from_u128(41));
+    let create = ShipmentCommand::Create {
+        id: shipment,
+        order,
+        warehouse: WAREHOUSE,
+        lines: vec![ShipmentLineInput {
+            order_line: 0,
+            item: ITEM,
+            qty: Quantity::units(3),
+            reservation: Some(line_reservation(order, 0)),
+        }],
+    };
+    let pick = ShipmentCommand::Pick { id: shipment, picked: vec![d("3")] };
+    let ship = ShipmentCommand::Ship { id: shipment };
+    let (m7, m8, m9) =
+        (meta(7, &[Role::Warehouse]), meta(8, &[Role::Warehouse]), meta(9, &[Role::Warehouse]));
+    for outcome in bus.execute_all::<Shipment>(&[(&m7, &create), (&m8, &pick), (&m9, &ship)]).await.unwrap() {
+        outcome.unwrap();
+    }
+    run_process_managers(&bus, dir.path()).await;
+    let invoice = SalesInvoiceId(Uuid::from_u128(42));
+    let issue = SalesInvoiceCommand::Issue {
+        id: invoice,
+        customer: CUSTOMER,
+        lines: vec![InvoiceLineInput {
+            shipment,
+            item: ITEM,
+            qty: Quantity::units(3),
+            unit_price: UnitAmount::new(d("19.90")).unwrap(),
+            vat_rate: d("0.13"),
+        }],
+        due_at: NOVEMBER,
+        masters_usable: true,
+    };
+    issue_sales_invoice(&bus, &meta(10, &[Role::Sales]), &issue).await.unwrap();
+    let receipt = CustomerReceiptCommand::Record {
+        id: CustomerReceiptId(Uuid::from_u128(43)),
+        customer: CUSTOMER,
+        amount: d("100.00"),
+        allocation: Allocation::Explicit(vec![(invoice, d("67.46"))]),
+    };
+    bus.execute::<CustomerReceipt>(&meta(11, &[Role::Finance]), &receipt).await.unwrap();
+    run_process_managers(&bus, dir.path()).await;
+
+    let (ledger, mut numbers) = fold_ledger(&store).await;
+    numbers.sort_unstable();
+    // Goods received, shipment cost, invoice, receipt: four vouchers, numbered 1 to 4.
+    assert_eq!(numbers, vec![1, 2, 3, 4]);
+    let november = Period::new(2026, 11).unwrap();
+    let balance = |code: &str| ledger.balance(code, november);
+    assert_eq!(balance("1405"), d("84.00"), "stock: 10 × 12.00 in, 3 × 12.00 out");
+    assert_eq!(balance("220202"), d("-120.00"), "payables estimated for goods without invoice");
+    assert_eq!(balance("5401"), d("36.00"), "cost of the goods sold, as the stock issue carried it");
+    assert_eq!(balance("5001"), d("-59.70"));
+    assert_eq!(balance("22210102"), d("-7.76"));
+    assert_eq!(balance("1122"), Decimal::ZERO, "the invoice is paid");
+    assert_eq!(balance("2203"), d("-32.54"), "what was paid beyond the invoice is an advance");
+    assert_eq!(balance("1002"), d("100.00"));
+    let book: Book = bus.load(&format!("book-{}", BOOK.0)).await.unwrap();
+    let rows = ledger.trial_balance(&book.accounts, november);
+    let top = rows.iter().filter(|r| r.level == 1);
+    assert_eq!(top.clone().map(|r| r.closing).sum::<Decimal>(), Decimal::ZERO, "the trial balance balances");
+    assert_eq!(top.clone().map(|r| r.debit).sum::<Decimal>(), top.map(|r| r.credit).sum::<Decimal>());
+
+    // Replaying every event through a fresh automatic-voucher runner books nothing twice.
+    let fresh = tempfile::tempdir().unwrap();
+    let mut again = ProcessRunner::new(bus.clone(), AutoVouchers, FileCheckpoints::new(fresh.path()), 64);
+    again.run_until_quiet().await.unwrap();
+    assert_eq!(again.stats.commands_done, 0);
+    assert_eq!(fold_ledger(&store).await.1.len(), 4);
+}
