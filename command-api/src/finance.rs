@@ -324,3 +324,133 @@ pub async fn record_automatic_voucher<S: EventStore>(
     };
     Ok(AutoVoucherOutcome::Recorded { posted })
 }
+
+/// What month end booked: the number of each voucher posted, or `None` where there was nothing to move
+/// (or the voucher waits for review in a book that reviews automatic vouchers).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct MonthEndReport {
+    pub vat_transfer: Option<u32>,
+    pub profit_transfer: Option<u32>,
+    pub year_end: Option<u32>,
+    /// Month-end vouchers drafted but waiting for review.
+    pub waiting_for_review: Vec<VoucherId>,
+}
+
+/// The book's signed balances (debits positive) at the end of `period`, over every posted voucher from
+/// the book's first month, read from the month journals.
+pub async fn balances_at<S: EventStore>(
+    bus: &CommandBus<S>,
+    book: BookId,
+    first: Period,
+    period: Period,
+) -> Result<domain::finance::month_end::Balances, StoreError> {
+    let mut balances = domain::finance::month_end::Balances::new();
+    let mut month = first;
+    while month <= period {
+        let journal: PeriodJournal = bus.load(&journal_stream(book, month)).await?;
+        for (code, (debit, credit)) in &journal.totals {
+            *balances.entry(code.clone()).or_default() += debit - credit;
+        }
+        let following = next(month);
+        if following == month {
+            break;
+        }
+        month = following;
+    }
+    Ok(balances)
+}
+
+/// Month end (期末结转): the VAT transfer, the profit transfer, and in December the year end, each drafted
+/// as an automatic voucher dated the month's last instant and posted when the book posts automatic
+/// vouchers without review. Running it again books only what postings since the last run added.
+pub async fn run_month_end<S: EventStore>(
+    bus: &CommandBus<S>,
+    meta: &CommandMeta,
+    book_id: BookId,
+    period: Period,
+) -> Result<MonthEndReport, FinanceError> {
+    use domain::finance::month_end::{profit_transfer, vat_transfer, year_end};
+    type Rule = fn(
+        &[domain::finance::accounts::Account],
+        &domain::finance::month_end::Balances,
+    ) -> Option<Vec<VoucherLine>>;
+    let book: Book = bus.load(&book_stream(book_id)).await?;
+    let Some(settings) = book.settings.clone() else {
+        return Err(voucher_rejected(VoucherRejection::NotFound));
+    };
+    let mut report = MonthEndReport::default();
+    let mut steps: Vec<(&str, Rule)> =
+        vec![("vat-transfer", vat_transfer), ("profit-transfer", profit_transfer)];
+    if period.month == 12 {
+        steps.push(("year-end", year_end));
+    }
+    for (kind, rule) in steps {
+        let balances = balances_at(bus, book_id, settings.first_period, period).await?;
+        let Some(lines) = rule(&book.accounts, &balances) else { continue };
+        // Named after the month's state: a second run with nothing new finds nothing to move; after late
+        // postings it makes a new voucher for what they added.
+        let journal: PeriodJournal = bus.load(&journal_stream(book_id, period)).await?;
+        let name = format!("month-end/{period}/{kind}/{}", journal.posted.len());
+        let id = VoucherId(Uuid::new_v5(&book_id.0, name.as_bytes()));
+        let step = CommandMeta { command_id: CommandId(Uuid::new_v5(&id.0, b"draft")), ..meta.clone() };
+        let draft = VoucherDraft {
+            id,
+            book: book_id,
+            word: VoucherWord::Ji,
+            date: last_instant(period, settings.utc_offset_minutes),
+            lines,
+            source: Some(VoucherSource {
+                kind: "finance.MonthEnd".into(),
+                id: book_id.0,
+                event: domain::EventId::derive(step.command_id, 0),
+            }),
+            reverses: None,
+        };
+        draft_voucher(bus, &step, &draft).await?;
+        if !settings.auto_post {
+            report.waiting_for_review.push(id);
+            // Later steps need this one posted (the profit transfer moves what the year end closes).
+            break;
+        }
+        let number = post_voucher(
+            bus,
+            &CommandMeta { command_id: CommandId(Uuid::new_v5(&id.0, b"post")), ..meta.clone() },
+            id,
+        )
+        .await?;
+        match kind {
+            "vat-transfer" => report.vat_transfer = Some(number),
+            "profit-transfer" => report.profit_transfer = Some(number),
+            _ => report.year_end = Some(number),
+        }
+    }
+    Ok(report)
+}
+
+/// The last microsecond of `period` in a time zone `utc_offset_minutes` east of UTC.
+fn last_instant(period: Period, utc_offset_minutes: i32) -> Timestamp {
+    let following = next(period);
+    // Days from 1970-01-01 to the first of the following month (Howard Hinnant's days_from_civil).
+    let (y, m) = (i64::from(following.year) - i64::from(following.month <= 2), i64::from(following.month));
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Timestamp(days * 86_400_000_000 - i64::from(utc_offset_minutes) * 60_000_000 - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_instant_of_a_month_is_still_in_it_in_the_books_time_zone() {
+        for (year, month) in [(2026, 11), (2026, 12), (2024, 2), (2027, 1)] {
+            let period = Period::new(year, month).unwrap();
+            let last = last_instant(period, 480);
+            assert_eq!(Period::containing(last, 480), period);
+            assert_eq!(Period::containing(Timestamp(last.0 + 1), 480), next(period));
+        }
+    }
+}

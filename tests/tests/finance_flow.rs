@@ -2,6 +2,7 @@
 //! the process managers live; the automatic-voucher process manager books every value-moving event into
 //! the month's journal, and the ledger folded from the journal balances and agrees with the documents.
 
+use command_api::finance::{MonthEndReport, close_period, run_month_end};
 use command_api::sales::{issue_sales_invoice, place_sales_order};
 use command_api::{CommandBus, FileCheckpoints, ProcessRunner};
 use domain::finance::accounts::Standard;
@@ -248,10 +249,33 @@ async fn every_value_moving_event_is_booked_once_and_the_ledger_balances_and_agr
     assert_eq!(top.clone().map(|r| r.closing).sum::<Decimal>(), Decimal::ZERO, "the trial balance balances");
     assert_eq!(top.clone().map(|r| r.debit).sum::<Decimal>(), top.map(|r| r.credit).sum::<Decimal>());
 
+    // Month end: output VAT moves to 未交增值税, the month's profit to 本年利润; then the month closes.
+    let accountant = || CommandMeta { actor: "zhao".into(), ..meta(20, &finance) };
+    let report = run_month_end(&bus, &accountant(), BOOK, november).await.unwrap();
+    assert_eq!((report.vat_transfer, report.profit_transfer, report.year_end), (Some(5), Some(6), None));
+    let again = run_month_end(&bus, &accountant(), BOOK, november).await.unwrap();
+    assert_eq!(again, MonthEndReport::default(), "a second run finds nothing more to move");
+    close_period(&bus, &meta(21, &finance), BOOK, november).await.unwrap();
+    let (ledger, numbers) = fold_ledger(&store).await;
+    let balance = |code: &str| ledger.balance(code, november);
+    assert_eq!((balance("22210104"), balance("222102")), (d("7.76"), d("-7.76")));
+    assert_eq!((balance("5001"), balance("5401")), (Decimal::ZERO, Decimal::ZERO));
+    assert_eq!(balance("3103"), d("-23.70"), "59.70 of sales less 36.00 of cost");
+    assert_eq!(numbers.len(), 6);
+    // December is the year's last month: its month end moves the year's profit to 利润分配.
+    let december = Period::new(2026, 12).unwrap();
+    let year = run_month_end(&bus, &meta(22, &finance), BOOK, december).await.unwrap();
+    assert_eq!((year.vat_transfer, year.profit_transfer, year.year_end), (None, None, Some(1)));
+    let (ledger, _) = fold_ledger(&store).await;
+    assert_eq!(
+        (ledger.balance("3103", december), ledger.balance("3104", december)),
+        (Decimal::ZERO, d("-23.70"))
+    );
+
     // Replaying every event through a fresh automatic-voucher runner books nothing twice.
     let fresh = tempfile::tempdir().unwrap();
     let mut again = ProcessRunner::new(bus.clone(), AutoVouchers, FileCheckpoints::new(fresh.path()), 64);
     again.run_until_quiet().await.unwrap();
     assert_eq!(again.stats.commands_done, 0);
-    assert_eq!(fold_ledger(&store).await.1.len(), 4);
+    assert_eq!(fold_ledger(&store).await.1.len(), 7);
 }

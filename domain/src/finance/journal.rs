@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::voucher::{VoucherLine, VoucherRejection, VoucherSource, VoucherWord, check_lines};
@@ -127,6 +128,15 @@ pub struct PeriodJournal {
     pub numbers: BTreeMap<VoucherWord, u32>,
     /// Every posted voucher with its word and number.
     pub posted: BTreeMap<VoucherId, (VoucherWord, u32)>,
+    /// The month's movement per account code: (debits, credits).
+    pub totals: BTreeMap<String, (Decimal, Decimal)>,
+}
+
+impl PeriodJournal {
+    /// The month's net movement of an account, debits positive.
+    pub fn net(&self, code: &str) -> Decimal {
+        self.totals.get(code).map_or(Decimal::ZERO, |(debit, credit)| debit - credit)
+    }
 }
 
 impl Aggregate for PeriodJournal {
@@ -146,6 +156,11 @@ impl Aggregate for PeriodJournal {
                 assert_eq!(e.number, *last + 1, "voucher numbers are gapless");
                 *last = e.number;
                 self.posted.insert(e.voucher, (e.word, e.number));
+                for line in &e.lines {
+                    let total = self.totals.entry(line.account.clone()).or_default();
+                    total.0 += line.debit;
+                    total.1 += line.credit;
+                }
             }
             JournalEvent::Closed(_) => self.closed = true,
             JournalEvent::Reopened(_) => self.closed = false,
@@ -224,7 +239,6 @@ impl Aggregate for PeriodJournal {
 
 #[cfg(test)]
 mod tests {
-    use rust_decimal::Decimal;
     use uuid::Uuid;
 
     use super::*;

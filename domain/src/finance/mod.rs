@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod book;
 pub mod journal;
+pub mod month_end;
 pub mod rules;
 pub mod voucher;
 
