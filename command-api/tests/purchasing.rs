@@ -166,7 +166,7 @@ async fn a_matched_purchase_invoice_is_paid_through_the_supplier_payment_flow() 
     };
     let registered =
         bus.execute::<PurchaseInvoice>(&meta(20, "li", &[Role::Purchasing]), &register).await.unwrap();
-    assert_eq!(registered.events.len(), 2, "registered and matched");
+    assert_eq!(registered.events.len(), 3, "registered, matched and booked");
     let pay = SupplierPaymentCommand::Pay {
         id: SupplierPaymentId(Uuid::from_u128(61)),
         supplier: PartnerId(Uuid::from_u128(40)),

@@ -170,7 +170,7 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 97] = [
+const GOLDEN: [(&str, &str); 98] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -299,6 +299,10 @@ const GOLDEN: [(&str, &str); 97] = [
     (
         "finance.PeriodReopened",
         "1000000000000000000000000000000001ea0f0b04626f73730c6c61746520696e766f696365",
+    ),
+    (
+        "purchasing.PurchaseInvoiceBooked",
+        "1000000000000000000000000000000053100000000000000000000000000000004d0b4e6f2e303435313233393901100000000000000000000000000000005100100000000000000000000000000000000102313004322e363004302e31330532362e303004332e333804322e35300231300532362e303004332e33380532392e3338",
     ),
     ("purchasing.BudgetSet", "09e98787e8b4ade983a8ea0f0b053130303030047a68616f"),
     (
@@ -791,6 +795,26 @@ fn purchase_invoice_samples() -> (Vec<PurchaseInvoiceEvent>, Vec<SupplierPayment
             open_after: d("0"),
         }),
         PurchaseInvoiceEvent::Paid(PurchaseInvoicePaid { id }),
+        PurchaseInvoiceEvent::Booked(domain::purchasing::invoice::PurchaseInvoiceBooked {
+            id,
+            supplier: PartnerId(Uuid::from_u128(77)),
+            number: "No.04512399".into(),
+            lines: vec![PurchaseInvoiceLine {
+                po: PurchaseOrderId(Uuid::from_u128(81)),
+                po_line: 0,
+                item: ItemId(Uuid::from_u128(1)),
+                qty: d("10"),
+                unit_price: d("2.60"),
+                vat_rate: d("0.13"),
+                amount_net: d("26.00"),
+                amount_tax: d("3.38"),
+                ordered_price: d("2.50"),
+                received_qty: d("10"),
+            }],
+            amount_net: d("26.00"),
+            amount_tax: d("3.38"),
+            amount_gross: d("29.38"),
+        }),
     ];
     let payments = vec![SupplierPaymentEvent::Paid(SupplierPaid {
         id: payment,

@@ -15,7 +15,10 @@ use domain::process::order_fulfilment::{OrderFulfilment, line_reservation};
 use domain::process::receipt_allocation::ReceiptAllocation;
 use domain::process::receiving::Receiving;
 use domain::process::shipping::Shipping;
-use domain::purchasing::{PoLineInput, PurchaseOrder, PurchaseOrderCommand};
+use domain::purchasing::{
+    OrderLineFacts, PoLineInput, PurchaseInvoice, PurchaseInvoiceCommand, PurchaseInvoiceLineInput,
+    PurchaseOrder, PurchaseOrderCommand, Tolerances,
+};
 use domain::sales::{
     Allocation, Channel, CreditFacts, CustomerReceipt, CustomerReceiptCommand, InvoiceLineInput,
     OrderLineInput, SalesInvoiceCommand, SalesOrderCommand, Shipment, ShipmentCommand, ShipmentLineInput,
@@ -23,8 +26,8 @@ use domain::sales::{
 use domain::time::Period;
 use domain::values::{Quantity, UnitAmount};
 use domain::{
-    BookId, CommandId, CommandMeta, CustomerReceiptId, GoodsReceiptId, ItemId, PartnerId, PurchaseOrderId,
-    Role, SalesInvoiceId, SalesOrderId, ShipmentId, Timestamp, WarehouseId,
+    BookId, CommandId, CommandMeta, CustomerReceiptId, GoodsReceiptId, ItemId, PartnerId, PurchaseInvoiceId,
+    PurchaseOrderId, Role, SalesInvoiceId, SalesOrderId, ShipmentId, Timestamp, WarehouseId,
 };
 use infra::codec::decode_domain_event;
 use infra::{EmbeddedStore, EventStore};
@@ -164,6 +167,31 @@ async fn every_value_moving_event_is_booked_once_and_the_ledger_balances_and_agr
     };
     bus.execute::<PurchaseOrder>(&meta(5, &[Role::Warehouse]), &receive).await.unwrap();
     run_process_managers(&bus, dir.path()).await;
+    // The supplier's invoice arrives at 12.30 a unit, within the 5 % price tolerance.
+    let register = PurchaseInvoiceCommand::Register {
+        id: PurchaseInvoiceId(Uuid::from_u128(32)),
+        supplier: SUPPLIER,
+        number: "No.04512399".into(),
+        lines: vec![PurchaseInvoiceLineInput {
+            po,
+            po_line: 0,
+            item: ITEM,
+            qty: Quantity::units(10),
+            unit_price: UnitAmount::new(d("12.30")).unwrap(),
+            vat_rate: d("0.13"),
+        }],
+        facts: vec![OrderLineFacts {
+            po,
+            po_line: 0,
+            ordered_price: d("12.00"),
+            received_qty: d("10"),
+            invoiced_qty: Decimal::ZERO,
+        }],
+        tolerances: Tolerances { qty: Decimal::ZERO, price: d("0.05") },
+        masters_usable: true,
+    };
+    bus.execute::<PurchaseInvoice>(&meta(12, &[Role::Purchasing]), &register).await.unwrap();
+    run_process_managers(&bus, dir.path()).await;
 
     // Sell 3 at 19.90 (+13 % VAT): reserve, ship, invoice, get paid 100.00 (32.54 more than owed).
     let order = SalesOrderId(Uuid::from_u128(40));
@@ -231,12 +259,14 @@ async fn every_value_moving_event_is_booked_once_and_the_ledger_balances_and_agr
 
     let (ledger, mut numbers) = fold_ledger(&store).await;
     numbers.sort_unstable();
-    // Goods received, shipment cost, invoice, receipt: four vouchers, numbered 1 to 4.
-    assert_eq!(numbers, vec![1, 2, 3, 4]);
+    // Goods received, purchase invoice, shipment cost, sales invoice, receipt: five vouchers, 1 to 5.
+    assert_eq!(numbers, vec![1, 2, 3, 4, 5]);
     let november = Period::new(2026, 11).unwrap();
     let balance = |code: &str| ledger.balance(code, november);
-    assert_eq!(balance("1405"), d("84.00"), "stock: 10 × 12.00 in, 3 × 12.00 out");
-    assert_eq!(balance("220202"), d("-120.00"), "payables estimated for goods without invoice");
+    assert_eq!(balance("1405"), d("87.00"), "stock: 10 × 12.00 in, 3.00 of price difference, 3 × 12.00 out");
+    assert_eq!(balance("220202"), Decimal::ZERO, "the invoice cleared the estimate");
+    assert_eq!(balance("220201"), d("-138.99"), "owed to the supplier: 123.00 + 15.99 VAT");
+    assert_eq!(balance("22210101"), d("15.99"));
     assert_eq!(balance("5401"), d("36.00"), "cost of the goods sold, as the stock issue carried it");
     assert_eq!(balance("5001"), d("-59.70"));
     assert_eq!(balance("22210102"), d("-7.76"));
@@ -249,16 +279,17 @@ async fn every_value_moving_event_is_booked_once_and_the_ledger_balances_and_agr
     assert_eq!(top.clone().map(|r| r.closing).sum::<Decimal>(), Decimal::ZERO, "the trial balance balances");
     assert_eq!(top.clone().map(|r| r.debit).sum::<Decimal>(), top.map(|r| r.credit).sum::<Decimal>());
 
-    // Month end: output VAT moves to 未交增值税, the month's profit to 本年利润; then the month closes.
+    // Month end: input VAT (15.99) exceeds output VAT (7.76), so nothing moves to 未交增值税 (留抵); the
+    // month's profit moves to 本年利润; then the month closes.
     let accountant = || CommandMeta { actor: "zhao".into(), ..meta(20, &finance) };
     let report = run_month_end(&bus, &accountant(), BOOK, november).await.unwrap();
-    assert_eq!((report.vat_transfer, report.profit_transfer, report.year_end), (Some(5), Some(6), None));
+    assert_eq!((report.vat_transfer, report.profit_transfer, report.year_end), (None, Some(6), None));
     let again = run_month_end(&bus, &accountant(), BOOK, november).await.unwrap();
     assert_eq!(again, MonthEndReport::default(), "a second run finds nothing more to move");
     close_period(&bus, &meta(21, &finance), BOOK, november).await.unwrap();
     let (ledger, numbers) = fold_ledger(&store).await;
     let balance = |code: &str| ledger.balance(code, november);
-    assert_eq!((balance("22210104"), balance("222102")), (d("7.76"), d("-7.76")));
+    assert_eq!((balance("22210104"), balance("222102")), (Decimal::ZERO, Decimal::ZERO));
     assert_eq!((balance("5001"), balance("5401")), (Decimal::ZERO, Decimal::ZERO));
     assert_eq!(balance("3103"), d("-23.70"), "59.70 of sales less 36.00 of cost");
     assert_eq!(numbers.len(), 6);

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::accounts::AccountRole;
 use super::voucher::{VoucherSource, VoucherWord};
 use crate::ids::{BookId, EventId, ItemId, PartnerId, VoucherId};
+use crate::purchasing::invoice::PurchaseInvoiceBooked;
 use crate::purchasing::order::GoodsReceived;
 use crate::purchasing::payment::SupplierPaid;
 use crate::sales::invoice::SalesInvoiceIssued;
@@ -102,6 +103,32 @@ pub fn goods_received(e: &GoodsReceived) -> Vec<RoleLine> {
         .collect();
     let total: Decimal = lines.iter().map(|l| l.debit).sum();
     lines.push(RoleLine::credit("采购入库(暂估)", AccountRole::Grni, total).partner(e.supplier));
+    non_zero(lines)
+}
+
+/// 采购发票 matched to receipts: the estimate booked at receipt is cleared at the order's price, the
+/// invoice's own net goes to payables with its input VAT, and the difference between the two prices
+/// goes to inventory (the goods are taken to be on hand; accounting.md sends it to COGS once they are
+/// sold, which needs the stock position at matching time, not yet recorded).
+/// Dr GRNI (qty × order price) + Dr Inventory (price difference) + Dr input VAT / Cr Payables (gross).
+pub fn purchase_invoice_booked(e: &PurchaseInvoiceBooked) -> Vec<RoleLine> {
+    let summary = format!("采购发票 {}", e.number);
+    let mut lines = Vec::new();
+    for line in &e.lines {
+        let estimate = round_money(line.qty * line.ordered_price);
+        lines
+            .push(RoleLine::debit(&summary, AccountRole::Grni, estimate).partner(e.supplier).item(line.item));
+        let difference = line.amount_net - estimate;
+        if !difference.is_zero() {
+            // A negative difference (invoiced below the order price) is a red debit.
+            lines.push(
+                RoleLine::debit(&format!("{summary} 价差"), AccountRole::Inventory, difference)
+                    .item(line.item),
+            );
+        }
+    }
+    lines.push(RoleLine::debit(&format!("{summary} 进项税"), AccountRole::InputVat, e.amount_tax));
+    lines.push(RoleLine::credit(&summary, AccountRole::Payables, e.amount_gross).partner(e.supplier));
     non_zero(lines)
 }
 
@@ -297,6 +324,52 @@ mod tests {
                 (AccountRole::Bank, d("0"), d("500")),
             ]
         );
+    }
+
+    #[test]
+    fn a_matched_purchase_invoice_clears_the_estimate_books_input_vat_and_the_price_difference() {
+        use crate::purchasing::invoice::PurchaseInvoiceLine;
+        let line = |price: &str, net: &str, tax: &str| PurchaseInvoiceLine {
+            po: PurchaseOrderId(Uuid::from_u128(1)),
+            po_line: 0,
+            item: ItemId(Uuid::from_u128(2)),
+            qty: d("10"),
+            unit_price: d(price),
+            vat_rate: d("0.13"),
+            amount_net: d(net),
+            amount_tax: d(tax),
+            ordered_price: d("12.00"),
+            received_qty: d("10"),
+        };
+        let booked = |lines: Vec<PurchaseInvoiceLine>| PurchaseInvoiceBooked {
+            id: crate::ids::PurchaseInvoiceId(Uuid::from_u128(3)),
+            supplier: partner(),
+            number: "No.0012345".into(),
+            amount_net: lines.iter().map(|l| l.amount_net).sum(),
+            amount_tax: lines.iter().map(|l| l.amount_tax).sum(),
+            amount_gross: lines.iter().map(|l| l.amount_net + l.amount_tax).sum(),
+            lines,
+        };
+        // Invoiced at 12.30 against an order at 12.00: 3.00 of price difference.
+        let dearer = purchase_invoice_booked(&booked(vec![line("12.30", "123.00", "15.99")]));
+        assert!(balanced(&dearer));
+        assert_eq!(
+            sides(&dearer),
+            vec![
+                (AccountRole::Grni, d("120.00"), d("0")),
+                (AccountRole::Inventory, d("3.00"), d("0")),
+                (AccountRole::InputVat, d("15.99"), d("0")),
+                (AccountRole::Payables, d("0"), d("138.99")),
+            ]
+        );
+        // At the order price: no difference line.
+        let same = purchase_invoice_booked(&booked(vec![line("12.00", "120.00", "15.60")]));
+        assert_eq!(same.len(), 3);
+        assert!(balanced(&same));
+        // Cheaper: the difference is a red debit to inventory.
+        let cheaper = purchase_invoice_booked(&booked(vec![line("11.90", "119.00", "15.47")]));
+        assert!(balanced(&cheaper));
+        assert_eq!(cheaper[1].debit, d("-1.00"));
     }
 
     #[test]

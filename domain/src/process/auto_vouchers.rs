@@ -6,7 +6,7 @@
 use super::{EventContext, ProcessManager};
 use crate::finance::rules::{self, AutoVoucher, RoleLine};
 use crate::finance::voucher::{VoucherSource, VoucherWord};
-use crate::purchasing::{GOODS_RECEIPT_DOC, PurchaseOrderEvent, SupplierPaymentEvent};
+use crate::purchasing::{GOODS_RECEIPT_DOC, PurchaseInvoiceEvent, PurchaseOrderEvent, SupplierPaymentEvent};
 use crate::sales::{CustomerReceiptEvent, SHIPMENT_DOC, SalesInvoiceEvent, ShipmentEvent};
 use uuid::Uuid;
 
@@ -14,6 +14,7 @@ crate::process_input! {
     #[derive(Clone, Debug, PartialEq)]
     pub enum AutoVoucherInput {
         PurchaseOrder(PurchaseOrderEvent),
+        PurchaseInvoice(PurchaseInvoiceEvent),
         Shipment(ShipmentEvent),
         SalesInvoice(SalesInvoiceEvent),
         CustomerReceipt(CustomerReceiptEvent),
@@ -33,6 +34,9 @@ impl ProcessManager for AutoVouchers {
         let (kind, id, lines): (&str, Uuid, Vec<RoleLine>) = match event {
             I::PurchaseOrder(PurchaseOrderEvent::Received(e)) => {
                 (GOODS_RECEIPT_DOC, e.receipt.0, rules::goods_received(e))
+            }
+            I::PurchaseInvoice(PurchaseInvoiceEvent::Booked(e)) => {
+                ("purchasing.PurchaseInvoice", e.id.0, rules::purchase_invoice_booked(e))
             }
             I::Shipment(ShipmentEvent::Costed(e)) => (SHIPMENT_DOC, e.id.0, rules::shipment_costed(e)),
             I::SalesInvoice(SalesInvoiceEvent::Issued(e)) => {

@@ -116,6 +116,33 @@ pub struct PurchaseInvoiceMatched {
     pub reason: Option<String>,
 }
 
+/// A matched invoice as the books take it (payables, input VAT, the estimate it clears): recorded with
+/// the match, so its voucher needs nothing but this event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseInvoiceBooked {
+    pub id: PurchaseInvoiceId,
+    pub supplier: PartnerId,
+    pub number: String,
+    pub lines: Vec<PurchaseInvoiceLine>,
+    pub amount_net: Decimal,
+    pub amount_tax: Decimal,
+    pub amount_gross: Decimal,
+}
+
+impl PurchaseInvoiceBooked {
+    fn of(registered: &PurchaseInvoiceRegistered) -> Self {
+        PurchaseInvoiceBooked {
+            id: registered.id,
+            supplier: registered.supplier,
+            number: registered.number.clone(),
+            lines: registered.lines.clone(),
+            amount_net: registered.amount_net,
+            amount_tax: registered.amount_tax,
+            amount_gross: registered.amount_gross,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PurchaseInvoiceMatchFailed {
     pub mismatches: Vec<MatchMismatch>,
@@ -141,6 +168,7 @@ crate::domain_events! {
         MatchFailed(PurchaseInvoiceMatchFailed) = "purchasing.PurchaseInvoiceMatchFailed" v 1,
         PaymentRecorded(SupplierPaymentRecorded) = "purchasing.SupplierPaymentRecorded" v 1,
         Paid(PurchaseInvoicePaid) = "purchasing.PurchaseInvoicePaid" v 1,
+        Booked(PurchaseInvoiceBooked) = "purchasing.PurchaseInvoiceBooked" v 1,
     }
 }
 
@@ -284,6 +312,7 @@ impl Aggregate for PurchaseInvoice {
                 self.payments.push(e.payment);
             }
             PurchaseInvoiceEvent::Paid(_) => self.status = PurchaseInvoiceStatus::Paid,
+            PurchaseInvoiceEvent::Booked(_) => {}
         }
         assert!(self.open >= Decimal::ZERO, "an invoice is never paid beyond its amount");
     }
@@ -318,7 +347,7 @@ impl Aggregate for PurchaseInvoice {
                 let (lines, mismatches) = match_lines(lines, facts, *tolerances)?;
                 let amount_net: Decimal = lines.iter().map(|l| l.amount_net).sum();
                 let amount_tax: Decimal = lines.iter().map(|l| l.amount_tax).sum();
-                let mut events = vec![PurchaseInvoiceEvent::Registered(PurchaseInvoiceRegistered {
+                let registered = PurchaseInvoiceRegistered {
                     id: *id,
                     supplier: *supplier,
                     number: number.trim().to_string(),
@@ -327,16 +356,19 @@ impl Aggregate for PurchaseInvoice {
                     amount_tax,
                     amount_gross: amount_net + amount_tax,
                     by: meta.actor.clone(),
-                })];
-                events.push(if mismatches.is_empty() {
-                    PurchaseInvoiceEvent::Matched(PurchaseInvoiceMatched {
+                };
+                let booked = PurchaseInvoiceBooked::of(&registered);
+                let mut events = vec![PurchaseInvoiceEvent::Registered(registered)];
+                if mismatches.is_empty() {
+                    events.push(PurchaseInvoiceEvent::Matched(PurchaseInvoiceMatched {
                         id: *id,
                         approved_by: None,
                         reason: None,
-                    })
+                    }));
+                    events.push(PurchaseInvoiceEvent::Booked(booked));
                 } else {
-                    PurchaseInvoiceEvent::MatchFailed(PurchaseInvoiceMatchFailed { mismatches })
-                });
+                    events.push(PurchaseInvoiceEvent::MatchFailed(PurchaseInvoiceMatchFailed { mismatches }));
+                }
                 Ok(events)
             }
             PurchaseInvoiceCommand::ApproveException { id, reason } => {
@@ -350,11 +382,15 @@ impl Aggregate for PurchaseInvoice {
                 if registrant == meta.actor {
                     return Err(R::OwnInvoice(registrant));
                 }
-                Ok(vec![PurchaseInvoiceEvent::Matched(PurchaseInvoiceMatched {
-                    id: *id,
-                    approved_by: Some(meta.actor.clone()),
-                    reason: Some(reason.clone()),
-                })])
+                let registered = self.registered.as_ref().expect("an exception was registered");
+                Ok(vec![
+                    PurchaseInvoiceEvent::Matched(PurchaseInvoiceMatched {
+                        id: *id,
+                        approved_by: Some(meta.actor.clone()),
+                        reason: Some(reason.clone()),
+                    }),
+                    PurchaseInvoiceEvent::Booked(PurchaseInvoiceBooked::of(registered)),
+                ])
             }
             PurchaseInvoiceCommand::RecordPayment { id, payment, amount } => {
                 if self.status != S::Matched {
