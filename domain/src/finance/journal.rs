@@ -182,7 +182,7 @@ impl Aggregate for PeriodJournal {
                 if self.closed {
                     return Err(R::Closed);
                 }
-                check_lines(lines, reverses.is_some()).map_err(R::Voucher)?;
+                check_lines(lines, reverses.is_some() || source.is_some()).map_err(R::Voucher)?;
                 let number = self.numbers.get(word).copied().unwrap_or(0) + 1;
                 Ok(vec![JournalEvent::Posted(VoucherPosted {
                     book: *book,

@@ -13,9 +13,11 @@ use uuid::Uuid;
 use super::accounts::AccountRole;
 use super::voucher::{VoucherSource, VoucherWord};
 use crate::ids::{BookId, EventId, ItemId, PartnerId, VoucherId};
+use crate::inventory::stock::StockAdjusted;
 use crate::purchasing::invoice::PurchaseInvoiceBooked;
 use crate::purchasing::order::GoodsReceived;
 use crate::purchasing::payment::SupplierPaid;
+use crate::returns::{ReturnCompleted, ReturnCreated, ReturnDirection};
 use crate::sales::invoice::SalesInvoiceIssued;
 use crate::sales::receipt::{CustomerReceiptRecorded, ReceiptExcessMovedToAdvance};
 use crate::sales::shipment::ShipmentCosted;
@@ -130,6 +132,64 @@ pub fn purchase_invoice_booked(e: &PurchaseInvoiceBooked) -> Vec<RoleLine> {
     lines.push(RoleLine::debit(&format!("{summary} 进项税"), AccountRole::InputVat, e.amount_tax));
     lines.push(RoleLine::credit(&summary, AccountRole::Payables, e.amount_gross).partner(e.supplier));
     non_zero(lines)
+}
+
+/// 盘盈 / 盘亏 (and any other stock adjustment): through 待处理财产损溢, then out of it as approved (the
+/// stocktake was approved before its adjustments were posted, so both steps are one voucher).
+/// Gain: Dr Inventory / Cr PendingLoss, Dr PendingLoss / Cr NonOperatingIncome.
+/// Loss: Dr PendingLoss / Cr Inventory, Dr NonOperatingExpense / Cr PendingLoss. (An abnormal loss would
+/// also transfer out its input VAT; losses are not classified yet, so none is.)
+pub fn stock_adjusted(e: &StockAdjusted) -> Vec<RoleLine> {
+    let value = e.value_delta;
+    let summary = if value > Decimal::ZERO { "盘盈" } else { "盘亏" };
+    if value > Decimal::ZERO {
+        non_zero(vec![
+            RoleLine::debit(summary, AccountRole::Inventory, value),
+            RoleLine::credit(summary, AccountRole::PendingLoss, value),
+            RoleLine::debit("盘盈转营业外收入", AccountRole::PendingLoss, value),
+            RoleLine::credit("盘盈转营业外收入", AccountRole::NonOperatingIncome, value),
+        ])
+    } else {
+        let loss = -value;
+        non_zero(vec![
+            RoleLine::debit(summary, AccountRole::PendingLoss, loss),
+            RoleLine::credit(summary, AccountRole::Inventory, loss),
+            RoleLine::debit("盘亏转营业外支出", AccountRole::NonOperatingExpense, loss),
+            RoleLine::credit("盘亏转营业外支出", AccountRole::PendingLoss, loss),
+        ])
+    }
+}
+
+/// A return agreed with the partner: a red invoice. From a customer: Dr Receivables / Cr Revenue /
+/// Cr output VAT, all red. To a supplier (taken as already invoiced): Dr Payables (gross) / Cr Inventory
+/// (net) / Cr input VAT; the goods' stock cost and the return price may differ, the difference stays in
+/// inventory.
+pub fn return_created(e: &ReturnCreated) -> Vec<RoleLine> {
+    match e.direction {
+        ReturnDirection::FromCustomer => non_zero(vec![
+            RoleLine::debit("销售退货(红字发票)", AccountRole::Receivables, -e.amount_gross)
+                .partner(e.partner),
+            RoleLine::credit("销售退货(红字发票)", AccountRole::Revenue, -e.amount_net).partner(e.partner),
+            RoleLine::credit("销售退货(销项税)", AccountRole::OutputVat, -e.amount_tax),
+        ]),
+        ReturnDirection::ToSupplier => non_zero(vec![
+            RoleLine::debit("采购退货", AccountRole::Payables, e.amount_gross).partner(e.partner),
+            RoleLine::credit("采购退货", AccountRole::Inventory, e.amount_net),
+            RoleLine::credit("采购退货(进项税)", AccountRole::InputVat, e.amount_tax),
+        ]),
+    }
+}
+
+/// Goods a customer returned are back in stock at the cost they left with: Dr Inventory / Cr COGS.
+pub fn return_completed(e: &ReturnCompleted) -> Vec<RoleLine> {
+    if e.direction != ReturnDirection::FromCustomer {
+        return Vec::new();
+    }
+    let cost: Decimal = e.lines.iter().filter_map(|l| l.unit_cost.map(|c| round_money(l.qty * c))).sum();
+    non_zero(vec![
+        RoleLine::debit("销售退货入库", AccountRole::Inventory, cost),
+        RoleLine::credit("销售退货冲减成本", AccountRole::Cogs, cost),
+    ])
 }
 
 /// 结转销售成本: Dr COGS / Cr Inventory at the cost the stock issues carried.
@@ -370,6 +430,90 @@ mod tests {
         let cheaper = purchase_invoice_booked(&booked(vec![line("11.90", "119.00", "15.47")]));
         assert!(balanced(&cheaper));
         assert_eq!(cheaper[1].debit, d("-1.00"));
+    }
+
+    #[test]
+    fn a_stocktake_gain_or_loss_passes_through_pending_loss_to_non_operating_income_or_expense() {
+        let adjusted = |value: &str| StockAdjusted {
+            qty_delta: Decimal::ONE,
+            value_delta: d(value),
+            unit_cost: d("3"),
+            takes: Vec::new(),
+            reason: "盘点".into(),
+            source: crate::inventory::DocRef {
+                kind: "inventory.Stocktake".into(),
+                id: Uuid::from_u128(1),
+                line: Some(0),
+            },
+        };
+        let gain = stock_adjusted(&adjusted("3.00"));
+        assert!(balanced(&gain));
+        assert_eq!(gain[0].role, AccountRole::Inventory);
+        assert_eq!(gain[3], RoleLine::credit("盘盈转营业外收入", AccountRole::NonOperatingIncome, d("3.00")));
+        let loss = stock_adjusted(&adjusted("-6.00"));
+        assert!(balanced(&loss));
+        assert_eq!(loss[1], RoleLine::credit("盘亏", AccountRole::Inventory, d("6.00")));
+        assert_eq!(loss[2], RoleLine::debit("盘亏转营业外支出", AccountRole::NonOperatingExpense, d("6.00")));
+        assert!(stock_adjusted(&adjusted("0")).is_empty());
+    }
+
+    #[test]
+    fn a_customer_return_is_a_red_invoice_and_puts_its_cost_back_into_stock() {
+        use crate::returns::ReturnLine;
+        let policy =
+            StockPolicy { costing: CostingMethod::Fifo, safety_stock: Decimal::ZERO, allow_negative: false };
+        let lines = vec![ReturnLine {
+            line: 0,
+            item: ItemId(Uuid::from_u128(2)),
+            qty: d("2"),
+            unit_price: d("19.90"),
+            vat_rate: d("0.13"),
+            amount_net: d("39.80"),
+            amount_tax: d("5.17"),
+            unit_cost: Some(d("12.00")),
+            policy,
+        }];
+        let created = ReturnCreated {
+            id: crate::ids::ReturnId(Uuid::from_u128(1)),
+            direction: ReturnDirection::FromCustomer,
+            partner: partner(),
+            warehouse: WarehouseId(Uuid::from_u128(3)),
+            original: crate::inventory::DocRef {
+                kind: "sales.Shipment".into(),
+                id: Uuid::from_u128(4),
+                line: None,
+            },
+            lines: lines.clone(),
+            amount_net: d("39.80"),
+            amount_tax: d("5.17"),
+            amount_gross: d("44.97"),
+            reason: "破损".into(),
+        };
+        let red = return_created(&created);
+        assert!(balanced(&red));
+        assert_eq!(
+            sides(&red),
+            vec![
+                (AccountRole::Receivables, d("-44.97"), d("0")),
+                (AccountRole::Revenue, d("0"), d("-39.80")),
+                (AccountRole::OutputVat, d("0"), d("-5.17")),
+            ]
+        );
+        let back = ReturnCompleted {
+            id: created.id,
+            direction: ReturnDirection::FromCustomer,
+            warehouse: created.warehouse,
+            lines,
+            by: "kai".into(),
+        };
+        assert_eq!(
+            sides(&return_completed(&back)),
+            vec![(AccountRole::Inventory, d("24.00"), d("0")), (AccountRole::Cogs, d("0"), d("24.00"))]
+        );
+        let to_supplier = ReturnCreated { direction: ReturnDirection::ToSupplier, ..created };
+        let lines = return_created(&to_supplier);
+        assert!(balanced(&lines));
+        assert_eq!(lines[0].role, AccountRole::Payables);
     }
 
     #[test]

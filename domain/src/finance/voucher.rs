@@ -273,9 +273,11 @@ pub struct Voucher {
     pub reversed_by: Option<VoucherId>,
 }
 
-/// Checks the lines of a voucher: amounts in cents, one side per line, balanced and not zero. A
-/// reversing voucher's amounts may be negative (红字); any other's are positive.
-pub fn check_lines(lines: &[VoucherLine], reversal: bool) -> Result<(), VoucherRejection> {
+/// Checks the lines of a voucher: amounts in cents, one side per line, balanced and not zero. Red
+/// (negative) amounts are allowed where `red_allowed`: reversing vouchers and automatic ones (a red
+/// invoice, a purchase invoice below the order price); an accountant's own entries are positive and
+/// corrected by reversal.
+pub fn check_lines(lines: &[VoucherLine], red_allowed: bool) -> Result<(), VoucherRejection> {
     if lines.len() < 2 || lines.len() > VOUCHER_LINES_MAX {
         return Err(VoucherRejection::InvalidLines);
     }
@@ -291,8 +293,8 @@ pub fn check_lines(lines: &[VoucherLine], reversal: bool) -> Result<(), VoucherR
         if (l.debit.is_zero()) == (l.credit.is_zero()) {
             return Err(invalid("a line is a debit or a credit, not both and not neither"));
         }
-        if !reversal && (l.debit < Decimal::ZERO || l.credit < Decimal::ZERO) {
-            return Err(invalid("only a reversing voucher has negative amounts"));
+        if !red_allowed && (l.debit < Decimal::ZERO || l.credit < Decimal::ZERO) {
+            return Err(invalid("only reversing and automatic vouchers have red (negative) amounts"));
         }
         if l.debit.abs() >= Decimal::from(1_000_000_000_000_000i64)
             || l.credit.abs() >= Decimal::from(1_000_000_000_000_000i64)
@@ -371,7 +373,7 @@ impl Aggregate for Voucher {
                 if !automatic {
                     finance()?;
                 }
-                check_lines(lines, reverses.is_some())?;
+                check_lines(lines, reverses.is_some() || source.is_some())?;
                 if !facts.unpostable_accounts.is_empty() {
                     return Err(R::UnknownAccount(facts.unpostable_accounts.clone()));
                 }

@@ -6,7 +6,9 @@
 use super::{EventContext, ProcessManager};
 use crate::finance::rules::{self, AutoVoucher, RoleLine};
 use crate::finance::voucher::{VoucherSource, VoucherWord};
+use crate::inventory::stock::StockEvent;
 use crate::purchasing::{GOODS_RECEIPT_DOC, PurchaseInvoiceEvent, PurchaseOrderEvent, SupplierPaymentEvent};
+use crate::returns::{PURCHASE_RETURN_DOC, ReturnDirection, ReturnEvent, SALES_RETURN_DOC};
 use crate::sales::{CustomerReceiptEvent, SHIPMENT_DOC, SalesInvoiceEvent, ShipmentEvent};
 use uuid::Uuid;
 
@@ -19,10 +21,19 @@ crate::process_input! {
         SalesInvoice(SalesInvoiceEvent),
         CustomerReceipt(CustomerReceiptEvent),
         SupplierPayment(SupplierPaymentEvent),
+        Stock(StockEvent),
+        Return(ReturnEvent),
     }
 }
 
 pub struct AutoVouchers;
+
+fn return_doc(direction: ReturnDirection) -> &'static str {
+    match direction {
+        ReturnDirection::FromCustomer => SALES_RETURN_DOC,
+        ReturnDirection::ToSupplier => PURCHASE_RETURN_DOC,
+    }
+}
 
 impl ProcessManager for AutoVouchers {
     const NAME: &'static str = "auto-vouchers";
@@ -47,6 +58,13 @@ impl ProcessManager for AutoVouchers {
             }
             I::CustomerReceipt(CustomerReceiptEvent::ExcessMovedToAdvance(e)) => {
                 ("sales.SalesInvoice", e.invoice.0, rules::receipt_excess(e))
+            }
+            I::Stock(StockEvent::Adjusted(e)) => {
+                (e.source.kind.as_str(), e.source.id, rules::stock_adjusted(e))
+            }
+            I::Return(ReturnEvent::Created(e)) => (return_doc(e.direction), e.id.0, rules::return_created(e)),
+            I::Return(ReturnEvent::Completed(e)) => {
+                (return_doc(e.direction), e.id.0, rules::return_completed(e))
             }
             I::SupplierPayment(SupplierPaymentEvent::Paid(e)) => {
                 ("purchasing.SupplierPayment", e.id.0, rules::supplier_paid(e))
