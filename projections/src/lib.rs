@@ -5,3 +5,4 @@
 //! folds the finance reports need are here already.
 
 pub mod ledger;
+pub mod open_items;

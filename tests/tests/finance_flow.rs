@@ -10,6 +10,7 @@ use domain::finance::book::{Book, BookCommand, BookSettings, VatStatus};
 use domain::finance::journal::JournalEvent;
 use domain::inventory::{CostingMethod, StockPolicy};
 use domain::master::{Partner, PartnerCommand, PartnerDetails, PartnerRoles};
+use domain::process::ProcessInput;
 use domain::process::auto_vouchers::AutoVouchers;
 use domain::process::order_fulfilment::{OrderFulfilment, line_reservation};
 use domain::process::receipt_allocation::ReceiptAllocation;
@@ -29,9 +30,11 @@ use domain::{
     BookId, CommandId, CommandMeta, CustomerReceiptId, GoodsReceiptId, ItemId, PartnerId, PurchaseInvoiceId,
     PurchaseOrderId, Role, SalesInvoiceId, SalesOrderId, ShipmentId, Timestamp, WarehouseId,
 };
-use infra::codec::decode_domain_event;
+use infra::codec::{decode_domain_event, decode_process_input};
 use infra::{EmbeddedStore, EventStore};
 use projections::ledger::Ledger;
+use projections::open_items::Ledger::{Payable, Receivable};
+use projections::open_items::{OpenItems, OpenItemsInput};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -92,6 +95,20 @@ async fn fold_ledger(store: &EmbeddedStore) -> (Ledger, Vec<u32>) {
         }
     }
     (ledger, numbers)
+}
+
+async fn fold_open_items(store: &EmbeddedStore) -> OpenItems {
+    let mut items = OpenItems::default();
+    let mut from = 1;
+    loop {
+        let page = store.read_all(from, 10_000).await.unwrap();
+        let Some(last) = page.last() else { return items };
+        from = last.position + 1;
+        for event in page.iter().filter(|e| OpenItemsInput::listens_to(e.event_type.name())) {
+            let input: OpenItemsInput = decode_process_input(&event.event_type, &event.payload).unwrap();
+            items.apply(&input, event.metadata.occurred_at);
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -273,6 +290,13 @@ async fn every_value_moving_event_is_booked_once_and_the_ledger_balances_and_agr
     assert_eq!(balance("1122"), Decimal::ZERO, "the invoice is paid");
     assert_eq!(balance("2203"), d("-32.54"), "what was paid beyond the invoice is an advance");
     assert_eq!(balance("1002"), d("100.00"));
+    // The subledgers agree with the ledger: the customer's advance is 1122 + 2203, the supplier's
+    // invoice is 2202-supplier.
+    let items = fold_open_items(&store).await;
+    assert_eq!(items.balances(Receivable, NOVEMBER)[&CUSTOMER], balance("1122") + balance("2203"));
+    assert_eq!(items.balances(Payable, NOVEMBER)[&SUPPLIER], -balance("220201"));
+    assert_eq!(items.aging(Receivable, NOVEMBER).total(), Decimal::ZERO, "the sales invoice is paid");
+    assert_eq!(items.aging(Payable, NOVEMBER).days_0_30, d("138.99"));
     let book: Book = bus.load(&format!("book-{}", BOOK.0)).await.unwrap();
     let rows = ledger.trial_balance(&book.accounts, november);
     let top = rows.iter().filter(|r| r.level == 1);
