@@ -400,7 +400,7 @@ pub async fn run_month_end<S: EventStore>(
             date: last_instant(period, settings.utc_offset_minutes),
             lines,
             source: Some(VoucherSource {
-                kind: "finance.MonthEnd".into(),
+                kind: domain::finance::month_end::MONTH_END_SOURCE.into(),
                 id: book_id.0,
                 event: domain::EventId::derive(step.command_id, 0),
             }),

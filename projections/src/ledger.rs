@@ -25,7 +25,11 @@ pub struct Ledger {
     movements: BTreeMap<String, BTreeMap<Period, Movement>>,
     /// Vouchers folded in, so a journal read twice is counted once.
     vouchers: BTreeMap<VoucherId, Period>,
+    /// The same movements without the month-end vouchers (结转): what the income statement reports.
+    operating: BTreeMap<String, BTreeMap<Period, Movement>>,
 }
+
+pub use domain::finance::month_end::MONTH_END_SOURCE;
 
 /// One row of a trial balance.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,12 +52,27 @@ impl Ledger {
         if self.vouchers.insert(posted.voucher, posted.period).is_some() {
             return;
         }
+        let month_end = posted.source.as_ref().is_some_and(|s| s.kind == MONTH_END_SOURCE);
         for line in &posted.lines {
-            let movement =
-                self.movements.entry(line.account.clone()).or_default().entry(posted.period).or_default();
-            movement.debit += line.debit;
-            movement.credit += line.credit;
+            let maps = if month_end {
+                vec![&mut self.movements]
+            } else {
+                vec![&mut self.movements, &mut self.operating]
+            };
+            for map in maps {
+                let movement = map.entry(line.account.clone()).or_default().entry(posted.period).or_default();
+                movement.debit += line.debit;
+                movement.credit += line.credit;
+            }
         }
+    }
+
+    /// An account's net movement (debits positive) over `months`, without the month-end vouchers.
+    pub fn operating_movement(&self, code: &str, months: std::ops::RangeInclusive<Period>) -> Decimal {
+        self.operating
+            .get(code)
+            .map(|by_month| by_month.range(months).map(|(_, m)| m.debit - m.credit).sum())
+            .unwrap_or_default()
     }
 
     /// The signed balance of one account (not its sub-accounts) at the end of `period`.

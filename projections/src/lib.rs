@@ -6,3 +6,4 @@
 
 pub mod ledger;
 pub mod open_items;
+pub mod reports;

@@ -35,6 +35,7 @@ use infra::{EmbeddedStore, EventStore};
 use projections::ledger::Ledger;
 use projections::open_items::Ledger::{Payable, Receivable};
 use projections::open_items::{OpenItems, OpenItemsInput};
+use projections::reports::{BalanceSheet, IncomeStatement};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -317,6 +318,19 @@ async fn every_value_moving_event_is_booked_once_and_the_ledger_balances_and_agr
     assert_eq!((balance("5001"), balance("5401")), (Decimal::ZERO, Decimal::ZERO));
     assert_eq!(balance("3103"), d("-23.70"), "59.70 of sales less 36.00 of cost");
     assert_eq!(numbers.len(), 6);
+    // The statements: the balance sheet balances, the income statement reports the month's trading.
+    let chart = bus.load::<Book>(&format!("book-{}", BOOK.0)).await.unwrap().accounts;
+    let sheet = BalanceSheet::at(&ledger, &chart, november);
+    assert_eq!(sheet.total_assets, sheet.total_liabilities + sheet.total_equity);
+    assert_eq!(
+        (sheet.cash, sheet.inventories, sheet.retained_earnings),
+        (d("100.00"), d("87.00"), d("23.70"))
+    );
+    let income = IncomeStatement::over(&ledger, &chart, november..=november);
+    assert_eq!(
+        (income.revenue, income.cost_of_sales, income.net_profit),
+        (d("59.70"), d("36.00"), d("23.70"))
+    );
     // December is the year's last month: its month end moves the year's profit to 利润分配.
     let december = Period::new(2026, 12).unwrap();
     let year = run_month_end(&bus, &meta(22, &finance), BOOK, december).await.unwrap();

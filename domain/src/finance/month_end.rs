@@ -18,6 +18,9 @@ use rust_decimal::Decimal;
 use super::accounts::{Account, AccountRole, Category};
 use super::voucher::VoucherLine;
 
+/// The source kind of the vouchers month end books: reports leave them out of what a month earned.
+pub const MONTH_END_SOURCE: &str = "finance.MonthEnd";
+
 /// Signed balances (debits positive) by account code.
 pub type Balances = BTreeMap<String, Decimal>;
 
