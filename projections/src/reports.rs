@@ -33,7 +33,7 @@ fn roles(ledger: &Ledger, chart: &[Account], list: &[AccountRole], period: Perio
 }
 
 /// The top-level account (heading) of the account playing `role`.
-fn heading<'a>(chart: &'a [Account], role: AccountRole) -> Option<&'a Account> {
+fn heading(chart: &[Account], role: AccountRole) -> Option<&Account> {
     let mut account = chart.iter().find(|a| a.role == Some(role))?;
     while let Some(parent) = account.parent.as_deref().and_then(|p| chart.iter().find(|a| a.code == p)) {
         account = parent;
