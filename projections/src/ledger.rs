@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use domain::VoucherId;
 use domain::finance::accounts::{Account, Side};
 use domain::finance::journal::JournalEvent;
+use domain::finance::voucher::{VoucherSource, VoucherWord};
 use domain::time::Period;
+use domain::{PartnerId, Timestamp};
 use rust_decimal::Decimal;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -27,6 +29,25 @@ pub struct Ledger {
     vouchers: BTreeMap<VoucherId, Period>,
     /// The same movements without the month-end vouchers (结转): what the income statement reports.
     operating: BTreeMap<String, BTreeMap<Period, Movement>>,
+    /// Every posted line by account (明细账), in posting order: the drill-down from a balance to its
+    /// vouchers, their documents and the events behind them.
+    entries: BTreeMap<String, Vec<Entry>>,
+}
+
+/// One posted voucher line of an account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub period: Period,
+    pub voucher: VoucherId,
+    pub word: VoucherWord,
+    pub number: u32,
+    pub date: Timestamp,
+    pub summary: String,
+    pub debit: Decimal,
+    pub credit: Decimal,
+    pub partner: Option<PartnerId>,
+    /// The document and event the voucher came from (automatic vouchers).
+    pub source: Option<VoucherSource>,
 }
 
 pub use domain::finance::month_end::MONTH_END_SOURCE;
@@ -54,6 +75,18 @@ impl Ledger {
         }
         let month_end = posted.source.as_ref().is_some_and(|s| s.kind == MONTH_END_SOURCE);
         for line in &posted.lines {
+            self.entries.entry(line.account.clone()).or_default().push(Entry {
+                period: posted.period,
+                voucher: posted.voucher,
+                word: posted.word,
+                number: posted.number,
+                date: posted.date,
+                summary: line.summary.clone(),
+                debit: line.debit,
+                credit: line.credit,
+                partner: line.partner,
+                source: posted.source.clone(),
+            });
             let maps = if month_end {
                 vec![&mut self.movements]
             } else {
@@ -65,6 +98,14 @@ impl Ledger {
                 movement.credit += line.credit;
             }
         }
+    }
+
+    /// The posted lines of an account (not its sub-accounts) in `months`, in posting order.
+    pub fn detail(&self, code: &str, months: std::ops::RangeInclusive<Period>) -> Vec<&Entry> {
+        self.entries
+            .get(code)
+            .map(|entries| entries.iter().filter(|e| months.contains(&e.period)).collect())
+            .unwrap_or_default()
     }
 
     /// An account's net movement (debits positive) over `months`, without the month-end vouchers.
@@ -143,10 +184,10 @@ impl Ledger {
 
 #[cfg(test)]
 mod tests {
+    use domain::BookId;
     use domain::finance::accounts::{Standard, template};
     use domain::finance::journal::VoucherPosted;
-    use domain::finance::voucher::{VoucherLine, VoucherWord};
-    use domain::{BookId, Timestamp};
+    use domain::finance::voucher::VoucherLine;
     use uuid::Uuid;
 
     use super::*;
@@ -210,5 +251,12 @@ mod tests {
         assert_eq!(top.iter().map(|r| r.closing).sum::<Decimal>(), Decimal::ZERO);
         assert_eq!(ledger.balance("1122", nov), Decimal::from(1130));
         assert_eq!(ledger.balance("1122", oct), Decimal::ZERO);
+        // Drill-down: the lines behind 1405's balance, each with its voucher.
+        let detail = ledger.detail("1405", oct..=nov);
+        assert_eq!(
+            detail.iter().map(|e| (e.number, e.debit, e.credit)).collect::<Vec<_>>(),
+            vec![(1, 1000.into(), 0.into()), (3, 0.into(), 600.into())]
+        );
+        assert_eq!(ledger.detail("1405", nov..=nov).len(), 1);
     }
 }

@@ -291,6 +291,13 @@ async fn every_value_moving_event_is_booked_once_and_the_ledger_balances_and_agr
     assert_eq!(balance("1122"), Decimal::ZERO, "the invoice is paid");
     assert_eq!(balance("2203"), d("-32.54"), "what was paid beyond the invoice is an advance");
     assert_eq!(balance("1002"), d("100.00"));
+    // Drill-down: cost of sales → its voucher → the shipment → the very event that caused it.
+    let cogs = ledger.detail("5401", november..=november);
+    let source = cogs[0].source.clone().expect("an automatic voucher names its source");
+    assert_eq!((source.kind.as_str(), source.id), ("sales.Shipment", shipment.0));
+    let all = store.read_all(1, 10_000).await.unwrap();
+    let cause = all.iter().find(|e| e.event_id == source.event).expect("the source event is in the log");
+    assert_eq!(cause.event_type.name(), "sales.ShipmentCosted");
     // The subledgers agree with the ledger: the customer's advance is 1122 + 2203, the supplier's
     // invoice is 2202-supplier.
     let items = fold_open_items(&store).await;
