@@ -41,6 +41,8 @@ fn voucher_stream(id: VoucherId) -> String {
 pub enum FinanceError {
     Voucher(BusError<VoucherRejection>),
     Journal(BusError<JournalRejection>),
+    Opening(BusError<domain::finance::opening::OpeningRejection>),
+    Stock(BusError<domain::inventory::StockRejection>),
 }
 
 impl FinanceError {
@@ -48,6 +50,8 @@ impl FinanceError {
         match self {
             FinanceError::Voucher(e) => e.code(),
             FinanceError::Journal(e) => e.code(),
+            FinanceError::Opening(e) => e.code(),
+            FinanceError::Stock(e) => e.code(),
         }
     }
 }
@@ -57,6 +61,8 @@ impl std::fmt::Display for FinanceError {
         match self {
             FinanceError::Voucher(e) => e.fmt(f),
             FinanceError::Journal(e) => e.fmt(f),
+            FinanceError::Opening(e) => e.fmt(f),
+            FinanceError::Stock(e) => e.fmt(f),
         }
     }
 }
@@ -453,4 +459,111 @@ mod tests {
             assert_eq!(Period::containing(Timestamp(last.0 + 1), 480), next(period));
         }
     }
+}
+
+/// What a book starts with (see `domain::finance::opening`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Opening {
+    pub lines: Vec<VoucherLine>,
+    pub receivables: Vec<domain::finance::opening::OpeningItem>,
+    pub payables: Vec<domain::finance::opening::OpeningItem>,
+    pub stock: Vec<domain::finance::opening::OpeningStock>,
+}
+
+/// The source kind of what opening balances post.
+pub const OPENING_SOURCE: &str = "finance.Opening";
+
+/// Enters a book's opening balances: checked against their items and stock, posted into the journal of
+/// the month before the book's first (so every report shows them as opening), and the stock received
+/// into each stock item at its cost. Every step runs under an id derived from `meta`'s, so entering the
+/// same opening again after a crash completes it without doing anything twice.
+pub async fn enter_opening_balances<S: EventStore>(
+    bus: &CommandBus<S>,
+    meta: &CommandMeta,
+    book_id: BookId,
+    opening: &Opening,
+) -> Result<(), FinanceError> {
+    use domain::finance::accounts::AccountRole;
+    use domain::finance::opening::{OpeningBalances, OpeningCommand, OpeningFacts};
+    let book: Book = bus.load(&book_stream(book_id)).await?;
+    let Some(settings) = book.settings.clone() else {
+        return Err(voucher_rejected(VoucherRejection::NotFound));
+    };
+    let code = |role| book.account_for(role).map(|a| a.code.clone()).unwrap_or_default();
+    let mut unpostable: Vec<String> =
+        opening.lines.iter().filter(|l| !book.is_postable(&l.account)).map(|l| l.account.clone()).collect();
+    unpostable.sort();
+    unpostable.dedup();
+    let facts = OpeningFacts {
+        receivables_account: code(AccountRole::Receivables),
+        payables_accounts: vec![code(AccountRole::Payables), code(AccountRole::Grni)],
+        inventory_account: code(AccountRole::Inventory),
+        unpostable_accounts: unpostable,
+    };
+    let enter = OpeningCommand::Enter {
+        book: book_id,
+        lines: opening.lines.clone(),
+        receivables: opening.receivables.clone(),
+        payables: opening.payables.clone(),
+        stock: opening.stock.clone(),
+        facts,
+    };
+    let step = step_meta(meta, b"opening/enter");
+    bus.execute::<OpeningBalances>(&step, &enter).await.map_err(FinanceError::Opening)?;
+    let before_first = previous(settings.first_period).unwrap_or(settings.first_period);
+    let voucher = VoucherId(Uuid::new_v5(&book_id.0, b"opening-balances"));
+    let post = JournalCommand::Post {
+        book: book_id,
+        period: before_first,
+        voucher,
+        word: VoucherWord::Ji,
+        date: last_instant(before_first, settings.utc_offset_minutes),
+        lines: opening.lines.clone(),
+        source: Some(VoucherSource {
+            kind: OPENING_SOURCE.into(),
+            id: book_id.0,
+            event: domain::EventId::derive(step.command_id, 0),
+        }),
+        reverses: None,
+    };
+    bus.execute::<PeriodJournal>(&step_meta(meta, b"opening/post"), &post)
+        .await
+        .map_err(FinanceError::Journal)?;
+    for (n, line) in opening.stock.iter().enumerate() {
+        let item: domain::master::Item = bus
+            .load(&domain::master::Item::stream_id(&domain::master::ItemCommand::Deactivate {
+                id: line.item,
+            }))
+            .await?;
+        let (costing, safety_stock) =
+            item.details.as_ref().map_or(
+                (domain::inventory::CostingMethod::MovingAverage, rust_decimal::Decimal::ZERO),
+                |d| (d.costing, d.safety_stock),
+            );
+        let (Ok(qty), Ok(unit_cost)) =
+            (domain::values::Quantity::new(line.qty), domain::values::UnitAmount::new(line.unit_cost))
+        else {
+            continue;
+        };
+        let receive = domain::inventory::StockCommand::Receive {
+            key: domain::inventory::StockKey { item: line.item, warehouse: line.warehouse },
+            policy: domain::inventory::StockPolicy {
+                costing,
+                safety_stock,
+                allow_negative: settings.allow_negative_stock,
+            },
+            qty,
+            unit_cost,
+            lot: None,
+            bin: None,
+            source: domain::inventory::DocRef {
+                kind: OPENING_SOURCE.into(),
+                id: book_id.0,
+                line: Some(n as u32),
+            },
+        };
+        let step = step_meta(meta, format!("opening/stock/{n}").as_bytes());
+        bus.execute::<domain::inventory::StockItem>(&step, &receive).await.map_err(FinanceError::Stock)?;
+    }
+    Ok(())
 }

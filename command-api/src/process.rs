@@ -184,6 +184,8 @@ impl<S: EventStore> Dispatch<S> for AutoVoucher {
                 Ok(AutoVoucherOutcome::Recorded { .. }) => DispatchOutcome::Done,
                 Err(FinanceError::Voucher(e)) => bus_outcome(e)?,
                 Err(FinanceError::Journal(e)) => bus_outcome(e)?,
+                Err(FinanceError::Opening(e)) => bus_outcome(e)?,
+                Err(FinanceError::Stock(e)) => bus_outcome(e)?,
             };
             outcomes.push(outcome);
         }

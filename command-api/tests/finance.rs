@@ -207,3 +207,61 @@ async fn a_posted_voucher_is_corrected_only_by_one_red_voucher_in_an_open_month(
     let december = journal(&bus, 12).await;
     assert!(december.posted.contains_key(&red));
 }
+
+#[tokio::test]
+async fn opening_balances_tie_to_their_items_and_stock_and_open_the_first_months_trial_balance() {
+    use command_api::finance::{Opening, enter_opening_balances};
+    use domain::finance::opening::{OpeningItem, OpeningStock};
+    use domain::inventory::{StockItem, StockKey};
+    let (bus, _dir) = open_bus();
+    book(&bus, false).await;
+    let customer = domain::PartnerId(Uuid::from_u128(60));
+    let key = StockKey {
+        item: domain::ItemId(Uuid::from_u128(10)),
+        warehouse: domain::WarehouseId(Uuid::from_u128(20)),
+    };
+    let item = |amount: &str| OpeningItem {
+        partner: customer,
+        reference: "INV-2026-0042".into(),
+        dated: Timestamp(1_790_000_000_000_000),
+        due: Timestamp(1_791_000_000_000_000),
+        amount: amount.parse().unwrap(),
+    };
+    let opening = |receivable: &str| Opening {
+        lines: vec![
+            line("1002", "5000.00", "0"),
+            line("1122", "1130.00", "0"),
+            line("1405", "240.00", "0"),
+            line("3001", "0", "6370.00"),
+        ],
+        receivables: vec![item(receivable)],
+        payables: Vec::new(),
+        stock: vec![OpeningStock {
+            item: key.item,
+            warehouse: key.warehouse,
+            qty: "20".parse().unwrap(),
+            unit_cost: "12".parse().unwrap(),
+        }],
+    };
+    let err = enter_opening_balances(&bus, &wang(30), BOOK, &opening("1000.00")).await.unwrap_err();
+    assert_eq!(err.code(), "opening.mismatch", "the open items must add up to 1122");
+    enter_opening_balances(&bus, &wang(31), BOOK, &opening("1130.00")).await.unwrap();
+    // Entering them again under the same command completes nothing twice; under another, it is refused.
+    enter_opening_balances(&bus, &wang(31), BOOK, &opening("1130.00")).await.unwrap();
+    let again = enter_opening_balances(&bus, &wang(32), BOOK, &opening("1130.00")).await.unwrap_err();
+    assert_eq!(again.code(), "opening.already_entered");
+    // The stock is there at its cost, once.
+    let stock: StockItem = bus.load(&key.stream_id()).await.unwrap();
+    assert_eq!((stock.on_hand, stock.value), ("20".parse().unwrap(), "240.00".parse().unwrap()));
+    // The balances sit in October (the month before the first) and open November.
+    let october: PeriodJournal = bus
+        .load(&PeriodJournal::stream_id(&JournalCommand::Close {
+            book: BOOK,
+            period: period(10),
+            previous_closed: false,
+        }))
+        .await
+        .unwrap();
+    assert_eq!(october.net("1122"), "1130.00".parse::<Decimal>().unwrap());
+    assert_eq!(october.posted.len(), 1);
+}

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use domain::finance::opening::{OpeningEvent, OpeningItem as Opened};
 use domain::purchasing::{PurchaseInvoiceEvent, SupplierPaymentEvent};
 use domain::returns::{ReturnDirection, ReturnEvent};
 use domain::sales::{CustomerReceiptEvent, SalesInvoiceEvent};
@@ -24,6 +25,7 @@ domain::process_input! {
         PurchaseInvoice(PurchaseInvoiceEvent),
         SupplierPayment(SupplierPaymentEvent),
         Return(ReturnEvent),
+        Opening(OpeningEvent),
     }
 }
 
@@ -144,8 +146,37 @@ impl OpenItems {
                 };
                 self.credit(ledger, ItemKind::Credit, e.id.0, e.partner, at, e.amount_gross);
             }
+            I::Opening(OpeningEvent::Entered(e)) => {
+                for (ledger, items) in [(Ledger::Receivable, &e.receivables), (Ledger::Payable, &e.payables)]
+                {
+                    for (n, item) in items.iter().enumerate() {
+                        self.opening_item(ledger, e.book.0, n, item);
+                    }
+                }
+            }
             _ => {}
         }
+    }
+
+    /// An item open when the book started: an invoice, or (negative) an advance.
+    fn opening_item(&mut self, ledger: Ledger, book: Uuid, n: usize, item: &Opened) {
+        let name = format!("opening/{ledger:?}/{n}");
+        let document = Uuid::new_v5(&book, name.as_bytes());
+        let (kind, amount) = if item.amount > Decimal::ZERO {
+            (ItemKind::Invoice, item.amount)
+        } else {
+            (ItemKind::Advance, -item.amount)
+        };
+        self.open(OpenItem {
+            ledger,
+            kind,
+            document,
+            partner: item.partner,
+            dated: item.dated,
+            due: item.due,
+            amount,
+            settlements: Vec::new(),
+        });
     }
 
     fn open(&mut self, item: OpenItem) {

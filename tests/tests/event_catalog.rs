@@ -170,7 +170,7 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 98] = [
+const GOLDEN: [(&str, &str); 99] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -303,6 +303,10 @@ const GOLDEN: [(&str, &str); 98] = [
     (
         "purchasing.PurchaseInvoiceBooked",
         "1000000000000000000000000000000053100000000000000000000000000000004d0b4e6f2e303435313233393901100000000000000000000000000000005100100000000000000000000000000000000102313004322e363004302e31330532362e303004332e333804322e35300231300532362e303004332e33380532392e3338",
+    ),
+    (
+        "finance.OpeningBalancesEntered",
+        "10000000000000000000000000000000010206e69c9fe5889d043131323207313133302e30300130000006e69c9fe5889d0433303031013007313133302e3030000001100000000000000000000000000000003c06494e562d34328080afa2dbffad0680c0d7ecf5b9ae0607313133302e3030000110000000000000000000000000000000011000000000000000000000000000000002023230023132047a68616f",
     ),
     ("purchasing.BudgetSet", "09e98787e8b4ade983a8ea0f0b053130303030047a68616f"),
     (
@@ -735,6 +739,37 @@ fn finance_samples() -> (Vec<BookEvent>, Vec<VoucherEvent>, Vec<JournalEvent>) {
     (books, vouchers, journals)
 }
 
+fn opening_samples() -> Vec<domain::finance::opening::OpeningEvent> {
+    use domain::finance::opening::{OpeningBalancesEntered, OpeningEvent, OpeningItem, OpeningStock};
+    let line = |account: &str, debit: &str, credit: &str| VoucherLine {
+        summary: "期初".into(),
+        account: account.into(),
+        debit: d(debit),
+        credit: d(credit),
+        partner: None,
+        item: None,
+    };
+    vec![OpeningEvent::Entered(OpeningBalancesEntered {
+        book: domain::BookId(Uuid::from_u128(1)),
+        lines: vec![line("1122", "1130.00", "0"), line("3001", "0", "1130.00")],
+        receivables: vec![OpeningItem {
+            partner: PartnerId(Uuid::from_u128(60)),
+            reference: "INV-42".into(),
+            dated: domain::Timestamp(1_790_000_000_000_000),
+            due: domain::Timestamp(1_791_000_000_000_000),
+            amount: d("1130.00"),
+        }],
+        payables: Vec::new(),
+        stock: vec![OpeningStock {
+            item: ItemId(Uuid::from_u128(1)),
+            warehouse: WarehouseId(Uuid::from_u128(2)),
+            qty: d("20"),
+            unit_cost: d("12"),
+        }],
+        by: "zhao".into(),
+    })]
+}
+
 fn budget_samples() -> Vec<BudgetEvent> {
     let period = domain::time::Period::new(2026, 11).unwrap();
     vec![
@@ -1028,6 +1063,7 @@ fn every_event_type_has_a_golden_sample_that_round_trips() {
         + encode_all(&purchase_invoices).len()
         + encode_all(&payments).len()
         + encode_all(&budget_samples()).len()
+        + encode_all(&opening_samples()).len()
         + encode_all(&finance_samples().0).len()
         + encode_all(&finance_samples().1).len()
         + encode_all(&finance_samples().2).len()
@@ -1059,6 +1095,7 @@ fn event_payloads_match_their_golden_bytes() {
     all.extend(encode_all(&purchase_invoices));
     all.extend(encode_all(&payments));
     all.extend(encode_all(&budget_samples()));
+    all.extend(encode_all(&opening_samples()));
     let (books, vouchers, journals) = finance_samples();
     all.extend(encode_all(&books));
     all.extend(encode_all(&vouchers));

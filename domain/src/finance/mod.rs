@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod book;
 pub mod journal;
 pub mod month_end;
+pub mod opening;
 pub mod rules;
 pub mod voucher;
 
