@@ -110,9 +110,11 @@ pub fn goods_received(e: &GoodsReceived) -> Vec<RoleLine> {
 
 /// 采购发票 matched to receipts: the estimate booked at receipt is cleared at the order's price, the
 /// invoice's own net goes to payables with its input VAT, and the difference between the two prices
-/// goes to inventory (the goods are taken to be on hand; accounting.md sends it to COGS once they are
-/// sold, which needs the stock position at matching time, not yet recorded).
-/// Dr GRNI (qty × order price) + Dr Inventory (price difference) + Dr input VAT / Cr Payables (gross).
+/// goes to cost of sales. accounting.md sends it to inventory while the goods are on hand; that needs
+/// the stock items revalued by the same amount (or stock valuation and 1405 part), which the stock
+/// aggregate cannot do yet, so until it can the difference is expensed: the books stay reconciled
+/// (stock valuation = 1405) and the cost of goods on hand is understated or overstated by it.
+/// Dr GRNI (qty × order price) + Dr COGS (price difference) + Dr input VAT / Cr Payables (gross).
 pub fn purchase_invoice_booked(e: &PurchaseInvoiceBooked) -> Vec<RoleLine> {
     let summary = format!("采购发票 {}", e.number);
     let mut lines = Vec::new();
@@ -124,8 +126,7 @@ pub fn purchase_invoice_booked(e: &PurchaseInvoiceBooked) -> Vec<RoleLine> {
         if !difference.is_zero() {
             // A negative difference (invoiced below the order price) is a red debit.
             lines.push(
-                RoleLine::debit(&format!("{summary} 价差"), AccountRole::Inventory, difference)
-                    .item(line.item),
+                RoleLine::debit(&format!("{summary} 价差"), AccountRole::Cogs, difference).item(line.item),
             );
         }
     }
@@ -417,7 +418,7 @@ mod tests {
             sides(&dearer),
             vec![
                 (AccountRole::Grni, d("120.00"), d("0")),
-                (AccountRole::Inventory, d("3.00"), d("0")),
+                (AccountRole::Cogs, d("3.00"), d("0")),
                 (AccountRole::InputVat, d("15.99"), d("0")),
                 (AccountRole::Payables, d("0"), d("138.99")),
             ]
@@ -426,7 +427,7 @@ mod tests {
         let same = purchase_invoice_booked(&booked(vec![line("12.00", "120.00", "15.60")]));
         assert_eq!(same.len(), 3);
         assert!(balanced(&same));
-        // Cheaper: the difference is a red debit to inventory.
+        // Cheaper: the difference is a red debit to cost of sales.
         let cheaper = purchase_invoice_booked(&booked(vec![line("11.90", "119.00", "15.47")]));
         assert!(balanced(&cheaper));
         assert_eq!(cheaper[1].debit, d("-1.00"));
