@@ -96,12 +96,14 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// A purchase order: id, item, quantity, price, and its invoice (id, gross) once registered.
+type Purchase = (PurchaseOrderId, ItemId, u32, Decimal, Option<(PurchaseInvoiceId, Decimal)>);
+
 /// What the test remembers to address later commands.
 #[derive(Default)]
 struct World {
     n: u128,
-    /// Purchase orders: (id, item, qty, price, invoice once registered).
-    purchases: Vec<(PurchaseOrderId, ItemId, u32, Decimal, Option<(PurchaseInvoiceId, Decimal)>)>,
+    purchases: Vec<Purchase>,
     /// Sales invoices per customer with what is still open.
     sales: BTreeMap<PartnerId, Vec<(SalesInvoiceId, Decimal)>>,
     /// Orders placed and not yet shipped or cancelled: (order, customer, item, qty, price).
