@@ -113,6 +113,11 @@ impl OpenItems {
             I::CustomerReceipt(CustomerReceiptEvent::Recorded(e)) if !e.advance.is_zero() => {
                 self.credit(Ledger::Receivable, ItemKind::Advance, e.id.0, e.customer, at, e.advance);
             }
+            I::CustomerReceipt(CustomerReceiptEvent::AdvanceApplied(e)) => {
+                // The customer's advances are used up by that much (oldest first); the invoice is paid
+                // by the allocation that follows.
+                self.settle_advances(Ledger::Receivable, e.customer, at, e.amount);
+            }
             I::CustomerReceipt(CustomerReceiptEvent::ExcessMovedToAdvance(e)) => {
                 // The excess came back from an invoice: it is the receipt's customer's, found on the invoice.
                 let customer = self.items.get(&(Ledger::Receivable, e.invoice.0)).map(|i| i.partner);
@@ -207,6 +212,25 @@ impl OpenItems {
     fn settle(&mut self, ledger: Ledger, document: Uuid, at: Timestamp, amount: Decimal) {
         if let Some(item) = self.items.get_mut(&(ledger, document)) {
             item.settlements.push((at, amount));
+        }
+    }
+
+    fn settle_advances(&mut self, ledger: Ledger, partner: PartnerId, at: Timestamp, amount: Decimal) {
+        let mut left = amount;
+        let mut advances: Vec<_> = self
+            .items
+            .values_mut()
+            .filter(|i| i.ledger == ledger && i.partner == partner && i.kind == ItemKind::Advance)
+            .collect();
+        advances.sort_by_key(|i| (i.dated, i.document));
+        for advance in advances {
+            let open = advance.open_at(at);
+            if left.is_zero() || open <= Decimal::ZERO {
+                continue;
+            }
+            let used = left.min(open);
+            advance.settlements.push((at, used));
+            left -= used;
         }
     }
 

@@ -170,7 +170,7 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 99] = [
+const GOLDEN: [(&str, &str); 100] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -307,6 +307,10 @@ const GOLDEN: [(&str, &str); 99] = [
     (
         "finance.OpeningBalancesEntered",
         "10000000000000000000000000000000010206e69c9fe5889d043131323207313133302e30300130000006e69c9fe5889d0433303031013007313133302e3030000001100000000000000000000000000000003c06494e562d34328080afa2dbffad0680c0d7ecf5b9ae0607313133302e3030000110000000000000000000000000000000011000000000000000000000000000000002023230023132047a68616f",
+    ),
+    (
+        "sales.ReceiptAdvanceApplied",
+        "100000000000000000000000000000005b100000000000000000000000000000003c100000000000000000000000000000005c0532352e3030",
     ),
     ("purchasing.BudgetSet", "09e98787e8b4ade983a8ea0f0b053130303030047a68616f"),
     (
@@ -573,6 +577,12 @@ fn billing_samples() -> (Vec<SalesInvoiceEvent>, Vec<CustomerReceiptEvent>) {
         CustomerReceiptEvent::ExcessMovedToAdvance(ReceiptExcessMovedToAdvance {
             invoice,
             amount: d("16.08"),
+        }),
+        CustomerReceiptEvent::AdvanceApplied(domain::sales::receipt::ReceiptAdvanceApplied {
+            id: CustomerReceiptId(Uuid::from_u128(91)),
+            customer: PartnerId(Uuid::from_u128(60)),
+            invoice: SalesInvoiceId(Uuid::from_u128(92)),
+            amount: d("25.00"),
         }),
     ];
     (invoices, receipts)

@@ -19,7 +19,7 @@ use crate::purchasing::order::GoodsReceived;
 use crate::purchasing::payment::SupplierPaid;
 use crate::returns::{ReturnCompleted, ReturnCreated, ReturnDirection};
 use crate::sales::invoice::SalesInvoiceIssued;
-use crate::sales::receipt::{CustomerReceiptRecorded, ReceiptExcessMovedToAdvance};
+use crate::sales::receipt::{CustomerReceiptRecorded, ReceiptAdvanceApplied, ReceiptExcessMovedToAdvance};
 use crate::sales::shipment::ShipmentCosted;
 use crate::time::Timestamp;
 use crate::values::round_money;
@@ -225,6 +225,14 @@ pub fn receipt_excess(e: &ReceiptExcessMovedToAdvance) -> Vec<RoleLine> {
     non_zero(vec![
         RoleLine::debit("收款超出发票余额", AccountRole::Receivables, e.amount),
         RoleLine::credit("转预收款", AccountRole::AdvanceReceipts, e.amount),
+    ])
+}
+
+/// 预收款冲应收: an advance applied to an invoice. Dr AdvanceReceipts / Cr Receivables.
+pub fn advance_applied(e: &ReceiptAdvanceApplied) -> Vec<RoleLine> {
+    non_zero(vec![
+        RoleLine::debit("预收款冲应收", AccountRole::AdvanceReceipts, e.amount).partner(e.customer),
+        RoleLine::credit("预收款冲应收", AccountRole::Receivables, e.amount).partner(e.customer),
     ])
 }
 

@@ -56,6 +56,9 @@ impl ProcessManager for AutoVouchers {
             I::CustomerReceipt(CustomerReceiptEvent::Recorded(e)) => {
                 ("sales.CustomerReceipt", e.id.0, rules::customer_receipt(e))
             }
+            I::CustomerReceipt(CustomerReceiptEvent::AdvanceApplied(e)) => {
+                ("sales.CustomerReceipt", e.id.0, rules::advance_applied(e))
+            }
             I::CustomerReceipt(CustomerReceiptEvent::ExcessMovedToAdvance(e)) => {
                 ("sales.SalesInvoice", e.invoice.0, rules::receipt_excess(e))
             }

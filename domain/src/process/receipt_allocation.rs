@@ -38,6 +38,13 @@ impl ProcessManager for ReceiptAllocation {
                     })
                 })
                 .collect(),
+            AllocationInput::Receipt(CustomerReceiptEvent::AdvanceApplied(applied)) => {
+                vec![AllocationCommand::Invoice(SalesInvoiceCommand::AllocatePayment {
+                    id: applied.invoice,
+                    receipt: applied.id,
+                    amount: applied.amount,
+                })]
+            }
             AllocationInput::Invoice(SalesInvoiceEvent::PaymentAllocated(allocated))
                 if !allocated.excess.is_zero() =>
             {

@@ -43,14 +43,20 @@ pub enum CustomerReceiptCommand {
         invoice: SalesInvoiceId,
         amount: Decimal,
     },
+    /// Applies part of the receipt's advance (预收款) to a later invoice of the customer.
+    ApplyAdvance {
+        id: CustomerReceiptId,
+        invoice: SalesInvoiceId,
+        amount: Decimal,
+    },
 }
 
 impl CustomerReceiptCommand {
     pub fn id(&self) -> CustomerReceiptId {
         match self {
-            CustomerReceiptCommand::Record { id, .. } | CustomerReceiptCommand::MoveToAdvance { id, .. } => {
-                *id
-            }
+            CustomerReceiptCommand::Record { id, .. }
+            | CustomerReceiptCommand::MoveToAdvance { id, .. }
+            | CustomerReceiptCommand::ApplyAdvance { id, .. } => *id,
         }
     }
 }
@@ -72,11 +78,21 @@ pub struct ReceiptExcessMovedToAdvance {
     pub amount: Decimal,
 }
 
+/// Part of the advance applied to an invoice; the allocation process manager pays the invoice with it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptAdvanceApplied {
+    pub id: CustomerReceiptId,
+    pub customer: PartnerId,
+    pub invoice: SalesInvoiceId,
+    pub amount: Decimal,
+}
+
 crate::domain_events! {
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub enum CustomerReceiptEvent {
         Recorded(CustomerReceiptRecorded) = "sales.CustomerReceiptRecorded" v 1,
         ExcessMovedToAdvance(ReceiptExcessMovedToAdvance) = "sales.ReceiptExcessMovedToAdvance" v 1,
+        AdvanceApplied(ReceiptAdvanceApplied) = "sales.ReceiptAdvanceApplied" v 1,
     }
 }
 
@@ -92,6 +108,10 @@ pub enum CustomerReceiptRejection {
     OverAllocated { allocated: Decimal, amount: Decimal },
     #[error("{0} was not allocated to invoice {1} by this receipt, or was moved already")]
     NothingToMove(Decimal, SalesInvoiceId),
+    #[error("{amount} is more than the {advance} of advance left on this receipt")]
+    AdvanceExceeded { amount: Decimal, advance: Decimal },
+    #[error("this receipt's advance was applied to invoice {0} already")]
+    AlreadyApplied(SalesInvoiceId),
 }
 
 impl Rejection for CustomerReceiptRejection {
@@ -102,6 +122,8 @@ impl Rejection for CustomerReceiptRejection {
             CustomerReceiptRejection::InvalidAmount => "receipt.invalid_amount",
             CustomerReceiptRejection::OverAllocated { .. } => "receipt.over_allocated",
             CustomerReceiptRejection::NothingToMove(..) => "receipt.nothing_to_move",
+            CustomerReceiptRejection::AdvanceExceeded { .. } => "receipt.advance_exceeded",
+            CustomerReceiptRejection::AlreadyApplied(_) => "receipt.already_applied",
         }
     }
 }
@@ -111,6 +133,8 @@ pub struct CustomerReceipt {
     pub recorded: Option<CustomerReceiptRecorded>,
     pub advance: Decimal,
     pub moved: Vec<SalesInvoiceId>,
+    /// Advance applied to later invoices.
+    pub applied: Vec<(SalesInvoiceId, Decimal)>,
 }
 
 impl Aggregate for CustomerReceipt {
@@ -132,7 +156,12 @@ impl Aggregate for CustomerReceipt {
                 self.advance += e.amount;
                 self.moved.push(e.invoice);
             }
+            CustomerReceiptEvent::AdvanceApplied(e) => {
+                self.advance -= e.amount;
+                self.applied.push((e.invoice, e.amount));
+            }
         }
+        assert!(self.advance >= Decimal::ZERO, "an advance is never applied beyond what is left");
     }
 
     fn decide(
@@ -188,13 +217,37 @@ impl Aggregate for CustomerReceipt {
             }
             CustomerReceiptCommand::MoveToAdvance { invoice, amount, .. } => {
                 let recorded = self.recorded.as_ref().ok_or(R::NotFound)?;
-                let allocated = recorded.allocations.iter().find(|(i, _)| i == invoice).map(|(_, a)| *a);
+                let allocated = recorded
+                    .allocations
+                    .iter()
+                    .chain(&self.applied)
+                    .find(|(i, _)| i == invoice)
+                    .map(|(_, a)| *a);
                 if allocated.is_none_or(|a| *amount > a || *amount <= Decimal::ZERO)
                     || self.moved.contains(invoice)
                 {
                     return Err(R::NothingToMove(*amount, *invoice));
                 }
                 Ok(vec![CustomerReceiptEvent::ExcessMovedToAdvance(ReceiptExcessMovedToAdvance {
+                    invoice: *invoice,
+                    amount: *amount,
+                })])
+            }
+            CustomerReceiptCommand::ApplyAdvance { id, invoice, amount } => {
+                let recorded = self.recorded.as_ref().ok_or(R::NotFound)?;
+                if *amount <= Decimal::ZERO || amount.normalize().scale() > 2 {
+                    return Err(R::InvalidAmount);
+                }
+                if *amount > self.advance {
+                    return Err(R::AdvanceExceeded { amount: *amount, advance: self.advance });
+                }
+                // The invoice takes one allocation per receipt: the advance goes to it once.
+                if recorded.allocations.iter().chain(&self.applied).any(|(i, _)| i == invoice) {
+                    return Err(R::AlreadyApplied(*invoice));
+                }
+                Ok(vec![CustomerReceiptEvent::AdvanceApplied(ReceiptAdvanceApplied {
+                    id: *id,
+                    customer: recorded.customer,
                     invoice: *invoice,
                     amount: *amount,
                 })])
@@ -208,6 +261,51 @@ mod tests {
     use super::*;
     use crate::testing::{self, given};
     use uuid::Uuid;
+
+    #[test]
+    fn an_advance_is_applied_to_a_later_invoice_once_and_never_beyond_what_is_left() {
+        let receipt = given::<CustomerReceipt>(&[(
+            testing::meta("cashier"),
+            record("100", Allocation::Explicit(vec![(invoice(1), d("60"))])),
+        )]);
+        let apply = |n: u128, amount: &str| CustomerReceiptCommand::ApplyAdvance {
+            id: CustomerReceiptId(Uuid::from_u128(1)),
+            invoice: invoice(n),
+            amount: d(amount),
+        };
+        let cashier = testing::meta("cashier");
+        assert_eq!(
+            receipt.when(&cashier, &apply(2, "40.01")).result.unwrap_err().code(),
+            "receipt.advance_exceeded"
+        );
+        assert_eq!(
+            receipt.when(&cashier, &apply(1, "10")).result.unwrap_err().code(),
+            "receipt.already_applied"
+        );
+        assert_eq!(
+            receipt.when(&cashier, &apply(2, "0")).result.unwrap_err().code(),
+            "receipt.invalid_amount"
+        );
+        let applied = receipt.when(&cashier, &apply(2, "25"));
+        assert!(
+            matches!(applied.events(), [CustomerReceiptEvent::AdvanceApplied(a)] if a.amount == d("25") && a.customer == PartnerId(Uuid::from_u128(2)))
+        );
+        assert_eq!(applied.after.advance, d("15"));
+        assert_eq!(
+            applied.after.decide(&apply(2, "1"), &cashier).unwrap_err().code(),
+            "receipt.already_applied"
+        );
+        // What invoice 2 could not take comes back as advance.
+        let back = CustomerReceiptCommand::MoveToAdvance {
+            id: CustomerReceiptId(Uuid::from_u128(1)),
+            invoice: invoice(2),
+            amount: d("5"),
+        };
+        assert!(matches!(
+            applied.after.decide(&back, &cashier).unwrap()[..],
+            [CustomerReceiptEvent::ExcessMovedToAdvance(_)]
+        ));
+    }
 
     fn d(s: &str) -> Decimal {
         s.parse().unwrap()
