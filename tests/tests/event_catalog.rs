@@ -170,7 +170,7 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 100] = [
+const GOLDEN: [(&str, &str); 102] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -311,6 +311,14 @@ const GOLDEN: [(&str, &str); 100] = [
     (
         "sales.ReceiptAdvanceApplied",
         "100000000000000000000000000000005b100000000000000000000000000000003c100000000000000000000000000000005c0532352e3030",
+    ),
+    (
+        "finance.PayrollAccrued",
+        "1000000000000000000000000000000001ea0f0b07333030302e303007353030302e3030013007383030302e3030047a68616f",
+    ),
+    (
+        "finance.PayrollPaid",
+        "1000000000000000000000000000000001ea0f0b07373430302e3030063630302e3030047a68616f",
     ),
     ("purchasing.BudgetSet", "09e98787e8b4ade983a8ea0f0b053130303030047a68616f"),
     (
@@ -780,6 +788,30 @@ fn opening_samples() -> Vec<domain::finance::opening::OpeningEvent> {
     })]
 }
 
+fn payroll_samples() -> Vec<domain::finance::payroll::PayrollEvent> {
+    use domain::finance::payroll::{PayrollAccrued, PayrollEvent, PayrollPaid};
+    let book = domain::BookId(Uuid::from_u128(1));
+    let period = domain::time::Period::new(2026, 11).unwrap();
+    vec![
+        PayrollEvent::Accrued(PayrollAccrued {
+            book,
+            period,
+            selling: d("3000.00"),
+            administration: d("5000.00"),
+            production: d("0"),
+            total: d("8000.00"),
+            by: "zhao".into(),
+        }),
+        PayrollEvent::Paid(PayrollPaid {
+            book,
+            period,
+            net: d("7400.00"),
+            income_tax: d("600.00"),
+            by: "zhao".into(),
+        }),
+    ]
+}
+
 fn budget_samples() -> Vec<BudgetEvent> {
     let period = domain::time::Period::new(2026, 11).unwrap();
     vec![
@@ -1073,6 +1105,7 @@ fn every_event_type_has_a_golden_sample_that_round_trips() {
         + encode_all(&purchase_invoices).len()
         + encode_all(&payments).len()
         + encode_all(&budget_samples()).len()
+        + encode_all(&payroll_samples()).len()
         + encode_all(&opening_samples()).len()
         + encode_all(&finance_samples().0).len()
         + encode_all(&finance_samples().1).len()
@@ -1105,6 +1138,7 @@ fn event_payloads_match_their_golden_bytes() {
     all.extend(encode_all(&purchase_invoices));
     all.extend(encode_all(&payments));
     all.extend(encode_all(&budget_samples()));
+    all.extend(encode_all(&payroll_samples()));
     all.extend(encode_all(&opening_samples()));
     let (books, vouchers, journals) = finance_samples();
     all.extend(encode_all(&books));

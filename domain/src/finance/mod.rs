@@ -10,6 +10,7 @@ pub mod book;
 pub mod journal;
 pub mod month_end;
 pub mod opening;
+pub mod payroll;
 pub mod rules;
 pub mod voucher;
 

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::accounts::AccountRole;
+use super::payroll::{PayrollAccrued, PayrollPaid};
 use super::voucher::{VoucherSource, VoucherWord};
 use crate::ids::{BookId, EventId, ItemId, PartnerId, VoucherId};
 use crate::inventory::stock::StockAdjusted;
@@ -233,6 +234,25 @@ pub fn advance_applied(e: &ReceiptAdvanceApplied) -> Vec<RoleLine> {
     non_zero(vec![
         RoleLine::debit("预收款冲应收", AccountRole::AdvanceReceipts, e.amount).partner(e.customer),
         RoleLine::credit("预收款冲应收", AccountRole::Receivables, e.amount).partner(e.customer),
+    ])
+}
+
+/// 计提工资: Dr SalesExpense / AdminExpense / ProductionCost / Cr PayrollPayable.
+pub fn payroll_accrued(e: &PayrollAccrued) -> Vec<RoleLine> {
+    non_zero(vec![
+        RoleLine::debit("计提工资(销售)", AccountRole::SalesExpense, e.selling),
+        RoleLine::debit("计提工资(管理)", AccountRole::AdminExpense, e.administration),
+        RoleLine::debit("计提工资(生产)", AccountRole::ProductionCost, e.production),
+        RoleLine::credit("计提工资", AccountRole::PayrollPayable, e.total),
+    ])
+}
+
+/// 发放工资: Dr PayrollPayable / Cr Bank (net) / Cr individual income tax withheld.
+pub fn payroll_paid(e: &PayrollPaid) -> Vec<RoleLine> {
+    non_zero(vec![
+        RoleLine::debit("发放工资", AccountRole::PayrollPayable, e.net + e.income_tax),
+        RoleLine::credit("发放工资", AccountRole::Bank, e.net),
+        RoleLine::credit("代扣个人所得税", AccountRole::IndividualIncomeTax, e.income_tax),
     ])
 }
 
@@ -523,6 +543,33 @@ mod tests {
         let lines = return_created(&to_supplier);
         assert!(balanced(&lines));
         assert_eq!(lines[0].role, AccountRole::Payables);
+    }
+
+    #[test]
+    fn payroll_is_accrued_to_its_cost_centres_and_paid_net_of_income_tax() {
+        let book = BookId(Uuid::from_u128(1));
+        let period = crate::time::Period::new(2026, 11).unwrap();
+        let accrued = PayrollAccrued {
+            book,
+            period,
+            selling: d("3000"),
+            administration: d("5000"),
+            production: Decimal::ZERO,
+            total: d("8000"),
+            by: "zhao".into(),
+        };
+        let lines = payroll_accrued(&accrued);
+        assert!(balanced(&lines));
+        assert_eq!(lines.len(), 3, "no production line when nothing was produced");
+        let paid = PayrollPaid { book, period, net: d("7400"), income_tax: d("600"), by: "zhao".into() };
+        assert_eq!(
+            sides(&payroll_paid(&paid)),
+            vec![
+                (AccountRole::PayrollPayable, d("8000"), d("0")),
+                (AccountRole::Bank, d("0"), d("7400")),
+                (AccountRole::IndividualIncomeTax, d("0"), d("600")),
+            ]
+        );
     }
 
     #[test]

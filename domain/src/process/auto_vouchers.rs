@@ -4,6 +4,7 @@
 //! document and the event, so any balance can be followed back to what caused it.
 
 use super::{EventContext, ProcessManager};
+use crate::finance::payroll::PayrollEvent;
 use crate::finance::rules::{self, AutoVoucher, RoleLine};
 use crate::finance::voucher::{VoucherSource, VoucherWord};
 use crate::inventory::stock::StockEvent;
@@ -23,6 +24,7 @@ crate::process_input! {
         SupplierPayment(SupplierPaymentEvent),
         Stock(StockEvent),
         Return(ReturnEvent),
+        Payroll(PayrollEvent),
     }
 }
 
@@ -69,6 +71,8 @@ impl ProcessManager for AutoVouchers {
             I::Return(ReturnEvent::Completed(e)) => {
                 (return_doc(e.direction), e.id.0, rules::return_completed(e))
             }
+            I::Payroll(PayrollEvent::Accrued(e)) => ("finance.Payroll", e.book.0, rules::payroll_accrued(e)),
+            I::Payroll(PayrollEvent::Paid(e)) => ("finance.Payroll", e.book.0, rules::payroll_paid(e)),
             I::SupplierPayment(SupplierPaymentEvent::Paid(e)) => {
                 ("purchasing.SupplierPayment", e.id.0, rules::supplier_paid(e))
             }
