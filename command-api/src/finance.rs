@@ -433,22 +433,52 @@ pub async fn run_month_end<S: EventStore>(
     Ok(report)
 }
 
+/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (Howard Hinnant's
+/// `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = year - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+const DAY_MICROS: i64 = 86_400_000_000;
+
 /// The last microsecond of `period` in a time zone `utc_offset_minutes` east of UTC.
 fn last_instant(period: Period, utc_offset_minutes: i32) -> Timestamp {
     let following = next(period);
-    // Days from 1970-01-01 to the first of the following month (Howard Hinnant's days_from_civil).
-    let (y, m) = (i64::from(following.year) - i64::from(following.month <= 2), i64::from(following.month));
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Timestamp(days * 86_400_000_000 - i64::from(utc_offset_minutes) * 60_000_000 - 1)
+    let days = days_from_civil(i64::from(following.year), i64::from(following.month), 1);
+    Timestamp(days * DAY_MICROS - i64::from(utc_offset_minutes) * 60_000_000 - 1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_statement_csv_is_read_with_its_dates_at_local_noon_and_a_bad_row_is_named() {
+        let csv = "date,amount,counterparty,reference\n2026-11-10,\"1,130.00\",\"华东贸易, 上海\",INV-1\n2026-11-11,-3000,义乌供应商,\n";
+        let lines = parse_statement_csv(csv, 480).unwrap();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].amount, "1130.00".parse().unwrap());
+        assert_eq!(lines[0].counterparty, "华东贸易, 上海");
+        assert_eq!(Period::containing(lines[0].date, 480), Period::new(2026, 11).unwrap());
+        assert_eq!(lines[0].date, Timestamp(1_794_283_200_000_000), "12:00 in Shanghai is 04:00 UTC");
+        assert_eq!(lines[1].amount, "-3000".parse().unwrap());
+        for (bad, row) in [
+            ("date,amount,counterparty,reference\n2026-02-30,1,a,b\n", 2),
+            ("date,amount,counterparty,reference\n2026-11-10,abc,a,b\n", 2),
+            ("date,amount,counterparty,reference\n2026-11-10,1,a,b\n2026/11/10,1,a,b\n", 3),
+            ("day,amount,counterparty,reference\n", 1),
+        ] {
+            match parse_statement_csv(bad, 480) {
+                Err(BankError::Csv { row: r, .. }) => assert_eq!(r, row, "{bad}"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn the_last_instant_of_a_month_is_still_in_it_in_the_books_time_zone() {
@@ -565,5 +595,224 @@ pub async fn enter_opening_balances<S: EventStore>(
         let step = step_meta(meta, format!("opening/stock/{n}").as_bytes());
         bus.execute::<domain::inventory::StockItem>(&step, &receive).await.map_err(FinanceError::Stock)?;
     }
+    Ok(())
+}
+
+/// Why a bank statement was not imported or matched.
+#[derive(Debug)]
+pub enum BankError {
+    /// The CSV could not be read: the row (1-based, the header is row 1) and why.
+    Csv {
+        row: usize,
+        reason: String,
+    },
+    Statement(BusError<domain::finance::bank::StatementRejection>),
+}
+
+impl BankError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            BankError::Csv { .. } => "bank.invalid_csv",
+            BankError::Statement(e) => e.code(),
+        }
+    }
+}
+
+impl From<StoreError> for BankError {
+    fn from(e: StoreError) -> Self {
+        BankError::Statement(BusError::Store(e))
+    }
+}
+
+/// Most bytes of a statement file.
+pub const STATEMENT_CSV_BYTES_MAX: usize = 4 * 1024 * 1024;
+
+/// Reads a bank statement exported as CSV with the header `date,amount,counterparty,reference`: dates
+/// `YYYY-MM-DD` (taken at noon in the book's time zone), amounts with a sign (money out negative).
+pub fn parse_statement_csv(
+    text: &str,
+    utc_offset_minutes: i32,
+) -> Result<Vec<domain::finance::bank::StatementLine>, BankError> {
+    let fail = |row: usize, reason: String| BankError::Csv { row, reason };
+    if text.len() > STATEMENT_CSV_BYTES_MAX {
+        return Err(fail(0, format!("the file is larger than {STATEMENT_CSV_BYTES_MAX} bytes")));
+    }
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+    let headers = reader.headers().map_err(|e| fail(1, e.to_string()))?.clone();
+    let expected = ["date", "amount", "counterparty", "reference"];
+    if headers.len() != 4 || headers.iter().zip(expected).any(|(h, e)| !h.eq_ignore_ascii_case(e)) {
+        return Err(fail(1, format!("the header must be {}", expected.join(","))));
+    }
+    let mut lines = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let row = i + 2;
+        let record = record.map_err(|e| fail(row, e.to_string()))?;
+        if record.len() != 4 {
+            return Err(fail(row, format!("{} fields, 4 expected", record.len())));
+        }
+        let date = parse_date(&record[0], utc_offset_minutes)
+            .ok_or_else(|| fail(row, format!("{:?} is not a date YYYY-MM-DD", &record[0])))?;
+        let amount: rust_decimal::Decimal = record[1]
+            .replace(',', "")
+            .parse()
+            .map_err(|_| fail(row, format!("{:?} is not an amount", &record[1])))?;
+        lines.push(domain::finance::bank::StatementLine {
+            date,
+            amount,
+            counterparty: record[2].to_string(),
+            reference: record[3].to_string(),
+        });
+    }
+    Ok(lines)
+}
+
+/// Noon of a `YYYY-MM-DD` date in a time zone `utc_offset_minutes` east of UTC.
+fn parse_date(text: &str, utc_offset_minutes: i32) -> Option<Timestamp> {
+    let mut parts = text.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (y, m, d): (i64, i64, i64) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let period = Period::new(u16::try_from(y).ok()?, u8::try_from(m).ok()?)?;
+    let following = next(period);
+    let days_in_month =
+        days_from_civil(i64::from(following.year), i64::from(following.month), 1) - days_from_civil(y, m, 1);
+    if !(1..=days_in_month).contains(&d) {
+        return None;
+    }
+    let local_noon = days_from_civil(y, m, d) * DAY_MICROS + 12 * 3_600_000_000;
+    Some(Timestamp(local_noon - i64::from(utc_offset_minutes) * 60_000_000))
+}
+
+/// What importing a statement found.
+#[derive(Debug, PartialEq, Eq)]
+pub struct StatementReport {
+    pub matched: Vec<(u32, domain::finance::bank::MatchTarget)>,
+    /// Lines left for a person to match.
+    pub unmatched: Vec<u32>,
+}
+
+/// The receipts and payments of `book` dated between `from` and `to` (within the matching window), with
+/// their counterparties' names. Reads the log; the read side will serve this from a projection.
+async fn match_candidates<S: EventStore>(
+    bus: &CommandBus<S>,
+    book: BookId,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<domain::finance::bank::Candidate>, StoreError> {
+    use domain::finance::bank::{Candidate, MATCH_WINDOW_DAYS, MatchTarget};
+    use domain::master::{Partner, PartnerCommand};
+    use domain::purchasing::SupplierPaymentEvent;
+    use domain::sales::CustomerReceiptEvent;
+    let window = MATCH_WINDOW_DAYS * 86_400_000_000;
+    let mut found = Vec::new();
+    let mut position = 1;
+    loop {
+        let page = bus.store().read_all(position, 4096).await?;
+        let Some(last) = page.last() else { break };
+        position = last.position + 1;
+        for event in page.iter().filter(|e| e.metadata.book == book) {
+            let at = event.metadata.occurred_at;
+            if at.0 < from.0 - window || at.0 > to.0 + window {
+                continue;
+            }
+            let (target, amount, partner) = match event.event_type.name() {
+                "sales.CustomerReceiptRecorded" => {
+                    let CustomerReceiptEvent::Recorded(r) = infra::codec::decode_domain_event::<
+                        CustomerReceiptEvent,
+                    >(
+                        &event.event_type, &event.payload
+                    )?
+                    else {
+                        continue;
+                    };
+                    (MatchTarget::CustomerReceipt(r.id), r.amount, r.customer)
+                }
+                "purchasing.SupplierPaid" => {
+                    let SupplierPaymentEvent::Paid(p) = infra::codec::decode_domain_event::<
+                        SupplierPaymentEvent,
+                    >(
+                        &event.event_type, &event.payload
+                    )?;
+                    (MatchTarget::SupplierPayment(p.id), -p.amount, p.supplier)
+                }
+                _ => continue,
+            };
+            let partner: Partner =
+                bus.load(&Partner::stream_id(&PartnerCommand::Deactivate { id: partner })).await?;
+            let counterparty = partner.details.map(|d| d.name).unwrap_or_default();
+            found.push(Candidate { target, amount, date: at, counterparty });
+        }
+    }
+    Ok(found)
+}
+
+/// Imports a bank statement from CSV and matches what it can automatically; the report lists the pairs
+/// and the lines left for a person.
+pub async fn import_bank_statement<S: EventStore>(
+    bus: &CommandBus<S>,
+    meta: &CommandMeta,
+    book: BookId,
+    statement: Uuid,
+    account: &str,
+    csv_text: &str,
+) -> Result<StatementReport, BankError> {
+    use domain::finance::bank::{BankStatement, StatementCommand, auto_match};
+    let book_state: Book = bus.load(&book_stream(book)).await?;
+    let offset = book_state.settings.as_ref().map_or(480, |s| s.utc_offset_minutes);
+    let lines = parse_statement_csv(csv_text, offset)?;
+    let import =
+        StatementCommand::Import { id: statement, book, account: account.to_string(), lines: lines.clone() };
+    bus.execute::<BankStatement>(&step_meta(meta, b"bank/import"), &import)
+        .await
+        .map_err(BankError::Statement)?;
+    let from = lines.iter().map(|l| l.date).min().unwrap_or(Timestamp(0));
+    let to = lines.iter().map(|l| l.date).max().unwrap_or(Timestamp(0));
+    let candidates = match_candidates(bus, book, from, to).await?;
+    let state: BankStatement = bus.load(&format!("bank-statement-{statement}")).await?;
+    for (line, target) in auto_match(&lines, &candidates) {
+        if state.matches.contains(&Some(target)) || state.matches[line as usize].is_some() {
+            continue;
+        }
+        let amount = lines[line as usize].amount;
+        let matching = StatementCommand::Match { id: statement, line, target, amount, automatic: true };
+        let step = step_meta(meta, format!("bank/match/{line}").as_bytes());
+        bus.execute::<BankStatement>(&step, &matching).await.map_err(BankError::Statement)?;
+    }
+    let state: BankStatement = bus.load(&format!("bank-statement-{statement}")).await?;
+    let matched = state.matches.iter().enumerate().filter_map(|(i, m)| m.map(|t| (i as u32, t))).collect();
+    Ok(StatementReport { matched, unmatched: state.unmatched() })
+}
+
+/// Matches a statement line by hand to a receipt or payment, whose amount is read from the books.
+pub async fn match_statement_line<S: EventStore>(
+    bus: &CommandBus<S>,
+    meta: &CommandMeta,
+    statement: Uuid,
+    line: u32,
+    target: domain::finance::bank::MatchTarget,
+) -> Result<(), BankError> {
+    use domain::finance::bank::{BankStatement, MatchTarget, StatementCommand};
+    let amount = match target {
+        MatchTarget::CustomerReceipt(id) => {
+            let receipt: domain::sales::CustomerReceipt = bus.load(&format!("customer-receipt-{id}")).await?;
+            receipt.recorded.map(|r| r.amount)
+        }
+        MatchTarget::SupplierPayment(id) => {
+            let payment: domain::purchasing::SupplierPayment =
+                bus.load(&format!("supplier-payment-{id}")).await?;
+            payment.paid.map(|p| -p.amount)
+        }
+    };
+    // A receipt or payment the books do not hold matches nothing: zero never equals a statement amount.
+    let matching = StatementCommand::Match {
+        id: statement,
+        line,
+        target,
+        amount: amount.unwrap_or_default(),
+        automatic: false,
+    };
+    bus.execute::<BankStatement>(meta, &matching).await.map_err(BankError::Statement)?;
     Ok(())
 }

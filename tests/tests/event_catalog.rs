@@ -170,7 +170,7 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 102] = [
+const GOLDEN: [(&str, &str); 105] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -320,6 +320,12 @@ const GOLDEN: [(&str, &str); 102] = [
         "finance.PayrollPaid",
         "1000000000000000000000000000000001ea0f0b07373430302e3030063630302e3030047a68616f",
     ),
+    (
+        "finance.BankStatementImported",
+        "1000000000000000000000000000000071100000000000000000000000000000000104313030320180c099cc83f9af06082d333030302e303018e4b989e4b98ce5b08fe59586e59381e4be9be5ba94e5958606e4bb98e6acbe047a68616f",
+    ),
+    ("finance.BankStatementLineMatched", "0000100000000000000000000000000000005b01047a68616f"),
+    ("finance.BankStatementLineUnmatched", "0000100000000000000000000000000000005b047a68616f"),
     ("purchasing.BudgetSet", "09e98787e8b4ade983a8ea0f0b053130303030047a68616f"),
     (
         "purchasing.BudgetCommitted",
@@ -812,6 +818,30 @@ fn payroll_samples() -> Vec<domain::finance::payroll::PayrollEvent> {
     ]
 }
 
+fn bank_samples() -> Vec<domain::finance::bank::StatementEvent> {
+    use domain::finance::bank::{
+        MatchTarget, StatementEvent, StatementImported, StatementLine, StatementLineMatched,
+        StatementLineUnmatched,
+    };
+    let target = MatchTarget::CustomerReceipt(CustomerReceiptId(Uuid::from_u128(91)));
+    vec![
+        StatementEvent::Imported(StatementImported {
+            id: Uuid::from_u128(113),
+            book: domain::BookId(Uuid::from_u128(1)),
+            account: "1002".into(),
+            lines: vec![StatementLine {
+                date: domain::Timestamp(1_794_283_200_000_000),
+                amount: d("-3000.00"),
+                counterparty: "义乌小商品供应商".into(),
+                reference: "付款".into(),
+            }],
+            by: "zhao".into(),
+        }),
+        StatementEvent::Matched(StatementLineMatched { line: 0, target, automatic: true, by: "zhao".into() }),
+        StatementEvent::Unmatched(StatementLineUnmatched { line: 0, target, by: "zhao".into() }),
+    ]
+}
+
 fn budget_samples() -> Vec<BudgetEvent> {
     let period = domain::time::Period::new(2026, 11).unwrap();
     vec![
@@ -1105,6 +1135,7 @@ fn every_event_type_has_a_golden_sample_that_round_trips() {
         + encode_all(&purchase_invoices).len()
         + encode_all(&payments).len()
         + encode_all(&budget_samples()).len()
+        + encode_all(&bank_samples()).len()
         + encode_all(&payroll_samples()).len()
         + encode_all(&opening_samples()).len()
         + encode_all(&finance_samples().0).len()
@@ -1138,6 +1169,7 @@ fn event_payloads_match_their_golden_bytes() {
     all.extend(encode_all(&purchase_invoices));
     all.extend(encode_all(&payments));
     all.extend(encode_all(&budget_samples()));
+    all.extend(encode_all(&bank_samples()));
     all.extend(encode_all(&payroll_samples()));
     all.extend(encode_all(&opening_samples()));
     let (books, vouchers, journals) = finance_samples();

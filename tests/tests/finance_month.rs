@@ -5,10 +5,13 @@
 //! payroll, month end and the close. The test runs it through the command bus with every process manager
 //! and compares the books with the document.
 
-use command_api::finance::{Opening, close_period, enter_opening_balances, run_month_end};
+use command_api::finance::{
+    Opening, close_period, enter_opening_balances, import_bank_statement, match_statement_line, run_month_end,
+};
 use command_api::sales::{issue_sales_invoice, place_sales_order};
 use command_api::{CommandBus, FileCheckpoints, ProcessRunner};
 use domain::finance::accounts::Standard;
+use domain::finance::bank::MatchTarget;
 use domain::finance::book::{Book, BookCommand, BookSettings, VatStatus};
 use domain::finance::journal::JournalEvent;
 use domain::finance::payroll::{Payroll, PayrollCommand};
@@ -403,6 +406,43 @@ async fn a_month_of_trading_books_exactly_the_vouchers_and_balances_worked_out_b
     assert_eq!(month_end.vat_transfer, None, "input VAT 526.50 exceeds output VAT 292.50: 留抵 234.00");
     assert_eq!(month_end.profit_transfer, Some(15));
     close_period(&bus, &clerk.at(30, &finance), BOOK, november).await.unwrap();
+
+    // The bank's statement for November: the supplier payment and both customer receipts are matched
+    // automatically; the payroll transfer and the bank's interest are left for a person.
+    let csv = "date,amount,counterparty,reference\n\
+               2026-11-09,-3000.00,义乌小商品供应商,付款\n\
+               2026-11-10,500.00,customer 0,预付\n\
+               2026-11-20,1000.00,Customer 0,货款\n\
+               2026-11-30,-7400.00,工资代发,11月工资\n\
+               2026-11-30,12.34,银行,利息\n";
+    let statement = Uuid::from_u128(113);
+    let report =
+        import_bank_statement(&bus, &clerk.at(30, &finance), BOOK, statement, "1002", csv).await.unwrap();
+    assert_eq!(
+        report.matched,
+        vec![
+            (0, MatchTarget::SupplierPayment(SupplierPaymentId(Uuid::from_u128(104)))),
+            (1, MatchTarget::CustomerReceipt(advance)),
+            (2, MatchTarget::CustomerReceipt(CustomerReceiptId(Uuid::from_u128(110)))),
+        ]
+    );
+    assert_eq!(report.unmatched, vec![3, 4]);
+    let (m1, m2) = (clerk.at(30, &finance), clerk.at(30, &finance));
+    let by_hand = match_statement_line(&bus, &m1, statement, 4, MatchTarget::CustomerReceipt(advance)).await;
+    assert_eq!(by_hand.unwrap_err().code(), "bank.target_taken");
+    let unknown = MatchTarget::SupplierPayment(SupplierPaymentId(Uuid::from_u128(999)));
+    let wrong = match_statement_line(&bus, &m2, statement, 3, unknown).await;
+    assert_eq!(wrong.unwrap_err().code(), "bank.amount_mismatch", "no such payment in the books");
+    let bad = import_bank_statement(
+        &bus,
+        &clerk.at(30, &finance),
+        BOOK,
+        Uuid::from_u128(114),
+        "1002",
+        "date,amount\n",
+    )
+    .await;
+    assert_eq!(bad.unwrap_err().code(), "bank.invalid_csv");
 
     // The books, against docs/finance-month-scenario.md.
     let mut ledger = Ledger::default();

@@ -6,6 +6,7 @@
 //! voucher is corrected only by a reversing voucher.
 
 pub mod accounts;
+pub mod bank;
 pub mod book;
 pub mod journal;
 pub mod month_end;
