@@ -336,6 +336,7 @@ pub async fn record_automatic_voucher<S: EventStore>(
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct MonthEndReport {
     pub vat_transfer: Option<u32>,
+    pub surcharges: Option<u32>,
     pub profit_transfer: Option<u32>,
     pub year_end: Option<u32>,
     /// Month-end vouchers drafted but waiting for review.
@@ -375,24 +376,41 @@ pub async fn run_month_end<S: EventStore>(
     book_id: BookId,
     period: Period,
 ) -> Result<MonthEndReport, FinanceError> {
-    use domain::finance::month_end::{profit_transfer, vat_transfer, year_end};
-    type Rule = fn(
-        &[domain::finance::accounts::Account],
-        &domain::finance::month_end::Balances,
-    ) -> Option<Vec<VoucherLine>>;
+    use domain::finance::accounts::AccountRole as R;
+    use domain::finance::month_end::{profit_transfer, surcharges, vat_transfer, year_end};
     let book: Book = bus.load(&book_stream(book_id)).await?;
     let Some(settings) = book.settings.clone() else {
         return Err(voucher_rejected(VoucherRejection::NotFound));
     };
     let mut report = MonthEndReport::default();
-    let mut steps: Vec<(&str, Rule)> =
-        vec![("vat-transfer", vat_transfer), ("profit-transfer", profit_transfer)];
-    if period.month == 12 {
-        steps.push(("year-end", year_end));
+    // In this order: the surcharges are on the VAT the transfer moved, the profit transfer takes the
+    // surcharges along, and the year end closes the profit.
+    let mut steps = vec!["vat-transfer"];
+    if book.surcharges.is_some() {
+        steps.push("surcharges");
     }
-    for (kind, rule) in steps {
+    steps.push("profit-transfer");
+    if period.month == 12 {
+        steps.push("year-end");
+    }
+    let code = |role| book.account_for(role).map(|a| a.code.clone()).unwrap_or_default();
+    for kind in steps {
         let balances = balances_at(bus, book_id, settings.first_period, period).await?;
-        let Some(lines) = rule(&book.accounts, &balances) else { continue };
+        let lines = match kind {
+            "vat-transfer" => vat_transfer(&book.accounts, &balances),
+            "surcharges" => {
+                let journal: PeriodJournal = bus.load(&journal_stream(book_id, period)).await?;
+                let vat_payable = journal.net(&code(R::VatTransferredOut));
+                let accrued = (
+                    -journal.net(&code(R::UrbanConstructionTax)),
+                    -journal.net(&code(R::EducationSurcharge)),
+                );
+                surcharges(&book.accounts, vat_payable, book.surcharges.unwrap_or_default(), accrued)
+            }
+            "profit-transfer" => profit_transfer(&book.accounts, &balances),
+            _ => year_end(&book.accounts, &balances),
+        };
+        let Some(lines) = lines else { continue };
         // Named after the month's state: a second run with nothing new finds nothing to move; after late
         // postings it makes a new voucher for what they added.
         let journal: PeriodJournal = bus.load(&journal_stream(book_id, period)).await?;
@@ -427,6 +445,7 @@ pub async fn run_month_end<S: EventStore>(
         match kind {
             "vat-transfer" => report.vat_transfer = Some(number),
             "profit-transfer" => report.profit_transfer = Some(number),
+            "surcharges" => report.surcharges = Some(number),
             _ => report.year_end = Some(number),
         }
     }

@@ -265,3 +265,42 @@ async fn opening_balances_tie_to_their_items_and_stock_and_open_the_first_months
     assert_eq!(october.net("1122"), "1130.00".parse::<Decimal>().unwrap());
     assert_eq!(october.posted.len(), 1);
 }
+
+#[tokio::test]
+async fn month_end_transfers_vat_accrues_the_configured_surcharges_on_it_and_then_the_profit() {
+    use command_api::finance::run_month_end;
+    let (bus, _dir) = open_bus();
+    book(&bus, true).await;
+    let configure = BookCommand::ConfigureSurcharges {
+        id: BOOK,
+        urban_construction: "0.07".parse().unwrap(),
+        education: "0.03".parse().unwrap(),
+    };
+    bus.execute::<Book>(&wang(40), &configure).await.unwrap();
+    // A sale booked by hand: 1,000.00 net, 130.00 output VAT.
+    let sale = VoucherDraft {
+        lines: vec![
+            line("1122", "1130.00", "0"),
+            line("5001", "0", "1000.00"),
+            line("22210102", "0", "130.00"),
+        ],
+        ..draft(300, NOVEMBER)
+    };
+    draft_voucher(&bus, &wang(41), &sale).await.unwrap();
+    bus.execute::<Voucher>(&zhao(42), &VoucherCommand::Review { id: sale.id }).await.unwrap();
+    post_voucher(&bus, &zhao(43), sale.id).await.unwrap();
+    let report = run_month_end(&bus, &zhao(44), BOOK, period(11)).await.unwrap();
+    assert_eq!((report.vat_transfer, report.surcharges, report.profit_transfer), (Some(2), Some(3), Some(4)));
+    let november = journal(&bus, 11).await;
+    let net = |code: &str| november.net(code);
+    assert_eq!((net("22210104"), net("222102")), (Decimal::new(13_000, 2), Decimal::new(-13_000, 2)));
+    assert_eq!(
+        (net("222103"), net("222104")),
+        (Decimal::new(-910, 2), Decimal::new(-390, 2)),
+        "7 % and 3 % of 130.00"
+    );
+    assert_eq!(net("5403"), Decimal::ZERO, "the surcharges were accrued, then transferred with the profit");
+    assert_eq!(net("3103"), Decimal::new(-98_700, 2), "1,000.00 of sales less 13.00 of surcharges");
+    let again = run_month_end(&bus, &zhao(45), BOOK, period(11)).await.unwrap();
+    assert_eq!((again.vat_transfer, again.surcharges, again.profit_transfer), (None, None, None));
+}

@@ -170,7 +170,7 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 105] = [
+const GOLDEN: [(&str, &str); 106] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -326,6 +326,7 @@ const GOLDEN: [(&str, &str); 105] = [
     ),
     ("finance.BankStatementLineMatched", "0000100000000000000000000000000000005b01047a68616f"),
     ("finance.BankStatementLineUnmatched", "0000100000000000000000000000000000005b047a68616f"),
+    ("finance.SurchargesConfigured", "04302e303704302e3033047a68616f"),
     ("purchasing.BudgetSet", "09e98787e8b4ade983a8ea0f0b053130303030047a68616f"),
     (
         "purchasing.BudgetCommitted",
@@ -688,6 +689,11 @@ fn finance_samples() -> (Vec<BookEvent>, Vec<VoucherEvent>, Vec<JournalEvent>) {
         }),
         BookEvent::AccountAdded(AccountAdded {
             account: account("112201", Some("1122"), None),
+            by: "zhao".into(),
+        }),
+        BookEvent::SurchargesConfigured(domain::finance::book::SurchargesConfigured {
+            urban_construction: d("0.07"),
+            education: d("0.03"),
             by: "zhao".into(),
         }),
     ];

@@ -2,6 +2,7 @@
 //! policies, and its chart of accounts (the standard's template, copied at creation, plus the
 //! sub-accounts users add).
 
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::accounts::{Account, AccountRole, Standard, template};
@@ -45,12 +46,21 @@ pub enum BookCommand {
         id: BookId,
         account: Account,
     },
+    /// The surcharges on VAT the book accrues at month end (城市维护建设税 7 %, 5 % or 1 %; 教育费附加 3 %),
+    /// as fractions; zero turns one off.
+    ConfigureSurcharges {
+        id: BookId,
+        urban_construction: Decimal,
+        education: Decimal,
+    },
 }
 
 impl BookCommand {
     pub fn id(&self) -> BookId {
         match self {
-            BookCommand::Create { id, .. } | BookCommand::AddAccount { id, .. } => *id,
+            BookCommand::Create { id, .. }
+            | BookCommand::AddAccount { id, .. }
+            | BookCommand::ConfigureSurcharges { id, .. } => *id,
         }
     }
 }
@@ -70,11 +80,19 @@ pub struct AccountAdded {
     pub by: String,
 }
 
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SurchargesConfigured {
+    pub urban_construction: Decimal,
+    pub education: Decimal,
+    pub by: String,
+}
+
 crate::domain_events! {
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub enum BookEvent {
         Created(BookCreated) = "finance.BookCreated" v 1,
         AccountAdded(AccountAdded) = "finance.AccountAdded" v 1,
+        SurchargesConfigured(SurchargesConfigured) = "finance.SurchargesConfigured" v 1,
     }
 }
 
@@ -109,6 +127,8 @@ pub struct Book {
     pub id: Option<BookId>,
     pub settings: Option<BookSettings>,
     pub accounts: Vec<Account>,
+    /// Surcharge rates on VAT (urban construction, education); none until configured.
+    pub surcharges: Option<(Decimal, Decimal)>,
 }
 
 impl Book {
@@ -180,6 +200,7 @@ impl Aggregate for Book {
                 // A role moves to the new account only if nobody played it (checked on the way in).
                 self.accounts.push(e.account.clone());
             }
+            BookEvent::SurchargesConfigured(e) => self.surcharges = Some((e.urban_construction, e.education)),
         }
     }
 
@@ -212,6 +233,20 @@ impl Aggregate for Book {
                 check_account(self, account)?;
                 Ok(vec![BookEvent::AccountAdded(AccountAdded {
                     account: account.clone(),
+                    by: meta.actor.clone(),
+                })])
+            }
+            BookCommand::ConfigureSurcharges { urban_construction, education, .. } => {
+                if self.id.is_none() {
+                    return Err(BookRejection::NotFound);
+                }
+                let rate = |r: &Decimal| *r >= Decimal::ZERO && *r <= Decimal::new(1, 1) && r.scale() <= 4;
+                if !rate(urban_construction) || !rate(education) {
+                    return Err(BookRejection::InvalidSettings("a surcharge rate is between 0 and 0.1"));
+                }
+                Ok(vec![BookEvent::SurchargesConfigured(SurchargesConfigured {
+                    urban_construction: *urban_construction,
+                    education: *education,
                     by: meta.actor.clone(),
                 })])
             }

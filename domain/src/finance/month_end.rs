@@ -62,6 +62,38 @@ pub fn vat_transfer(chart: &[Account], balances: &Balances) -> Option<Vec<Vouche
     Some(vec![line("转出未交增值税", &transferred, owed), line("转出未交增值税", &unpaid, -owed)])
 }
 
+/// The surcharge rates of a book: (urban construction, education), as fractions.
+pub type SurchargeRates = (Decimal, Decimal);
+
+/// 计提税金及附加: the surcharges on the VAT transferred this month (`vat_payable`), each rounded half-up,
+/// less what the month already accrued (`accrued`, so a second month-end run adds only the difference).
+/// Dr 税金及附加 / Cr 应交城市维护建设税 / Cr 应交教育费附加.
+pub fn surcharges(
+    chart: &[Account],
+    vat_payable: Decimal,
+    rates: SurchargeRates,
+    accrued: (Decimal, Decimal),
+) -> Option<Vec<VoucherLine>> {
+    if vat_payable <= Decimal::ZERO {
+        return None;
+    }
+    let code = |role| chart.iter().find(|a| a.role == Some(role)).map(|a| a.code.clone());
+    let urban = crate::values::round_money(vat_payable * rates.0) - accrued.0;
+    let education = crate::values::round_money(vat_payable * rates.1) - accrued.1;
+    let total = urban + education;
+    if total <= Decimal::ZERO {
+        return None;
+    }
+    let mut lines = vec![line("计提税金及附加", &code(AccountRole::TaxesAndSurcharges)?, total)];
+    if !urban.is_zero() {
+        lines.push(line("计提城市维护建设税", &code(AccountRole::UrbanConstructionTax)?, -urban));
+    }
+    if !education.is_zero() {
+        lines.push(line("计提教育费附加", &code(AccountRole::EducationSurcharge)?, -education));
+    }
+    Some(lines)
+}
+
 /// 结转损益: every profit-and-loss account to 本年利润.
 pub fn profit_transfer(chart: &[Account], balances: &Balances) -> Option<Vec<VoucherLine>> {
     let (profit, _) = balance(balances, chart, AccountRole::CurrentYearProfit)?;
@@ -164,6 +196,30 @@ mod tests {
         let chart = template(Standard::Enterprise);
         let lines = profit_transfer(&chart, &balances(&[("6001", "-100"), ("6401", "40")])).unwrap();
         assert_eq!(lines.last().unwrap().account, "4103");
+    }
+
+    #[test]
+    fn surcharges_are_their_rates_of_the_vat_payable_rounded_per_line() {
+        let chart = template(Standard::SmallEnterprise);
+        let none = (Decimal::ZERO, Decimal::ZERO);
+        let lines = surcharges(&chart, d("923.00"), (d("0.07"), d("0.03")), none).unwrap();
+        // 923.00 × 7 % = 64.61; × 3 % = 27.69.
+        assert_eq!(
+            sides(&lines),
+            vec![
+                ("5403".into(), d("92.30"), d("0")),
+                ("222103".into(), d("0"), d("64.61")),
+                ("222104".into(), d("0"), d("27.69")),
+            ]
+        );
+        check_lines(&lines, false).unwrap();
+        assert_eq!(surcharges(&chart, Decimal::ZERO, (d("0.07"), d("0.03")), none), None);
+        assert_eq!(surcharges(&chart, d("100"), none, none), None);
+        // Accrued already: only what late VAT added.
+        let more =
+            surcharges(&chart, d("1023.00"), (d("0.07"), d("0.03")), (d("64.61"), d("27.69"))).unwrap();
+        assert_eq!(more[0].debit, d("10.00"));
+        assert_eq!(surcharges(&chart, d("923.00"), (d("0.07"), d("0.03")), (d("64.61"), d("27.69"))), None);
     }
 
     #[test]
