@@ -54,13 +54,14 @@ pub fn run(workload: BenchWorkload) -> anyhow::Result<ExitCode> {
             let owned = median_of(common.runs, || replay_owned(&store_dir))?;
             report(&common, &[borrowed, owned]);
         }
-        BenchWorkload::OrderToCash { common, orders, concurrency } => {
+        BenchWorkload::OrderToCash { common, orders, concurrency, vouchers } => {
             anyhow::ensure!(
                 concurrency >= 1 && orders >= concurrency as u64,
                 "need 1 <= concurrency <= orders"
             );
-            let result =
-                median_of(common.runs, || crate::bench_flows::order_to_cash(&common, orders, concurrency))?;
+            let result = median_of(common.runs, || {
+                crate::bench_flows::order_to_cash(&common, orders, concurrency, vouchers)
+            })?;
             report(&common, &[result]);
         }
         BenchWorkload::Open { common, events, batch } => {

@@ -9,12 +9,16 @@ use std::time::Instant;
 
 use command_api::sales::{issue_sales_invoice, place_sales_order};
 use command_api::{CommandBus, FileCheckpoints, ProcessRunner};
+use domain::Role;
+use domain::finance::accounts::Standard;
+use domain::finance::book::{Book, BookCommand, BookSettings, VatStatus};
 use domain::inventory::{CostingMethod, DocRef, StockCommand, StockItem, StockKey, StockPolicy};
 use domain::master::{
     Item, ItemCommand, ItemDetails, Partner, PartnerCommand, PartnerDetails, PartnerRoles, Warehouse,
     WarehouseCommand, WarehouseDetails,
 };
 use domain::process::ProcessManager;
+use domain::process::auto_vouchers::AutoVouchers;
 use domain::process::order_fulfilment::{OrderFulfilment, line_reservation};
 use domain::process::receipt_allocation::ReceiptAllocation;
 use domain::process::shipping::Shipping;
@@ -23,6 +27,7 @@ use domain::sales::{
     OrderLineInput, SalesInvoiceCommand, SalesInvoiceEvent, SalesOrderCommand, SalesOrderEvent, Shipment,
     ShipmentCommand, ShipmentEvent, ShipmentLineInput,
 };
+use domain::time::{CHINA_UTC_OFFSET_MINUTES, Period};
 use domain::values::{Quantity, UnitAmount};
 use domain::{
     BookId, CommandId, CommandMeta, CustomerReceiptId, ItemId, PartnerId, SalesInvoiceId, SalesOrderId,
@@ -132,7 +137,12 @@ async fn create_master(bus: &CommandBus<EmbeddedStore>, n: u64) -> anyhow::Resul
     Ok(())
 }
 
-pub(crate) fn order_to_cash(common: &BenchCommon, orders: u64, concurrency: usize) -> anyhow::Result<Value> {
+pub(crate) fn order_to_cash(
+    common: &BenchCommon,
+    orders: u64,
+    concurrency: usize,
+    vouchers: bool,
+) -> anyhow::Result<Value> {
     let dir = scratch(common)?;
     let store = EmbeddedStore::open_dir(dir.path().join("log"))?;
     let bus = CommandBus::new(store.clone());
@@ -154,6 +164,21 @@ pub(crate) fn order_to_cash(common: &BenchCommon, orders: u64, concurrency: usiz
         }
         while let Some(done) = tasks.join_next().await {
             done??;
+        }
+        if vouchers {
+            // The book the vouchers go to: its first month holds the benchmark's business time.
+            let settings = BookSettings {
+                name: "基准公司".into(),
+                standard: Standard::SmallEnterprise,
+                first_period: Period::containing(Timestamp(0), CHINA_UTC_OFFSET_MINUTES),
+                vat: VatStatus::General,
+                allow_negative_stock: false,
+                auto_post: true,
+                utc_offset_minutes: CHINA_UTC_OFFSET_MINUTES,
+            };
+            let create = BookCommand::Create { id: BookId(Uuid::from_u128(1)), settings };
+            let finance = meta(0xb00c, 0).with_roles(&[Role::Finance]);
+            bus.execute::<Book>(&finance, &create).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         }
         for w in 0..64u64 {
             let bus = bus.clone();
@@ -211,6 +236,12 @@ pub(crate) fn order_to_cash(common: &BenchCommon, orders: u64, concurrency: usiz
             .with_save_interval(CHECKPOINT_INTERVAL);
         let shipping = tokio::spawn(async move { shipping.run_until(u64::MAX).await });
         checkpoints.save(ReceiptAllocation::NAME, setup_head)?;
+        checkpoints.save(AutoVouchers::NAME, setup_head)?;
+        let voucher_runner = vouchers.then(|| {
+            let mut runner = ProcessRunner::new(bus.clone(), AutoVouchers, checkpoints.clone(), 256)
+                .with_save_interval(CHECKPOINT_INTERVAL);
+            tokio::spawn(async move { runner.run_until(u64::MAX).await })
+        });
         let mut allocation = ProcessRunner::new(bus.clone(), ReceiptAllocation, checkpoints, 256)
             .with_save_interval(CHECKPOINT_INTERVAL);
         let allocation = tokio::spawn(async move { allocation.run_until(u64::MAX).await });
@@ -221,9 +252,16 @@ pub(crate) fn order_to_cash(common: &BenchCommon, orders: u64, concurrency: usiz
             tokio::spawn(async move {
                 let mut subscription = store.subscribe_all(setup_head);
                 let mut done = 0u64;
-                while done < orders {
+                let mut posted = 0u64;
+                // Cost of sales, sales invoice and receipt: three vouchers a flow.
+                let vouchers_expected = if vouchers { 3 * orders } else { 0 };
+                while done < orders || posted < vouchers_expected {
                     let event = subscription.next().await?;
                     let key = match event.event_type.name() {
+                        "finance.VoucherPosted" => {
+                            posted += 1;
+                            continue;
+                        }
                         "sales.SalesOrderReadyToPick" => {
                             match decode_domain_event::<SalesOrderEvent>(&event.event_type, &event.payload)? {
                                 SalesOrderEvent::ReadyToPick(ready) => ready.id.0,
@@ -359,6 +397,9 @@ pub(crate) fn order_to_cash(common: &BenchCommon, orders: u64, concurrency: usiz
         fulfilment.abort();
         shipping.abort();
         allocation.abort();
+        if let Some(runner) = voucher_runner {
+            runner.abort();
+        }
         anyhow::Ok((latencies, finished))
     })?;
     let seconds = finished.duration_since(started).as_secs_f64();
@@ -383,6 +424,7 @@ pub(crate) fn order_to_cash(common: &BenchCommon, orders: u64, concurrency: usiz
         "p50_us": percentile(&latencies, 0.5),
         "p99_us": percentile(&latencies, 0.99),
         "target_flows_per_sec": 5000,
+        "vouchers": vouchers,
         "peak_rss_mib": peak_rss_mib(),
     }))
 }

@@ -116,6 +116,10 @@ pub enum BenchWorkload {
         /// Concurrent clients placing orders.
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
+        /// Book every flow's vouchers too (cost of sales, sales invoice, receipt) with the
+        /// automatic-voucher process manager live; a flow is complete when its receipt is posted.
+        #[arg(long)]
+        vouchers: bool,
     },
     /// Opening a store of N events: with the index checkpoint (normal) and by full scan (after a crash).
     Open {

@@ -213,6 +213,17 @@ fn new_event<E: domain::DomainEvent>(
     })
 }
 
+/// A command waiting for its stream, with where its answer goes.
+type Waiter<A> = (CommandMeta, <A as Aggregate>::Command, tokio::sync::oneshot::Sender<Coalesced<A>>);
+
+/// What a coalesced command's caller is told by the caller that executed it.
+enum Coalesced<A: Aggregate> {
+    Done(Result<Executed<A::Event>, A::Rejection>),
+    Conflict(usize),
+    /// The batch failed as a whole: run the command alone.
+    Alone(CommandMeta, A::Command),
+}
+
 /// One cached stream: its folded aggregate behind an async lock, so commands to one stream from this
 /// process take turns on the state in place (no copy, no conflict among themselves); writers elsewhere
 /// are still caught by the expected version.
@@ -223,12 +234,18 @@ type CacheEntry = Arc<tokio::sync::Mutex<Option<Box<dyn Any + Send + Sync>>>>;
 pub struct CommandBus<S: EventStore> {
     store: S,
     cache: Arc<Mutex<lru::LruCache<String, CacheEntry>>>,
+    /// Commands waiting for a stream in `execute_coalesced`, by stream (a `Vec<Waiter<A>>` each).
+    queues: Arc<Mutex<std::collections::HashMap<String, Box<dyn Any + Send>>>>,
 }
 
 impl<S: EventStore> CommandBus<S> {
     pub fn new(store: S) -> Self {
         let capacity = NonZeroUsize::new(CACHE_STREAMS_MAX).expect("non-zero");
-        CommandBus { store, cache: Arc::new(Mutex::new(lru::LruCache::new(capacity))) }
+        CommandBus {
+            store,
+            cache: Arc::new(Mutex::new(lru::LruCache::new(capacity))),
+            queues: Arc::new(Mutex::new(std::collections::HashMap::new())),
+        }
     }
 
     pub fn store(&self) -> &S {
@@ -264,7 +281,104 @@ impl<S: EventStore> CommandBus<S> {
         let stream = StreamId::new(&stream_name)?;
         let entry = self.entry(&stream_name);
         let mut slot = entry.lock().await;
-        let loaded = match self.caught_up::<A>(&stream, &mut slot).await {
+        self.execute_all_in::<A>(&stream, &mut slot, commands).await
+    }
+
+    /// Executes a command like [`CommandBus::execute`], but when other callers are waiting for the same
+    /// stream, the first to get it takes every waiting command along and appends them all at once
+    /// (group commit at the aggregate: a hot stream, such as a month's journal, takes one flush for many
+    /// commands instead of one each). Each caller still gets its own outcome.
+    pub async fn execute_coalesced<A: Aggregate>(
+        &self,
+        meta: CommandMeta,
+        command: A::Command,
+    ) -> Result<Executed<A::Event>, BusError<A::Rejection>> {
+        let stream_name = A::stream_id(&command);
+        let stream = StreamId::new(&stream_name)?;
+        let (tx, mut rx) = tokio::sync::oneshot::channel::<Coalesced<A>>();
+        let refused = {
+            let mut queues = self.queues.lock().expect("queues lock");
+            let queue =
+                queues.entry(stream_name.clone()).or_insert_with(|| Box::new(Vec::<Waiter<A>>::new()));
+            match queue.downcast_mut::<Vec<Waiter<A>>>() {
+                Some(waiting) => {
+                    waiting.push((meta, command, tx));
+                    None
+                }
+                // Another aggregate type under the same stream name: a caller's bug; let the bus say so.
+                None => Some((meta, command)),
+            }
+        };
+        if let Some((meta, command)) = refused {
+            return self.execute::<A>(&meta, &command).await;
+        }
+        let entry = self.entry(&stream_name);
+        let mut slot = entry.lock().await;
+        // A caller that had the stream before us may have taken our command along.
+        if let Ok(answer) = rx.try_recv() {
+            drop(slot);
+            return self.answer::<A>(answer).await;
+        }
+        let batch: Vec<Waiter<A>> = {
+            let mut queues = self.queues.lock().expect("queues lock");
+            let taken = queues.remove(&stream_name);
+            taken.and_then(|q| q.downcast::<Vec<Waiter<A>>>().ok()).map(|q| *q).unwrap_or_default()
+        };
+        let commands: Vec<(&CommandMeta, &A::Command)> = batch.iter().map(|(m, c, _)| (m, c)).collect();
+        let outcome = self.execute_all_in::<A>(&stream, &mut slot, &commands).await;
+        // Answered before the stream is let go, so a caller whose command was taken finds its answer
+        // as soon as it gets the stream.
+        match outcome {
+            Ok(results) => {
+                for ((_, _, tx), result) in batch.into_iter().zip(results) {
+                    let _ = tx.send(Coalesced::Done(result));
+                }
+            }
+            Err(BusError::Conflict { attempts }) => {
+                for (_, _, tx) in batch {
+                    let _ = tx.send(Coalesced::Conflict(attempts));
+                }
+            }
+            // A failure of the store (or a refusal of one command's events) concerns the whole append:
+            // each command is tried again on its own, so each caller gets its own answer.
+            Err(_) => {
+                for (meta, command, tx) in batch {
+                    let _ = tx.send(Coalesced::Alone(meta, command));
+                }
+            }
+        }
+        drop(slot);
+        match rx.await {
+            Ok(answer) => self.answer::<A>(answer).await,
+            Err(_) => Err(BusError::Store(StoreError::Poisoned {
+                reason: "a coalesced command lost its answer".into(),
+            })),
+        }
+    }
+
+    async fn answer<A: Aggregate>(
+        &self,
+        answer: Coalesced<A>,
+    ) -> Result<Executed<A::Event>, BusError<A::Rejection>> {
+        match answer {
+            Coalesced::Done(result) => result.map_err(BusError::Rejected),
+            Coalesced::Conflict(attempts) => Err(BusError::Conflict { attempts }),
+            Coalesced::Alone(meta, command) => self.execute::<A>(&meta, &command).await,
+        }
+    }
+
+    /// [`CommandBus::execute_all`] on a stream whose cache slot the caller holds.
+    async fn execute_all_in<A: Aggregate>(
+        &self,
+        stream: &StreamId,
+        slot: &mut Option<Box<dyn Any + Send + Sync>>,
+        commands: &[(&CommandMeta, &A::Command)],
+    ) -> Result<Vec<Result<Executed<A::Event>, A::Rejection>>, BusError<A::Rejection>> {
+        if commands.is_empty() {
+            return Ok(Vec::new());
+        }
+        let stream = stream.clone();
+        let loaded = match self.caught_up::<A>(&stream, slot).await {
             Ok(loaded) => loaded,
             Err(e) => {
                 *slot = None;
@@ -373,11 +487,21 @@ impl<S: EventStore> CommandBus<S> {
     /// The current state of the aggregate in `stream_id`, folded from its events (the default state when
     /// the stream does not exist): a copy of the cached state, caught up with the stream first.
     pub async fn load<A: Aggregate>(&self, stream_id: &str) -> Result<A, StoreError> {
+        self.inspect::<A, A>(stream_id, A::clone).await
+    }
+
+    /// What `look` reads from the current state of the aggregate in `stream_id` (caught up first), without
+    /// copying the state: for large aggregates, such as a month's journal, whose callers need one fact.
+    pub async fn inspect<A: Aggregate, T>(
+        &self,
+        stream_id: &str,
+        look: impl FnOnce(&A) -> T,
+    ) -> Result<T, StoreError> {
         let stream = StreamId::new(stream_id)?;
         let entry = self.entry(stream_id);
         let mut slot = entry.lock().await;
         match self.caught_up::<A>(&stream, &mut slot).await {
-            Ok(loaded) => Ok(loaded.state.clone()),
+            Ok(loaded) => Ok(look(&loaded.state)),
             Err(e) => {
                 *slot = None;
                 Err(e)

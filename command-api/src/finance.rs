@@ -101,8 +101,7 @@ async fn period_open<S: EventStore>(
     if period < settings.first_period {
         return Ok(false);
     }
-    let journal: PeriodJournal = bus.load(&journal_stream(book_id, period)).await?;
-    Ok(!journal.closed)
+    bus.inspect::<PeriodJournal, bool>(&journal_stream(book_id, period), |journal| !journal.closed).await
 }
 
 /// Drafts a voucher after reading the book: every account must exist and take postings, the period must
@@ -173,8 +172,12 @@ pub async fn post_voucher<S: EventStore>(
         source: drafted.source.clone(),
         reverses: drafted.reverses,
     };
-    match bus.execute::<PeriodJournal>(&step_meta(meta, b"post/journal"), &post).await {
-        Ok(_) => {}
+    // Every posting of the month goes through the one journal: concurrent ones share an append.
+    let number = match bus.execute_coalesced::<PeriodJournal>(step_meta(meta, b"post/journal"), post).await {
+        Ok(done) => done.events.iter().find_map(|e| match e {
+            JournalEvent::Posted(posted) => Some(posted.number),
+            _ => None,
+        }),
         Err(BusError::Rejected(rejection)) => {
             let abandon = VoucherCommand::AbandonPosting { id, reason: rejection.to_string() };
             bus.execute::<Voucher>(&step_meta(meta, b"post/abandon"), &abandon)
@@ -183,9 +186,17 @@ pub async fn post_voucher<S: EventStore>(
             return Err(FinanceError::Journal(BusError::Rejected(rejection)));
         }
         Err(e) => return Err(FinanceError::Journal(e)),
-    }
-    let journal: PeriodJournal = bus.load(&journal_stream(drafted.book, drafted.period)).await?;
-    let (_, number) = *journal.posted.get(&id).expect("the journal just posted it");
+    };
+    let number = match number {
+        Some(number) => number,
+        // Posted before (a retried posting): the journal has its number.
+        None => bus
+            .inspect::<PeriodJournal, Option<u32>>(&journal_stream(drafted.book, drafted.period), |journal| {
+                journal.posted.get(&id).map(|(_, number)| *number)
+            })
+            .await?
+            .expect("the journal holds the voucher it just answered for"),
+    };
     bus.execute::<Voucher>(&step_meta(meta, b"post/record"), &VoucherCommand::RecordPosting { id, number })
         .await
         .map_err(FinanceError::Voucher)?;

@@ -268,3 +268,39 @@ async fn a_batch_that_meets_a_conflict_is_decided_again_from_the_stored_state_no
     let reservations = stored.iter().filter(|e| e.event_type.name() == "inventory.StockReserved").count();
     assert_eq!(reservations, 3, "the other node's and two of the batch");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_commands_to_a_hot_stream_coalesce_into_fewer_appends_and_each_gets_its_own_answer() {
+    use domain::inventory::StockItem;
+    let (store, _dir) = open_store();
+    let bus = CommandBus::new(store.clone());
+    bus.execute::<StockItem>(&meta(1), &receive(10)).await.unwrap();
+    let appends_before = store.writer_stats().appends;
+    let mut tasks = Vec::new();
+    for n in 0..100u128 {
+        let bus = bus.clone();
+        tasks.push(tokio::spawn(async move {
+            bus.execute_coalesced::<StockItem>(meta(100 + n), reserve(1_000 + n)).await
+        }));
+    }
+    let (mut reserved, mut refused) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(done) => {
+                assert_eq!(done.events.len(), 1);
+                reserved += 1;
+            }
+            Err(e) => {
+                assert_eq!(e.code(), "stock.insufficient");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((reserved, refused), (10, 90));
+    let appends = store.writer_stats().appends - appends_before;
+    assert!(appends < 100, "{appends} appends for 100 commands: waiting commands went along with others");
+    // The cached state agrees with the stream.
+    let fresh = CommandBus::new(store.clone());
+    let err = fresh.execute::<StockItem>(&meta(999), &reserve(9_999)).await.unwrap_err();
+    assert_eq!(err.code(), "stock.insufficient");
+}
