@@ -93,12 +93,11 @@ pub struct VoucherDraft {
 /// Whether `period` takes postings: not before the book's first month and not closed.
 async fn period_open<S: EventStore>(
     bus: &CommandBus<S>,
-    book: &Book,
+    first_period: Period,
     book_id: BookId,
     period: Period,
 ) -> Result<bool, StoreError> {
-    let Some(settings) = &book.settings else { return Ok(false) };
-    if period < settings.first_period {
+    if period < first_period {
         return Ok(false);
     }
     bus.inspect::<PeriodJournal, bool>(&journal_stream(book_id, period), |journal| !journal.closed).await
@@ -111,20 +110,30 @@ pub async fn draft_voucher<S: EventStore>(
     meta: &CommandMeta,
     draft: &VoucherDraft,
 ) -> Result<Executed<VoucherEvent>, FinanceError> {
-    let book: Book = bus.load(&book_stream(draft.book)).await?;
-    let Some(settings) = &book.settings else {
+    // What the draft needs of the book, read in place (a book's chart is not copied per voucher).
+    let read = bus
+        .inspect::<Book, _>(&book_stream(draft.book), |book| {
+            let settings = book.settings.as_ref()?;
+            let mut unpostable: Vec<String> = draft
+                .lines
+                .iter()
+                .filter(|l| !book.is_postable(&l.account))
+                .map(|l| l.account.clone())
+                .collect();
+            unpostable.sort();
+            unpostable.dedup();
+            Some((settings.utc_offset_minutes, settings.first_period, unpostable))
+        })
+        .await?;
+    let Some((utc_offset_minutes, first_period, unpostable)) = read else {
         return Err(voucher_rejected(VoucherRejection::UnknownAccount(
             draft.lines.iter().map(|l| l.account.clone()).collect(),
         )));
     };
-    let period = Period::containing(draft.date, settings.utc_offset_minutes);
-    let mut unpostable: Vec<String> =
-        draft.lines.iter().filter(|l| !book.is_postable(&l.account)).map(|l| l.account.clone()).collect();
-    unpostable.sort();
-    unpostable.dedup();
+    let period = Period::containing(draft.date, utc_offset_minutes);
     let facts = DraftFacts {
         unpostable_accounts: unpostable,
-        period_open: period_open(bus, &book, draft.book, period).await?,
+        period_open: period_open(bus, first_period, draft.book, period).await?,
     };
     let command = VoucherCommand::Draft {
         id: draft.id,
@@ -154,8 +163,11 @@ pub async fn post_voucher<S: EventStore>(
     let Some(drafted) = voucher.drafted.clone() else {
         return Err(voucher_rejected(VoucherRejection::NotFound));
     };
-    let book: Book = bus.load(&book_stream(drafted.book)).await?;
-    let review_waived = book.settings.as_ref().is_some_and(|s| s.auto_post);
+    let review_waived = bus
+        .inspect::<Book, bool>(&book_stream(drafted.book), |book| {
+            book.settings.as_ref().is_some_and(|s| s.auto_post)
+        })
+        .await?;
     bus.execute::<Voucher>(
         &step_meta(meta, b"post/begin"),
         &VoucherCommand::BeginPosting { id, review_waived },
@@ -296,26 +308,37 @@ pub async fn record_automatic_voucher<S: EventStore>(
     meta: &CommandMeta,
     auto: &AutoVoucher,
 ) -> Result<AutoVoucherOutcome, FinanceError> {
-    let book: Book = bus.load(&book_stream(auto.book)).await?;
-    let lines = auto
-        .lines
-        .iter()
-        .map(|line: &RoleLine| {
-            book.account_for(line.role).map(|account| VoucherLine {
-                summary: line.summary.clone(),
-                account: account.code.clone(),
-                debit: line.debit,
-                credit: line.credit,
-                partner: line.partner,
-                item: line.item,
-            })
+    // Roles resolved in the book's chart, read in place.
+    let (resolved, auto_post) = bus
+        .inspect::<Book, _>(&book_stream(auto.book), |book| {
+            let resolved: Result<Vec<VoucherLine>, Vec<String>> = {
+                let missing: Vec<String> = auto
+                    .lines
+                    .iter()
+                    .filter(|l| book.account_for(l.role).is_none())
+                    .map(|l| format!("{:?}", l.role))
+                    .collect();
+                if missing.is_empty() {
+                    Ok(auto
+                        .lines
+                        .iter()
+                        .map(|line: &RoleLine| VoucherLine {
+                            summary: line.summary.clone(),
+                            account: book.account_for(line.role).expect("checked").code.clone(),
+                            debit: line.debit,
+                            credit: line.credit,
+                            partner: line.partner,
+                            item: line.item,
+                        })
+                        .collect())
+                } else {
+                    Err(missing)
+                }
+            };
+            (resolved, book.settings.as_ref().is_some_and(|s| s.auto_post))
         })
-        .collect::<Option<Vec<_>>>();
-    let Some(lines) = lines else {
-        let missing =
-            auto.lines.iter().filter(|l| book.account_for(l.role).is_none()).map(|l| format!("{:?}", l.role));
-        return Err(voucher_rejected(VoucherRejection::UnknownAccount(missing.collect())));
-    };
+        .await?;
+    let lines = resolved.map_err(|missing| voucher_rejected(VoucherRejection::UnknownAccount(missing)))?;
     let draft = VoucherDraft {
         id: auto.id,
         book: auto.book,
@@ -326,7 +349,6 @@ pub async fn record_automatic_voucher<S: EventStore>(
         reverses: None,
     };
     let drafted = draft_voucher(bus, meta, &draft).await?;
-    let auto_post = book.settings.as_ref().is_some_and(|s| s.auto_post);
     if drafted.duplicate {
         // Drafted before; finish a posting a crash may have cut short, else there is nothing to do.
         let voucher: Voucher = bus.load(&voucher_stream(auto.id)).await?;
