@@ -110,6 +110,15 @@ pub async fn draft_voucher<S: EventStore>(
     meta: &CommandMeta,
     draft: &VoucherDraft,
 ) -> Result<Executed<VoucherEvent>, FinanceError> {
+    let command = draft_command(bus, draft).await?;
+    bus.execute::<Voucher>(meta, &command).await.map_err(FinanceError::Voucher)
+}
+
+/// The draft command of `draft`, with the book's facts read.
+async fn draft_command<S: EventStore>(
+    bus: &CommandBus<S>,
+    draft: &VoucherDraft,
+) -> Result<VoucherCommand, FinanceError> {
     // What the draft needs of the book, read in place (a book's chart is not copied per voucher).
     let read = bus
         .inspect::<Book, _>(&book_stream(draft.book), |book| {
@@ -146,7 +155,7 @@ pub async fn draft_voucher<S: EventStore>(
         reverses: draft.reverses,
         facts,
     };
-    bus.execute::<Voucher>(meta, &command).await.map_err(FinanceError::Voucher)
+    Ok(command)
 }
 
 /// Posts a drafted voucher (reviewed, or automatic in a book that posts those without review) into its
@@ -348,7 +357,21 @@ pub async fn record_automatic_voucher<S: EventStore>(
         source: Some(auto.source.clone()),
         reverses: None,
     };
-    let drafted = draft_voucher(bus, meta, &draft).await?;
+    // In a book that posts automatic vouchers without review, the draft and the start of its posting are
+    // one append.
+    let command = draft_command(bus, &draft).await?;
+    let begin_meta = step_meta(&step_meta(meta, b"auto-post"), b"post/begin");
+    let begin = VoucherCommand::BeginPosting { id: auto.id, review_waived: true };
+    let steps: Vec<(&CommandMeta, &VoucherCommand)> =
+        if auto_post { vec![(meta, &command), (&begin_meta, &begin)] } else { vec![(meta, &command)] };
+    let mut outcomes = bus.execute_all::<Voucher>(&steps).await.map_err(FinanceError::Voucher)?.into_iter();
+    let drafted = outcomes
+        .next()
+        .expect("one outcome per command")
+        .map_err(|r| FinanceError::Voucher(BusError::Rejected(r)))?;
+    if let Some(Err(r)) = outcomes.next() {
+        return Err(FinanceError::Voucher(BusError::Rejected(r)));
+    }
     if drafted.duplicate {
         // Drafted before; finish a posting a crash may have cut short, else there is nothing to do.
         let voucher: Voucher = bus.load(&voucher_stream(auto.id)).await?;
