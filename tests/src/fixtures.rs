@@ -71,3 +71,75 @@ pub async fn masters<S: EventStore>(
             .expect("warehouse");
     }
 }
+
+/// A book in China Standard Time whose first month is `first_period`, posting automatic vouchers
+/// without review, with the 小企业会计准则 chart.
+pub async fn book<S: EventStore>(bus: &CommandBus<S>, id: BookId, first_period: domain::time::Period) {
+    use domain::finance::accounts::Standard;
+    use domain::finance::book::{Book, BookCommand, BookSettings, VatStatus};
+    let settings = BookSettings {
+        name: "上海示例贸易有限公司".into(),
+        standard: Standard::SmallEnterprise,
+        first_period,
+        vat: VatStatus::General,
+        allow_negative_stock: false,
+        auto_post: true,
+        utc_offset_minutes: domain::time::CHINA_UTC_OFFSET_MINUTES,
+    };
+    let finance = admin(id.0).with_roles(&[domain::Role::Finance]);
+    bus.execute::<Book>(&finance, &BookCommand::Create { id, settings }).await.expect("book");
+}
+
+/// An active supplier.
+pub async fn supplier<S: EventStore>(bus: &CommandBus<S>, id: PartnerId, name: &str) {
+    let details = PartnerDetails {
+        name: name.into(),
+        roles: PartnerRoles { customer: false, supplier: true },
+        tax_id: None,
+        credit_limit: Decimal::ZERO,
+        payment_terms_days: 30,
+        region: "浙江".into(),
+    };
+    bus.execute::<Partner>(&admin(id.0), &PartnerCommand::Create { id, details }).await.expect("supplier");
+}
+
+/// Runs every process manager of the trading flows, automatic vouchers included, until a whole round
+/// finds nothing to do (each one's commands feed the next); answers how many automatic vouchers were
+/// refused.
+pub async fn run_process_managers(bus: &CommandBus<infra::EmbeddedStore>, dir: &std::path::Path) -> u64 {
+    use command_api::{FileCheckpoints, ProcessRunner};
+    use domain::process::auto_vouchers::AutoVouchers;
+    use domain::process::order_fulfilment::OrderFulfilment;
+    use domain::process::receipt_allocation::ReceiptAllocation;
+    use domain::process::receiving::Receiving;
+    use domain::process::shipping::Shipping;
+    use domain::process::supplier_payment::SupplierPaymentAllocation;
+    use domain::process::transfers::Transfers;
+    let mut refused = 0;
+    loop {
+        let head = bus.store().head_position().await.expect("head");
+        let c = FileCheckpoints::new(dir);
+        let quiet = "a process manager stopped";
+        ProcessRunner::new(bus.clone(), Receiving, c.clone(), 1 << 20).run_until_quiet().await.expect(quiet);
+        ProcessRunner::new(bus.clone(), OrderFulfilment, c.clone(), 1 << 20)
+            .run_until_quiet()
+            .await
+            .expect(quiet);
+        ProcessRunner::new(bus.clone(), Shipping, c.clone(), 1 << 20).run_until_quiet().await.expect(quiet);
+        ProcessRunner::new(bus.clone(), ReceiptAllocation, c.clone(), 1 << 20)
+            .run_until_quiet()
+            .await
+            .expect(quiet);
+        ProcessRunner::new(bus.clone(), SupplierPaymentAllocation, c.clone(), 1 << 20)
+            .run_until_quiet()
+            .await
+            .expect(quiet);
+        ProcessRunner::new(bus.clone(), Transfers, c.clone(), 1 << 20).run_until_quiet().await.expect(quiet);
+        let mut vouchers = ProcessRunner::new(bus.clone(), AutoVouchers, c, 1 << 20);
+        vouchers.run_until_quiet().await.expect(quiet);
+        refused += vouchers.stats.commands_rejected;
+        if bus.store().head_position().await.expect("head") == head {
+            return refused;
+        }
+    }
+}

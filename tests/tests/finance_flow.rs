@@ -5,17 +5,12 @@
 use command_api::finance::{MonthEndReport, close_period, run_month_end};
 use command_api::sales::{issue_sales_invoice, place_sales_order};
 use command_api::{CommandBus, FileCheckpoints, ProcessRunner};
-use domain::finance::accounts::Standard;
-use domain::finance::book::{Book, BookCommand, BookSettings, VatStatus};
+use domain::finance::book::Book;
 use domain::finance::journal::JournalEvent;
 use domain::inventory::{CostingMethod, StockPolicy};
-use domain::master::{Partner, PartnerCommand, PartnerDetails, PartnerRoles};
 use domain::process::ProcessInput;
 use domain::process::auto_vouchers::AutoVouchers;
-use domain::process::order_fulfilment::{OrderFulfilment, line_reservation};
-use domain::process::receipt_allocation::ReceiptAllocation;
-use domain::process::receiving::Receiving;
-use domain::process::shipping::Shipping;
+use domain::process::order_fulfilment::line_reservation;
 use domain::purchasing::{
     OrderLineFacts, PoLineInput, PurchaseInvoice, PurchaseInvoiceCommand, PurchaseInvoiceLineInput,
     PurchaseOrder, PurchaseOrderCommand, Tolerances,
@@ -56,27 +51,8 @@ fn d(s: &str) -> Decimal {
 }
 
 async fn run_process_managers(bus: &CommandBus<EmbeddedStore>, dir: &std::path::Path) {
-    // Until a whole round finds nothing to do: each one's commands feed the next.
-    loop {
-        let head = bus.store().head_position().await.unwrap();
-        let checkpoints = FileCheckpoints::new(dir);
-        ProcessRunner::new(bus.clone(), Receiving, checkpoints.clone(), 64).run_until_quiet().await.unwrap();
-        ProcessRunner::new(bus.clone(), OrderFulfilment, checkpoints.clone(), 64)
-            .run_until_quiet()
-            .await
-            .unwrap();
-        ProcessRunner::new(bus.clone(), Shipping, checkpoints.clone(), 64).run_until_quiet().await.unwrap();
-        ProcessRunner::new(bus.clone(), ReceiptAllocation, checkpoints.clone(), 64)
-            .run_until_quiet()
-            .await
-            .unwrap();
-        let mut vouchers = ProcessRunner::new(bus.clone(), AutoVouchers, checkpoints, 64);
-        vouchers.run_until_quiet().await.unwrap();
-        assert_eq!(vouchers.stats.commands_rejected, 0, "every automatic voucher was booked");
-        if bus.store().head_position().await.unwrap() == head {
-            return;
-        }
-    }
+    let refused = tests::fixtures::run_process_managers(bus, dir).await;
+    assert_eq!(refused, 0, "every automatic voucher was booked");
 }
 
 async fn fold_ledger(store: &EmbeddedStore) -> (Ledger, Vec<u32>) {
@@ -118,31 +94,9 @@ async fn every_value_moving_event_is_booked_once_and_the_ledger_balances_and_agr
     let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
     let bus = CommandBus::new(store.clone());
     let finance = [Role::Finance];
-    let settings = BookSettings {
-        name: "上海示例贸易有限公司".into(),
-        standard: Standard::SmallEnterprise,
-        first_period: Period::new(2026, 11).unwrap(),
-        vat: VatStatus::General,
-        allow_negative_stock: false,
-        auto_post: true,
-        utc_offset_minutes: 480,
-    };
-    bus.execute::<Book>(&meta(1, &finance), &BookCommand::Create { id: BOOK, settings }).await.unwrap();
+    tests::fixtures::book(&bus, BOOK, Period::new(2026, 11).unwrap()).await;
     tests::fixtures::masters(&bus, &[CUSTOMER], &[ITEM], &[WAREHOUSE]).await;
-    let supplier = PartnerDetails {
-        name: "义乌供应商".into(),
-        roles: PartnerRoles { customer: false, supplier: true },
-        tax_id: None,
-        credit_limit: Decimal::ZERO,
-        payment_terms_days: 30,
-        region: "浙江".into(),
-    };
-    bus.execute::<Partner>(
-        &meta(2, &[Role::Admin]),
-        &PartnerCommand::Create { id: SUPPLIER, details: supplier },
-    )
-    .await
-    .unwrap();
+    tests::fixtures::supplier(&bus, SUPPLIER, "义乌小商品供应商").await;
 
     // Buy 10 at 12.00, receive them (no invoice yet: 暂估).
     let po = PurchaseOrderId(Uuid::from_u128(30));

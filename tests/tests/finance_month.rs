@@ -5,14 +5,13 @@
 //! payroll, month end and the close. The test runs it through the command bus with every process manager
 //! and compares the books with the document.
 
+use command_api::CommandBus;
 use command_api::finance::{
     Opening, close_period, enter_opening_balances, import_bank_statement, match_statement_line, run_month_end,
 };
 use command_api::sales::{issue_sales_invoice, place_sales_order};
-use command_api::{CommandBus, FileCheckpoints, ProcessRunner};
-use domain::finance::accounts::Standard;
 use domain::finance::bank::MatchTarget;
-use domain::finance::book::{Book, BookCommand, BookSettings, VatStatus};
+use domain::finance::book::Book;
 use domain::finance::journal::JournalEvent;
 use domain::finance::payroll::{Payroll, PayrollCommand};
 use domain::finance::voucher::VoucherLine;
@@ -20,15 +19,8 @@ use domain::inventory::{
     CostingMethod, DocRef, StockCommand, StockItem, StockKey, StockPolicy, StockTransfer, TransferCommand,
     TransferLineInput,
 };
-use domain::master::{Partner, PartnerCommand, PartnerDetails, PartnerRoles};
 use domain::process::ProcessInput;
-use domain::process::auto_vouchers::AutoVouchers;
-use domain::process::order_fulfilment::{OrderFulfilment, line_reservation};
-use domain::process::receipt_allocation::ReceiptAllocation;
-use domain::process::receiving::Receiving;
-use domain::process::shipping::Shipping;
-use domain::process::supplier_payment::SupplierPaymentAllocation;
-use domain::process::transfers::Transfers;
+use domain::process::order_fulfilment::line_reservation;
 use domain::purchasing::{
     OrderLineFacts, PoLineInput, PurchaseInvoice, PurchaseInvoiceCommand, PurchaseInvoiceLineInput,
     PurchaseOrder, PurchaseOrderCommand, SupplierPayment, SupplierPaymentCommand, Tolerances,
@@ -86,28 +78,8 @@ fn policy(costing: CostingMethod) -> StockPolicy {
 }
 
 async fn run_process_managers(bus: &CommandBus<EmbeddedStore>, dir: &std::path::Path) {
-    loop {
-        let head = bus.store().head_position().await.unwrap();
-        let c = FileCheckpoints::new(dir);
-        ProcessRunner::new(bus.clone(), Receiving, c.clone(), 1 << 20).run_until_quiet().await.unwrap();
-        ProcessRunner::new(bus.clone(), OrderFulfilment, c.clone(), 1 << 20).run_until_quiet().await.unwrap();
-        ProcessRunner::new(bus.clone(), Shipping, c.clone(), 1 << 20).run_until_quiet().await.unwrap();
-        ProcessRunner::new(bus.clone(), ReceiptAllocation, c.clone(), 1 << 20)
-            .run_until_quiet()
-            .await
-            .unwrap();
-        ProcessRunner::new(bus.clone(), SupplierPaymentAllocation, c.clone(), 1 << 20)
-            .run_until_quiet()
-            .await
-            .unwrap();
-        ProcessRunner::new(bus.clone(), Transfers, c.clone(), 1 << 20).run_until_quiet().await.unwrap();
-        let mut vouchers = ProcessRunner::new(bus.clone(), AutoVouchers, c, 1 << 20);
-        vouchers.run_until_quiet().await.unwrap();
-        assert_eq!(vouchers.stats.commands_rejected, 0, "every automatic voucher was booked");
-        if bus.store().head_position().await.unwrap() == head {
-            return;
-        }
-    }
+    let refused = tests::fixtures::run_process_managers(bus, dir).await;
+    assert_eq!(refused, 0, "every automatic voucher was booked");
 }
 
 fn line(account: &str, debit: &str, credit: &str) -> VoucherLine {
@@ -131,31 +103,9 @@ async fn a_month_of_trading_books_exactly_the_vouchers_and_balances_worked_out_b
 
     // Set-up: the book (小企业会计准则, automatic vouchers post without review), masters, and the opening
     // balances of 1 November: 100,000.00 of paid-in capital in the bank.
-    let settings = BookSettings {
-        name: "上海示例贸易有限公司".into(),
-        standard: Standard::SmallEnterprise,
-        first_period: Period::new(2026, 11).unwrap(),
-        vat: VatStatus::General,
-        allow_negative_stock: false,
-        auto_post: true,
-        utc_offset_minutes: 480,
-    };
-    bus.execute::<Book>(&clerk.at(1, &finance), &BookCommand::Create { id: BOOK, settings }).await.unwrap();
+    tests::fixtures::book(&bus, BOOK, Period::new(2026, 11).unwrap()).await;
     tests::fixtures::masters(&bus, &[CUSTOMER], &[A, B], &[SHANGHAI, BEIJING]).await;
-    let supplier = PartnerDetails {
-        name: "义乌小商品供应商".into(),
-        roles: PartnerRoles { customer: false, supplier: true },
-        tax_id: None,
-        credit_limit: Decimal::ZERO,
-        payment_terms_days: 30,
-        region: "浙江".into(),
-    };
-    bus.execute::<Partner>(
-        &clerk.at(1, &[Role::Admin]),
-        &PartnerCommand::Create { id: SUPPLIER, details: supplier },
-    )
-    .await
-    .unwrap();
+    tests::fixtures::supplier(&bus, SUPPLIER, "义乌小商品供应商").await;
     let opening = Opening {
         lines: vec![line("1002", "100000.00", "0"), line("3001", "0", "100000.00")],
         receivables: Vec::new(),

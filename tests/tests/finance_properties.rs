@@ -7,20 +7,13 @@
 
 use std::collections::BTreeMap;
 
+use command_api::CommandBus;
 use command_api::sales::{issue_sales_invoice, place_sales_order};
-use command_api::{CommandBus, FileCheckpoints, ProcessRunner};
-use domain::finance::accounts::Standard;
-use domain::finance::book::{Book, BookCommand, BookSettings, VatStatus};
+use domain::finance::book::Book;
 use domain::finance::journal::JournalEvent;
 use domain::inventory::{CostingMethod, DocRef, StockCommand, StockItem, StockKey, StockPolicy};
-use domain::master::{Partner, PartnerCommand, PartnerDetails, PartnerRoles};
 use domain::process::ProcessInput;
-use domain::process::auto_vouchers::AutoVouchers;
-use domain::process::order_fulfilment::{OrderFulfilment, line_reservation};
-use domain::process::receipt_allocation::ReceiptAllocation;
-use domain::process::receiving::Receiving;
-use domain::process::shipping::Shipping;
-use domain::process::supplier_payment::SupplierPaymentAllocation;
+use domain::process::order_fulfilment::line_reservation;
 use domain::purchasing::{
     OrderLineFacts, PoLineInput, PurchaseInvoice, PurchaseInvoiceCommand, PurchaseInvoiceLineInput,
     PurchaseOrder, PurchaseOrderCommand, SupplierPayment, SupplierPaymentCommand, Tolerances,
@@ -129,68 +122,15 @@ impl World {
 }
 
 async fn run_process_managers(bus: &CommandBus<EmbeddedStore>, dir: &std::path::Path) -> u64 {
-    let mut rejected = 0;
-    loop {
-        let head = bus.store().head_position().await.unwrap();
-        let checkpoints = FileCheckpoints::new(dir);
-        ProcessRunner::new(bus.clone(), Receiving, checkpoints.clone(), 1 << 20)
-            .run_until_quiet()
-            .await
-            .unwrap();
-        ProcessRunner::new(bus.clone(), OrderFulfilment, checkpoints.clone(), 1 << 20)
-            .run_until_quiet()
-            .await
-            .unwrap();
-        ProcessRunner::new(bus.clone(), Shipping, checkpoints.clone(), 1 << 20)
-            .run_until_quiet()
-            .await
-            .unwrap();
-        ProcessRunner::new(bus.clone(), ReceiptAllocation, checkpoints.clone(), 1 << 20)
-            .run_until_quiet()
-            .await
-            .unwrap();
-        ProcessRunner::new(bus.clone(), SupplierPaymentAllocation, checkpoints.clone(), 1 << 20)
-            .run_until_quiet()
-            .await
-            .unwrap();
-        let mut vouchers = ProcessRunner::new(bus.clone(), AutoVouchers, checkpoints, 1 << 20);
-        vouchers.run_until_quiet().await.unwrap();
-        rejected += vouchers.stats.commands_rejected;
-        if bus.store().head_position().await.unwrap() == head {
-            return rejected;
-        }
-    }
+    tests::fixtures::run_process_managers(bus, dir).await
 }
 
 async fn setup(bus: &CommandBus<EmbeddedStore>) {
-    let settings = BookSettings {
-        name: "随机公司".into(),
-        standard: Standard::SmallEnterprise,
-        first_period: Period::new(2026, 11).unwrap(),
-        vat: VatStatus::General,
-        allow_negative_stock: false,
-        auto_post: true,
-        utc_offset_minutes: 480,
-    };
-    let finance =
-        CommandMeta::new(CommandId(Uuid::from_u128(1)), "zhao", BOOK, NOVEMBER).with_roles(&[Role::Finance]);
-    bus.execute::<Book>(&finance, &BookCommand::Create { id: BOOK, settings }).await.unwrap();
+    tests::fixtures::book(bus, BOOK, Period::new(2026, 11).unwrap()).await;
     let customers: Vec<_> = (0..CUSTOMERS as u8).map(customer).collect();
     let items: Vec<_> = (0..ITEMS as u8).map(item).collect();
     tests::fixtures::masters(bus, &customers, &items, &[WAREHOUSE]).await;
-    let supplier = PartnerDetails {
-        name: "供应商".into(),
-        roles: PartnerRoles { customer: false, supplier: true },
-        tax_id: None,
-        credit_limit: Decimal::ZERO,
-        payment_terms_days: 30,
-        region: "浙江".into(),
-    };
-    let admin =
-        CommandMeta::new(CommandId(Uuid::from_u128(2)), "admin", BOOK, NOVEMBER).with_roles(&[Role::Admin]);
-    bus.execute::<Partner>(&admin, &PartnerCommand::Create { id: SUPPLIER, details: supplier })
-        .await
-        .unwrap();
+    tests::fixtures::supplier(bus, SUPPLIER, "义乌小商品供应商").await;
 }
 
 async fn apply(bus: &CommandBus<EmbeddedStore>, world: &mut World, op: &Op) {
