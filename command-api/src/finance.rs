@@ -29,7 +29,12 @@ fn book_stream(book: BookId) -> String {
 }
 
 fn journal_stream(book: BookId, period: Period) -> String {
-    PeriodJournal::stream_id(&JournalCommand::Close { book, period, previous_closed: false })
+    PeriodJournal::stream_id(&JournalCommand::Close {
+        book,
+        period,
+        previous_closed: false,
+        unposted: Vec::new(),
+    })
 }
 
 fn voucher_stream(id: VoucherId) -> String {
@@ -268,8 +273,43 @@ pub async fn close_period<S: EventStore>(
         (_, Some(before)) => bus.load::<PeriodJournal>(&journal_stream(book, before)).await?.closed,
         (_, None) => true,
     };
-    let close = JournalCommand::Close { book, period, previous_closed };
+    let unposted = unposted_vouchers(bus, book, period).await?;
+    let close = JournalCommand::Close { book, period, previous_closed, unposted };
     bus.execute::<PeriodJournal>(meta, &close).await.map_err(FinanceError::Journal)
+}
+
+/// The vouchers of `book` drafted into `period` and neither posted nor discarded. Reads the log for the
+/// drafts (a month's close is rare; the read side will serve this from a projection).
+async fn unposted_vouchers<S: EventStore>(
+    bus: &CommandBus<S>,
+    book: BookId,
+    period: Period,
+) -> Result<Vec<VoucherId>, StoreError> {
+    let mut drafted = Vec::new();
+    let mut position = 1;
+    loop {
+        let page = bus.store().read_all(position, 4096).await?;
+        let Some(last) = page.last() else { break };
+        position = last.position + 1;
+        for event in
+            page.iter().filter(|e| e.metadata.book == book && e.event_type.name() == "finance.VoucherDrafted")
+        {
+            if let VoucherEvent::Drafted(d) =
+                infra::codec::decode_domain_event::<VoucherEvent>(&event.event_type, &event.payload)?
+                && d.period == period
+            {
+                drafted.push(d.id);
+            }
+        }
+    }
+    let mut unposted = Vec::new();
+    for id in drafted {
+        let status = bus.inspect::<Voucher, VoucherStatus>(&voucher_stream(id), |v| v.status).await?;
+        if !matches!(status, VoucherStatus::Posted | VoucherStatus::Discarded) {
+            unposted.push(id);
+        }
+    }
+    Ok(unposted)
 }
 
 /// Reopens a closed month (反结账) when the month after is open; needs an admin and a reason.

@@ -31,7 +31,8 @@ pub enum JournalCommand {
         reverses: Option<VoucherId>,
     },
     /// 结账. `previous_closed`: the month before is closed, or this is the book's first month (a fact).
-    Close { book: BookId, period: Period, previous_closed: bool },
+    /// `unposted`: vouchers of the month drafted and not posted (nor discarded): a fact; they block the close.
+    Close { book: BookId, period: Period, previous_closed: bool, unposted: Vec<VoucherId> },
     /// 反结账, by an admin with a reason. `next_closed`: the month after is closed (a fact).
     Reopen { book: BookId, period: Period, reason: String, next_closed: bool },
 }
@@ -98,6 +99,8 @@ pub enum JournalRejection {
     PreviousOpen,
     #[error("the month after is closed; reopen it first")]
     NextClosed,
+    #[error("{0} vouchers of the month are not posted; post or discard them first")]
+    UnpostedVouchers(usize),
     #[error("closing needs the finance role, reopening the admin role")]
     NotAllowed,
     #[error("a reason is 1 to 500 characters")]
@@ -114,6 +117,7 @@ impl Rejection for JournalRejection {
             JournalRejection::NotClosed => "period.not_closed",
             JournalRejection::PreviousOpen => "period.previous_open",
             JournalRejection::NextClosed => "period.next_closed",
+            JournalRejection::UnpostedVouchers(_) => "period.unposted_vouchers",
             JournalRejection::NotAllowed => "period.not_allowed",
             JournalRejection::InvalidReason => "period.invalid_reason",
             JournalRejection::Voucher(v) => v.code(),
@@ -197,7 +201,7 @@ impl Aggregate for PeriodJournal {
                     by: meta.actor.clone(),
                 })])
             }
-            JournalCommand::Close { book, period, previous_closed } => {
+            JournalCommand::Close { book, period, previous_closed, unposted } => {
                 if !meta.has_role(Role::Finance) {
                     return Err(R::NotAllowed);
                 }
@@ -206,6 +210,9 @@ impl Aggregate for PeriodJournal {
                 }
                 if !previous_closed {
                     return Err(R::PreviousOpen);
+                }
+                if !unposted.is_empty() {
+                    return Err(R::UnpostedVouchers(unposted.len()));
                 }
                 Ok(vec![JournalEvent::Closed(PeriodClosed {
                     book: *book,
@@ -277,7 +284,7 @@ mod tests {
     }
 
     fn close(previous_closed: bool) -> JournalCommand {
-        JournalCommand::Close { book: book(), period: november(), previous_closed }
+        JournalCommand::Close { book: book(), period: november(), previous_closed, unposted: Vec::new() }
     }
 
     fn number(events: &[JournalEvent]) -> u32 {
@@ -339,6 +346,13 @@ mod tests {
         assert_eq!(fresh.decide(&close(true), &meta("li")).unwrap_err().code(), "period.not_allowed");
         let finance = meta_with("zhao", &[Role::Finance]);
         assert_eq!(fresh.decide(&close(false), &finance).unwrap_err().code(), "period.previous_open");
+        let pending = JournalCommand::Close {
+            book: book(),
+            period: november(),
+            previous_closed: true,
+            unposted: vec![VoucherId(Uuid::from_u128(9))],
+        };
+        assert_eq!(fresh.decide(&pending, &finance).unwrap_err().code(), "period.unposted_vouchers");
     }
 
     #[test]
