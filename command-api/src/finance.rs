@@ -358,7 +358,7 @@ pub async fn record_automatic_voucher<S: EventStore>(
     auto: &AutoVoucher,
 ) -> Result<AutoVoucherOutcome, FinanceError> {
     // Roles resolved in the book's chart, read in place.
-    let (resolved, auto_post) = bus
+    let (resolved, auto_post, word) = bus
         .inspect::<Book, _>(&book_stream(auto.book), |book| {
             let resolved: Result<Vec<VoucherLine>, Vec<String>> = {
                 let missing: Vec<String> = auto
@@ -384,14 +384,15 @@ pub async fn record_automatic_voucher<S: EventStore>(
                     Err(missing)
                 }
             };
-            (resolved, book.settings.as_ref().is_some_and(|s| s.auto_post))
+            let word = domain::finance::rules::word_for(&auto.lines, book.words);
+            (resolved, book.settings.as_ref().is_some_and(|s| s.auto_post), word)
         })
         .await?;
     let lines = resolved.map_err(|missing| voucher_rejected(VoucherRejection::UnknownAccount(missing)))?;
     let draft = VoucherDraft {
         id: auto.id,
         book: auto.book,
-        word: auto.word,
+        word,
         date: auto.date,
         lines,
         source: Some(auto.source.clone()),
@@ -513,10 +514,14 @@ pub async fn run_month_end<S: EventStore>(
         let name = format!("month-end/{period}/{kind}/{}", journal.posted.len());
         let id = VoucherId(Uuid::new_v5(&book_id.0, name.as_bytes()));
         let step = CommandMeta { command_id: CommandId(Uuid::new_v5(&id.0, b"draft")), ..meta.clone() };
+        let word = match book.words {
+            domain::finance::book::WordScheme::Single => VoucherWord::Ji,
+            domain::finance::book::WordScheme::ReceiptPaymentTransfer => VoucherWord::Zhuan,
+        };
         let draft = VoucherDraft {
             id,
             book: book_id,
-            word: VoucherWord::Ji,
+            word,
             date: last_instant(period, settings.utc_offset_minutes),
             lines,
             source: Some(VoucherSource {

@@ -317,3 +317,47 @@ async fn month_end_transfers_vat_accrues_the_configured_surcharges_on_it_and_the
     let again = run_month_end(&bus, &zhao(45), BOOK, period(11)).await.unwrap();
     assert_eq!((again.vat_transfer, again.surcharges, again.profit_transfer), (None, None, None));
 }
+
+#[tokio::test]
+async fn a_book_with_receipt_payment_transfer_words_numbers_automatic_vouchers_under_each_word() {
+    use command_api::finance::record_automatic_voucher;
+    use domain::finance::book::WordScheme;
+    use domain::finance::rules::{self, AutoVoucher};
+    use domain::sales::receipt::CustomerReceiptRecorded;
+    use domain::sales::shipment::ShipmentCosted;
+    let (bus, _dir) = open_bus();
+    book(&bus, true).await;
+    let choose = BookCommand::ChooseVoucherWords { id: BOOK, words: WordScheme::ReceiptPaymentTransfer };
+    bus.execute::<Book>(&wang(50), &choose).await.unwrap();
+    let source = |n: u128| domain::finance::voucher::VoucherSource {
+        kind: "test".into(),
+        id: Uuid::from_u128(n),
+        event: domain::EventId(Uuid::from_u128(n)),
+    };
+    let receipt = rules::customer_receipt(&CustomerReceiptRecorded {
+        id: domain::CustomerReceiptId(Uuid::from_u128(1)),
+        customer: domain::PartnerId(Uuid::from_u128(60)),
+        amount: "100".parse().unwrap(),
+        allocations: Vec::new(),
+        advance: "100".parse().unwrap(),
+        automatic: false,
+    });
+    let cost = rules::shipment_costed(&ShipmentCosted {
+        id: domain::ShipmentId(Uuid::from_u128(2)),
+        value: "5".parse().unwrap(),
+    });
+    for (n, lines) in [(601u128, receipt), (602, cost)] {
+        let auto = AutoVoucher {
+            id: VoucherId(Uuid::from_u128(n)),
+            book: BOOK,
+            word: VoucherWord::Ji,
+            date: NOVEMBER,
+            lines,
+            source: source(n),
+        };
+        record_automatic_voucher(&bus, &meta(n, "process:auto-vouchers", &[]), &auto).await.unwrap();
+    }
+    let november = journal(&bus, 11).await;
+    assert_eq!(november.posted[&VoucherId(Uuid::from_u128(601))], (VoucherWord::Shou, 1));
+    assert_eq!(november.posted[&VoucherId(Uuid::from_u128(602))], (VoucherWord::Zhuan, 1));
+}

@@ -170,7 +170,7 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 106] = [
+const GOLDEN: [(&str, &str); 107] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -327,6 +327,7 @@ const GOLDEN: [(&str, &str); 106] = [
     ("finance.BankStatementLineMatched", "0000100000000000000000000000000000005b01047a68616f"),
     ("finance.BankStatementLineUnmatched", "0000100000000000000000000000000000005b047a68616f"),
     ("finance.SurchargesConfigured", "04302e303704302e3033047a68616f"),
+    ("finance.VoucherWordsChosen", "01047a68616f"),
     ("purchasing.BudgetSet", "09e98787e8b4ade983a8ea0f0b053130303030047a68616f"),
     (
         "purchasing.BudgetCommitted",
@@ -694,6 +695,10 @@ fn finance_samples() -> (Vec<BookEvent>, Vec<VoucherEvent>, Vec<JournalEvent>) {
         BookEvent::SurchargesConfigured(domain::finance::book::SurchargesConfigured {
             urban_construction: d("0.07"),
             education: d("0.03"),
+            by: "zhao".into(),
+        }),
+        BookEvent::VoucherWordsChosen(domain::finance::book::VoucherWordsChosen {
+            words: domain::finance::book::WordScheme::ReceiptPaymentTransfer,
             by: "zhao".into(),
         }),
     ];

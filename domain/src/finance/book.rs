@@ -53,6 +53,21 @@ pub enum BookCommand {
         urban_construction: Decimal,
         education: Decimal,
     },
+    /// The voucher words the book numbers its automatic vouchers under.
+    ChooseVoucherWords {
+        id: BookId,
+        words: WordScheme,
+    },
+}
+
+/// How a book's automatic vouchers are worded (凭证字).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WordScheme {
+    /// Everything under 记: what most small companies use.
+    #[default]
+    Single,
+    /// 收 for money received, 付 for money paid, 转 for the rest.
+    ReceiptPaymentTransfer,
 }
 
 impl BookCommand {
@@ -60,7 +75,8 @@ impl BookCommand {
         match self {
             BookCommand::Create { id, .. }
             | BookCommand::AddAccount { id, .. }
-            | BookCommand::ConfigureSurcharges { id, .. } => *id,
+            | BookCommand::ConfigureSurcharges { id, .. }
+            | BookCommand::ChooseVoucherWords { id, .. } => *id,
         }
     }
 }
@@ -81,6 +97,12 @@ pub struct AccountAdded {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoucherWordsChosen {
+    pub words: WordScheme,
+    pub by: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SurchargesConfigured {
     pub urban_construction: Decimal,
     pub education: Decimal,
@@ -93,6 +115,7 @@ crate::domain_events! {
         Created(BookCreated) = "finance.BookCreated" v 1,
         AccountAdded(AccountAdded) = "finance.AccountAdded" v 1,
         SurchargesConfigured(SurchargesConfigured) = "finance.SurchargesConfigured" v 1,
+        VoucherWordsChosen(VoucherWordsChosen) = "finance.VoucherWordsChosen" v 1,
     }
 }
 
@@ -129,6 +152,7 @@ pub struct Book {
     pub accounts: Vec<Account>,
     /// Surcharge rates on VAT (urban construction, education); none until configured.
     pub surcharges: Option<(Decimal, Decimal)>,
+    pub words: WordScheme,
 }
 
 impl Book {
@@ -201,6 +225,7 @@ impl Aggregate for Book {
                 self.accounts.push(e.account.clone());
             }
             BookEvent::SurchargesConfigured(e) => self.surcharges = Some((e.urban_construction, e.education)),
+            BookEvent::VoucherWordsChosen(e) => self.words = e.words,
         }
     }
 
@@ -233,6 +258,18 @@ impl Aggregate for Book {
                 check_account(self, account)?;
                 Ok(vec![BookEvent::AccountAdded(AccountAdded {
                     account: account.clone(),
+                    by: meta.actor.clone(),
+                })])
+            }
+            BookCommand::ChooseVoucherWords { words, .. } => {
+                if self.id.is_none() {
+                    return Err(BookRejection::NotFound);
+                }
+                if self.words == *words {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![BookEvent::VoucherWordsChosen(VoucherWordsChosen {
+                    words: *words,
                     by: meta.actor.clone(),
                 })])
             }

@@ -82,6 +82,22 @@ pub struct AutoVoucher {
     pub source: VoucherSource,
 }
 
+/// The word an automatic voucher is numbered under: with 收付转, money into cash or bank is 收, money out
+/// of them 付 (also a transfer between them), everything else 转.
+pub fn word_for(lines: &[RoleLine], scheme: super::book::WordScheme) -> VoucherWord {
+    if scheme == super::book::WordScheme::Single {
+        return VoucherWord::Ji;
+    }
+    let money = |l: &&RoleLine| matches!(l.role, AccountRole::Cash | AccountRole::Bank);
+    let paid = lines.iter().filter(money).any(|l| !l.credit.is_zero());
+    let received = lines.iter().filter(money).any(|l| !l.debit.is_zero());
+    match (received, paid) {
+        (_, true) => VoucherWord::Fu,
+        (true, false) => VoucherWord::Shou,
+        (false, false) => VoucherWord::Zhuan,
+    }
+}
+
 /// The automatic voucher of an event.
 pub fn voucher_for(event: EventId) -> VoucherId {
     VoucherId(Uuid::new_v5(&event.0, b"voucher"))
@@ -570,6 +586,32 @@ mod tests {
                 (AccountRole::IndividualIncomeTax, d("0"), d("600")),
             ]
         );
+    }
+
+    #[test]
+    fn with_receipt_payment_transfer_words_money_in_is_shou_money_out_fu_and_the_rest_zhuan() {
+        use crate::finance::book::WordScheme::{ReceiptPaymentTransfer, Single};
+        let receipt = customer_receipt(&CustomerReceiptRecorded {
+            id: CustomerReceiptId(Uuid::from_u128(1)),
+            customer: partner(),
+            amount: d("100"),
+            allocations: Vec::new(),
+            advance: d("100"),
+            automatic: false,
+        });
+        let cost = shipment_costed(&ShipmentCosted { id: ShipmentId(Uuid::from_u128(1)), value: d("5") });
+        assert_eq!(word_for(&receipt, ReceiptPaymentTransfer), VoucherWord::Shou);
+        assert_eq!(word_for(&cost, ReceiptPaymentTransfer), VoucherWord::Zhuan);
+        let paid = supplier_paid(&SupplierPaid {
+            id: SupplierPaymentId(Uuid::from_u128(1)),
+            supplier: partner(),
+            amount: d("10"),
+            allocations: Vec::new(),
+            prepayment: d("10"),
+            by: "zhao".into(),
+        });
+        assert_eq!(word_for(&paid, ReceiptPaymentTransfer), VoucherWord::Fu);
+        assert_eq!(word_for(&paid, Single), VoucherWord::Ji);
     }
 
     #[test]
