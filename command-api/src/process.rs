@@ -24,7 +24,9 @@ use domain::process::stocktake_posting::PostingCommand;
 use domain::process::transfers::TransferFlowCommand;
 use domain::process::{EventContext, ProcessInput, ProcessManager, reaction_meta};
 use domain::purchasing::{PurchaseInvoice, PurchaseInvoiceCommand, PurchaseRequisition};
-use domain::sales::{CustomerReceipt, SalesInvoice, SalesOrder, Shipment};
+use domain::sales::{
+    CustomerAccount, CustomerAccountCommand, CustomerReceipt, SalesInvoice, SalesOrder, Shipment,
+};
 use domain::{Aggregate, CommandMeta, Rejection};
 use infra::codec::decode_process_input;
 use infra::{EventStore, RecordedEvent, StoreError, Subscription};
@@ -163,6 +165,7 @@ dispatch_enum!(ShippingCommand { Stock => StockItem, Sales => SalesOrder, Shipme
 dispatch_enum!(AllocationCommand { Invoice => SalesInvoice, Receipt => CustomerReceipt });
 dispatch_enum!(TransferFlowCommand { Stock => StockItem, Transfer => StockTransfer });
 dispatch_command!(StockCommand => StockItem);
+dispatch_command!(CustomerAccountCommand => CustomerAccount);
 dispatch_command!(PurchaseInvoiceCommand => PurchaseInvoice);
 dispatch_command!(ReplenishmentCommand => Replenishment);
 

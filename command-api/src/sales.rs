@@ -14,8 +14,8 @@ use domain::sales::invoice::price_invoice_lines;
 use domain::sales::platform::PlatformOrderRejection;
 use domain::sales::shipment::ShipmentRejection;
 use domain::sales::{
-    Channel, CreditFacts, PlatformOrder, PlatformOrderCommand, SalesOrder, SalesOrderCommand,
-    SalesOrderEvent, SalesOrderRejection,
+    Channel, CreditFacts, CustomerAccount, PlatformOrder, PlatformOrderCommand, SalesOrder,
+    SalesOrderCommand, SalesOrderEvent, SalesOrderRejection, customer_account_stream,
 };
 use domain::sales::{
     SalesInvoice, SalesInvoiceCommand, SalesInvoiceEvent, SalesInvoiceRejection, Shipment, ShipmentCommand,
@@ -42,8 +42,7 @@ pub enum Placement {
 
 /// Completes a placement with the facts its rules need, read from the masters (ADR 0008): whether the
 /// customer (a partner with the customer role), every warehouse and every item are active, and the
-/// customer's credit limit. The customer's open receivables still come from the caller until the
-/// finance issue keeps them.
+/// customer's credit limit, and what the customer owes from their account.
 async fn with_master_facts<S: EventStore>(
     bus: &CommandBus<S>,
     command: &SalesOrderCommand,
@@ -68,12 +67,16 @@ async fn with_master_facts<S: EventStore>(
         let item: Item = bus.load(&Item::stream_id(&ItemCommand::Deactivate { id: line.item })).await?;
         usable &= item.is_usable();
     }
+    // What the customer owes, as their account says (kept by the customer-accounts process manager).
+    let open_receivables = bus
+        .inspect::<CustomerAccount, rust_decimal::Decimal>(&customer_account_stream(*customer), |a| a.balance)
+        .await?;
     let mut completed = command.clone();
     if let SalesOrderCommand::Place { credit: completed_credit, masters_usable, .. } = &mut completed {
         *masters_usable = usable;
         *completed_credit = CreditFacts {
             limit: partner.details.as_ref().map_or(credit.limit, |details| details.credit_limit),
-            open_receivables: credit.open_receivables,
+            open_receivables,
         };
     }
     Ok(completed)

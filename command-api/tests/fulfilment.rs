@@ -454,3 +454,57 @@ async fn placing_reads_the_masters_a_deactivated_item_is_refused_and_the_credit_
     assert_eq!(err.code(), "sales.master_unusable");
     assert_eq!(count(&store, "sales.SalesOrderPlaced").await, 0);
 }
+
+#[tokio::test]
+async fn the_credit_check_reads_what_the_customers_account_says_they_owe() {
+    use domain::master::{Partner, PartnerCommand, PartnerDetails, PartnerRoles};
+    use domain::sales::{CustomerAccount, CustomerAccountCommand};
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open_dir(dir.path()).unwrap();
+    let bus = CommandBus::new(store.clone());
+    masters(&bus).await;
+    let details = PartnerDetails {
+        name: "华东贸易".into(),
+        roles: PartnerRoles { customer: true, supplier: false },
+        tax_id: None,
+        credit_limit: Decimal::from(1_000),
+        payment_terms_days: 30,
+        region: "上海".into(),
+    };
+    bus.execute::<Partner>(&meta(2), &PartnerCommand::Change { id: PartnerId(Uuid::from_u128(30)), details })
+        .await
+        .unwrap();
+    let owes = |n: u128, amount: i64| {
+        let bus = bus.clone();
+        async move {
+            let moved = CustomerAccountCommand::Move {
+                customer: PartnerId(Uuid::from_u128(30)),
+                amount: Decimal::from(amount),
+                document: Uuid::from_u128(n),
+            };
+            bus.execute::<CustomerAccount>(&meta(n), &moved).await.unwrap();
+        }
+    };
+    let direct = |n: u128| {
+        let SalesOrderCommand::Place { id, customer, warehouse, lines, credit, masters_usable, .. } =
+            order(n, shop())
+        else {
+            panic!()
+        };
+        SalesOrderCommand::Place {
+            id,
+            customer,
+            channel: Channel::Direct,
+            warehouse,
+            lines,
+            credit,
+            masters_usable,
+        }
+    };
+    // 900 open and an order of 33.79 gross: within the 1,000 limit. The caller's own figure is ignored.
+    owes(10, 900).await;
+    place_sales_order(&bus, &meta(11), &direct(1)).await.expect("within the limit");
+    owes(12, 100).await;
+    let err = place_sales_order(&bus, &meta(13), &direct(2)).await.unwrap_err();
+    assert_eq!(err.code(), "sales.credit_limit_exceeded", "1,000 open and 33.79 more is over 1,000");
+}

@@ -109,6 +109,7 @@ pub async fn supplier<S: EventStore>(bus: &CommandBus<S>, id: PartnerId, name: &
 pub async fn run_process_managers(bus: &CommandBus<infra::EmbeddedStore>, dir: &std::path::Path) -> u64 {
     use command_api::{FileCheckpoints, ProcessRunner};
     use domain::process::auto_vouchers::AutoVouchers;
+    use domain::process::customer_accounts::CustomerAccounts;
     use domain::process::order_fulfilment::OrderFulfilment;
     use domain::process::receipt_allocation::ReceiptAllocation;
     use domain::process::receiving::Receiving;
@@ -135,6 +136,10 @@ pub async fn run_process_managers(bus: &CommandBus<infra::EmbeddedStore>, dir: &
             .await
             .expect(quiet);
         ProcessRunner::new(bus.clone(), Transfers, c.clone(), 1 << 20).run_until_quiet().await.expect(quiet);
+        ProcessRunner::new(bus.clone(), CustomerAccounts, c.clone(), 1 << 20)
+            .run_until_quiet()
+            .await
+            .expect(quiet);
         let mut vouchers = ProcessRunner::new(bus.clone(), AutoVouchers, c, 1 << 20);
         vouchers.run_until_quiet().await.expect(quiet);
         refused += vouchers.stats.commands_rejected;

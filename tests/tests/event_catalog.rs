@@ -170,7 +170,7 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 107] = [
+const GOLDEN: [(&str, &str); 108] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -328,6 +328,10 @@ const GOLDEN: [(&str, &str); 107] = [
     ("finance.BankStatementLineUnmatched", "0000100000000000000000000000000000005b047a68616f"),
     ("finance.SurchargesConfigured", "04302e303704302e3033047a68616f"),
     ("finance.VoucherWordsChosen", "01047a68616f"),
+    (
+        "sales.CustomerAccountMoved",
+        "100000000000000000000000000000003c082d313030302e3030100000000000000000000000000000006e07313034322e3530",
+    ),
     ("purchasing.BudgetSet", "09e98787e8b4ade983a8ea0f0b053130303030047a68616f"),
     (
         "purchasing.BudgetCommitted",
@@ -853,6 +857,15 @@ fn bank_samples() -> Vec<domain::finance::bank::StatementEvent> {
     ]
 }
 
+fn customer_account_samples() -> Vec<domain::sales::CustomerAccountEvent> {
+    vec![domain::sales::CustomerAccountEvent::Moved(domain::sales::account::CustomerAccountMoved {
+        customer: PartnerId(Uuid::from_u128(60)),
+        amount: d("-1000.00"),
+        document: Uuid::from_u128(110),
+        balance: d("1042.50"),
+    })]
+}
+
 fn budget_samples() -> Vec<BudgetEvent> {
     let period = domain::time::Period::new(2026, 11).unwrap();
     vec![
@@ -1146,6 +1159,7 @@ fn every_event_type_has_a_golden_sample_that_round_trips() {
         + encode_all(&purchase_invoices).len()
         + encode_all(&payments).len()
         + encode_all(&budget_samples()).len()
+        + encode_all(&customer_account_samples()).len()
         + encode_all(&bank_samples()).len()
         + encode_all(&payroll_samples()).len()
         + encode_all(&opening_samples()).len()
@@ -1180,6 +1194,7 @@ fn event_payloads_match_their_golden_bytes() {
     all.extend(encode_all(&purchase_invoices));
     all.extend(encode_all(&payments));
     all.extend(encode_all(&budget_samples()));
+    all.extend(encode_all(&customer_account_samples()));
     all.extend(encode_all(&bank_samples()));
     all.extend(encode_all(&payroll_samples()));
     all.extend(encode_all(&opening_samples()));

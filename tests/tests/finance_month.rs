@@ -462,6 +462,9 @@ async fn a_month_of_trading_books_exactly_the_vouchers_and_balances_worked_out_b
     // Receivables and payables: what is open, and the aging at the month's end (nothing past due).
     let end = nov(30);
     assert_eq!(items.balances(Receivable, end)[&CUSTOMER], d("1042.50"));
+    let account: domain::sales::CustomerAccount =
+        bus.load(&domain::sales::customer_account_stream(CUSTOMER)).await.unwrap();
+    assert_eq!(account.balance, d("1042.50"), "the customer's account, which the credit check reads");
     assert_eq!(items.balances(Payable, end)[&SUPPLIER], d("1576.50"));
     assert_eq!(items.aging(Receivable, end).not_due, d("1042.50"));
 }

@@ -8,6 +8,7 @@
 //! the command bus recognises as already done.
 
 pub mod auto_vouchers;
+pub mod customer_accounts;
 pub mod order_fulfilment;
 pub mod receipt_allocation;
 pub mod receiving;

@@ -1,5 +1,6 @@
 //! Sales: orders from every channel, and the claim that makes a platform's order id count once.
 
+pub mod account;
 pub mod invoice;
 pub mod order;
 pub mod platform;
@@ -13,6 +14,7 @@ pub use order::{
 };
 pub use platform::{PlatformOrder, PlatformOrderCommand, PlatformOrderEvent, PlatformOrderRejection};
 
+pub use account::{CustomerAccount, CustomerAccountCommand, CustomerAccountEvent, customer_account_stream};
 pub use invoice::{
     InvoiceLineInput, SalesInvoice, SalesInvoiceCommand, SalesInvoiceEvent, SalesInvoiceRejection,
 };
