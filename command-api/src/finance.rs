@@ -360,31 +360,29 @@ pub async fn record_automatic_voucher<S: EventStore>(
     // Roles resolved in the book's chart, read in place.
     let (resolved, auto_post, word) = bus
         .inspect::<Book, _>(&book_stream(auto.book), |book| {
-            let resolved: Result<Vec<VoucherLine>, Vec<String>> = {
-                let missing: Vec<String> = auto
-                    .lines
+            let vat = book.settings.as_ref().map_or(domain::finance::book::VatStatus::General, |s| s.vat);
+            let role_lines = domain::finance::rules::for_vat_status(auto.lines.clone(), vat);
+            let missing: Vec<String> = role_lines
+                .iter()
+                .filter(|l| book.account_for(l.role).is_none())
+                .map(|l| format!("{:?}", l.role))
+                .collect();
+            let resolved: Result<Vec<VoucherLine>, Vec<String>> = if missing.is_empty() {
+                Ok(role_lines
                     .iter()
-                    .filter(|l| book.account_for(l.role).is_none())
-                    .map(|l| format!("{:?}", l.role))
-                    .collect();
-                if missing.is_empty() {
-                    Ok(auto
-                        .lines
-                        .iter()
-                        .map(|line: &RoleLine| VoucherLine {
-                            summary: line.summary.clone(),
-                            account: book.account_for(line.role).expect("checked").code.clone(),
-                            debit: line.debit,
-                            credit: line.credit,
-                            partner: line.partner,
-                            item: line.item,
-                        })
-                        .collect())
-                } else {
-                    Err(missing)
-                }
+                    .map(|line: &RoleLine| VoucherLine {
+                        summary: line.summary.clone(),
+                        account: book.account_for(line.role).expect("checked").code.clone(),
+                        debit: line.debit,
+                        credit: line.credit,
+                        partner: line.partner,
+                        item: line.item,
+                    })
+                    .collect())
+            } else {
+                Err(missing)
             };
-            let word = domain::finance::rules::word_for(&auto.lines, book.words);
+            let word = domain::finance::rules::word_for(&role_lines, book.words);
             (resolved, book.settings.as_ref().is_some_and(|s| s.auto_post), word)
         })
         .await?;
@@ -482,7 +480,9 @@ pub async fn run_month_end<S: EventStore>(
     let mut report = MonthEndReport::default();
     // In this order: the surcharges are on the VAT the transfer moved, the profit transfer takes the
     // surcharges along, and the year end closes the profit.
-    let mut steps = vec!["vat-transfer"];
+    // A small-scale taxpayer owes VAT at its levy rate on sales and has nothing to transfer out.
+    let general = settings.vat == domain::finance::book::VatStatus::General;
+    let mut steps = if general { vec!["vat-transfer"] } else { Vec::new() };
     if book.surcharges.is_some() {
         steps.push("surcharges");
     }

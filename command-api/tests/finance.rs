@@ -361,3 +361,49 @@ async fn a_book_with_receipt_payment_transfer_words_numbers_automatic_vouchers_u
     assert_eq!(november.posted[&VoucherId(Uuid::from_u128(601))], (VoucherWord::Shou, 1));
     assert_eq!(november.posted[&VoucherId(Uuid::from_u128(602))], (VoucherWord::Zhuan, 1));
 }
+
+#[tokio::test]
+async fn a_small_scale_taxpayer_books_the_input_vat_of_a_purchase_invoice_as_cost() {
+    use command_api::finance::record_automatic_voucher;
+    use domain::finance::rules::{AutoVoucher, RoleLine};
+    let (bus, _dir) = open_bus();
+    let settings = BookSettings {
+        name: "小规模纳税人".into(),
+        standard: Standard::SmallEnterprise,
+        first_period: period(11),
+        vat: VatStatus::SmallScale,
+        allow_negative_stock: false,
+        auto_post: true,
+        utc_offset_minutes: 480,
+    };
+    bus.execute::<Book>(&wang(1), &BookCommand::Create { id: BOOK, settings }).await.unwrap();
+    let role = |role, debit: &str, credit: &str| RoleLine {
+        summary: "采购发票".into(),
+        role,
+        debit: debit.parse().unwrap(),
+        credit: credit.parse().unwrap(),
+        partner: None,
+        item: None,
+    };
+    use domain::finance::accounts::AccountRole as R;
+    let auto = AutoVoucher {
+        id: VoucherId(Uuid::from_u128(700)),
+        book: BOOK,
+        word: VoucherWord::Ji,
+        date: NOVEMBER,
+        lines: vec![
+            role(R::Grni, "100.00", "0"),
+            role(R::InputVat, "3.00", "0"),
+            role(R::Payables, "0", "103.00"),
+        ],
+        source: domain::finance::voucher::VoucherSource {
+            kind: "purchasing.PurchaseInvoice".into(),
+            id: Uuid::from_u128(701),
+            event: domain::EventId(Uuid::from_u128(702)),
+        },
+    };
+    record_automatic_voucher(&bus, &meta(703, "process:auto-vouchers", &[]), &auto).await.unwrap();
+    let november = journal(&bus, 11).await;
+    assert_eq!(november.net("5401"), "3.00".parse::<Decimal>().unwrap(), "not deductible: part of the cost");
+    assert_eq!(november.net("22210101"), Decimal::ZERO);
+}

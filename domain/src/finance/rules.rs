@@ -82,6 +82,26 @@ pub struct AutoVoucher {
     pub source: VoucherSource,
 }
 
+/// A small-scale taxpayer (小规模纳税人) cannot deduct input VAT: it is part of what the goods cost. Input
+/// VAT lines go to cost of sales, like purchase price differences, so stock valuation still equals 1405.
+pub fn for_vat_status(lines: Vec<RoleLine>, vat: super::book::VatStatus) -> Vec<RoleLine> {
+    if vat == super::book::VatStatus::General {
+        return lines;
+    }
+    lines
+        .into_iter()
+        .map(|line| {
+            if line.role == AccountRole::InputVat {
+                RoleLine {
+                    role: AccountRole::Cogs, summary: format!("{} (不可抵扣)", line.summary), ..line
+                }
+            } else {
+                line
+            }
+        })
+        .collect()
+}
+
 /// The word an automatic voucher is numbered under: with 收付转, money into cash or bank is 收, money out
 /// of them 付 (also a transfer between them), everything else 转.
 pub fn word_for(lines: &[RoleLine], scheme: super::book::WordScheme) -> VoucherWord {
@@ -612,6 +632,20 @@ mod tests {
         });
         assert_eq!(word_for(&paid, ReceiptPaymentTransfer), VoucherWord::Fu);
         assert_eq!(word_for(&paid, Single), VoucherWord::Ji);
+    }
+
+    #[test]
+    fn a_small_scale_taxpayer_expenses_input_vat_instead_of_deducting_it() {
+        use crate::finance::book::VatStatus;
+        let lines = vec![
+            RoleLine::debit("采购发票", AccountRole::Grni, d("100")),
+            RoleLine::debit("采购发票 进项税", AccountRole::InputVat, d("3")),
+            RoleLine::credit("采购发票", AccountRole::Payables, d("103")),
+        ];
+        assert_eq!(for_vat_status(lines.clone(), VatStatus::General), lines);
+        let small = for_vat_status(lines, VatStatus::SmallScale);
+        assert_eq!(sides(&small)[1], (AccountRole::Cogs, d("3"), d("0")));
+        assert!(balanced(&small));
     }
 
     #[test]
