@@ -679,6 +679,29 @@ pub async fn enter_opening_balances<S: EventStore>(
     bus.execute::<PeriodJournal>(&step_meta(meta, b"opening/post"), &post)
         .await
         .map_err(FinanceError::Journal)?;
+    // Each open receivable becomes an invoice that receipts can pay (it books nothing: it is in the
+    // opening balances already).
+    for (n, item) in
+        opening.receivables.iter().enumerate().filter(|(_, i)| i.amount > rust_decimal::Decimal::ZERO)
+    {
+        let open = domain::sales::SalesInvoiceCommand::OpenFromOpeningBalance {
+            id: domain::SalesInvoiceId(domain::finance::opening::opening_document(book_id, true, n)),
+            customer: item.partner,
+            reference: item.reference.clone(),
+            amount_gross: item.amount,
+            issued_at: item.dated,
+            due_at: item.due,
+        };
+        let step = step_meta(meta, format!("opening/receivable/{n}").as_bytes());
+        // The entry above validated every item, so a refusal here is a bug; its message says which item.
+        bus.execute::<domain::sales::SalesInvoice>(&step, &open).await.map_err(|e| match e {
+            BusError::Rejected(r) => FinanceError::Voucher(BusError::Store(StoreError::InvalidMetadata {
+                reason: format!("opening receivable {n}: {r}"),
+            })),
+            BusError::Conflict { attempts } => FinanceError::Voucher(BusError::Conflict { attempts }),
+            BusError::Store(e) => FinanceError::Voucher(BusError::Store(e)),
+        })?;
+    }
     for (n, line) in opening.stock.iter().enumerate() {
         let item: domain::master::Item = bus
             .load(&domain::master::Item::stream_id(&domain::master::ItemCommand::Deactivate {

@@ -277,6 +277,29 @@ async fn opening_balances_tie_to_their_items_and_stock_and_open_the_first_months
         .unwrap();
     assert_eq!(october.net("1122"), "1130.00".parse::<Decimal>().unwrap());
     assert_eq!(october.posted.len(), 1);
+
+    // The opening receivable is collected like any invoice: a receipt allocated to it pays it.
+    use domain::sales::{Allocation, CustomerReceipt, CustomerReceiptCommand, SalesInvoice};
+    let opening_invoice = domain::SalesInvoiceId(domain::finance::opening::opening_document(BOOK, true, 0));
+    let receipt = CustomerReceiptCommand::Record {
+        id: domain::CustomerReceiptId(Uuid::from_u128(33)),
+        customer,
+        amount: "1130.00".parse().unwrap(),
+        allocation: Allocation::Explicit(vec![(opening_invoice, "1130.00".parse().unwrap())]),
+    };
+    bus.execute::<CustomerReceipt>(&wang(34), &receipt).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    command_api::ProcessRunner::new(
+        bus.clone(),
+        domain::process::receipt_allocation::ReceiptAllocation,
+        command_api::FileCheckpoints::new(dir.path()),
+        1,
+    )
+    .run_until_quiet()
+    .await
+    .unwrap();
+    let invoice: SalesInvoice = bus.load(&format!("sales-invoice-{opening_invoice}")).await.unwrap();
+    assert!(invoice.paid, "the opening receivable is paid");
 }
 
 #[tokio::test]

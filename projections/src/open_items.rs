@@ -165,8 +165,8 @@ impl OpenItems {
 
     /// An item open when the book started: an invoice, or (negative) an advance.
     fn opening_item(&mut self, ledger: Ledger, book: Uuid, n: usize, item: &Opened) {
-        let name = format!("opening/{ledger:?}/{n}");
-        let document = Uuid::new_v5(&book, name.as_bytes());
+        let document =
+            domain::finance::opening::opening_document(domain::BookId(book), ledger == Ledger::Receivable, n);
         let (kind, amount) = if item.amount > Decimal::ZERO {
             (ItemKind::Invoice, item.amount)
         } else {

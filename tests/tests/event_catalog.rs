@@ -170,7 +170,7 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from(GOLDEN)
 }
 
-const GOLDEN: [(&str, &str); 108] = [
+const GOLDEN: [(&str, &str); 109] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -331,6 +331,10 @@ const GOLDEN: [(&str, &str); 108] = [
     (
         "sales.CustomerAccountMoved",
         "100000000000000000000000000000003c082d313030302e3030100000000000000000000000000000006e07313034322e3530",
+    ),
+    (
+        "sales.SalesInvoiceOpenedFromOpeningBalance",
+        "100000000000000000000000000000005f100000000000000000000000000000003c0d494e562d323032352d3030343207313133302e30308080afa2dbffad0680c0d7ecf5b9ae06",
     ),
     ("purchasing.BudgetSet", "09e98787e8b4ade983a8ea0f0b053130303030047a68616f"),
     (
@@ -584,6 +588,14 @@ fn billing_samples() -> (Vec<SalesInvoiceEvent>, Vec<CustomerReceiptEvent>) {
             open_after: d("0"),
         }),
         SalesInvoiceEvent::Paid(SalesInvoicePaid { id: invoice }),
+        SalesInvoiceEvent::OpenedFromOpeningBalance(domain::sales::invoice::SalesInvoiceOpened {
+            id: SalesInvoiceId(Uuid::from_u128(95)),
+            customer: PartnerId(Uuid::from_u128(60)),
+            reference: "INV-2025-0042".into(),
+            amount_gross: d("1130.00"),
+            issued_at: domain::Timestamp(1_790_000_000_000_000),
+            due_at: domain::Timestamp(1_791_000_000_000_000),
+        }),
     ];
     let receipts = vec![
         CustomerReceiptEvent::Recorded(CustomerReceiptRecorded {

@@ -9,6 +9,7 @@
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::voucher::{VoucherLine, check_lines};
 use crate::aggregate::Aggregate;
@@ -18,6 +19,13 @@ use crate::time::Timestamp;
 
 /// Most opening items or stock lines in one entry.
 pub const OPENING_ROWS_MAX: usize = 100_000;
+
+/// The id of the `n`-th opening item of a book's receivables (or payables): the sales invoice that
+/// takes its payments, and the open item the subledger keeps, share it.
+pub fn opening_document(book: BookId, receivable: bool, n: usize) -> Uuid {
+    let ledger = if receivable { "Receivable" } else { "Payable" };
+    Uuid::new_v5(&book.0, format!("opening/{ledger}/{n}").as_bytes())
+}
 
 /// An invoice (or an advance, with a negative amount) open when the book starts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -199,8 +207,6 @@ impl Aggregate for OpeningBalances {
 
 #[cfg(test)]
 mod tests {
-    use uuid::Uuid;
-
     use super::*;
     use crate::testing::{meta, meta_with};
 

@@ -25,6 +25,9 @@ impl ProcessManager for CustomerAccounts {
             CustomerAccountInput::Invoice(SalesInvoiceEvent::Issued(e)) => {
                 (e.customer, e.amount_gross, e.id.0)
             }
+            CustomerAccountInput::Invoice(SalesInvoiceEvent::OpenedFromOpeningBalance(e)) => {
+                (e.customer, e.amount_gross, e.id.0)
+            }
             CustomerAccountInput::Invoice(SalesInvoiceEvent::PaymentAllocated(e)) => {
                 (e.customer, -e.applied, e.receipt.0)
             }

@@ -38,12 +38,23 @@ pub enum SalesInvoiceCommand {
     },
     /// From receipt allocation: part of a customer receipt pays this invoice.
     AllocatePayment { id: SalesInvoiceId, receipt: CustomerReceiptId, amount: Decimal },
+    /// An invoice open when the book started (from its opening balances), so receipts can pay it.
+    OpenFromOpeningBalance {
+        id: SalesInvoiceId,
+        customer: PartnerId,
+        reference: String,
+        amount_gross: Decimal,
+        issued_at: Timestamp,
+        due_at: Timestamp,
+    },
 }
 
 impl SalesInvoiceCommand {
     pub fn id(&self) -> SalesInvoiceId {
         match self {
-            SalesInvoiceCommand::Issue { id, .. } | SalesInvoiceCommand::AllocatePayment { id, .. } => *id,
+            SalesInvoiceCommand::Issue { id, .. }
+            | SalesInvoiceCommand::AllocatePayment { id, .. }
+            | SalesInvoiceCommand::OpenFromOpeningBalance { id, .. } => *id,
         }
     }
 }
@@ -83,6 +94,18 @@ pub struct PaymentAllocated {
     pub open_after: Decimal,
 }
 
+/// An invoice carried over from before the book started: already in the opening balances, so it books
+/// nothing; it only takes payments.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesInvoiceOpened {
+    pub id: SalesInvoiceId,
+    pub customer: PartnerId,
+    pub reference: String,
+    pub amount_gross: Decimal,
+    pub issued_at: Timestamp,
+    pub due_at: Timestamp,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SalesInvoicePaid {
     pub id: SalesInvoiceId,
@@ -94,6 +117,7 @@ crate::domain_events! {
         Issued(SalesInvoiceIssued) = "sales.SalesInvoiceIssued" v 1,
         PaymentAllocated(PaymentAllocated) = "sales.PaymentAllocated" v 1,
         Paid(SalesInvoicePaid) = "sales.SalesInvoicePaid" v 1,
+        OpenedFromOpeningBalance(SalesInvoiceOpened) = "sales.SalesInvoiceOpenedFromOpeningBalance" v 1,
     }
 }
 
@@ -176,6 +200,21 @@ impl Aggregate for SalesInvoice {
                 self.allocations.push((e.receipt, e.applied));
             }
             SalesInvoiceEvent::Paid(_) => self.paid = true,
+            SalesInvoiceEvent::OpenedFromOpeningBalance(e) => {
+                // Held as an invoice without lines, so allocations treat it like any other.
+                self.open = e.amount_gross;
+                self.issued = Some(SalesInvoiceIssued {
+                    id: e.id,
+                    customer: e.customer,
+                    shipments: Vec::new(),
+                    lines: Vec::new(),
+                    amount_net: e.amount_gross,
+                    amount_tax: Decimal::ZERO,
+                    amount_gross: e.amount_gross,
+                    issued_at: e.issued_at,
+                    due_at: e.due_at,
+                });
+            }
         }
         assert!(self.open >= Decimal::ZERO, "an invoice is never paid beyond its amount");
     }
@@ -187,6 +226,29 @@ impl Aggregate for SalesInvoice {
     ) -> Result<Vec<SalesInvoiceEvent>, SalesInvoiceRejection> {
         use SalesInvoiceRejection as R;
         match command {
+            SalesInvoiceCommand::OpenFromOpeningBalance {
+                id,
+                customer,
+                reference,
+                amount_gross,
+                issued_at,
+                due_at,
+            } => {
+                if self.issued.is_some() {
+                    return Err(R::AlreadyExists);
+                }
+                if *amount_gross <= Decimal::ZERO || amount_gross.scale() > 2 {
+                    return Err(R::InvalidAmount);
+                }
+                Ok(vec![SalesInvoiceEvent::OpenedFromOpeningBalance(SalesInvoiceOpened {
+                    id: *id,
+                    customer: *customer,
+                    reference: reference.clone(),
+                    amount_gross: *amount_gross,
+                    issued_at: *issued_at,
+                    due_at: *due_at,
+                })])
+            }
             SalesInvoiceCommand::Issue { id, customer, lines, due_at, masters_usable } => {
                 if self.issued.is_some() {
                     return Err(R::AlreadyExists);
