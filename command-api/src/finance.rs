@@ -377,6 +377,7 @@ pub async fn record_automatic_voucher<S: EventStore>(
                         credit: line.credit,
                         partner: line.partner,
                         item: line.item,
+                        department: None,
                     })
                     .collect())
             } else {

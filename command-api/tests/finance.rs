@@ -59,6 +59,7 @@ fn line(account: &str, debit: &str, credit: &str) -> VoucherLine {
         credit: credit.parse().unwrap(),
         partner: None,
         item: None,
+        department: None,
     }
 }
 

@@ -46,6 +46,7 @@ pub struct Entry {
     pub debit: Decimal,
     pub credit: Decimal,
     pub partner: Option<PartnerId>,
+    pub department: Option<String>,
     /// The document and event the voucher came from (automatic vouchers).
     pub source: Option<VoucherSource>,
 }
@@ -85,6 +86,7 @@ impl Ledger {
                 debit: line.debit,
                 credit: line.credit,
                 partner: line.partner,
+                department: line.department.clone(),
                 source: posted.source.clone(),
             });
             let maps = if month_end {
@@ -209,6 +211,7 @@ mod tests {
                     credit: Decimal::from(credit),
                     partner: None,
                     item: None,
+                    department: None,
                 })
                 .collect(),
             source: None,

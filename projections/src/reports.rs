@@ -215,6 +215,7 @@ mod tests {
                     credit: credit.parse().unwrap(),
                     partner: None,
                     item: None,
+                    department: None,
                 })
                 .collect(),
             source: month_end.then(|| VoucherSource {

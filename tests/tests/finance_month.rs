@@ -90,6 +90,7 @@ fn line(account: &str, debit: &str, credit: &str) -> VoucherLine {
         credit: d(credit),
         partner: None,
         item: None,
+        department: None,
     }
 }
 

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::voucher::{VoucherLine, VoucherRejection, VoucherSource, VoucherWord, check_lines};
+use super::voucher::{VoucherLine, VoucherLineV1, VoucherRejection, VoucherSource, VoucherWord, check_lines};
 use crate::aggregate::Aggregate;
 use crate::command::{CommandMeta, Rejection, Role};
 use crate::ids::{BookId, VoucherId};
@@ -63,6 +63,38 @@ pub struct VoucherPosted {
     pub by: String,
 }
 
+/// `VoucherPosted` v1: its lines had no department.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoucherPostedV1 {
+    pub book: BookId,
+    pub period: Period,
+    pub voucher: VoucherId,
+    pub word: VoucherWord,
+    pub number: u32,
+    pub date: Timestamp,
+    pub lines: Vec<VoucherLineV1>,
+    pub source: Option<VoucherSource>,
+    pub reverses: Option<VoucherId>,
+    pub by: String,
+}
+
+impl From<VoucherPostedV1> for VoucherPosted {
+    fn from(v1: VoucherPostedV1) -> Self {
+        VoucherPosted {
+            book: v1.book,
+            period: v1.period,
+            voucher: v1.voucher,
+            word: v1.word,
+            number: v1.number,
+            date: v1.date,
+            lines: v1.lines.into_iter().map(VoucherLine::from).collect(),
+            source: v1.source,
+            reverses: v1.reverses,
+            by: v1.by,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeriodClosed {
     pub book: BookId,
@@ -81,7 +113,7 @@ pub struct PeriodReopened {
 crate::domain_events! {
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub enum JournalEvent {
-        Posted(VoucherPosted) = "finance.VoucherPosted" v 1,
+        Posted(VoucherPosted) = "finance.VoucherPosted" v 2 upcast [1 => VoucherPostedV1],
         Closed(PeriodClosed) = "finance.PeriodClosed" v 1,
         Reopened(PeriodReopened) = "finance.PeriodReopened" v 1,
     }
@@ -267,6 +299,7 @@ mod tests {
             credit: Decimal::from(credit),
             partner: None,
             item: None,
+            department: None,
         }
     }
 

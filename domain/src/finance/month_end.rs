@@ -37,6 +37,7 @@ fn line(summary: &str, account: &str, signed: Decimal) -> VoucherLine {
         credit: (-signed).max(Decimal::ZERO),
         partner: None,
         item: None,
+        department: None,
     }
 }
 

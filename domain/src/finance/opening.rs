@@ -85,10 +85,34 @@ pub struct OpeningBalancesEntered {
     pub by: String,
 }
 
+/// `OpeningBalancesEntered` v1: its lines had no department.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpeningBalancesEnteredV1 {
+    pub book: BookId,
+    pub lines: Vec<super::voucher::VoucherLineV1>,
+    pub receivables: Vec<OpeningItem>,
+    pub payables: Vec<OpeningItem>,
+    pub stock: Vec<OpeningStock>,
+    pub by: String,
+}
+
+impl From<OpeningBalancesEnteredV1> for OpeningBalancesEntered {
+    fn from(v1: OpeningBalancesEnteredV1) -> Self {
+        OpeningBalancesEntered {
+            book: v1.book,
+            lines: v1.lines.into_iter().map(VoucherLine::from).collect(),
+            receivables: v1.receivables,
+            payables: v1.payables,
+            stock: v1.stock,
+            by: v1.by,
+        }
+    }
+}
+
 crate::domain_events! {
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub enum OpeningEvent {
-        Entered(OpeningBalancesEntered) = "finance.OpeningBalancesEntered" v 1,
+        Entered(OpeningBalancesEntered) = "finance.OpeningBalancesEntered" v 2 upcast [1 => OpeningBalancesEnteredV1],
     }
 }
 
@@ -222,6 +246,7 @@ mod tests {
             credit: d(credit),
             partner: None,
             item: None,
+            department: None,
         }
     }
 

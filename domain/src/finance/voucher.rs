@@ -42,6 +42,33 @@ pub struct VoucherLine {
     pub credit: Decimal,
     pub partner: Option<PartnerId>,
     pub item: Option<ItemId>,
+    /// The department the line is analysed by (辅助核算: 部门), where the book tracks one.
+    pub department: Option<String>,
+}
+
+/// A voucher line as stored before lines carried a department (v1 of the events that hold lines).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoucherLineV1 {
+    pub summary: String,
+    pub account: String,
+    pub debit: Decimal,
+    pub credit: Decimal,
+    pub partner: Option<PartnerId>,
+    pub item: Option<ItemId>,
+}
+
+impl From<VoucherLineV1> for VoucherLine {
+    fn from(v1: VoucherLineV1) -> Self {
+        VoucherLine {
+            summary: v1.summary,
+            account: v1.account,
+            debit: v1.debit,
+            credit: v1.credit,
+            partner: v1.partner,
+            item: v1.item,
+            department: None,
+        }
+    }
 }
 
 /// What a voucher was made from: the document and the event (财务穿透 from a balance to its cause).
@@ -138,6 +165,38 @@ pub struct VoucherDrafted {
     pub by: String,
 }
 
+/// `VoucherDrafted` v1: its lines had no department.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoucherDraftedV1 {
+    pub id: VoucherId,
+    pub book: BookId,
+    pub word: VoucherWord,
+    pub period: Period,
+    pub date: Timestamp,
+    pub lines: Vec<VoucherLineV1>,
+    pub source: Option<VoucherSource>,
+    pub reverses: Option<VoucherId>,
+    pub automatic: bool,
+    pub by: String,
+}
+
+impl From<VoucherDraftedV1> for VoucherDrafted {
+    fn from(v1: VoucherDraftedV1) -> Self {
+        VoucherDrafted {
+            id: v1.id,
+            book: v1.book,
+            word: v1.word,
+            period: v1.period,
+            date: v1.date,
+            lines: v1.lines.into_iter().map(VoucherLine::from).collect(),
+            source: v1.source,
+            reverses: v1.reverses,
+            automatic: v1.automatic,
+            by: v1.by,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VoucherReviewed {
     pub by: String,
@@ -179,7 +238,7 @@ pub struct VoucherReversalClaimed {
 crate::domain_events! {
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub enum VoucherEvent {
-        Drafted(VoucherDrafted) = "finance.VoucherDrafted" v 1,
+        Drafted(VoucherDrafted) = "finance.VoucherDrafted" v 2 upcast [1 => VoucherDraftedV1],
         Reviewed(VoucherReviewed) = "finance.VoucherReviewed" v 1,
         ReviewCancelled(VoucherReviewCancelled) = "finance.VoucherReviewCancelled" v 1,
         Discarded(VoucherDiscarded) = "finance.VoucherDiscarded" v 1,
@@ -286,6 +345,9 @@ pub fn check_lines(lines: &[VoucherLine], red_allowed: bool) -> Result<(), Vouch
         let invalid = |reason| VoucherRejection::InvalidLine { line, reason };
         if l.summary.chars().count() > 200 {
             return Err(invalid("a summary is at most 200 characters"));
+        }
+        if l.department.as_ref().is_some_and(|d| d.trim().is_empty() || d.chars().count() > 64) {
+            return Err(invalid("a department is 1 to 64 characters"));
         }
         if l.debit.scale() > 2 || l.credit.scale() > 2 {
             return Err(invalid("amounts are in cents"));

@@ -22,6 +22,7 @@ fn line(account: &str, debit: &str, credit: &str) -> VoucherLine {
         credit: d(credit),
         partner: None,
         item: None,
+        department: None,
     }
 }
 
@@ -88,6 +89,11 @@ fn a_voucher_balances_in_cents_with_one_side_per_line() {
         code(&fresh, &wang, draft(vec![line("1002", "0", "0"), line("1122", "0", "0")], None)),
         "voucher.invalid_line"
     );
+    let mut by_department = receipt();
+    by_department[0].department = Some(" ".into());
+    assert_eq!(code(&fresh, &wang, draft(by_department.clone(), None)), "voucher.invalid_line");
+    by_department[0].department = Some("销售一部".into());
+    assert!(fresh.when(&wang, &draft(by_department, None)).result.is_ok(), "a line may name its department");
     let events = fresh.when(&wang, &draft(receipt(), None)).events().to_vec();
     assert!(matches!(&events[..], [VoucherEvent::Drafted(v)] if !v.automatic && v.by == "wang"));
 }
