@@ -287,7 +287,9 @@ impl<S: EventStore> CommandBus<S> {
     /// Executes a command like [`CommandBus::execute`], but when other callers are waiting for the same
     /// stream, the first to get it takes every waiting command along and appends them all at once
     /// (group commit at the aggregate: a hot stream, such as a month's journal, takes one flush for many
-    /// commands instead of one each). Each caller still gets its own outcome.
+    /// commands instead of one each). Each caller still gets its own outcome. A caller that stops
+    /// waiting leaves its command queued: the next caller for the stream executes it, as a request whose
+    /// answer was lost is still done; its derived command id makes a retry recognise it.
     pub async fn execute_coalesced<A: Aggregate>(
         &self,
         meta: CommandMeta,
