@@ -25,7 +25,7 @@ fn step_meta(meta: &CommandMeta, name: &[u8]) -> CommandMeta {
 }
 
 fn book_stream(book: BookId) -> String {
-    format!("book-{}", book.0)
+    Book::stream(book)
 }
 
 fn journal_stream(book: BookId, period: Period) -> String {
@@ -38,7 +38,7 @@ fn journal_stream(book: BookId, period: Period) -> String {
 }
 
 fn voucher_stream(id: VoucherId) -> String {
-    Voucher::stream_id(&VoucherCommand::Review { id })
+    Voucher::stream(id)
 }
 
 /// Why a finance service did not do what it was asked.
@@ -268,7 +268,7 @@ pub async fn close_period<S: EventStore>(
 ) -> Result<Executed<JournalEvent>, FinanceError> {
     let book_state: Book = bus.load(&book_stream(book)).await?;
     let first = book_state.settings.as_ref().map(|s| s.first_period);
-    let previous_closed = match (first, previous(period)) {
+    let previous_closed = match (first, period.previous()) {
         (Some(first), _) if period <= first => true,
         (_, Some(before)) => bus.load::<PeriodJournal>(&journal_stream(book, before)).await?.closed,
         (_, None) => true,
@@ -320,25 +320,10 @@ pub async fn reopen_period<S: EventStore>(
     period: Period,
     reason: &str,
 ) -> Result<Executed<JournalEvent>, FinanceError> {
-    let next_closed = bus.load::<PeriodJournal>(&journal_stream(book, next(period))).await?.closed;
+    let next_closed =
+        bus.load::<PeriodJournal>(&journal_stream(book, period.next().unwrap_or(period))).await?.closed;
     let reopen = JournalCommand::Reopen { book, period, reason: reason.to_string(), next_closed };
     bus.execute::<PeriodJournal>(meta, &reopen).await.map_err(FinanceError::Journal)
-}
-
-fn previous(period: Period) -> Option<Period> {
-    if period.month == 1 {
-        Period::new(period.year - 1, 12)
-    } else {
-        Period::new(period.year, period.month - 1)
-    }
-}
-
-fn next(period: Period) -> Period {
-    if period.month == 12 {
-        Period::new(period.year + 1, 1).unwrap_or(period)
-    } else {
-        Period::new(period.year, period.month + 1).unwrap_or(period)
-    }
 }
 
 /// What became of an automatic voucher.
@@ -448,17 +433,16 @@ pub async fn balances_at<S: EventStore>(
     period: Period,
 ) -> Result<domain::finance::month_end::Balances, StoreError> {
     let mut balances = domain::finance::month_end::Balances::new();
-    let mut month = first;
-    while month <= period {
-        let journal: PeriodJournal = bus.load(&journal_stream(book, month)).await?;
-        for (code, (debit, credit)) in &journal.totals {
-            *balances.entry(code.clone()).or_default() += debit - credit;
-        }
-        let following = next(month);
-        if following == month {
-            break;
-        }
-        month = following;
+    let mut month = Some(first);
+    while let Some(current) = month.filter(|m| *m <= period) {
+        // Read in place: a busy month's journal is large, and only its totals are needed.
+        bus.inspect::<PeriodJournal, ()>(&journal_stream(book, current), |journal| {
+            for (code, (debit, credit)) in &journal.totals {
+                *balances.entry(code.clone()).or_default() += debit - credit;
+            }
+        })
+        .await?;
+        month = current.next();
     }
     Ok(balances)
 }
@@ -523,7 +507,7 @@ pub async fn run_month_end<S: EventStore>(
             id,
             book: book_id,
             word,
-            date: last_instant(period, settings.utc_offset_minutes),
+            date: period.last_instant(settings.utc_offset_minutes),
             lines,
             source: Some(VoucherSource {
                 kind: domain::finance::month_end::MONTH_END_SOURCE.into(),
@@ -552,64 +536,6 @@ pub async fn run_month_end<S: EventStore>(
         }
     }
     Ok(report)
-}
-
-/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (Howard Hinnant's
-/// `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = year - i64::from(month <= 2);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-const DAY_MICROS: i64 = 86_400_000_000;
-
-/// The last microsecond of `period` in a time zone `utc_offset_minutes` east of UTC.
-fn last_instant(period: Period, utc_offset_minutes: i32) -> Timestamp {
-    let following = next(period);
-    let days = days_from_civil(i64::from(following.year), i64::from(following.month), 1);
-    Timestamp(days * DAY_MICROS - i64::from(utc_offset_minutes) * 60_000_000 - 1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_statement_csv_is_read_with_its_dates_at_local_noon_and_a_bad_row_is_named() {
-        let csv = "date,amount,counterparty,reference\n2026-11-10,\"1,130.00\",\"华东贸易, 上海\",INV-1\n2026-11-11,-3000,义乌供应商,\n";
-        let lines = parse_statement_csv(csv, 480).unwrap();
-        assert_eq!(lines.len(), 2);
-        assert_eq!(lines[0].amount, "1130.00".parse().unwrap());
-        assert_eq!(lines[0].counterparty, "华东贸易, 上海");
-        assert_eq!(Period::containing(lines[0].date, 480), Period::new(2026, 11).unwrap());
-        assert_eq!(lines[0].date, Timestamp(1_794_283_200_000_000), "12:00 in Shanghai is 04:00 UTC");
-        assert_eq!(lines[1].amount, "-3000".parse().unwrap());
-        for (bad, row) in [
-            ("date,amount,counterparty,reference\n2026-02-30,1,a,b\n", 2),
-            ("date,amount,counterparty,reference\n2026-11-10,abc,a,b\n", 2),
-            ("date,amount,counterparty,reference\n2026-11-10,1,a,b\n2026/11/10,1,a,b\n", 3),
-            ("day,amount,counterparty,reference\n", 1),
-        ] {
-            match parse_statement_csv(bad, 480) {
-                Err(BankError::Csv { row: r, .. }) => assert_eq!(r, row, "{bad}"),
-                other => panic!("{bad}: {other:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn the_last_instant_of_a_month_is_still_in_it_in_the_books_time_zone() {
-        for (year, month) in [(2026, 11), (2026, 12), (2024, 2), (2027, 1)] {
-            let period = Period::new(year, month).unwrap();
-            let last = last_instant(period, 480);
-            assert_eq!(Period::containing(last, 480), period);
-            assert_eq!(Period::containing(Timestamp(last.0 + 1), 480), next(period));
-        }
-    }
 }
 
 /// What a book starts with (see `domain::finance::opening`).
@@ -661,14 +587,14 @@ pub async fn enter_opening_balances<S: EventStore>(
     };
     let step = step_meta(meta, b"opening/enter");
     bus.execute::<OpeningBalances>(&step, &enter).await.map_err(FinanceError::Opening)?;
-    let before_first = previous(settings.first_period).unwrap_or(settings.first_period);
+    let before_first = settings.first_period.previous().unwrap_or(settings.first_period);
     let voucher = VoucherId(Uuid::new_v5(&book_id.0, b"opening-balances"));
     let post = JournalCommand::Post {
         book: book_id,
         period: before_first,
         voucher,
         word: VoucherWord::Ji,
-        date: last_instant(before_first, settings.utc_offset_minutes),
+        date: before_first.last_instant(settings.utc_offset_minutes),
         lines: opening.lines.clone(),
         source: Some(VoucherSource {
             kind: OPENING_SOURCE.into(),
@@ -794,7 +720,7 @@ pub fn parse_statement_csv(
         if record.len() != 4 {
             return Err(fail(row, format!("{} fields, 4 expected", record.len())));
         }
-        let date = parse_date(&record[0], utc_offset_minutes)
+        let date = domain::time::parse_local_date(&record[0], utc_offset_minutes)
             .ok_or_else(|| fail(row, format!("{:?} is not a date YYYY-MM-DD", &record[0])))?;
         let amount: rust_decimal::Decimal = record[1]
             .replace(',', "")
@@ -808,25 +734,6 @@ pub fn parse_statement_csv(
         });
     }
     Ok(lines)
-}
-
-/// Noon of a `YYYY-MM-DD` date in a time zone `utc_offset_minutes` east of UTC.
-fn parse_date(text: &str, utc_offset_minutes: i32) -> Option<Timestamp> {
-    let mut parts = text.split('-');
-    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
-        return None;
-    }
-    let (y, m, d): (i64, i64, i64) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-    let period = Period::new(u16::try_from(y).ok()?, u8::try_from(m).ok()?)?;
-    let following = next(period);
-    let days_in_month =
-        days_from_civil(i64::from(following.year), i64::from(following.month), 1) - days_from_civil(y, m, 1);
-    if !(1..=days_in_month).contains(&d) {
-        return None;
-    }
-    let local_noon = days_from_civil(y, m, d) * DAY_MICROS + 12 * 3_600_000_000;
-    Some(Timestamp(local_noon - i64::from(utc_offset_minutes) * 60_000_000))
 }
 
 /// What importing a statement found.
@@ -914,7 +821,7 @@ pub async fn import_bank_statement<S: EventStore>(
     let from = lines.iter().map(|l| l.date).min().unwrap_or(Timestamp(0));
     let to = lines.iter().map(|l| l.date).max().unwrap_or(Timestamp(0));
     let candidates = match_candidates(bus, book, from, to).await?;
-    let state: BankStatement = bus.load(&format!("bank-statement-{statement}")).await?;
+    let state: BankStatement = bus.load(&domain::finance::bank::BankStatement::stream(statement)).await?;
     for (line, target) in auto_match(&lines, &candidates) {
         if state.matches.contains(&Some(target)) || state.matches[line as usize].is_some() {
             continue;
@@ -924,7 +831,7 @@ pub async fn import_bank_statement<S: EventStore>(
         let step = step_meta(meta, format!("bank/match/{line}").as_bytes());
         bus.execute::<BankStatement>(&step, &matching).await.map_err(BankError::Statement)?;
     }
-    let state: BankStatement = bus.load(&format!("bank-statement-{statement}")).await?;
+    let state: BankStatement = bus.load(&domain::finance::bank::BankStatement::stream(statement)).await?;
     let matched = state.matches.iter().enumerate().filter_map(|(i, m)| m.map(|t| (i as u32, t))).collect();
     Ok(StatementReport { matched, unmatched: state.unmatched() })
 }
@@ -940,12 +847,13 @@ pub async fn match_statement_line<S: EventStore>(
     use domain::finance::bank::{BankStatement, MatchTarget, StatementCommand};
     let amount = match target {
         MatchTarget::CustomerReceipt(id) => {
-            let receipt: domain::sales::CustomerReceipt = bus.load(&format!("customer-receipt-{id}")).await?;
+            let receipt: domain::sales::CustomerReceipt =
+                bus.load(&domain::sales::CustomerReceipt::stream(id)).await?;
             receipt.recorded.map(|r| r.amount)
         }
         MatchTarget::SupplierPayment(id) => {
             let payment: domain::purchasing::SupplierPayment =
-                bus.load(&format!("supplier-payment-{id}")).await?;
+                bus.load(&domain::purchasing::SupplierPayment::stream(id)).await?;
             payment.paid.map(|p| -p.amount)
         }
     };
@@ -959,4 +867,32 @@ pub async fn match_statement_line<S: EventStore>(
     };
     bus.execute::<BankStatement>(meta, &matching).await.map_err(BankError::Statement)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_statement_csv_is_read_with_its_dates_at_local_noon_and_a_bad_row_is_named() {
+        let csv = "date,amount,counterparty,reference\n2026-11-10,\"1,130.00\",\"华东贸易, 上海\",INV-1\n2026-11-11,-3000,义乌供应商,\n";
+        let lines = parse_statement_csv(csv, 480).unwrap();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].amount, "1130.00".parse().unwrap());
+        assert_eq!(lines[0].counterparty, "华东贸易, 上海");
+        assert_eq!(Period::containing(lines[0].date, 480), Period::new(2026, 11).unwrap());
+        assert_eq!(lines[0].date, Timestamp(1_794_283_200_000_000), "12:00 in Shanghai is 04:00 UTC");
+        assert_eq!(lines[1].amount, "-3000".parse().unwrap());
+        for (bad, row) in [
+            ("date,amount,counterparty,reference\n2026-02-30,1,a,b\n", 2),
+            ("date,amount,counterparty,reference\n2026-11-10,abc,a,b\n", 2),
+            ("date,amount,counterparty,reference\n2026-11-10,1,a,b\n2026/11/10,1,a,b\n", 3),
+            ("day,amount,counterparty,reference\n", 1),
+        ] {
+            match parse_statement_csv(bad, 480) {
+                Err(BankError::Csv { row: r, .. }) => assert_eq!(r, row, "{bad}"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
 }

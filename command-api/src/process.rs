@@ -173,7 +173,7 @@ dispatch_command!(ReplenishmentCommand => Replenishment);
 /// and posted when the book posts automatic vouchers without review.
 impl<S: EventStore> Dispatch<S> for AutoVoucher {
     fn stream_id(&self) -> String {
-        format!("voucher-{}", self.id)
+        domain::finance::voucher::Voucher::stream(self.id)
     }
 
     async fn dispatch_all(

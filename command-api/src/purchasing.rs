@@ -211,7 +211,7 @@ async fn placed_period<S: EventStore>(
     order: PurchaseOrderId,
     settings: &BookSettings,
 ) -> Result<Option<Period>, StoreError> {
-    let stream = StreamId::new(format!("purchase-order-{order}"))?;
+    let stream = StreamId::new(PurchaseOrder::stream(order))?;
     let first = bus.store().read_stream(&stream, 0, 1).await?;
     Ok(first
         .first()
@@ -226,7 +226,7 @@ pub async fn amend_purchase_order<S: EventStore>(
     drafts: &[OrderLineDraft],
     settings: &BookSettings,
 ) -> Result<Executed<PurchaseOrderEvent>, BusError<PurchaseOrderRejection>> {
-    let current: PurchaseOrder = bus.load(&format!("purchase-order-{order}")).await?;
+    let current: PurchaseOrder = bus.load(&PurchaseOrder::stream(order)).await?;
     let Some(placed) = current.placed.clone() else {
         return Err(BusError::Rejected(PurchaseOrderRejection::NotFound));
     };
@@ -262,7 +262,7 @@ pub async fn cancel_purchase_order_remainder<S: EventStore>(
 ) -> Result<Executed<PurchaseOrderEvent>, BusError<PurchaseOrderRejection>> {
     let cancel = PurchaseOrderCommand::CancelRemainder { id: order, reason: reason.to_string() };
     let done = bus.execute::<PurchaseOrder>(meta, &cancel).await?;
-    let state: PurchaseOrder = bus.load(&format!("purchase-order-{order}")).await?;
+    let state: PurchaseOrder = bus.load(&PurchaseOrder::stream(order)).await?;
     let Some(placed) = state.placed.as_ref() else { return Ok(done) };
     let received_value: Decimal = state
         .lines
@@ -285,7 +285,7 @@ pub async fn receive_purchase_order<S: EventStore>(
     receive: &PurchaseOrderCommand,
 ) -> Result<Executed<PurchaseOrderEvent>, BusError<PurchaseOrderRejection>> {
     if let PurchaseOrderCommand::Receive { id, bin: Some(bin), .. } = receive {
-        let state: PurchaseOrder = bus.load(&format!("purchase-order-{id}")).await?;
+        let state: PurchaseOrder = bus.load(&PurchaseOrder::stream(*id)).await?;
         let Some(placed) = state.placed.as_ref() else {
             return Err(BusError::Rejected(PurchaseOrderRejection::NotFound));
         };

@@ -42,6 +42,30 @@ impl Period {
         Period { year: year.clamp(0, 9999) as u16, month: month as u8 }
     }
 
+    /// The month before (`None` before 1970-01).
+    pub fn previous(self) -> Option<Period> {
+        if self.month == 1 { Period::new(self.year - 1, 12) } else { Period::new(self.year, self.month - 1) }
+    }
+
+    /// The month after (`None` after 9999-12).
+    pub fn next(self) -> Option<Period> {
+        if self.month == 12 { Period::new(self.year + 1, 1) } else { Period::new(self.year, self.month + 1) }
+    }
+
+    /// Days from 1970-01-01 to the first of this month.
+    fn first_day(self) -> i64 {
+        days_from_civil(i64::from(self.year), i64::from(self.month), 1)
+    }
+
+    /// The last microsecond of the month in a time zone `utc_offset_minutes` east of UTC.
+    pub fn last_instant(self, utc_offset_minutes: i32) -> Timestamp {
+        let end = match self.next() {
+            Some(next) => next.first_day(),
+            None => days_from_civil(i64::from(self.year) + 1, 1, 1),
+        };
+        Timestamp(end * DAY_MICROS - i64::from(utc_offset_minutes) * MINUTE_MICROS - 1)
+    }
+
     /// Parses `YYYY-MM`.
     pub fn parse(text: &str) -> Option<Period> {
         let (year, month) = text.split_once('-')?;
@@ -56,6 +80,39 @@ impl std::fmt::Display for Period {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:04}-{:02}", self.year, self.month)
     }
+}
+
+const MINUTE_MICROS: i64 = 60_000_000;
+const DAY_MICROS: i64 = 86_400_000_000;
+
+/// Noon of the date `YYYY-MM-DD` in a time zone `utc_offset_minutes` east of UTC (a business date read
+/// from a file; noon keeps it inside the day whatever the offset); `None` unless it is a real date of a
+/// valid period.
+pub fn parse_local_date(text: &str, utc_offset_minutes: i32) -> Option<Timestamp> {
+    let mut parts = text.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (year, month, day): (u16, u8, i64) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let period = Period::new(year, month)?;
+    let days_in_month = period.last_instant(0).0.div_euclid(DAY_MICROS) + 1 - period.first_day();
+    if !(1..=days_in_month).contains(&day) {
+        return None;
+    }
+    let local_noon = (period.first_day() + day - 1) * DAY_MICROS + 12 * 3_600 * 1_000_000;
+    Some(Timestamp(local_noon - i64::from(utc_offset_minutes) * MINUTE_MICROS))
+}
+
+/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (Howard Hinnant's
+/// `days_from_civil`, the inverse of [`civil_from_days`]).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = year - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// Year, month (1–12) and day (1–31) of a count of days since 1970-01-01 in the proleptic Gregorian
@@ -92,6 +149,34 @@ mod tests {
         // A leap day: 2024-02-29.
         assert_eq!(Period::containing(micros(19_782, 12), 0), Period::new(2024, 2).unwrap());
         assert_eq!(Period::containing(micros(19_783, 12), 0), Period::new(2024, 3).unwrap());
+    }
+
+    #[test]
+    fn the_last_instant_of_a_month_is_still_in_it_in_the_books_time_zone() {
+        for (year, month) in [(2026, 11), (2026, 12), (2024, 2), (2027, 1)] {
+            let period = Period::new(year, month).unwrap();
+            let last = period.last_instant(CHINA_UTC_OFFSET_MINUTES);
+            assert_eq!(Period::containing(last, CHINA_UTC_OFFSET_MINUTES), period);
+            assert_eq!(
+                Period::containing(Timestamp(last.0 + 1), CHINA_UTC_OFFSET_MINUTES),
+                period.next().unwrap()
+            );
+        }
+        assert_eq!(Period::new(1970, 1).unwrap().previous(), None);
+        assert_eq!(Period::new(2027, 1).unwrap().previous(), Period::new(2026, 12));
+    }
+
+    #[test]
+    fn a_local_date_is_read_as_its_noon_and_an_impossible_one_is_refused() {
+        // 12:00 in Shanghai on 10 November 2026 is 04:00 UTC.
+        assert_eq!(
+            parse_local_date("2026-11-10", CHINA_UTC_OFFSET_MINUTES),
+            Some(Timestamp(1_794_283_200_000_000))
+        );
+        assert!(parse_local_date("2024-02-29", 0).is_some());
+        for bad in ["2026-02-29", "2026-13-01", "2026-11-31", "2026/11/10", "26-11-10", "2026-11-1"] {
+            assert_eq!(parse_local_date(bad, 0), None, "{bad}");
+        }
     }
 
     #[test]

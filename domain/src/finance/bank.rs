@@ -187,6 +187,11 @@ pub struct BankStatement {
 }
 
 impl BankStatement {
+    /// The stream of the bank statement `id`: the one place its name is made.
+    pub fn stream(id: Uuid) -> String {
+        format!("bank-statement-{id}")
+    }
+
     /// The lines no receipt or payment accounts for yet.
     pub fn unmatched(&self) -> Vec<u32> {
         self.matches.iter().enumerate().filter(|(_, m)| m.is_none()).map(|(i, _)| i as u32).collect()
@@ -199,7 +204,7 @@ impl Aggregate for BankStatement {
     type Rejection = StatementRejection;
 
     fn stream_id(command: &StatementCommand) -> String {
-        format!("bank-statement-{}", command.id())
+        BankStatement::stream(command.id())
     }
 
     fn evolve(&mut self, event: &StatementEvent) {

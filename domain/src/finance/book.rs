@@ -156,6 +156,11 @@ pub struct Book {
 }
 
 impl Book {
+    /// The stream of the book `id`: the one place its name is made.
+    pub fn stream(id: BookId) -> String {
+        format!("book-{}", id.0)
+    }
+
     pub fn account(&self, code: &str) -> Option<&Account> {
         self.accounts.iter().find(|a| a.code == code)
     }
@@ -210,7 +215,7 @@ impl Aggregate for Book {
     type Rejection = BookRejection;
 
     fn stream_id(command: &BookCommand) -> String {
-        format!("book-{}", command.id().0)
+        Book::stream(command.id())
     }
 
     fn evolve(&mut self, event: &BookEvent) {

@@ -385,7 +385,7 @@ impl Aggregate for Voucher {
     type Rejection = VoucherRejection;
 
     fn stream_id(command: &VoucherCommand) -> String {
-        format!("voucher-{}", command.id())
+        Voucher::stream(command.id())
     }
 
     fn evolve(&mut self, event: &VoucherEvent) {
@@ -530,6 +530,11 @@ impl Aggregate for Voucher {
 }
 
 impl Voucher {
+    /// The stream of the voucher `id`: the one place its name is made.
+    pub fn stream(id: VoucherId) -> String {
+        format!("voucher-{id}")
+    }
+
     /// The lines of a reversing voucher for this one: the same accounts, the amounts negated.
     pub fn reversal_lines(&self) -> Vec<VoucherLine> {
         self.drafted

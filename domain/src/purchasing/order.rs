@@ -306,6 +306,11 @@ pub fn price_lines(inputs: &[PoLineInput]) -> Result<(Vec<PoLine>, Decimal), Pur
 }
 
 impl PurchaseOrder {
+    /// The stream of the purchaseorder `id`: the one place its name is made.
+    pub fn stream(id: PurchaseOrderId) -> String {
+        format!("purchase-order-{id}")
+    }
+
     fn outstanding(&self, i: usize) -> Decimal {
         self.lines[i].qty - self.received[i] - self.cancelled[i]
     }
@@ -328,7 +333,7 @@ impl Aggregate for PurchaseOrder {
     type Rejection = PurchaseOrderRejection;
 
     fn stream_id(command: &PurchaseOrderCommand) -> String {
-        format!("purchase-order-{}", command.id())
+        PurchaseOrder::stream(command.id())
     }
 
     fn evolve(&mut self, event: &PurchaseOrderEvent) {

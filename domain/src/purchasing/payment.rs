@@ -63,6 +63,13 @@ pub struct SupplierPayment {
     pub paid: Option<SupplierPaid>,
 }
 
+impl SupplierPayment {
+    /// The stream of the supplierpayment `id`: the one place its name is made.
+    pub fn stream(id: SupplierPaymentId) -> String {
+        format!("supplier-payment-{id}")
+    }
+}
+
 impl Aggregate for SupplierPayment {
     type Command = SupplierPaymentCommand;
     type Event = SupplierPaymentEvent;
@@ -70,7 +77,7 @@ impl Aggregate for SupplierPayment {
 
     fn stream_id(command: &SupplierPaymentCommand) -> String {
         let SupplierPaymentCommand::Pay { id, .. } = command;
-        format!("supplier-payment-{id}")
+        SupplierPayment::stream(*id)
     }
 
     fn evolve(&mut self, event: &SupplierPaymentEvent) {

@@ -137,13 +137,20 @@ pub struct CustomerReceipt {
     pub applied: Vec<(SalesInvoiceId, Decimal)>,
 }
 
+impl CustomerReceipt {
+    /// The stream of the customerreceipt `id`: the one place its name is made.
+    pub fn stream(id: CustomerReceiptId) -> String {
+        format!("customer-receipt-{id}")
+    }
+}
+
 impl Aggregate for CustomerReceipt {
     type Command = CustomerReceiptCommand;
     type Event = CustomerReceiptEvent;
     type Rejection = CustomerReceiptRejection;
 
     fn stream_id(command: &CustomerReceiptCommand) -> String {
-        format!("customer-receipt-{}", command.id())
+        CustomerReceipt::stream(command.id())
     }
 
     fn evolve(&mut self, event: &CustomerReceiptEvent) {
