@@ -15,6 +15,7 @@ use domain::finance::voucher::{
 use domain::finance::{AutoVoucher, RoleLine};
 use domain::time::Period;
 use domain::{Aggregate, BookId, CommandId, CommandMeta, Timestamp, VoucherId};
+use infra::codec::decode_domain_event;
 use infra::{EventStore, StoreError};
 use uuid::Uuid;
 
@@ -286,22 +287,17 @@ async fn unposted_vouchers<S: EventStore>(
     period: Period,
 ) -> Result<Vec<VoucherId>, StoreError> {
     let mut drafted = Vec::new();
-    let mut position = 1;
-    loop {
-        let page = bus.store().read_all(position, 4096).await?;
-        let Some(last) = page.last() else { break };
-        position = last.position + 1;
-        for event in
-            page.iter().filter(|e| e.metadata.book == book && e.event_type.name() == "finance.VoucherDrafted")
+    scan_book(bus, book, |event| {
+        if event.event_type.name() == "finance.VoucherDrafted"
+            && let VoucherEvent::Drafted(d) =
+                decode_domain_event::<VoucherEvent>(&event.event_type, &event.payload)?
+            && d.period == period
         {
-            if let VoucherEvent::Drafted(d) =
-                infra::codec::decode_domain_event::<VoucherEvent>(&event.event_type, &event.payload)?
-                && d.period == period
-            {
-                drafted.push(d.id);
-            }
+            drafted.push(d.id);
         }
-    }
+        Ok(())
+    })
+    .await?;
     let mut unposted = Vec::new();
     for id in drafted {
         let status = bus.inspect::<Voucher, VoucherStatus>(&voucher_stream(id), |v| v.status).await?;
@@ -310,6 +306,24 @@ async fn unposted_vouchers<S: EventStore>(
         }
     }
     Ok(unposted)
+}
+
+/// Visits every event of `book` in the log, oldest first. The finance facts that need a whole-log view
+/// (drafts of a month, receipts and payments to match) read it this way until the read side serves them.
+async fn scan_book<S: EventStore>(
+    bus: &CommandBus<S>,
+    book: BookId,
+    mut visit: impl FnMut(&infra::RecordedEvent) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut position = 1;
+    loop {
+        let page = bus.store().read_all(position, 4096).await?;
+        let Some(last) = page.last() else { return Ok(()) };
+        position = last.position + 1;
+        for event in page.iter().filter(|e| e.metadata.book == book) {
+            visit(event)?;
+        }
+    }
 }
 
 /// Reopens a closed month (反结账) when the month after is open; needs an admin and a reason.
@@ -758,45 +772,39 @@ async fn match_candidates<S: EventStore>(
     use domain::sales::CustomerReceiptEvent;
     let window = MATCH_WINDOW_DAYS * 86_400_000_000;
     let mut found = Vec::new();
-    let mut position = 1;
-    loop {
-        let page = bus.store().read_all(position, 4096).await?;
-        let Some(last) = page.last() else { break };
-        position = last.position + 1;
-        for event in page.iter().filter(|e| e.metadata.book == book) {
-            let at = event.metadata.occurred_at;
-            if at.0 < from.0 - window || at.0 > to.0 + window {
-                continue;
-            }
-            let (target, amount, partner) = match event.event_type.name() {
-                "sales.CustomerReceiptRecorded" => {
-                    let CustomerReceiptEvent::Recorded(r) = infra::codec::decode_domain_event::<
-                        CustomerReceiptEvent,
-                    >(
-                        &event.event_type, &event.payload
-                    )?
-                    else {
-                        continue;
-                    };
-                    (MatchTarget::CustomerReceipt(r.id), r.amount, r.customer)
-                }
-                "purchasing.SupplierPaid" => {
-                    let SupplierPaymentEvent::Paid(p) = infra::codec::decode_domain_event::<
-                        SupplierPaymentEvent,
-                    >(
-                        &event.event_type, &event.payload
-                    )?;
-                    (MatchTarget::SupplierPayment(p.id), -p.amount, p.supplier)
-                }
-                _ => continue,
-            };
-            let partner: Partner =
-                bus.load(&Partner::stream_id(&PartnerCommand::Deactivate { id: partner })).await?;
-            let counterparty = partner.details.map(|d| d.name).unwrap_or_default();
-            found.push(Candidate { target, amount, date: at, counterparty });
+    scan_book(bus, book, |event| {
+        let at = event.metadata.occurred_at;
+        if at.0 < from.0 - window || at.0 > to.0 + window {
+            return Ok(());
         }
+        match event.event_type.name() {
+            "sales.CustomerReceiptRecorded" => {
+                if let CustomerReceiptEvent::Recorded(r) =
+                    decode_domain_event(&event.event_type, &event.payload)?
+                {
+                    found.push((MatchTarget::CustomerReceipt(r.id), r.amount, r.customer, at));
+                }
+            }
+            "purchasing.SupplierPaid" => {
+                let SupplierPaymentEvent::Paid(p) = decode_domain_event(&event.event_type, &event.payload)?;
+                found.push((MatchTarget::SupplierPayment(p.id), -p.amount, p.supplier, at));
+            }
+            _ => {}
+        }
+        Ok(())
+    })
+    .await?;
+    let mut candidates = Vec::with_capacity(found.len());
+    for (target, amount, partner, date) in found {
+        let counterparty = bus
+            .inspect::<Partner, String>(
+                &Partner::stream_id(&PartnerCommand::Deactivate { id: partner }),
+                |p| p.details.as_ref().map(|d| d.name.clone()).unwrap_or_default(),
+            )
+            .await?;
+        candidates.push(Candidate { target, amount, date, counterparty });
     }
-    Ok(found)
+    Ok(candidates)
 }
 
 /// Imports a bank statement from CSV and matches what it can automatically; the report lists the pairs

@@ -136,7 +136,8 @@ async fn commit_budget<S: EventStore>(
 ) -> Result<Decimal, BusError<PurchaseOrderRejection>> {
     let commit = BudgetCommand::Commit { department: department.clone(), period, order, amount };
     let done = bus.execute::<DepartmentBudget>(meta, &commit).await.map_err(|e| match e {
-        // Amounts come from priced lines, so a refusal here is a bug upstream; keep its code visible.
+        // Priced lines are in cents and below the document limit (`price_lines`), which is all a
+        // commitment asks; a refusal here is a bug, reported with the budget's own words.
         BusError::Rejected(r) => {
             BusError::Store(StoreError::InvalidMetadata { reason: format!("budget: {r}") })
         }

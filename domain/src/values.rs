@@ -14,6 +14,9 @@ pub const QUANTITY_SCALE_MAX: u32 = 4;
 pub const QUANTITY_MAX: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
 /// Largest unit cost or unit price accepted.
 pub const UNIT_AMOUNT_MAX: Decimal = Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
+/// Largest total of one document or budget (10^15, exclusive): beyond any real company, small enough
+/// that sums of many never overflow.
+pub const DOCUMENT_AMOUNT_MAX: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0);
 
 /// Why a value was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -20,7 +20,7 @@ use crate::aggregate::Aggregate;
 use crate::command::{CommandMeta, Rejection, Role};
 use crate::ids::PurchaseOrderId;
 use crate::time::Period;
-use crate::values::Code;
+use crate::values::{Code, DOCUMENT_AMOUNT_MAX};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum BudgetCommand {
@@ -87,11 +87,8 @@ impl Rejection for BudgetRejection {
     }
 }
 
-/// Largest amount accepted: far beyond any department's month, small enough that sums cannot overflow.
-const AMOUNT_MAX: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0); // 10^15
-
 fn valid_amount(amount: Decimal) -> bool {
-    amount >= Decimal::ZERO && amount.scale() <= 2 && amount < AMOUNT_MAX
+    amount >= Decimal::ZERO && amount.scale() <= 2 && amount < DOCUMENT_AMOUNT_MAX
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]

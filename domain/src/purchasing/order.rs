@@ -14,7 +14,7 @@ use crate::aggregate::Aggregate;
 use crate::command::{CommandMeta, Rejection, Role};
 use crate::ids::{GoodsReceiptId, ItemId, PartnerId, PurchaseOrderId, RequisitionId, WarehouseId};
 use crate::inventory::StockPolicy;
-use crate::values::{Quantity, UnitAmount, line_amounts};
+use crate::values::{DOCUMENT_AMOUNT_MAX, Quantity, UnitAmount, line_amounts};
 
 /// Most lines in one purchase order.
 pub const PO_LINES_MAX: usize = 500;
@@ -217,6 +217,8 @@ pub enum PurchaseOrderRejection {
     MasterUnusable,
     #[error("a department is named by 1 to 64 characters")]
     InvalidDepartment,
+    #[error("the order's net amount {0} is not below 10^15")]
+    AmountTooLarge(Decimal),
     #[error("bin {0:?} is not one of the receiving warehouse's bins")]
     UnknownBin(String),
 }
@@ -226,6 +228,7 @@ impl Rejection for PurchaseOrderRejection {
         match self {
             PurchaseOrderRejection::AlreadyExists => "po.already_exists",
             PurchaseOrderRejection::InvalidDepartment => "po.invalid_department",
+            PurchaseOrderRejection::AmountTooLarge(_) => "po.amount_too_large",
             PurchaseOrderRejection::UnknownBin(_) => "po.unknown_bin",
             PurchaseOrderRejection::NotFound => "po.not_found",
             PurchaseOrderRejection::InvalidLines => "po.invalid_lines",
@@ -301,7 +304,10 @@ pub fn price_lines(inputs: &[PoLineInput]) -> Result<(Vec<PoLine>, Decimal), Pur
             available_at_order: input.available_now,
         });
     }
-    let total = lines.iter().map(|l| l.amount_net).sum();
+    let total: Decimal = lines.iter().map(|l| l.amount_net).sum();
+    if total >= DOCUMENT_AMOUNT_MAX {
+        return Err(PurchaseOrderRejection::AmountTooLarge(total));
+    }
     Ok((lines, total))
 }
 

@@ -210,3 +210,34 @@ fn cancelling_the_remainder_lets_a_partly_received_order_close() {
     );
     assert_eq!(code(&approved(), "li", BUYER, place("1000")), "po.already_exists");
 }
+
+#[test]
+fn an_order_whose_total_reaches_the_document_limit_is_refused_before_anything_is_committed() {
+    // Every line within its own limits, the total not: 10^9 units at 10^9 is 10^18.
+    let huge = |item| PoLineInput { qty: Quantity::units(1_000_000_000), ..line(item, 1, "1000000000") };
+    let err = crate::purchasing::order::price_lines(&[huge(10), huge(11)]).unwrap_err();
+    assert_eq!(err.code(), "po.amount_too_large");
+    let PurchaseOrderCommand::Place {
+        id,
+        supplier,
+        warehouse,
+        department,
+        requisition,
+        budget_remaining,
+        ..
+    } = place("1000")
+    else {
+        panic!()
+    };
+    let place = PurchaseOrderCommand::Place {
+        id,
+        supplier,
+        warehouse,
+        department,
+        lines: vec![huge(10)],
+        requisition,
+        budget_remaining,
+        masters_usable: true,
+    };
+    assert_eq!(code(&PurchaseOrder::default(), "li", BUYER, place), "po.amount_too_large");
+}
