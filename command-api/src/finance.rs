@@ -49,6 +49,7 @@ pub enum FinanceError {
     Journal(BusError<JournalRejection>),
     Opening(BusError<domain::finance::opening::OpeningRejection>),
     Stock(BusError<domain::inventory::StockRejection>),
+    Invoice(BusError<domain::sales::SalesInvoiceRejection>),
 }
 
 impl FinanceError {
@@ -58,6 +59,7 @@ impl FinanceError {
             FinanceError::Journal(e) => e.code(),
             FinanceError::Opening(e) => e.code(),
             FinanceError::Stock(e) => e.code(),
+            FinanceError::Invoice(e) => e.code(),
         }
     }
 }
@@ -69,6 +71,7 @@ impl std::fmt::Display for FinanceError {
             FinanceError::Journal(e) => e.fmt(f),
             FinanceError::Opening(e) => e.fmt(f),
             FinanceError::Stock(e) => e.fmt(f),
+            FinanceError::Invoice(e) => e.fmt(f),
         }
     }
 }
@@ -634,14 +637,7 @@ pub async fn enter_opening_balances<S: EventStore>(
             due_at: item.due,
         };
         let step = step_meta(meta, format!("opening/receivable/{n}").as_bytes());
-        // The entry above validated every item, so a refusal here is a bug; its message says which item.
-        bus.execute::<domain::sales::SalesInvoice>(&step, &open).await.map_err(|e| match e {
-            BusError::Rejected(r) => FinanceError::Voucher(BusError::Store(StoreError::InvalidMetadata {
-                reason: format!("opening receivable {n}: {r}"),
-            })),
-            BusError::Conflict { attempts } => FinanceError::Voucher(BusError::Conflict { attempts }),
-            BusError::Store(e) => FinanceError::Voucher(BusError::Store(e)),
-        })?;
+        bus.execute::<domain::sales::SalesInvoice>(&step, &open).await.map_err(FinanceError::Invoice)?;
     }
     for (n, line) in opening.stock.iter().enumerate() {
         let item: domain::master::Item = bus

@@ -85,11 +85,8 @@ fn outcomes<E, R: Rejection>(
                 Err(r) => DispatchOutcome::Rejected { code: r.code(), message: r.to_string() },
             })
             .collect()),
-        Err(BusError::Rejected(r)) => {
-            Ok(vec![DispatchOutcome::Rejected { code: r.code(), message: r.to_string() }; count])
-        }
-        Err(BusError::Conflict { .. }) => Ok(vec![DispatchOutcome::Conflict; count]),
-        Err(BusError::Store(e)) => Err(e),
+        // A failure of the whole append is every command's outcome.
+        Err(error) => Ok(vec![bus_outcome(error)?; count]),
     }
 }
 
@@ -189,6 +186,7 @@ impl<S: EventStore> Dispatch<S> for AutoVoucher {
                 Err(FinanceError::Journal(e)) => bus_outcome(e)?,
                 Err(FinanceError::Opening(e)) => bus_outcome(e)?,
                 Err(FinanceError::Stock(e)) => bus_outcome(e)?,
+                Err(FinanceError::Invoice(e)) => bus_outcome(e)?,
             };
             outcomes.push(outcome);
         }
