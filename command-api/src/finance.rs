@@ -640,11 +640,7 @@ pub async fn enter_opening_balances<S: EventStore>(
         bus.execute::<domain::sales::SalesInvoice>(&step, &open).await.map_err(FinanceError::Invoice)?;
     }
     for (n, line) in opening.stock.iter().enumerate() {
-        let item: domain::master::Item = bus
-            .load(&domain::master::Item::stream_id(&domain::master::ItemCommand::Deactivate {
-                id: line.item,
-            }))
-            .await?;
+        let item: domain::master::Item = bus.load(&domain::master::Item::stream(line.item)).await?;
         let (costing, safety_stock) =
             item.details.as_ref().map_or(
                 (domain::inventory::CostingMethod::MovingAverage, rust_decimal::Decimal::ZERO),
@@ -763,7 +759,7 @@ async fn match_candidates<S: EventStore>(
     to: Timestamp,
 ) -> Result<Vec<domain::finance::bank::Candidate>, StoreError> {
     use domain::finance::bank::{Candidate, MATCH_WINDOW_DAYS, MatchTarget};
-    use domain::master::{Partner, PartnerCommand};
+    use domain::master::Partner;
     use domain::purchasing::SupplierPaymentEvent;
     use domain::sales::CustomerReceiptEvent;
     let window = MATCH_WINDOW_DAYS * 86_400_000_000;
@@ -793,10 +789,9 @@ async fn match_candidates<S: EventStore>(
     let mut candidates = Vec::with_capacity(found.len());
     for (target, amount, partner, date) in found {
         let counterparty = bus
-            .inspect::<Partner, String>(
-                &Partner::stream_id(&PartnerCommand::Deactivate { id: partner }),
-                |p| p.details.as_ref().map(|d| d.name.clone()).unwrap_or_default(),
-            )
+            .inspect::<Partner, String>(&Partner::stream(partner), |p| {
+                p.details.as_ref().map(|d| d.name.clone()).unwrap_or_default()
+            })
             .await?;
         candidates.push(Candidate { target, amount, date, counterparty });
     }

@@ -15,7 +15,7 @@
 //! order's own command is recognised as a retry by the bus.
 
 use domain::inventory::{StockItem, StockKey, StockPolicy};
-use domain::master::{Item, ItemCommand, Partner, PartnerCommand, Usable, Warehouse, WarehouseCommand};
+use domain::master::{Item, Partner, Usable, Warehouse};
 use domain::purchasing::budget::BudgetCommitted;
 use domain::purchasing::order::price_lines;
 use domain::purchasing::{
@@ -73,15 +73,11 @@ fn step_meta(meta: &CommandMeta, name: &[u8]) -> CommandMeta {
     CommandMeta { command_id: CommandId(Uuid::new_v5(&meta.command_id.0, name)), ..meta.clone() }
 }
 
-fn master_stream<A: Aggregate>(command: &A::Command) -> String {
-    A::stream_id(command)
-}
-
 async fn usable<S: EventStore, A: Aggregate + Usable>(
     bus: &CommandBus<S>,
-    command: &A::Command,
+    stream: &str,
 ) -> Result<Option<A>, StoreError> {
-    let master: A = bus.load(&master_stream::<A>(command)).await?;
+    let master: A = bus.load(stream).await?;
     Ok(master.is_usable().then_some(master))
 }
 
@@ -94,15 +90,14 @@ async fn complete_lines<S: EventStore>(
     drafts: &[OrderLineDraft],
     settings: &BookSettings,
 ) -> Result<(Vec<PoLineInput>, bool), StoreError> {
-    let supplier_ok = usable::<S, Partner>(bus, &PartnerCommand::Deactivate { id: supplier })
+    let supplier_ok = usable::<S, Partner>(bus, &Partner::stream(supplier))
         .await?
         .is_some_and(|p| p.details.as_ref().is_some_and(|d| d.roles.supplier));
-    let warehouse_ok =
-        usable::<S, Warehouse>(bus, &WarehouseCommand::Deactivate { id: warehouse }).await?.is_some();
+    let warehouse_ok = usable::<S, Warehouse>(bus, &Warehouse::stream(warehouse)).await?.is_some();
     let mut usable_all = supplier_ok && warehouse_ok;
     let mut lines = Vec::with_capacity(drafts.len());
     for draft in drafts {
-        let item = usable::<S, Item>(bus, &ItemCommand::Deactivate { id: draft.item }).await?;
+        let item = usable::<S, Item>(bus, &Item::stream(draft.item)).await?;
         let (costing, safety_stock) = match item.as_ref().and_then(|i| i.details.as_ref()) {
             Some(details) => (details.costing, details.safety_stock),
             None => {
@@ -290,9 +285,7 @@ pub async fn receive_purchase_order<S: EventStore>(
         let Some(placed) = state.placed.as_ref() else {
             return Err(BusError::Rejected(PurchaseOrderRejection::NotFound));
         };
-        let warehouse: Warehouse = bus
-            .load(&master_stream::<Warehouse>(&WarehouseCommand::Deactivate { id: placed.warehouse }))
-            .await?;
+        let warehouse: Warehouse = bus.load(&Warehouse::stream(placed.warehouse)).await?;
         let known = warehouse.details.as_ref().is_some_and(|d| d.bins.iter().any(|b| b == bin));
         if !known {
             return Err(BusError::Rejected(PurchaseOrderRejection::UnknownBin(bin.clone())));

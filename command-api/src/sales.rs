@@ -9,7 +9,7 @@
 //! command (the same document claiming again is a no-op), and the document is only written after its
 //! claims; input is validated before anything is claimed.
 
-use domain::master::{Item, ItemCommand, Partner, PartnerCommand, Usable, Warehouse, WarehouseCommand};
+use domain::master::{Item, Partner, Usable, Warehouse};
 use domain::sales::invoice::price_invoice_lines;
 use domain::sales::platform::PlatformOrderRejection;
 use domain::sales::shipment::ShipmentRejection;
@@ -20,7 +20,7 @@ use domain::sales::{
 use domain::sales::{
     SalesInvoice, SalesInvoiceCommand, SalesInvoiceEvent, SalesInvoiceRejection, Shipment, ShipmentCommand,
 };
-use domain::{Aggregate, CommandId, CommandMeta, SalesOrderId, WarehouseId};
+use domain::{CommandId, CommandMeta, SalesOrderId, WarehouseId};
 use infra::{EventStore, StoreError};
 use uuid::Uuid;
 
@@ -50,8 +50,7 @@ async fn with_master_facts<S: EventStore>(
     let SalesOrderCommand::Place { customer, warehouse, lines, credit, .. } = command else {
         return Ok(command.clone());
     };
-    let partner: Partner =
-        bus.load(&Partner::stream_id(&PartnerCommand::Deactivate { id: *customer })).await?;
+    let partner: Partner = bus.load(&Partner::stream(*customer)).await?;
     let mut usable =
         partner.is_usable() && partner.details.as_ref().is_some_and(|details| details.roles.customer);
     let mut warehouses: Vec<WarehouseId> =
@@ -59,12 +58,11 @@ async fn with_master_facts<S: EventStore>(
     warehouses.sort();
     warehouses.dedup();
     for id in warehouses {
-        let warehouse: Warehouse =
-            bus.load(&Warehouse::stream_id(&WarehouseCommand::Deactivate { id })).await?;
+        let warehouse: Warehouse = bus.load(&Warehouse::stream(id)).await?;
         usable &= warehouse.is_usable();
     }
     for line in lines {
-        let item: Item = bus.load(&Item::stream_id(&ItemCommand::Deactivate { id: line.item })).await?;
+        let item: Item = bus.load(&Item::stream(line.item)).await?;
         usable &= item.is_usable();
     }
     // What the customer owes, as their account says (kept by the customer-accounts process manager).

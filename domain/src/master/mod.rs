@@ -94,6 +94,13 @@ macro_rules! master_aggregate {
             pub active: bool,
         }
 
+        impl $aggregate {
+            /// The stream of the master `id`: the one place its name is made.
+            pub fn stream(id: $id) -> String {
+                format!(concat!($stream, "-{}"), id)
+            }
+        }
+
         impl $crate::master::Usable for $aggregate {
             fn is_usable(&self) -> bool {
                 self.details.is_some() && self.active
@@ -106,7 +113,7 @@ macro_rules! master_aggregate {
             type Rejection = $crate::master::MasterRejection;
 
             fn stream_id(command: &$command) -> String {
-                format!(concat!($stream, "-{}"), command.id())
+                $aggregate::stream(command.id())
             }
 
             fn evolve(&mut self, event: &$event) {
