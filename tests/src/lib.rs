@@ -1,6 +1,7 @@
 //! Black-box tests across crates. The library part holds what several test files share: the event store
 //! contract suite (run against every adapter) and builders for test events.
 
+pub mod books;
 pub mod contract;
 pub mod crash;
 pub mod fixtures;

@@ -6,9 +6,7 @@ use command_api::finance::{MonthEndReport, close_period, run_month_end};
 use command_api::sales::{issue_sales_invoice, place_sales_order};
 use command_api::{CommandBus, FileCheckpoints, ProcessRunner};
 use domain::finance::book::Book;
-use domain::finance::journal::JournalEvent;
 use domain::inventory::{CostingMethod, StockPolicy};
-use domain::process::ProcessInput;
 use domain::process::auto_vouchers::AutoVouchers;
 use domain::process::order_fulfilment::line_reservation;
 use domain::purchasing::{
@@ -25,11 +23,9 @@ use domain::{
     BookId, CommandId, CommandMeta, CustomerReceiptId, GoodsReceiptId, ItemId, PartnerId, PurchaseInvoiceId,
     PurchaseOrderId, Role, SalesInvoiceId, SalesOrderId, ShipmentId, Timestamp, WarehouseId,
 };
-use infra::codec::{decode_domain_event, decode_process_input};
-use infra::{EmbeddedStore, EventStore};
+use infra::EmbeddedStore;
 use projections::ledger::Ledger;
 use projections::open_items::Ledger::{Payable, Receivable};
-use projections::open_items::{OpenItems, OpenItemsInput};
 use projections::reports::{BalanceSheet, IncomeStatement};
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -55,37 +51,10 @@ async fn run_process_managers(bus: &CommandBus<EmbeddedStore>, dir: &std::path::
     assert_eq!(refused, 0, "every automatic voucher was booked");
 }
 
+/// The ledger and every posted voucher's number, from the whole log.
 async fn fold_ledger(store: &EmbeddedStore) -> (Ledger, Vec<u32>) {
-    let mut ledger = Ledger::default();
-    let mut numbers = Vec::new();
-    let mut from = 1;
-    loop {
-        let page = store.read_all(from, 10_000).await.unwrap();
-        let Some(last) = page.last() else { break };
-        from = last.position + 1;
-        for event in page.iter().filter(|e| e.event_type.name().starts_with("finance.VoucherPosted")) {
-            let posted: JournalEvent = decode_domain_event(&event.event_type, &event.payload).unwrap();
-            if let JournalEvent::Posted(p) = &posted {
-                numbers.push(p.number);
-            }
-            ledger.apply(&posted);
-        }
-    }
-    (ledger, numbers)
-}
-
-async fn fold_open_items(store: &EmbeddedStore) -> OpenItems {
-    let mut items = OpenItems::default();
-    let mut from = 1;
-    loop {
-        let page = store.read_all(from, 10_000).await.unwrap();
-        let Some(last) = page.last() else { return items };
-        from = last.position + 1;
-        for event in page.iter().filter(|e| OpenItemsInput::listens_to(e.event_type.name())) {
-            let input: OpenItemsInput = decode_process_input(&event.event_type, &event.payload).unwrap();
-            items.apply(&input, event.metadata.occurred_at);
-        }
-    }
+    let books = tests::books::fold_books(store).await;
+    (books.ledger, books.vouchers.into_iter().map(|(_, number)| number).collect())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,7 +222,7 @@ async fn every_value_moving_event_is_booked_once_and_the_ledger_balances_and_agr
         .find(|s| s.kind == "sales.Shipment")
         .expect("the shipment's cost is booked with its source");
     assert_eq!((source.kind.as_str(), source.id), ("sales.Shipment", shipment.0));
-    let all = store.read_all(1, 10_000).await.unwrap();
+    let all = tests::books::whole_log(&store).await;
     let cause = all.iter().find(|e| e.event_id == source.event).expect("the source event is in the log");
     assert_eq!(cause.event_type.name(), "sales.ShipmentCosted");
     // Stock valuation agrees with 1405.
@@ -264,12 +233,12 @@ async fn every_value_moving_event_is_booked_once_and_the_ledger_balances_and_agr
     assert_eq!(stock.value, balance("1405"));
     // The subledgers agree with the ledger: the customer's advance is 1122 + 2203, the supplier's
     // invoice is 2202-supplier.
-    let items = fold_open_items(&store).await;
+    let items = tests::books::fold_books(&store).await.open_items;
     assert_eq!(items.balances(Receivable, NOVEMBER)[&CUSTOMER], balance("1122") + balance("2203"));
     assert_eq!(items.balances(Payable, NOVEMBER)[&SUPPLIER], -balance("220201"));
     assert_eq!(items.aging(Receivable, NOVEMBER).total(), Decimal::ZERO, "the sales invoice is paid");
     assert_eq!(items.aging(Payable, NOVEMBER).days_0_30, d("138.99"));
-    let book: Book = bus.load(&format!("book-{}", BOOK.0)).await.unwrap();
+    let book: Book = bus.load(&Book::stream(BOOK)).await.unwrap();
     let rows = ledger.trial_balance(&book.accounts, november);
     let top = rows.iter().filter(|r| r.level == 1);
     assert_eq!(top.clone().map(|r| r.closing).sum::<Decimal>(), Decimal::ZERO, "the trial balance balances");
@@ -290,7 +259,7 @@ async fn every_value_moving_event_is_booked_once_and_the_ledger_balances_and_agr
     assert_eq!(balance("3103"), d("-20.70"), "59.70 of sales less 39.00 of cost");
     assert_eq!(numbers.len(), 6);
     // The statements: the balance sheet balances, the income statement reports the month's trading.
-    let chart = bus.load::<Book>(&format!("book-{}", BOOK.0)).await.unwrap().accounts;
+    let chart = bus.load::<Book>(&Book::stream(BOOK)).await.unwrap().accounts;
     let sheet = BalanceSheet::at(&ledger, &chart, november);
     assert_eq!(sheet.total_assets, sheet.total_liabilities + sheet.total_equity);
     assert_eq!(

@@ -12,14 +12,12 @@ use command_api::finance::{
 use command_api::sales::{issue_sales_invoice, place_sales_order};
 use domain::finance::bank::MatchTarget;
 use domain::finance::book::Book;
-use domain::finance::journal::JournalEvent;
 use domain::finance::payroll::{Payroll, PayrollCommand};
 use domain::finance::voucher::VoucherLine;
 use domain::inventory::{
     CostingMethod, DocRef, StockCommand, StockItem, StockKey, StockPolicy, StockTransfer, TransferCommand,
     TransferLineInput,
 };
-use domain::process::ProcessInput;
 use domain::process::order_fulfilment::line_reservation;
 use domain::purchasing::{
     OrderLineFacts, PoLineInput, PurchaseInvoice, PurchaseInvoiceCommand, PurchaseInvoiceLineInput,
@@ -36,11 +34,8 @@ use domain::{
     PurchaseOrderId, Role, SalesInvoiceId, SalesOrderId, ShipmentId, SupplierPaymentId, Timestamp,
     TransferId, WarehouseId,
 };
-use infra::codec::{decode_domain_event, decode_process_input};
-use infra::{EmbeddedStore, EventStore};
-use projections::ledger::Ledger;
+use infra::EmbeddedStore;
 use projections::open_items::Ledger::{Payable, Receivable};
-use projections::open_items::{OpenItems, OpenItemsInput};
 use projections::reports::IncomeStatement;
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -396,24 +391,10 @@ async fn a_month_of_trading_books_exactly_the_vouchers_and_balances_worked_out_b
     assert_eq!(bad.unwrap_err().code(), "bank.invalid_csv");
 
     // The books, against docs/finance-month-scenario.md.
-    let mut ledger = Ledger::default();
-    let mut items = OpenItems::default();
-    let mut numbers = Vec::new();
-    for event in store.read_all(1, 65_536).await.unwrap() {
-        if event.event_type.name() == "finance.VoucherPosted" {
-            let posted: JournalEvent = decode_domain_event(&event.event_type, &event.payload).unwrap();
-            if let JournalEvent::Posted(p) = &posted
-                && p.period == november
-            {
-                numbers.push(p.number);
-            }
-            ledger.apply(&posted);
-        }
-        if OpenItemsInput::listens_to(event.event_type.name()) {
-            let input: OpenItemsInput = decode_process_input(&event.event_type, &event.payload).unwrap();
-            items.apply(&input, event.metadata.occurred_at);
-        }
-    }
+    let books = tests::books::fold_books(&store).await;
+    let (ledger, items) = (books.ledger, books.open_items);
+    let mut numbers: Vec<u32> =
+        books.vouchers.iter().filter(|(p, _)| *p == november).map(|(_, n)| *n).collect();
     numbers.sort_unstable();
     assert_eq!(numbers, (1..=15).collect::<Vec<u32>>(), "15 vouchers in November, numbered without gaps");
     let expected = [
@@ -442,7 +423,7 @@ async fn a_month_of_trading_books_exactly_the_vouchers_and_balances_worked_out_b
     }
     let income = IncomeStatement::over(
         &ledger,
-        &bus.load::<Book>(&format!("book-{}", BOOK.0)).await.unwrap().accounts,
+        &bus.load::<Book>(&Book::stream(BOOK)).await.unwrap().accounts,
         november..=november,
     );
     assert_eq!(

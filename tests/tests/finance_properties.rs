@@ -10,9 +10,7 @@ use std::collections::BTreeMap;
 use command_api::CommandBus;
 use command_api::sales::{issue_sales_invoice, place_sales_order};
 use domain::finance::book::Book;
-use domain::finance::journal::JournalEvent;
 use domain::inventory::{CostingMethod, DocRef, StockCommand, StockItem, StockKey, StockPolicy};
-use domain::process::ProcessInput;
 use domain::process::order_fulfilment::line_reservation;
 use domain::purchasing::{
     OrderLineFacts, PoLineInput, PurchaseInvoice, PurchaseInvoiceCommand, PurchaseInvoiceLineInput,
@@ -30,11 +28,8 @@ use domain::{
     PurchaseOrderId, Role, SalesInvoiceId, SalesOrderId, ShipmentId, SupplierPaymentId, Timestamp,
     WarehouseId,
 };
-use infra::codec::{decode_domain_event, decode_process_input};
-use infra::{Durability, EmbeddedConfig, EmbeddedStore, EventStore};
-use projections::ledger::Ledger;
+use infra::{Durability, EmbeddedConfig, EmbeddedStore};
 use projections::open_items::Ledger::{Payable, Receivable};
-use projections::open_items::{OpenItems, OpenItemsInput};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -384,28 +379,10 @@ async fn check_books(
     bus: &CommandBus<EmbeddedStore>,
     world: &World,
 ) -> Result<(), TestCaseError> {
-    let mut ledger = Ledger::default();
-    let mut items = OpenItems::default();
-    let mut from = 1;
-    loop {
-        let page = store.read_all(from, 10_000).await.unwrap();
-        let Some(last) = page.last() else { break };
-        from = last.position + 1;
-        for event in &page {
-            let name = event.event_type.name();
-            if name == "finance.VoucherPosted" {
-                ledger
-                    .apply(&decode_domain_event::<JournalEvent>(&event.event_type, &event.payload).unwrap());
-            }
-            if OpenItemsInput::listens_to(name) {
-                let input: OpenItemsInput = decode_process_input(&event.event_type, &event.payload).unwrap();
-                items.apply(&input, event.metadata.occurred_at);
-            }
-        }
-    }
+    let tests::books::Books { ledger, open_items: items, .. } = tests::books::fold_books(store).await;
     let november = Period::new(2026, 11).unwrap();
     let balance = |code: &str| ledger.balance(code, november);
-    let book: Book = bus.load(&format!("book-{}", BOOK.0)).await.unwrap();
+    let book: Book = bus.load(&Book::stream(BOOK)).await.unwrap();
     let rows = ledger.trial_balance(&book.accounts, november);
     let top: Vec<_> = rows.iter().filter(|r| r.level == 1).collect();
     prop_assert_eq!(

@@ -11,7 +11,7 @@ use domain::inventory::{CostingMethod, DocRef, StockCommand, StockItem, StockKey
 use domain::sales::{Channel, CreditFacts, OrderLineInput, SalesOrderCommand};
 use domain::values::{Quantity, UnitAmount};
 use domain::{BookId, CommandId, CommandMeta, ItemId, PartnerId, SalesOrderId, Timestamp, WarehouseId};
-use infra::{EmbeddedStore, EventStore};
+use infra::EmbeddedStore;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -28,14 +28,7 @@ fn key() -> StockKey {
 }
 
 async fn count(store: &EmbeddedStore, name: &str) -> usize {
-    let mut total = 0;
-    let mut from = 1;
-    loop {
-        let page = store.read_all(from, 10_000).await.unwrap();
-        let Some(last) = page.last() else { return total };
-        from = last.position + 1;
-        total += page.iter().filter(|e| e.event_type.name() == name).count();
-    }
+    tests::books::whole_log(store).await.iter().filter(|e| e.event_type.name() == name).count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
