@@ -273,23 +273,30 @@ pub async fn cancel_purchase_order_remainder<S: EventStore>(
     Ok(done)
 }
 
-/// Receives goods against an order (`PurchaseOrderCommand::Receive`) after checking that its bin, if
-/// it names one, is one of the receiving warehouse's bins.
+/// Receives goods against an order (`PurchaseOrderCommand::Receive`), with whether its bin, if it names
+/// one, is one of the receiving warehouse's bins read from the warehouse master.
 pub async fn receive_purchase_order<S: EventStore>(
     bus: &CommandBus<S>,
     meta: &CommandMeta,
     receive: &PurchaseOrderCommand,
 ) -> Result<Executed<PurchaseOrderEvent>, BusError<PurchaseOrderRejection>> {
-    if let PurchaseOrderCommand::Receive { id, bin: Some(bin), .. } = receive {
-        let state: PurchaseOrder = bus.load(&PurchaseOrder::stream(*id)).await?;
-        let Some(placed) = state.placed.as_ref() else {
-            return Err(BusError::Rejected(PurchaseOrderRejection::NotFound));
+    let mut receive = receive.clone();
+    if let PurchaseOrderCommand::Receive { id, bin: Some(bin), bin_known, .. } = &mut receive {
+        let warehouse = bus
+            .inspect::<PurchaseOrder, _>(&PurchaseOrder::stream(*id), |o| {
+                o.placed.as_ref().map(|p| p.warehouse)
+            })
+            .await?;
+        *bin_known = match warehouse {
+            Some(warehouse) => {
+                bus.inspect::<Warehouse, bool>(&Warehouse::stream(warehouse), |w| {
+                    w.details.as_ref().is_some_and(|d| d.bins.iter().any(|b| b == bin))
+                })
+                .await?
+            }
+            // No such order: the order itself says so.
+            None => true,
         };
-        let warehouse: Warehouse = bus.load(&Warehouse::stream(placed.warehouse)).await?;
-        let known = warehouse.details.as_ref().is_some_and(|d| d.bins.iter().any(|b| b == bin));
-        if !known {
-            return Err(BusError::Rejected(PurchaseOrderRejection::UnknownBin(bin.clone())));
-        }
     }
-    bus.execute::<PurchaseOrder>(meta, receive).await
+    bus.execute::<PurchaseOrder>(meta, &receive).await
 }

@@ -63,6 +63,7 @@ async fn ordered_and_received_twice(bus: &CommandBus<EmbeddedStore>) {
         bin: Some("A-01".into()),
         lot: Some(format!("L-{receipt}")),
         tolerance: Decimal::ZERO,
+        bin_known: true,
     };
     let steps = [
         (meta(1, "li", &[Role::Purchasing]), place),

@@ -160,6 +160,7 @@ async fn apply(bus: &CommandBus<EmbeddedStore>, world: &mut World, op: &Op) {
                 bin: None,
                 lot: None,
                 tolerance: Decimal::ZERO,
+                bin_known: true,
             };
             bus.execute::<PurchaseOrder>(&world.meta(&[Role::Warehouse]), &receive).await.unwrap();
             world.purchases.push((id, item(i), qty, price, None));

@@ -68,6 +68,9 @@ pub enum PurchaseOrderCommand {
         lot: Option<String>,
         /// The book's over-receipt tolerance as a fraction (0.05 = 5 % more than ordered is accepted).
         tolerance: Decimal,
+        /// Whether `bin` is one of the receiving warehouse's bins (a fact read at the edge; ignored
+        /// without a bin).
+        bin_known: bool,
     },
     CancelRemainder {
         id: PurchaseOrderId,
@@ -457,9 +460,14 @@ impl Aggregate for PurchaseOrder {
                     by: meta.actor.clone(),
                 })])
             }
-            PurchaseOrderCommand::Receive { id, receipt, lines, bin, lot, tolerance } => {
+            PurchaseOrderCommand::Receive { id, receipt, lines, bin, lot, tolerance, bin_known } => {
                 if !matches!(status, S::Approved | S::PartiallyReceived) {
                     return Err(wrong());
+                }
+                if let Some(bin) = bin
+                    && !bin_known
+                {
+                    return Err(R::UnknownBin(bin.clone()));
                 }
                 if self.receipts.contains(receipt) {
                     return Err(R::DuplicateReceipt(*receipt));

@@ -55,6 +55,7 @@ fn receive(receipt: u128, lines: &[(u32, u32)]) -> PurchaseOrderCommand {
         bin: Some("A-01".into()),
         lot: Some("L-1".into()),
         tolerance: d("0.05"),
+        bin_known: true,
     }
 }
 
@@ -240,4 +241,15 @@ fn an_order_whose_total_reaches_the_document_limit_is_refused_before_anything_is
         masters_usable: true,
     };
     assert_eq!(code(&PurchaseOrder::default(), "li", BUYER, place), "po.amount_too_large");
+}
+
+#[test]
+fn goods_cannot_go_into_a_bin_the_warehouse_does_not_have() {
+    let PurchaseOrderCommand::Receive { id, receipt, lines, bin, lot, tolerance, .. } =
+        receive(1, &[(0, 10)])
+    else {
+        panic!()
+    };
+    let unknown = PurchaseOrderCommand::Receive { id, receipt, lines, bin, lot, tolerance, bin_known: false };
+    assert_eq!(code(&approved(), "kai", &[Role::Warehouse], unknown), "po.unknown_bin");
 }
