@@ -135,12 +135,11 @@ enum Planned<A: Aggregate> {
     Nothing {
         before: usize,
     },
-    /// Events to record, after `before` events of the batch; `evolved` when already folded into the state.
+    /// Events to record, after `before` events of the batch (already folded into the cached state).
     Events {
         command_id: CommandId,
         before: usize,
         events: Vec<A::Event>,
-        evolved: bool,
     },
 }
 
@@ -266,7 +265,8 @@ impl<S: EventStore> CommandBus<S> {
     /// ones before it left, and appends all their events at once: one write and one flush for all.
     /// Each command keeps its own outcome (events, duplicate, or rejection; a rejected command changes
     /// nothing and does not stop the others), its own metadata and its own event ids. A conflict or a
-    /// store failure concerns them all: nothing is appended and the whole batch is retried or refused.
+    /// store failure concerns them all: nothing is appended, the cached state is dropped (it had moved
+    /// with the batch) and folded again, and the whole batch is retried or refused.
     ///
     /// Panics if the commands address different streams (a caller's bug).
     pub async fn execute_all<A: Aggregate>(
@@ -380,20 +380,23 @@ impl<S: EventStore> CommandBus<S> {
             return Ok(Vec::new());
         }
         let stream = stream.clone();
-        let loaded = match self.caught_up::<A>(&stream, slot).await {
-            Ok(loaded) => loaded,
-            Err(e) => {
-                *slot = None;
-                return Err(e.into());
-            }
-        };
         for attempt in 1..=ATTEMPTS_MAX {
-            // Every command but the last decides on the state its predecessors left, so the state moves
-            // before the append; a copy taken first puts it back if the append does not happen.
-            let backup = (commands.len() > 1).then(|| loaded.state.clone());
+            // Each command decides on the state the ones before it left, so the cached state moves as the
+            // batch is decided. If the append does not land, the cache is emptied and the next attempt
+            // (or the next caller) folds the stream again: a cost paid only on a conflict or a failure,
+            // where a copy of the state up front would be paid by every batch (and a month's journal is
+            // large).
+            let loaded = match self.caught_up::<A>(&stream, slot).await {
+                Ok(loaded) => loaded,
+                Err(e) => {
+                    *slot = None;
+                    return Err(e.into());
+                }
+            };
             let mut planned: Vec<Planned<A>> = Vec::with_capacity(commands.len());
             let mut new_events = Vec::new();
-            for (i, (meta, command)) in commands.iter().enumerate() {
+            let mut failure = None;
+            for (meta, command) in commands {
                 if let Some(&(_, position, version)) =
                     loaded.commands.iter().find(|(c, _, _)| *c == meta.command_id)
                 {
@@ -423,46 +426,28 @@ impl<S: EventStore> CommandBus<S> {
                 for (index, event) in events.iter().enumerate() {
                     match new_event(meta, index, event) {
                         Ok(event) => new_events.push(event),
-                        Err(e) => {
-                            if let Some(backup) = backup {
-                                loaded.state = backup;
-                            }
-                            return Err(e.into());
-                        }
+                        Err(e) => failure = Some(e),
                     }
+                    loaded.state.evolve(event);
                 }
-                let evolved = i + 1 < commands.len();
-                if evolved {
-                    for event in &events {
-                        loaded.state.evolve(event);
-                    }
-                }
-                planned.push(Planned::Events { command_id: meta.command_id, before, events, evolved });
+                planned.push(Planned::Events { command_id: meta.command_id, before, events });
+            }
+            if let Some(e) = failure {
+                *slot = None;
+                return Err(e.into());
             }
             let before_batch = loaded.version;
             if new_events.is_empty() {
                 return Ok(outcomes::<A>(planned, before_batch, None));
             }
             let expected = before_batch.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
-            let appended = match self.store.append(&stream, expected, new_events).await {
-                Ok(appended) => appended,
-                Err(e) => {
-                    if let Some(backup) = backup {
-                        loaded.state = backup;
-                    }
-                    return Err(e.into());
-                }
-            };
-            match appended {
-                Ok(appended) => {
+            match self.store.append(&stream, expected, new_events).await {
+                Ok(Ok(appended)) => {
                     let count = appended.last_position + 1 - appended.first_position;
                     let landed = (appended.first_position, appended.next_expected_version + 1 - count);
                     for planned in &planned {
-                        if let Planned::Events { command_id, before, events, evolved } = planned {
-                            for (i, event) in events.iter().enumerate() {
-                                if !evolved {
-                                    loaded.state.evolve(event);
-                                }
+                        if let Planned::Events { command_id, before, events } = planned {
+                            for i in 0..events.len() {
                                 let k = (before + i) as u64;
                                 loaded.record(*command_id, landed.0 + k, landed.1 + k);
                             }
@@ -470,15 +455,13 @@ impl<S: EventStore> CommandBus<S> {
                     }
                     return Ok(outcomes::<A>(planned, before_batch, Some(landed)));
                 }
-                Err(conflict) => {
-                    if let Some(backup) = backup {
-                        loaded.state = backup;
-                    }
+                Ok(Err(conflict)) => {
                     tracing::debug!(stream = %stream, attempt, actual = ?conflict.actual, "conflict; reloading");
-                    if let Err(e) = self.catch_up::<A>(&stream, loaded).await {
-                        *slot = None;
-                        return Err(e.into());
-                    }
+                    *slot = None;
+                }
+                Err(e) => {
+                    *slot = None;
+                    return Err(e.into());
                 }
             }
         }
