@@ -66,7 +66,7 @@ async fn approved_stocktake(bus: &CommandBus<EmbeddedStore>) {
         ("li", StocktakeCommand::Count { id: stocktake(), line: 1, counted: Decimal::from(5) }),
         ("li", StocktakeCommand::Count { id: stocktake(), line: 2, counted: Decimal::from(6) }),
         ("li", StocktakeCommand::Submit { id: stocktake() }),
-        ("wang", StocktakeCommand::Approve { id: stocktake() }),
+        ("wang", StocktakeCommand::Approve { id: stocktake(), losses: Vec::new() }),
     ];
     for (i, (actor, command)) in steps.into_iter().enumerate() {
         bus.execute::<Stocktake>(&meta(100 + i as u128, actor), &command).await.unwrap();

@@ -114,6 +114,7 @@ pub async fn run_process_managers(bus: &CommandBus<infra::EmbeddedStore>, dir: &
     use domain::process::receipt_allocation::ReceiptAllocation;
     use domain::process::receiving::Receiving;
     use domain::process::shipping::Shipping;
+    use domain::process::stocktake_posting::StocktakePosting;
     use domain::process::supplier_payment::SupplierPaymentAllocation;
     use domain::process::transfers::Transfers;
     let mut refused = 0;
@@ -136,6 +137,10 @@ pub async fn run_process_managers(bus: &CommandBus<infra::EmbeddedStore>, dir: &
             .await
             .expect(quiet);
         ProcessRunner::new(bus.clone(), Transfers, c.clone(), 1 << 20).run_until_quiet().await.expect(quiet);
+        ProcessRunner::new(bus.clone(), StocktakePosting, c.clone(), 1 << 20)
+            .run_until_quiet()
+            .await
+            .expect(quiet);
         ProcessRunner::new(bus.clone(), CustomerAccounts, c.clone(), 1 << 20)
             .run_until_quiet()
             .await

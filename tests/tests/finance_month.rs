@@ -303,6 +303,7 @@ async fn a_month_of_trading_books_exactly_the_vouchers_and_balances_worked_out_b
             unit_cost: None,
             reason: Code::new("reason", "月末盘点").unwrap(),
             source: DocRef { kind: "inventory.Stocktake".into(), id: Uuid::from_u128(111), line: Some(0) },
+            loss: None,
         };
         bus.execute::<StockItem>(&clerk.at(25, &[Role::Warehouse]), &adjust).await.unwrap();
     }

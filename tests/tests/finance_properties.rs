@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use command_api::CommandBus;
 use command_api::sales::{issue_sales_invoice, place_sales_order};
 use domain::finance::book::Book;
-use domain::inventory::{CostingMethod, DocRef, StockCommand, StockItem, StockKey, StockPolicy};
+use domain::inventory::{
+    CostingMethod, DocRef, LossTreatment, StockCommand, StockItem, StockKey, StockPolicy,
+};
 use domain::process::order_fulfilment::line_reservation;
 use domain::purchasing::{
     OrderLineFacts, PoLineInput, PurchaseInvoice, PurchaseInvoiceCommand, PurchaseInvoiceLineInput,
@@ -306,6 +308,13 @@ async fn apply(bus: &CommandBus<EmbeddedStore>, world: &mut World, op: &Op) {
             if stock.on_hand.is_zero() || stock.available() + Decimal::from(delta) < Decimal::ZERO {
                 return;
             }
+            // Odd losses are abnormal (theft) with the keeper owing part of them, so input VAT moves
+            // out and other receivables move through the same checks.
+            let loss = (delta < 0 && delta % 2 != 0).then(|| LossTreatment {
+                abnormal_vat_rate: Some(Decimal::new(13, 2)),
+                compensation: Decimal::new(150, 2),
+                liable: Some("仓管员".into()),
+            });
             let adjust = StockCommand::Adjust {
                 key,
                 policy: policy(),
@@ -317,6 +326,7 @@ async fn apply(bus: &CommandBus<EmbeddedStore>, world: &mut World, op: &Op) {
                     id: Uuid::from_u128(world.next()),
                     line: Some(0),
                 },
+                loss,
             };
             bus.execute::<StockItem>(&world.meta(&[Role::Warehouse]), &adjust).await.unwrap();
         }

@@ -14,7 +14,7 @@ use super::accounts::AccountRole;
 use super::payroll::{PayrollAccrued, PayrollPaid};
 use super::voucher::{VoucherSource, VoucherWord};
 use crate::ids::{BookId, EventId, ItemId, PartnerId, VoucherId};
-use crate::inventory::stock::StockAdjusted;
+use crate::inventory::stock::{LossTreatment, StockAdjusted};
 use crate::purchasing::invoice::PurchaseInvoiceBooked;
 use crate::purchasing::order::GoodsReceived;
 use crate::purchasing::payment::SupplierPaid;
@@ -84,20 +84,26 @@ pub struct AutoVoucher {
 
 /// A small-scale taxpayer (小规模纳税人) cannot deduct input VAT: it is part of what the goods cost. Input
 /// VAT lines go to cost of sales, like purchase price differences, so stock valuation still equals 1405.
+/// Having deducted nothing, it has no input VAT to transfer out on an abnormal loss: that line becomes a
+/// credit to the non-operating expense the same voucher debits, so the loss is expensed at its cost.
 pub fn for_vat_status(lines: Vec<RoleLine>, vat: super::book::VatStatus) -> Vec<RoleLine> {
     if vat == super::book::VatStatus::General {
         return lines;
     }
     lines
         .into_iter()
-        .map(|line| {
-            if line.role == AccountRole::InputVat {
+        .map(|line| match line.role {
+            AccountRole::InputVat => {
                 RoleLine {
                     role: AccountRole::Cogs, summary: format!("{} (不可抵扣)", line.summary), ..line
                 }
-            } else {
-                line
             }
+            AccountRole::VatTransferOut => RoleLine {
+                role: AccountRole::NonOperatingExpense,
+                summary: format!("{} (小规模纳税人不适用)", line.summary),
+                ..line
+            },
+            _ => line,
         })
         .collect()
 }
@@ -175,27 +181,49 @@ pub fn purchase_invoice_booked(e: &PurchaseInvoiceBooked) -> Vec<RoleLine> {
 /// 盘盈 / 盘亏 (and any other stock adjustment): through 待处理财产损溢, then out of it as approved (the
 /// stocktake was approved before its adjustments were posted, so both steps are one voucher).
 /// Gain: Dr Inventory / Cr PendingLoss, Dr PendingLoss / Cr NonOperatingIncome.
-/// Loss: Dr PendingLoss / Cr Inventory, Dr NonOperatingExpense / Cr PendingLoss. (An abnormal loss would
-/// also transfer out its input VAT; losses are not classified yet, so none is.)
+/// Loss: Dr PendingLoss / Cr Inventory; an abnormal loss also Dr PendingLoss / Cr input VAT transferred
+/// out (the goods' cost × their VAT rate, rounded half-up); then Dr OtherReceivables (what someone owes)
+/// + Dr NonOperatingExpense (the rest) / Cr PendingLoss. A compensation above the loss is income.
 pub fn stock_adjusted(e: &StockAdjusted) -> Vec<RoleLine> {
     let value = e.value_delta;
-    let summary = if value > Decimal::ZERO { "盘盈" } else { "盘亏" };
     if value > Decimal::ZERO {
-        non_zero(vec![
+        let summary = "盘盈";
+        return non_zero(vec![
             RoleLine::debit(summary, AccountRole::Inventory, value),
             RoleLine::credit(summary, AccountRole::PendingLoss, value),
             RoleLine::debit("盘盈转营业外收入", AccountRole::PendingLoss, value),
             RoleLine::credit("盘盈转营业外收入", AccountRole::NonOperatingIncome, value),
-        ])
-    } else {
-        let loss = -value;
-        non_zero(vec![
-            RoleLine::debit(summary, AccountRole::PendingLoss, loss),
-            RoleLine::credit(summary, AccountRole::Inventory, loss),
-            RoleLine::debit("盘亏转营业外支出", AccountRole::NonOperatingExpense, loss),
-            RoleLine::credit("盘亏转营业外支出", AccountRole::PendingLoss, loss),
-        ])
+        ]);
     }
+    let loss = -value;
+    let treatment = e.loss.clone().unwrap_or(LossTreatment {
+        abnormal_vat_rate: None,
+        compensation: Decimal::ZERO,
+        liable: None,
+    });
+    let vat = treatment.abnormal_vat_rate.map_or(Decimal::ZERO, |rate| round_money(loss * rate));
+    let total = loss + vat;
+    let compensation = treatment.compensation;
+    let liable = treatment.liable.as_deref().unwrap_or("");
+    let summary = if vat.is_zero() { "盘亏" } else { "非正常损失" };
+    non_zero(vec![
+        RoleLine::debit(summary, AccountRole::PendingLoss, loss),
+        RoleLine::credit(summary, AccountRole::Inventory, loss),
+        RoleLine::debit("非正常损失 进项税额转出", AccountRole::PendingLoss, vat),
+        RoleLine::credit("非正常损失 进项税额转出", AccountRole::VatTransferOut, vat),
+        RoleLine::debit(&format!("盘亏赔偿 {liable}"), AccountRole::OtherReceivables, compensation),
+        RoleLine::debit(
+            "盘亏转营业外支出",
+            AccountRole::NonOperatingExpense,
+            (total - compensation).max(Decimal::ZERO),
+        ),
+        RoleLine::credit("盘亏处理", AccountRole::PendingLoss, total),
+        RoleLine::credit(
+            "赔偿超出损失",
+            AccountRole::NonOperatingIncome,
+            (compensation - total).max(Decimal::ZERO),
+        ),
+    ])
 }
 
 /// A return agreed with the partner: a red invoice. From a customer: Dr Receivables / Cr Revenue /
@@ -510,6 +538,7 @@ mod tests {
                 id: Uuid::from_u128(1),
                 line: Some(0),
             },
+            loss: None,
         };
         let gain = stock_adjusted(&adjusted("3.00"));
         assert!(balanced(&gain));
@@ -520,6 +549,64 @@ mod tests {
         assert_eq!(loss[1], RoleLine::credit("盘亏", AccountRole::Inventory, d("6.00")));
         assert_eq!(loss[2], RoleLine::debit("盘亏转营业外支出", AccountRole::NonOperatingExpense, d("6.00")));
         assert!(stock_adjusted(&adjusted("0")).is_empty());
+    }
+
+    #[test]
+    fn an_abnormal_loss_transfers_its_input_vat_out_and_what_someone_owes_is_receivable_from_them() {
+        let adjusted = |compensation: &str, rate: Option<&str>| StockAdjusted {
+            qty_delta: d("-10"),
+            value_delta: d("-200.00"),
+            unit_cost: d("20"),
+            takes: Vec::new(),
+            reason: "stocktake loss".into(),
+            source: crate::inventory::DocRef {
+                kind: "inventory.Stocktake".into(),
+                id: Uuid::from_u128(1),
+                line: Some(0),
+            },
+            loss: Some(LossTreatment {
+                abnormal_vat_rate: rate.map(d),
+                compensation: d(compensation),
+                liable: Some("仓管员 王五".into()),
+            }),
+        };
+        // Stolen goods costing 200.00 at 13 %: 26.00 of input VAT back; the warehouse keeper owes 50.
+        let theft = stock_adjusted(&adjusted("50", Some("0.13")));
+        assert!(balanced(&theft));
+        assert_eq!(
+            sides(&theft),
+            vec![
+                (AccountRole::PendingLoss, d("200.00"), d("0")),
+                (AccountRole::Inventory, d("0"), d("200.00")),
+                (AccountRole::PendingLoss, d("26.00"), d("0")),
+                (AccountRole::VatTransferOut, d("0"), d("26.00")),
+                (AccountRole::OtherReceivables, d("50"), d("0")),
+                (AccountRole::NonOperatingExpense, d("176.00"), d("0")),
+                (AccountRole::PendingLoss, d("0"), d("226.00")),
+            ]
+        );
+        assert_eq!(theft[4].summary, "盘亏赔偿 仓管员 王五");
+        // An insurer paying more than the loss: the excess is non-operating income, nothing is expensed.
+        let insured = stock_adjusted(&adjusted("250", None));
+        assert!(balanced(&insured));
+        assert_eq!(
+            sides(&insured)[2..],
+            [
+                (AccountRole::OtherReceivables, d("250"), d("0")),
+                (AccountRole::PendingLoss, d("0"), d("200.00")),
+                (AccountRole::NonOperatingIncome, d("0"), d("50.00")),
+            ]
+        );
+        // A small-scale taxpayer deducted nothing: the loss is expensed at its cost, 200 − 50.
+        let small = for_vat_status(theft, crate::finance::book::VatStatus::SmallScale);
+        assert!(balanced(&small));
+        let expense: Decimal = small
+            .iter()
+            .filter(|l| l.role == AccountRole::NonOperatingExpense)
+            .map(|l| l.debit - l.credit)
+            .sum();
+        assert_eq!(expense, d("150.00"));
+        assert!(small.iter().all(|l| l.role != AccountRole::VatTransferOut));
     }
 
     #[test]

@@ -7,11 +7,12 @@ pub mod transfer;
 
 pub use replenishment::{Replenishment, ReplenishmentCommand, ReplenishmentEvent};
 pub use stock::{
-    CostingMethod, DocRef, LotTake, StockCommand, StockEvent, StockItem, StockKey, StockPolicy,
-    StockRejection,
+    CostingMethod, DocRef, LossTreatment, LotTake, StockCommand, StockEvent, StockItem, StockKey,
+    StockPolicy, StockRejection,
 };
 pub use stocktake::{
-    Stocktake, StocktakeCommand, StocktakeDifference, StocktakeEvent, StocktakeLine, StocktakeRejection,
+    Stocktake, StocktakeCommand, StocktakeDifference, StocktakeEvent, StocktakeLine, StocktakeLoss,
+    StocktakeRejection,
 };
 pub use transfer::{
     StockTransfer, TransferCommand, TransferEvent, TransferLineInput, TransferRejection, TransferStatus,

@@ -138,6 +138,8 @@ pub enum StockCommand {
         unit_cost: Option<UnitAmount>,
         reason: Code,
         source: DocRef,
+        /// How a loss is settled, as approved; none for gains.
+        loss: Option<LossTreatment>,
     },
     ChangePolicy {
         key: StockKey,
@@ -237,6 +239,34 @@ pub struct StockTransferredIn {
     pub lots: Vec<LotTake>,
 }
 
+/// How a loss (盘亏) is settled, as whoever approved it decided. A normal loss (shrinkage within the
+/// usual) is a non-operating expense. An abnormal one (非正常损失: theft, loss through mismanagement) also
+/// gives back the input VAT deducted when the goods were bought (进项税额转出, at the rate the goods
+/// carried). What a responsible person or an insurer owes (赔偿) is receivable from them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LossTreatment {
+    /// The input VAT rate of the goods when the loss is abnormal; none for a normal loss.
+    pub abnormal_vat_rate: Option<Decimal>,
+    /// Owed by `liable`; zero when nobody owes anything.
+    pub compensation: Decimal,
+    /// Who owes the compensation (a person or an insurer).
+    pub liable: Option<String>,
+}
+
+impl LossTreatment {
+    /// A rate in [0, 1), a compensation that is neither negative nor larger than any document amount,
+    /// and someone liable for any compensation.
+    pub fn is_valid(&self) -> bool {
+        let rate_ok = self.abnormal_vat_rate.is_none_or(|r| r >= Decimal::ZERO && r < Decimal::ONE);
+        let compensation_ok = self.compensation >= Decimal::ZERO
+            && self.compensation <= crate::values::DOCUMENT_AMOUNT_MAX
+            && self.compensation.scale() <= 2;
+        let liable_ok = self.compensation.is_zero()
+            || self.liable.as_deref().is_some_and(|l| !l.trim().is_empty() && l.len() <= 200);
+        rate_ok && compensation_ok && liable_ok
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockAdjusted {
     /// Positive for a gain, negative for a loss.
@@ -247,6 +277,34 @@ pub struct StockAdjusted {
     pub takes: Vec<LotTake>,
     pub reason: String,
     pub source: DocRef,
+    /// Since v2: how the loss is settled (none for gains and for v1 events, which settled every loss as
+    /// a normal one).
+    pub loss: Option<LossTreatment>,
+}
+
+/// `inventory.StockAdjusted` v1, before losses had a treatment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockAdjustedV1 {
+    pub qty_delta: Decimal,
+    pub value_delta: Decimal,
+    pub unit_cost: Decimal,
+    pub takes: Vec<LotTake>,
+    pub reason: String,
+    pub source: DocRef,
+}
+
+impl From<StockAdjustedV1> for StockAdjusted {
+    fn from(v1: StockAdjustedV1) -> Self {
+        StockAdjusted {
+            qty_delta: v1.qty_delta,
+            value_delta: v1.value_delta,
+            unit_cost: v1.unit_cost,
+            takes: v1.takes,
+            reason: v1.reason,
+            source: v1.source,
+            loss: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -272,7 +330,7 @@ crate::domain_events! {
         Issued(StockIssued) = "inventory.StockIssued" v 1,
         TransferredOut(StockTransferredOut) = "inventory.StockTransferredOut" v 1,
         TransferredIn(StockTransferredIn) = "inventory.StockTransferredIn" v 1,
-        Adjusted(StockAdjusted) = "inventory.StockAdjusted" v 1,
+        Adjusted(StockAdjusted) = "inventory.StockAdjusted" v 2 upcast [1 => StockAdjustedV1],
         PolicyChanged(StockPolicyChanged) = "inventory.StockPolicyChanged" v 1,
         FellBelowSafety(StockFellBelowSafety) = "inventory.StockFellBelowSafety" v 1,
         ReservationShort(StockReservationShort) = "inventory.StockReservationShort" v 1,
@@ -307,6 +365,11 @@ pub enum StockRejection {
     TransferToSameWarehouse,
     #[error("a transfer's value and lots must be non-negative and lots must not exceed its quantity")]
     InvalidTransfer,
+    #[error(
+        "a loss treatment belongs to a loss, with a VAT rate in [0, 1), a compensation in cents that is not \
+         negative, and someone liable for any compensation"
+    )]
+    InvalidLossTreatment,
 }
 
 impl Rejection for StockRejection {
@@ -324,6 +387,7 @@ impl Rejection for StockRejection {
             StockRejection::InvalidPolicy(_) => "stock.invalid_policy",
             StockRejection::TransferToSameWarehouse => "stock.transfer_to_same_warehouse",
             StockRejection::InvalidTransfer => "stock.invalid_transfer",
+            StockRejection::InvalidLossTreatment => "stock.invalid_loss_treatment",
         }
     }
 }
@@ -733,9 +797,12 @@ impl Aggregate for StockItem {
                     lots,
                 }));
             }
-            StockCommand::Adjust { key, policy, qty_delta, unit_cost, reason, source } => {
+            StockCommand::Adjust { key, policy, qty_delta, unit_cost, reason, source, loss } => {
                 if qty_delta.is_zero() {
                     return Err(StockRejection::ZeroAdjustment);
+                }
+                if loss.as_ref().is_some_and(|l| *qty_delta > Decimal::ZERO || !l.is_valid()) {
+                    return Err(StockRejection::InvalidLossTreatment);
                 }
                 let delta = Quantity::new(qty_delta.abs()).map_err(|_| StockRejection::ZeroAdjustment)?;
                 if *qty_delta > Decimal::ZERO {
@@ -751,6 +818,7 @@ impl Aggregate for StockItem {
                         takes: Vec::new(),
                         reason: reason.as_str().to_string(),
                         source: source.clone(),
+                        loss: None,
                     }));
                 } else {
                     if self.key.is_none() {
@@ -774,6 +842,7 @@ impl Aggregate for StockItem {
                         takes,
                         reason: reason.as_str().to_string(),
                         source: source.clone(),
+                        loss: loss.clone(),
                     }));
                 }
             }

@@ -8,7 +8,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::stock::StockPolicy;
+use super::stock::{LossTreatment, StockPolicy};
 use crate::aggregate::Aggregate;
 use crate::command::{CommandMeta, Rejection};
 use crate::ids::{ItemId, StocktakeId, WarehouseId};
@@ -52,8 +52,10 @@ pub enum StocktakeCommand {
     Submit {
         id: StocktakeId,
     },
+    /// Approves the differences; each loss line may name how it is settled (a normal loss otherwise).
     Approve {
         id: StocktakeId,
+        losses: Vec<StocktakeLoss>,
     },
     Reject {
         id: StocktakeId,
@@ -72,7 +74,7 @@ impl StocktakeCommand {
             StocktakeCommand::Open { id, .. }
             | StocktakeCommand::Count { id, .. }
             | StocktakeCommand::Submit { id }
-            | StocktakeCommand::Approve { id }
+            | StocktakeCommand::Approve { id, .. }
             | StocktakeCommand::Reject { id, .. }
             | StocktakeCommand::RecordPosted { id, .. } => *id,
         }
@@ -98,6 +100,13 @@ pub struct StocktakeSubmitted {
     pub differences: Vec<StocktakeDifference>,
 }
 
+/// How the loss on one line is settled.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StocktakeLoss {
+    pub line: u32,
+    pub treatment: LossTreatment,
+}
+
 /// Carries everything the posting needs, so the process manager stays a pure function of this event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StocktakeApproved {
@@ -105,6 +114,29 @@ pub struct StocktakeApproved {
     pub by: String,
     pub warehouse: WarehouseId,
     pub differences: Vec<StocktakeDifference>,
+    /// Since v2: the loss lines the approver settled otherwise than as a normal loss.
+    pub losses: Vec<StocktakeLoss>,
+}
+
+/// `inventory.StocktakeApproved` v1, before losses could be settled as abnormal or compensated.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StocktakeApprovedV1 {
+    pub id: StocktakeId,
+    pub by: String,
+    pub warehouse: WarehouseId,
+    pub differences: Vec<StocktakeDifference>,
+}
+
+impl From<StocktakeApprovedV1> for StocktakeApproved {
+    fn from(v1: StocktakeApprovedV1) -> Self {
+        StocktakeApproved {
+            id: v1.id,
+            by: v1.by,
+            warehouse: v1.warehouse,
+            differences: v1.differences,
+            losses: Vec::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,7 +161,7 @@ crate::domain_events! {
         Opened(StocktakeOpened) = "inventory.StocktakeOpened" v 1,
         Counted(StocktakeLineCounted) = "inventory.StocktakeLineCounted" v 1,
         Submitted(StocktakeSubmitted) = "inventory.StocktakeSubmitted" v 1,
-        Approved(StocktakeApproved) = "inventory.StocktakeApproved" v 1,
+        Approved(StocktakeApproved) = "inventory.StocktakeApproved" v 2 upcast [1 => StocktakeApprovedV1],
         Rejected(StocktakeRejected) = "inventory.StocktakeRejected" v 1,
         LinePosted(StocktakeLinePosted) = "inventory.StocktakeLinePosted" v 1,
         Completed(StocktakeCompleted) = "inventory.StocktakeCompleted" v 1,
@@ -156,6 +188,11 @@ pub enum StocktakeRejection {
     SelfApproval(String),
     #[error("line {0} has no difference to post, or it is posted already")]
     NothingToPost(u32),
+    #[error(
+        "line {0}: a loss treatment must name a loss line once, with a VAT rate in [0, 1), a compensation \
+         in cents that is not negative, and who owes any compensation"
+    )]
+    InvalidLossTreatment(u32),
 }
 
 impl Rejection for StocktakeRejection {
@@ -170,6 +207,7 @@ impl Rejection for StocktakeRejection {
             StocktakeRejection::NotAllCounted(_) => "stocktake.not_all_counted",
             StocktakeRejection::SelfApproval(_) => "stocktake.self_approval",
             StocktakeRejection::NothingToPost(_) => "stocktake.nothing_to_post",
+            StocktakeRejection::InvalidLossTreatment(_) => "stocktake.invalid_loss_treatment",
         }
     }
 }
@@ -316,17 +354,26 @@ impl Aggregate for Stocktake {
                     differences,
                 })])
             }
-            StocktakeCommand::Approve { id } => {
+            StocktakeCommand::Approve { id, losses } => {
                 expect(S::Submitted)?;
                 let submitter = self.submitted_by.clone().unwrap_or_default();
                 if submitter == meta.actor {
                     return Err(R::SelfApproval(submitter));
+                }
+                for (i, loss) in losses.iter().enumerate() {
+                    let is_loss =
+                        self.differences.iter().any(|d| d.line == loss.line && d.delta < Decimal::ZERO);
+                    let repeated = losses[..i].iter().any(|earlier| earlier.line == loss.line);
+                    if !is_loss || repeated || !loss.treatment.is_valid() {
+                        return Err(R::InvalidLossTreatment(loss.line));
+                    }
                 }
                 let mut events = vec![StocktakeEvent::Approved(StocktakeApproved {
                     id: *id,
                     by: meta.actor.clone(),
                     warehouse: self.warehouse.expect("opened"),
                     differences: self.differences.clone(),
+                    losses: losses.clone(),
                 })];
                 if self.differences.is_empty() {
                     events.push(StocktakeEvent::Completed(StocktakeCompleted { id: *id }));
@@ -429,8 +476,12 @@ mod tests {
     #[test]
     fn the_submitter_cannot_approve_their_own_stocktake() {
         let state = given(&counted_and_submitted());
-        assert_eq!(rejected(&state, "li", StocktakeCommand::Approve { id: id() }), "stocktake.self_approval");
-        let approved = state.decide(&StocktakeCommand::Approve { id: id() }, &meta("wang")).unwrap();
+        assert_eq!(
+            rejected(&state, "li", StocktakeCommand::Approve { id: id(), losses: Vec::new() }),
+            "stocktake.self_approval"
+        );
+        let approved =
+            state.decide(&StocktakeCommand::Approve { id: id(), losses: Vec::new() }, &meta("wang")).unwrap();
         let StocktakeEvent::Approved(a) = &approved[0] else { panic!() };
         assert_eq!(a.differences.len(), 2, "the approval carries what the posting needs");
     }
@@ -438,7 +489,7 @@ mod tests {
     #[test]
     fn posting_every_difference_completes_the_stocktake_and_a_line_posts_once() {
         let mut steps = counted_and_submitted();
-        steps.push(("wang", StocktakeCommand::Approve { id: id() }));
+        steps.push(("wang", StocktakeCommand::Approve { id: id(), losses: Vec::new() }));
         steps.push(("pm", StocktakeCommand::RecordPosted { id: id(), line: 0 }));
         let state = given(&steps);
         assert_eq!(
@@ -466,7 +517,7 @@ mod tests {
             ),
             ("li", StocktakeCommand::Count { id: id(), line: 0, counted: Decimal::from(10) }),
             ("li", StocktakeCommand::Submit { id: id() }),
-            ("wang", StocktakeCommand::Approve { id: id() }),
+            ("wang", StocktakeCommand::Approve { id: id(), losses: Vec::new() }),
         ];
         assert_eq!(given(&steps).status, StocktakeStatus::Completed);
     }
@@ -517,7 +568,7 @@ mod tests {
         let mut steps = counted_and_submitted();
         steps.push(("wang", StocktakeCommand::Reject { id: id(), reason: "recount aisle 3".into() }));
         assert_eq!(
-            rejected(&given(&steps), "zhao", StocktakeCommand::Approve { id: id() }),
+            rejected(&given(&steps), "zhao", StocktakeCommand::Approve { id: id(), losses: Vec::new() }),
             "stocktake.wrong_status"
         );
     }

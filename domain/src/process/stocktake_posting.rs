@@ -58,6 +58,11 @@ impl ProcessManager for StocktakePosting {
                             id: approved.id.0,
                             line: Some(difference.line),
                         },
+                        loss: approved
+                            .losses
+                            .iter()
+                            .find(|l| l.line == difference.line)
+                            .map(|l| l.treatment.clone()),
                     })
                 })
                 .collect(),

@@ -276,6 +276,7 @@ fn a_stock_gain_is_valued_at_the_given_or_last_cost_and_needs_one() {
         unit_cost: cost.map(|c| UnitAmount::new(d(c)).unwrap()),
         reason: Code::new("reason", "stocktake").unwrap(),
         source: doc("inventory.Stocktake"),
+        loss: None,
     };
     let outcome = given(&[receive("1", "4", None, CostingMethod::MovingAverage)]).when(&meta(), &gain(None));
     assert_eq!(outcome.after.value, d("12"));
@@ -293,6 +294,7 @@ fn a_stock_loss_cannot_undercut_reservations_and_zero_changes_nothing() {
         unit_cost: None,
         reason: Code::new("reason", "damaged").unwrap(),
         source: doc("inventory.Stocktake"),
+        loss: None,
     };
     let base = [
         receive("10", "1", None, CostingMethod::MovingAverage),
@@ -303,6 +305,32 @@ fn a_stock_loss_cannot_undercut_reservations_and_zero_changes_nothing() {
     given(&base).when(&meta(), &loss("-3")).rejected("stock.adjustment_below_reserved");
     given(&base).when(&meta(), &loss("0")).rejected("stock.zero_adjustment");
     given(&[]).when(&meta(), &loss("-1")).rejected("stock.not_opened");
+    // A loss's treatment is carried to the event; a gain cannot have one, nor a negative compensation.
+    let treatment = LossTreatment {
+        abnormal_vat_rate: Some(d("0.13")),
+        compensation: d("1.00"),
+        liable: Some("王五".into()),
+    };
+    let treated = |delta: &str, treatment: &LossTreatment| match loss(delta) {
+        StockCommand::Adjust { loss: _, key, policy, qty_delta, unit_cost, reason, source } => {
+            StockCommand::Adjust {
+                key,
+                policy,
+                qty_delta,
+                unit_cost,
+                reason,
+                source,
+                loss: Some(treatment.clone()),
+            }
+        }
+        _ => unreachable!(),
+    };
+    let outcome = given(&base).when(&meta(), &treated("-1", &treatment));
+    let [StockEvent::Adjusted(adjusted)] = outcome.events() else { panic!("{:?}", outcome.events()) };
+    assert_eq!(adjusted.loss, Some(treatment.clone()));
+    given(&base).when(&meta(), &treated("1", &treatment)).rejected("stock.invalid_loss_treatment");
+    let negative = LossTreatment { compensation: d("-1"), ..treatment };
+    given(&base).when(&meta(), &treated("-1", &negative)).rejected("stock.invalid_loss_treatment");
 }
 
 #[test]
@@ -406,6 +434,7 @@ fn command_strategy(costing: CostingMethod) -> impl Strategy<Value = StockComman
             unit_cost: None,
             reason: Code::new("reason", "count").unwrap(),
             source: doc("t"),
+            loss: None,
         }),
     ]
 }
