@@ -48,6 +48,7 @@ pub enum FinanceError {
     Voucher(BusError<VoucherRejection>),
     Journal(BusError<JournalRejection>),
     Opening(BusError<domain::finance::opening::OpeningRejection>),
+    PurchaseInvoice(BusError<domain::purchasing::PurchaseInvoiceRejection>),
     Stock(BusError<domain::inventory::StockRejection>),
     Invoice(BusError<domain::sales::SalesInvoiceRejection>),
 }
@@ -58,6 +59,7 @@ impl FinanceError {
             FinanceError::Voucher(e) => e.code(),
             FinanceError::Journal(e) => e.code(),
             FinanceError::Opening(e) => e.code(),
+            FinanceError::PurchaseInvoice(e) => e.code(),
             FinanceError::Stock(e) => e.code(),
             FinanceError::Invoice(e) => e.code(),
         }
@@ -70,6 +72,7 @@ impl std::fmt::Display for FinanceError {
             FinanceError::Voucher(e) => e.fmt(f),
             FinanceError::Journal(e) => e.fmt(f),
             FinanceError::Opening(e) => e.fmt(f),
+            FinanceError::PurchaseInvoice(e) => e.fmt(f),
             FinanceError::Stock(e) => e.fmt(f),
             FinanceError::Invoice(e) => e.fmt(f),
         }
@@ -638,6 +641,23 @@ pub async fn enter_opening_balances<S: EventStore>(
         };
         let step = step_meta(meta, format!("opening/receivable/{n}").as_bytes());
         bus.execute::<domain::sales::SalesInvoice>(&step, &open).await.map_err(FinanceError::Invoice)?;
+    }
+    // Likewise each open payable becomes a purchase invoice that supplier payments can pay.
+    for (n, item) in
+        opening.payables.iter().enumerate().filter(|(_, i)| i.amount > rust_decimal::Decimal::ZERO)
+    {
+        let open = domain::purchasing::PurchaseInvoiceCommand::OpenFromOpeningBalance {
+            id: domain::PurchaseInvoiceId(domain::finance::opening::opening_document(book_id, false, n)),
+            supplier: item.partner,
+            reference: item.reference.clone(),
+            amount_gross: item.amount,
+            issued_at: item.dated,
+            due_at: item.due,
+        };
+        let step = step_meta(meta, format!("opening/payable/{n}").as_bytes());
+        bus.execute::<domain::purchasing::PurchaseInvoice>(&step, &open)
+            .await
+            .map_err(FinanceError::PurchaseInvoice)?;
     }
     for (n, line) in opening.stock.iter().enumerate() {
         let item: domain::master::Item = bus.load(&domain::master::Item::stream(line.item)).await?;

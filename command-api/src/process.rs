@@ -185,6 +185,7 @@ impl<S: EventStore> Dispatch<S> for AutoVoucher {
                 Err(FinanceError::Voucher(e)) => bus_outcome(e)?,
                 Err(FinanceError::Journal(e)) => bus_outcome(e)?,
                 Err(FinanceError::Opening(e)) => bus_outcome(e)?,
+                Err(FinanceError::PurchaseInvoice(e)) => bus_outcome(e)?,
                 Err(FinanceError::Stock(e)) => bus_outcome(e)?,
                 Err(FinanceError::Invoice(e)) => bus_outcome(e)?,
             };

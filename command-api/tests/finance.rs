@@ -240,15 +240,17 @@ async fn opening_balances_tie_to_their_items_and_stock_and_open_the_first_months
         due: Timestamp(1_791_000_000_000_000),
         amount: amount.parse().unwrap(),
     };
+    let supplier = domain::PartnerId(Uuid::from_u128(70));
     let opening = |receivable: &str| Opening {
         lines: vec![
             line("1002", "5000.00", "0"),
             line("1122", "1130.00", "0"),
             line("1405", "240.00", "0"),
-            line("3001", "0", "6370.00"),
+            line("220201", "0", "565.00"),
+            line("3001", "0", "5805.00"),
         ],
         receivables: vec![item(receivable)],
-        payables: Vec::new(),
+        payables: vec![OpeningItem { partner: supplier, reference: "SUP-0007".into(), ..item("565.00") }],
         stock: vec![OpeningStock {
             item: key.item,
             warehouse: key.warehouse,
@@ -301,6 +303,32 @@ async fn opening_balances_tie_to_their_items_and_stock_and_open_the_first_months
     .unwrap();
     let invoice: SalesInvoice = bus.load(&format!("sales-invoice-{opening_invoice}")).await.unwrap();
     assert!(invoice.paid, "the opening receivable is paid");
+
+    // So is the opening payable: a payment allocated to it pays it, in part and then in full.
+    use domain::purchasing::{
+        PurchaseInvoice, PurchaseInvoiceStatus, SupplierPayment, SupplierPaymentCommand,
+    };
+    let opening_bill = domain::PurchaseInvoiceId(domain::finance::opening::opening_document(BOOK, false, 0));
+    for (n, amount) in [(35u128, "300.00"), (36, "265.00")] {
+        let pay = SupplierPaymentCommand::Pay {
+            id: domain::SupplierPaymentId(Uuid::from_u128(n)),
+            supplier,
+            amount: amount.parse().unwrap(),
+            allocations: vec![(opening_bill, amount.parse().unwrap())],
+        };
+        bus.execute::<SupplierPayment>(&wang(n), &pay).await.unwrap();
+    }
+    command_api::ProcessRunner::new(
+        bus.clone(),
+        domain::process::supplier_payment::SupplierPaymentAllocation,
+        command_api::FileCheckpoints::new(dir.path()),
+        1,
+    )
+    .run_until_quiet()
+    .await
+    .unwrap();
+    let bill: PurchaseInvoice = bus.load(&format!("purchase-invoice-{opening_bill}")).await.unwrap();
+    assert_eq!((bill.status, bill.open), (PurchaseInvoiceStatus::Paid, Decimal::ZERO));
 }
 
 #[tokio::test]

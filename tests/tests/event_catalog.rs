@@ -208,7 +208,7 @@ const GOLDEN_OLD: [(&str, u16, &str); 5] = [
     ),
 ];
 
-const GOLDEN: [(&str, &str); 109] = [
+const GOLDEN: [(&str, &str); 110] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -440,6 +440,10 @@ const GOLDEN: [(&str, &str); 109] = [
     ("purchasing.PurchaseInvoiceMatchFailed", "01001b707269636520322e36302c206f72646572656420617420322e3530"),
     ("purchasing.SupplierPaymentRecorded", "10000000000000000000000000000000540532382e32350130"),
     ("purchasing.PurchaseInvoicePaid", "1000000000000000000000000000000053"),
+    (
+        "purchasing.PurchaseInvoiceOpenedFromOpeningBalance",
+        "1000000000000000000000000000000053100000000000000000000000000000004d085355502d30303037063536352e30308080afa2dbffad0680c0d7ecf5b9ae06",
+    ),
     (
         "purchasing.SupplierPaid",
         "1000000000000000000000000000000054100000000000000000000000000000004d0233300110000000000000000000000000000000530532382e323504312e3735047a68616f",
@@ -980,6 +984,14 @@ fn purchase_invoice_samples() -> (Vec<PurchaseInvoiceEvent>, Vec<SupplierPayment
             open_after: d("0"),
         }),
         PurchaseInvoiceEvent::Paid(PurchaseInvoicePaid { id }),
+        PurchaseInvoiceEvent::OpenedFromOpeningBalance(domain::purchasing::invoice::PurchaseInvoiceOpened {
+            id,
+            supplier: PartnerId(Uuid::from_u128(77)),
+            reference: "SUP-0007".into(),
+            amount_gross: d("565.00"),
+            issued_at: Timestamp(1_790_000_000_000_000),
+            due_at: Timestamp(1_791_000_000_000_000),
+        }),
         PurchaseInvoiceEvent::Booked(domain::purchasing::invoice::PurchaseInvoiceBooked {
             id,
             supplier: PartnerId(Uuid::from_u128(77)),

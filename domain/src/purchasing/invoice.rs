@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::Aggregate;
 use crate::command::{CommandMeta, Rejection, Role};
 use crate::ids::{ItemId, PartnerId, PurchaseInvoiceId, PurchaseOrderId, SupplierPaymentId};
+use crate::time::Timestamp;
 use crate::values::{Quantity, UnitAmount, line_amounts};
 
 /// Most lines on one purchase invoice.
@@ -62,6 +63,15 @@ pub enum PurchaseInvoiceCommand {
     ApproveException { id: PurchaseInvoiceId, reason: String },
     /// From the payment flow: part of a supplier payment pays this invoice.
     RecordPayment { id: PurchaseInvoiceId, payment: SupplierPaymentId, amount: Decimal },
+    /// An invoice still unpaid when the book started (from its opening balances), so payments can pay it.
+    OpenFromOpeningBalance {
+        id: PurchaseInvoiceId,
+        supplier: PartnerId,
+        reference: String,
+        amount_gross: Decimal,
+        issued_at: Timestamp,
+        due_at: Timestamp,
+    },
 }
 
 impl PurchaseInvoiceCommand {
@@ -69,7 +79,8 @@ impl PurchaseInvoiceCommand {
         match self {
             PurchaseInvoiceCommand::Register { id, .. }
             | PurchaseInvoiceCommand::ApproveException { id, .. }
-            | PurchaseInvoiceCommand::RecordPayment { id, .. } => *id,
+            | PurchaseInvoiceCommand::RecordPayment { id, .. }
+            | PurchaseInvoiceCommand::OpenFromOpeningBalance { id, .. } => *id,
         }
     }
 }
@@ -160,6 +171,19 @@ pub struct PurchaseInvoicePaid {
     pub id: PurchaseInvoiceId,
 }
 
+/// An invoice carried over from before the book started: in the opening balances already, so it books
+/// nothing; it is open for payments from the start.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseInvoiceOpened {
+    pub id: PurchaseInvoiceId,
+    pub supplier: PartnerId,
+    /// The invoice's number in the previous system.
+    pub reference: String,
+    pub amount_gross: Decimal,
+    pub issued_at: Timestamp,
+    pub due_at: Timestamp,
+}
+
 crate::domain_events! {
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub enum PurchaseInvoiceEvent {
@@ -169,6 +193,7 @@ crate::domain_events! {
         PaymentRecorded(SupplierPaymentRecorded) = "purchasing.SupplierPaymentRecorded" v 1,
         Paid(PurchaseInvoicePaid) = "purchasing.PurchaseInvoicePaid" v 1,
         Booked(PurchaseInvoiceBooked) = "purchasing.PurchaseInvoiceBooked" v 1,
+        OpenedFromOpeningBalance(PurchaseInvoiceOpened) = "purchasing.PurchaseInvoiceOpenedFromOpeningBalance" v 1,
     }
 }
 
@@ -313,6 +338,10 @@ impl Aggregate for PurchaseInvoice {
             }
             PurchaseInvoiceEvent::Paid(_) => self.status = PurchaseInvoiceStatus::Paid,
             PurchaseInvoiceEvent::Booked(_) => {}
+            PurchaseInvoiceEvent::OpenedFromOpeningBalance(e) => {
+                self.open = e.amount_gross;
+                self.status = PurchaseInvoiceStatus::Matched;
+            }
         }
         assert!(self.open >= Decimal::ZERO, "an invoice is never paid beyond its amount");
     }
@@ -335,7 +364,7 @@ impl Aggregate for PurchaseInvoice {
                 tolerances,
                 masters_usable,
             } => {
-                if self.registered.is_some() {
+                if self.registered.is_some() || self.status != S::New {
                     return Err(R::AlreadyExists);
                 }
                 if !masters_usable {
@@ -391,6 +420,32 @@ impl Aggregate for PurchaseInvoice {
                     }),
                     PurchaseInvoiceEvent::Booked(PurchaseInvoiceBooked::of(registered)),
                 ])
+            }
+            PurchaseInvoiceCommand::OpenFromOpeningBalance {
+                id,
+                supplier,
+                reference,
+                amount_gross,
+                issued_at,
+                due_at,
+            } => {
+                if self.status != S::New {
+                    return Err(R::AlreadyExists);
+                }
+                if *amount_gross <= Decimal::ZERO
+                    || amount_gross.scale() > 2
+                    || *amount_gross > crate::values::DOCUMENT_AMOUNT_MAX
+                {
+                    return Err(R::InvalidAmount);
+                }
+                Ok(vec![PurchaseInvoiceEvent::OpenedFromOpeningBalance(PurchaseInvoiceOpened {
+                    id: *id,
+                    supplier: *supplier,
+                    reference: reference.clone(),
+                    amount_gross: *amount_gross,
+                    issued_at: *issued_at,
+                    due_at: *due_at,
+                })])
             }
             PurchaseInvoiceCommand::RecordPayment { id, payment, amount } => {
                 if self.status != S::Matched {
@@ -502,6 +557,37 @@ mod tests {
             .rejected("purchase_invoice.not_allowed");
         let outcome = exception.when(&testing::meta_with("zhao", &[Role::Finance]), &approve);
         assert_eq!(outcome.after.status, PurchaseInvoiceStatus::Matched);
+    }
+
+    #[test]
+    fn an_invoice_from_the_opening_balances_is_open_for_payments_once_and_books_nothing_more() {
+        let open = |amount: &str| PurchaseInvoiceCommand::OpenFromOpeningBalance {
+            id: id(),
+            supplier: PartnerId(Uuid::from_u128(3)),
+            reference: "SUP-0007".into(),
+            amount_gross: d(amount),
+            issued_at: Timestamp(1),
+            due_at: Timestamp(2),
+        };
+        given::<PurchaseInvoice>(&[])
+            .when(&testing::meta("li"), &open("0"))
+            .rejected("purchase_invoice.invalid_amount");
+        given::<PurchaseInvoice>(&[])
+            .when(&testing::meta("li"), &open("1.001"))
+            .rejected("purchase_invoice.invalid_amount");
+        let opened = given::<PurchaseInvoice>(&[(testing::meta("li"), open("565.00"))]);
+        assert_eq!((opened.state.status, opened.state.open), (PurchaseInvoiceStatus::Matched, d("565.00")));
+        opened.when(&testing::meta("li"), &open("565.00")).rejected("purchase_invoice.already_exists");
+        opened
+            .when(&testing::meta("li"), &register(1, "2.50", "1", "0"))
+            .rejected("purchase_invoice.already_exists");
+        let pay = PurchaseInvoiceCommand::RecordPayment {
+            id: id(),
+            payment: SupplierPaymentId(Uuid::from_u128(9)),
+            amount: d("565.00"),
+        };
+        let paid = opened.when(&testing::meta("p"), &pay);
+        assert_eq!(paid.after.status, PurchaseInvoiceStatus::Paid);
     }
 
     #[test]
