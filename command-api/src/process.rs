@@ -18,12 +18,13 @@ use domain::inventory::{
     Replenishment, ReplenishmentCommand, StockCommand, StockItem, StockTransfer, Stocktake,
 };
 use domain::process::order_fulfilment::FulfilmentCommand;
+use domain::process::price_differences::PriceDifferenceCommand;
 use domain::process::receipt_allocation::AllocationCommand;
 use domain::process::shipping::ShippingCommand;
 use domain::process::stocktake_posting::PostingCommand;
 use domain::process::transfers::TransferFlowCommand;
 use domain::process::{EventContext, ProcessInput, ProcessManager, reaction_meta};
-use domain::purchasing::{PurchaseInvoice, PurchaseInvoiceCommand, PurchaseRequisition};
+use domain::purchasing::{PurchaseInvoice, PurchaseInvoiceCommand, PurchaseOrder, PurchaseRequisition};
 use domain::sales::{
     CustomerAccount, CustomerAccountCommand, CustomerReceipt, SalesInvoice, SalesOrder, Shipment,
 };
@@ -161,6 +162,7 @@ dispatch_enum!(FulfilmentCommand { Stock => StockItem, Sales => SalesOrder, Purc
 dispatch_enum!(ShippingCommand { Stock => StockItem, Sales => SalesOrder, Shipment => Shipment });
 dispatch_enum!(AllocationCommand { Invoice => SalesInvoice, Receipt => CustomerReceipt });
 dispatch_enum!(TransferFlowCommand { Stock => StockItem, Transfer => StockTransfer });
+dispatch_enum!(PriceDifferenceCommand { PurchaseOrder => PurchaseOrder, Stock => StockItem });
 dispatch_command!(StockCommand => StockItem);
 dispatch_command!(CustomerAccountCommand => CustomerAccount);
 dispatch_command!(PurchaseInvoiceCommand => PurchaseInvoice);

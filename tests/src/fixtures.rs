@@ -111,6 +111,7 @@ pub async fn run_process_managers(bus: &CommandBus<infra::EmbeddedStore>, dir: &
     use domain::process::auto_vouchers::AutoVouchers;
     use domain::process::customer_accounts::CustomerAccounts;
     use domain::process::order_fulfilment::OrderFulfilment;
+    use domain::process::price_differences::PriceDifferences;
     use domain::process::receipt_allocation::ReceiptAllocation;
     use domain::process::receiving::Receiving;
     use domain::process::shipping::Shipping;
@@ -138,6 +139,10 @@ pub async fn run_process_managers(bus: &CommandBus<infra::EmbeddedStore>, dir: &
             .expect(quiet);
         ProcessRunner::new(bus.clone(), Transfers, c.clone(), 1 << 20).run_until_quiet().await.expect(quiet);
         ProcessRunner::new(bus.clone(), StocktakePosting, c.clone(), 1 << 20)
+            .run_until_quiet()
+            .await
+            .expect(quiet);
+        ProcessRunner::new(bus.clone(), PriceDifferences, c.clone(), 1 << 20)
             .run_until_quiet()
             .await
             .expect(quiet);

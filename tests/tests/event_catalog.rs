@@ -169,6 +169,18 @@ fn stock_samples() -> Vec<StockEvent> {
             available: d("4"),
             safety_stock: d("5"),
         }),
+        StockEvent::Revalued(domain::inventory::stock::StockRevalued {
+            qty: d("10"),
+            amount: d("-1.00"),
+            to_stock: d("-0.40"),
+            to_cost: d("-0.60"),
+            layers: vec![LotTake { lot: Some("L1".into()), qty: d("4"), value: d("-0.40") }],
+            source: DocRef {
+                kind: "purchasing.PurchaseInvoice".into(),
+                id: Uuid::from_u128(82),
+                line: Some(0),
+            },
+        }),
     ]
 }
 
@@ -180,7 +192,12 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
 
 /// Payloads of superseded versions, as they were stored: each must still decode, upcast to its current
 /// sample (the line's department, added in v2, reads as none; so does a loss's treatment).
-const GOLDEN_OLD: [(&str, u16, &str); 5] = [
+const GOLDEN_OLD: [(&str, u16, &str); 6] = [
+    (
+        "purchasing.PurchaseInvoiceBooked",
+        1,
+        "1000000000000000000000000000000053100000000000000000000000000000004d0b4e6f2e303435313233393901100000000000000000000000000000005100100000000000000000000000000000000102313004322e363004302e31330532362e303004332e333804322e35300231300532362e303004332e33380532392e3338",
+    ),
     (
         "inventory.StockAdjusted",
         1,
@@ -208,7 +225,7 @@ const GOLDEN_OLD: [(&str, u16, &str); 5] = [
     ),
 ];
 
-const GOLDEN: [(&str, &str); 110] = [
+const GOLDEN: [(&str, &str); 112] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -340,7 +357,15 @@ const GOLDEN: [(&str, &str); 110] = [
     ),
     (
         "purchasing.PurchaseInvoiceBooked",
-        "1000000000000000000000000000000053100000000000000000000000000000004d0b4e6f2e303435313233393901100000000000000000000000000000005100100000000000000000000000000000000102313004322e363004302e31330532362e303004332e333804322e35300231300532362e303004332e33380532392e3338",
+        "1000000000000000000000000000000053100000000000000000000000000000004d0b4e6f2e303435313233393901100000000000000000000000000000005100100000000000000000000000000000000102313004322e363004302e31330532362e303004332e333804322e35300231300532362e303004332e33380532392e333801",
+    ),
+    (
+        "purchasing.PurchaseOrderLineInvoiced",
+        "100000000000000000000000000000005200001000000000000000000000000000000001100000000000000000000000000000000202313004312e3030",
+    ),
+    (
+        "inventory.StockRevalued",
+        "023130052d312e3030052d302e3430052d302e36300101024c310134052d302e34301a70757263686173696e672e5075726368617365496e766f69636510000000000000000000000000000000520100",
     ),
     (
         "finance.OpeningBalancesEntered",
@@ -718,6 +743,15 @@ fn purchase_order_samples() -> Vec<PurchaseOrderEvent> {
             by: "li".into(),
         }),
         PurchaseOrderEvent::Closed(PurchaseOrderClosed { by: "li".into() }),
+        PurchaseOrderEvent::LineInvoiced(domain::purchasing::order::PurchaseOrderLineInvoiced {
+            invoice: PurchaseInvoiceId(Uuid::from_u128(82)),
+            invoice_line: 0,
+            line: 0,
+            item: ItemId(Uuid::from_u128(1)),
+            warehouse: WarehouseId(Uuid::from_u128(2)),
+            qty: d("10"),
+            difference: d("1.00"),
+        }),
     ]
 }
 
@@ -1011,6 +1045,7 @@ fn purchase_invoice_samples() -> (Vec<PurchaseInvoiceEvent>, Vec<SupplierPayment
             amount_net: d("26.00"),
             amount_tax: d("3.38"),
             amount_gross: d("29.38"),
+            revalues_stock: true,
         }),
     ];
     let payments = vec![SupplierPaymentEvent::Paid(SupplierPaid {
@@ -1315,6 +1350,20 @@ fn superseded_versions_decode_from_their_golden_bytes_into_the_current_samples()
             other => other,
         })
         .collect();
+    // v1 purchase invoices expensed their price differences.
+    let bills: Vec<PurchaseInvoiceEvent> = purchase_invoice_samples()
+        .0
+        .into_iter()
+        .map(|e| match e {
+            PurchaseInvoiceEvent::Booked(b) => {
+                PurchaseInvoiceEvent::Booked(domain::purchasing::invoice::PurchaseInvoiceBooked {
+                    revalues_stock: false,
+                    ..b
+                })
+            }
+            other => other,
+        })
+        .collect();
     let stocktakes: Vec<StocktakeEvent> = stocktake_samples()
         .into_iter()
         .map(|e| match e {
@@ -1334,6 +1383,9 @@ fn superseded_versions_decode_from_their_golden_bytes_into_the_current_samples()
                 openings.contains(&decode_domain_event(&event_type, &bytes).unwrap())
             }
             "inventory.StockAdjusted" => stock.contains(&decode_domain_event(&event_type, &bytes).unwrap()),
+            "purchasing.PurchaseInvoiceBooked" => {
+                bills.contains(&decode_domain_event(&event_type, &bytes).unwrap())
+            }
             "inventory.StocktakeApproved" => {
                 stocktakes.contains(&decode_domain_event(&event_type, &bytes).unwrap())
             }

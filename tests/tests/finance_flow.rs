@@ -201,15 +201,16 @@ async fn every_value_moving_event_is_booked_once_and_the_ledger_balances_and_agr
 
     let (ledger, mut numbers) = fold_ledger(&store).await;
     numbers.sort_unstable();
-    // Goods received, purchase invoice, shipment cost, sales invoice, receipt: five vouchers, 1 to 5.
-    assert_eq!(numbers, vec![1, 2, 3, 4, 5]);
+    // Goods received, purchase invoice, its price difference into stock, shipment cost, sales invoice,
+    // receipt: six vouchers, 1 to 6.
+    assert_eq!(numbers, vec![1, 2, 3, 4, 5, 6]);
     let november = Period::new(2026, 11).unwrap();
     let balance = |code: &str| ledger.balance(code, november);
-    assert_eq!(balance("1405"), d("84.00"), "stock: 10 × 12.00 in, 3 × 12.00 out");
+    assert_eq!(balance("1405"), d("86.10"), "stock: 10 × 12.00 in, 3.00 dearer when invoiced, 3 × 12.30 out");
     assert_eq!(balance("220202"), Decimal::ZERO, "the invoice cleared the estimate");
     assert_eq!(balance("220201"), d("-138.99"), "owed to the supplier: 123.00 + 15.99 VAT");
     assert_eq!(balance("22210101"), d("15.99"));
-    assert_eq!(balance("5401"), d("39.00"), "the stock issue's cost, 36.00, and the 3.00 price difference");
+    assert_eq!(balance("5401"), d("36.90"), "the stock issue's cost, at the invoiced price");
     assert_eq!(balance("5001"), d("-59.70"));
     assert_eq!(balance("22210102"), d("-7.76"));
     assert_eq!(balance("1122"), Decimal::ZERO, "the invoice is paid");
@@ -249,7 +250,7 @@ async fn every_value_moving_event_is_booked_once_and_the_ledger_balances_and_agr
     // month's profit moves to 本年利润; then the month closes.
     let accountant = || CommandMeta { actor: "zhao".into(), ..meta(20, &finance) };
     let report = run_month_end(&bus, &accountant(), BOOK, november).await.unwrap();
-    assert_eq!((report.vat_transfer, report.profit_transfer, report.year_end), (None, Some(6), None));
+    assert_eq!((report.vat_transfer, report.profit_transfer, report.year_end), (None, Some(7), None));
     let again = run_month_end(&bus, &accountant(), BOOK, november).await.unwrap();
     assert_eq!(again, MonthEndReport::default(), "a second run finds nothing more to move");
     close_period(&bus, &meta(21, &finance), BOOK, november).await.unwrap();
@@ -257,20 +258,20 @@ async fn every_value_moving_event_is_booked_once_and_the_ledger_balances_and_agr
     let balance = |code: &str| ledger.balance(code, november);
     assert_eq!((balance("22210104"), balance("222102")), (Decimal::ZERO, Decimal::ZERO));
     assert_eq!((balance("5001"), balance("5401")), (Decimal::ZERO, Decimal::ZERO));
-    assert_eq!(balance("3103"), d("-20.70"), "59.70 of sales less 39.00 of cost");
-    assert_eq!(numbers.len(), 6);
+    assert_eq!(balance("3103"), d("-22.80"), "59.70 of sales less 36.90 of cost");
+    assert_eq!(numbers.len(), 7);
     // The statements: the balance sheet balances, the income statement reports the month's trading.
     let chart = bus.load::<Book>(&Book::stream(BOOK)).await.unwrap().accounts;
     let sheet = BalanceSheet::at(&ledger, &chart, november);
     assert_eq!(sheet.total_assets, sheet.total_liabilities + sheet.total_equity);
     assert_eq!(
         (sheet.cash, sheet.inventories, sheet.retained_earnings),
-        (d("100.00"), d("84.00"), d("20.70"))
+        (d("100.00"), d("86.10"), d("22.80"))
     );
     let income = IncomeStatement::over(&ledger, &chart, november..=november);
     assert_eq!(
         (income.revenue, income.cost_of_sales, income.net_profit),
-        (d("59.70"), d("39.00"), d("20.70"))
+        (d("59.70"), d("36.90"), d("22.80"))
     );
     // December is the year's last month: its month end moves the year's profit to 利润分配.
     let december = Period::new(2026, 12).unwrap();
@@ -279,7 +280,7 @@ async fn every_value_moving_event_is_booked_once_and_the_ledger_balances_and_agr
     let (ledger, _) = fold_ledger(&store).await;
     assert_eq!(
         (ledger.balance("3103", december), ledger.balance("3104", december)),
-        (Decimal::ZERO, d("-20.70"))
+        (Decimal::ZERO, d("-22.80"))
     );
 
     // Replaying every event through a fresh automatic-voucher runner books nothing twice.
@@ -287,5 +288,5 @@ async fn every_value_moving_event_is_booked_once_and_the_ledger_balances_and_agr
     let mut again = ProcessRunner::new(bus.clone(), AutoVouchers, FileCheckpoints::new(fresh.path()), 64);
     again.run_until_quiet().await.unwrap();
     assert_eq!(again.stats.commands_done, 0);
-    assert_eq!(fold_ledger(&store).await.1.len(), 7);
+    assert_eq!(fold_ledger(&store).await.1.len(), 8);
 }

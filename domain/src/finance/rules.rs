@@ -14,7 +14,7 @@ use super::accounts::AccountRole;
 use super::payroll::{PayrollAccrued, PayrollPaid};
 use super::voucher::{VoucherSource, VoucherWord};
 use crate::ids::{BookId, EventId, ItemId, PartnerId, VoucherId};
-use crate::inventory::stock::{LossTreatment, StockAdjusted};
+use crate::inventory::stock::{LossTreatment, StockAdjusted, StockRevalued};
 use crate::purchasing::invoice::PurchaseInvoiceBooked;
 use crate::purchasing::order::GoodsReceived;
 use crate::purchasing::payment::SupplierPaid;
@@ -151,31 +151,52 @@ pub fn goods_received(e: &GoodsReceived) -> Vec<RoleLine> {
     non_zero(lines)
 }
 
-/// 采购发票 matched to receipts: the estimate booked at receipt is cleared at the order's price, the
-/// invoice's own net goes to payables with its input VAT, and the difference between the two prices
-/// goes to cost of sales. accounting.md sends it to inventory while the goods are on hand; that needs
-/// the stock items revalued by the same amount (or stock valuation and 1405 part), which the stock
-/// aggregate cannot do yet, so until it can the difference is expensed: the books stay reconciled
-/// (stock valuation = 1405) and the cost of goods on hand is understated or overstated by it.
-/// Dr GRNI (qty × order price) + Dr COGS (price difference) + Dr input VAT / Cr Payables (gross).
+/// 采购发票 matched to receipts: the estimate booked at receipt is cleared at the order's price and the
+/// invoice's own net goes to payables with its input VAT. The difference between the two prices
+/// (accounting.md: to inventory while the goods are on hand, else to cost of sales) stays in GRNI for
+/// the stock it falls on: the price-difference flow revalues that stock and books the split
+/// ([`stock_revalued`]), so stock valuation and 1405 move together. Invoices booked before that flow
+/// existed (v1 events) sent the whole difference to cost of sales, and still do.
+/// Dr GRNI (qty × order price) + Dr GRNI or COGS (price difference) + Dr input VAT / Cr Payables.
 pub fn purchase_invoice_booked(e: &PurchaseInvoiceBooked) -> Vec<RoleLine> {
     let summary = format!("采购发票 {}", e.number);
     let mut lines = Vec::new();
     for line in &e.lines {
-        let estimate = round_money(line.qty * line.ordered_price);
-        lines
-            .push(RoleLine::debit(&summary, AccountRole::Grni, estimate).partner(e.supplier).item(line.item));
-        let difference = line.amount_net - estimate;
+        lines.push(
+            RoleLine::debit(&summary, AccountRole::Grni, line.estimate()).partner(e.supplier).item(line.item),
+        );
+        let difference = line.difference();
         if !difference.is_zero() {
             // A negative difference (invoiced below the order price) is a red debit.
-            lines.push(
-                RoleLine::debit(&format!("{summary} 价差"), AccountRole::Cogs, difference).item(line.item),
-            );
+            let (role, summary) = if e.revalues_stock {
+                (AccountRole::Grni, format!("{summary} 价差(调整存货成本)"))
+            } else {
+                (AccountRole::Cogs, format!("{summary} 价差"))
+            };
+            lines.push(RoleLine::debit(&summary, role, difference).item(line.item));
         }
     }
     lines.push(RoleLine::debit(&format!("{summary} 进项税"), AccountRole::InputVat, e.amount_tax));
     lines.push(RoleLine::credit(&summary, AccountRole::Payables, e.amount_gross).partner(e.supplier));
     non_zero(lines)
+}
+
+/// 采购价差调整存货成本: a cost difference the stock took (the part on goods still on hand) and what
+/// fell on goods already gone (cost of sales), out of GRNI where the invoice left it.
+/// Dr Inventory + Dr COGS / Cr GRNI, each on the side its sign calls for.
+pub fn stock_revalued(e: &StockRevalued) -> Vec<RoleLine> {
+    let signed = |summary: &str, role, amount: Decimal| {
+        if amount < Decimal::ZERO {
+            RoleLine::credit(summary, role, -amount)
+        } else {
+            RoleLine::debit(summary, role, amount)
+        }
+    };
+    non_zero(vec![
+        signed("价差调整库存成本", AccountRole::Inventory, e.to_stock),
+        signed("价差计入销售成本(已售出)", AccountRole::Cogs, e.to_cost),
+        signed("价差转出暂估", AccountRole::Grni, -e.amount),
+    ])
 }
 
 /// 盘盈 / 盘亏 (and any other stock adjustment): through 待处理财产损溢, then out of it as approved (the
@@ -502,6 +523,7 @@ mod tests {
             amount_tax: lines.iter().map(|l| l.amount_tax).sum(),
             amount_gross: lines.iter().map(|l| l.amount_net + l.amount_tax).sum(),
             lines,
+            revalues_stock: false,
         };
         // Invoiced at 12.30 against an order at 12.00: 3.00 of price difference.
         let dearer = purchase_invoice_booked(&booked(vec![line("12.30", "123.00", "15.99")]));
@@ -523,6 +545,44 @@ mod tests {
         let cheaper = purchase_invoice_booked(&booked(vec![line("11.90", "119.00", "15.47")]));
         assert!(balanced(&cheaper));
         assert_eq!(cheaper[1].debit, d("-1.00"));
+        // Since v2 the difference waits in GRNI for the stock it falls on.
+        let v2 =
+            PurchaseInvoiceBooked { revalues_stock: true, ..booked(vec![line("12.30", "123.00", "15.99")]) };
+        let waiting = purchase_invoice_booked(&v2);
+        assert!(balanced(&waiting));
+        assert_eq!(sides(&waiting)[1], (AccountRole::Grni, d("3.00"), d("0")));
+    }
+
+    #[test]
+    fn a_revaluation_moves_the_difference_out_of_grni_into_stock_and_cost_of_sales() {
+        let revalued = |amount: &str, to_stock: &str| StockRevalued {
+            qty: d("10"),
+            amount: d(amount),
+            to_stock: d(to_stock),
+            to_cost: d(amount) - d(to_stock),
+            layers: Vec::new(),
+            source: crate::inventory::DocRef {
+                kind: "purchasing.PurchaseInvoice".into(),
+                id: Uuid::from_u128(3),
+                line: Some(0),
+            },
+        };
+        // 3.00 dearer, 4 of 10 still on hand: 1.20 to stock, 1.80 to cost of sales.
+        let dearer = stock_revalued(&revalued("3.00", "1.20"));
+        assert!(balanced(&dearer));
+        assert_eq!(
+            sides(&dearer),
+            vec![
+                (AccountRole::Inventory, d("1.20"), d("0")),
+                (AccountRole::Cogs, d("1.80"), d("0")),
+                (AccountRole::Grni, d("0"), d("3.00")),
+            ]
+        );
+        // Cheaper, all on hand: Dr GRNI / Cr Inventory, nothing to cost.
+        assert_eq!(
+            sides(&stock_revalued(&revalued("-1.00", "-1.00"))),
+            vec![(AccountRole::Inventory, d("0"), d("1.00")), (AccountRole::Grni, d("1.00"), d("0"))]
+        );
     }
 
     #[test]

@@ -145,6 +145,15 @@ pub enum StockCommand {
         key: StockKey,
         policy: StockPolicy,
     },
+    /// The cost of `qty` received units turned out `amount` higher (lower when negative) than they were
+    /// received at: a purchase price difference or a cost added later (freight). The part that falls on
+    /// goods still on hand raises their value; the rest was sold or used already and goes to cost.
+    Revalue {
+        key: StockKey,
+        qty: Quantity,
+        amount: Decimal,
+        source: DocRef,
+    },
 }
 
 impl StockCommand {
@@ -158,7 +167,8 @@ impl StockCommand {
             | StockCommand::TransferOut { key, .. }
             | StockCommand::TransferIn { key, .. }
             | StockCommand::Adjust { key, .. }
-            | StockCommand::ChangePolicy { key, .. } => key,
+            | StockCommand::ChangePolicy { key, .. }
+            | StockCommand::Revalue { key, .. } => key,
         }
     }
 }
@@ -307,6 +317,21 @@ impl From<StockAdjustedV1> for StockAdjusted {
     }
 }
 
+/// A cost difference split between the goods on hand and what already left: `to_stock + to_cost =
+/// amount`. `to_stock` is `amount × covered ÷ qty` rounded half-up, where covered is what of `qty` is
+/// still on hand, and never takes more value than the stock holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockRevalued {
+    pub qty: Decimal,
+    pub amount: Decimal,
+    pub to_stock: Decimal,
+    pub to_cost: Decimal,
+    /// For FIFO items, what each layer took, newest layer first, one entry per layer from the newest
+    /// (the newest goods are the ones the difference is about); empty for moving-average items.
+    pub layers: Vec<LotTake>,
+    pub source: DocRef,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StockPolicyChanged {
     pub policy: StockPolicy,
@@ -334,6 +359,7 @@ crate::domain_events! {
         PolicyChanged(StockPolicyChanged) = "inventory.StockPolicyChanged" v 1,
         FellBelowSafety(StockFellBelowSafety) = "inventory.StockFellBelowSafety" v 1,
         ReservationShort(StockReservationShort) = "inventory.StockReservationShort" v 1,
+        Revalued(StockRevalued) = "inventory.StockRevalued" v 1,
     }
 }
 
@@ -370,6 +396,8 @@ pub enum StockRejection {
          negative, and someone liable for any compensation"
     )]
     InvalidLossTreatment,
+    #[error("a revaluation is an amount in cents within the document limit, on a positive quantity")]
+    InvalidRevaluation,
 }
 
 impl Rejection for StockRejection {
@@ -388,6 +416,7 @@ impl Rejection for StockRejection {
             StockRejection::TransferToSameWarehouse => "stock.transfer_to_same_warehouse",
             StockRejection::InvalidTransfer => "stock.invalid_transfer",
             StockRejection::InvalidLossTreatment => "stock.invalid_loss_treatment",
+            StockRejection::InvalidRevaluation => "stock.invalid_revaluation",
         }
     }
 }
@@ -477,6 +506,40 @@ impl StockItem {
         };
         let uncovered_value = round_money(left * self.last_unit_cost.unwrap_or(Decimal::ZERO));
         Ok((takes, covered_value + uncovered_value, left))
+    }
+
+    /// Spreads `value` over the newest `qty` units' FIFO layers by quantity, newest first, each share
+    /// rounded half-up and the last absorbing the rounding. No layer is taken below zero: what a layer
+    /// cannot give is taken from the newest layers that still hold value (the caller never asks for
+    /// more than the stock is worth).
+    fn spread(&self, qty: Decimal, value: Decimal) -> Vec<LotTake> {
+        let mut shares: Vec<LotTake> = Vec::new();
+        let (mut left_qty, mut left_value) = (qty, value);
+        for layer in self.layers.iter().rev() {
+            if left_qty.is_zero() {
+                break;
+            }
+            let take = left_qty.min(layer.qty);
+            let share = if take == left_qty { left_value } else { round_money(left_value * take / left_qty) };
+            let share = share.max(-layer.value);
+            shares.push(LotTake { lot: layer.lot.clone(), qty: take, value: share });
+            left_qty -= take;
+            left_value -= share;
+        }
+        // What clamping left over (only ever a reduction) from the newest layers that still hold value.
+        for (i, layer) in self.layers.iter().rev().enumerate() {
+            if left_value.is_zero() {
+                break;
+            }
+            if i == shares.len() {
+                shares.push(LotTake { lot: layer.lot.clone(), qty: Decimal::ZERO, value: Decimal::ZERO });
+            }
+            let more = left_value.max(-(layer.value + shares[i].value));
+            shares[i].value += more;
+            left_value -= more;
+        }
+        debug_assert!(left_value.is_zero(), "a revaluation never takes more than the stock holds");
+        shares
     }
 
     /// Adds goods as a receipt does: fills a negative position first, then forms a layer.
@@ -652,6 +715,12 @@ impl Aggregate for StockItem {
             StockEvent::PolicyChanged(e) => self.policy = Some(e.policy.clone()),
             StockEvent::FellBelowSafety(_) => self.below_safety_alerted = true,
             StockEvent::ReservationShort(_) => {}
+            StockEvent::Revalued(e) => {
+                self.value += e.to_stock;
+                for (layer, share) in self.layers.iter_mut().rev().zip(&e.layers) {
+                    layer.value += share.value;
+                }
+            }
         }
         let safety = self.policy.as_ref().map_or(Decimal::ZERO, |p| p.safety_stock);
         if self.below_safety_alerted && self.available() >= safety {
@@ -845,6 +914,24 @@ impl Aggregate for StockItem {
                         loss: loss.clone(),
                     }));
                 }
+            }
+            StockCommand::Revalue { qty, amount, source, .. } => {
+                if amount.scale() > 2 || amount.abs() > crate::values::DOCUMENT_AMOUNT_MAX {
+                    return Err(StockRejection::InvalidRevaluation);
+                }
+                let qty = qty.get();
+                let covered = self.on_hand.max(Decimal::ZERO).min(qty);
+                let share = if covered == qty { *amount } else { round_money(*amount * covered / qty) };
+                // A lower cost never takes more than the stock is worth.
+                let to_stock = share.max(-self.value.max(Decimal::ZERO));
+                events.push(StockEvent::Revalued(StockRevalued {
+                    qty,
+                    amount: *amount,
+                    to_stock,
+                    to_cost: *amount - to_stock,
+                    layers: if self.is_fifo() { self.spread(covered, to_stock) } else { Vec::new() },
+                    source: source.clone(),
+                }));
             }
             StockCommand::ChangePolicy { policy, .. } => {
                 if self.key.is_none() {

@@ -67,6 +67,9 @@ impl ProcessManager for AutoVouchers {
             I::Stock(StockEvent::Adjusted(e)) => {
                 (e.source.kind.as_str(), e.source.id, rules::stock_adjusted(e))
             }
+            I::Stock(StockEvent::Revalued(e)) => {
+                (e.source.kind.as_str(), e.source.id, rules::stock_revalued(e))
+            }
             I::Return(ReturnEvent::Created(e)) => (return_doc(e.direction), e.id.0, rules::return_created(e)),
             I::Return(ReturnEvent::Completed(e)) => {
                 (return_doc(e.direction), e.id.0, rules::return_completed(e))

@@ -138,6 +138,37 @@ pub struct PurchaseInvoiceBooked {
     pub amount_net: Decimal,
     pub amount_tax: Decimal,
     pub amount_gross: Decimal,
+    /// Since v2 (always true from then on): the price differences are left in GRNI for the stock
+    /// they fall on to take (the price-difference flow revalues it and books the part on goods already
+    /// gone to cost of sales). A v1 invoice booked its differences straight to cost of sales.
+    pub revalues_stock: bool,
+}
+
+/// `purchasing.PurchaseInvoiceBooked` v1: price differences went to cost of sales.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseInvoiceBookedV1 {
+    pub id: PurchaseInvoiceId,
+    pub supplier: PartnerId,
+    pub number: String,
+    pub lines: Vec<PurchaseInvoiceLine>,
+    pub amount_net: Decimal,
+    pub amount_tax: Decimal,
+    pub amount_gross: Decimal,
+}
+
+impl From<PurchaseInvoiceBookedV1> for PurchaseInvoiceBooked {
+    fn from(v1: PurchaseInvoiceBookedV1) -> Self {
+        PurchaseInvoiceBooked {
+            id: v1.id,
+            supplier: v1.supplier,
+            number: v1.number,
+            lines: v1.lines,
+            amount_net: v1.amount_net,
+            amount_tax: v1.amount_tax,
+            amount_gross: v1.amount_gross,
+            revalues_stock: false,
+        }
+    }
 }
 
 impl PurchaseInvoiceBooked {
@@ -150,7 +181,20 @@ impl PurchaseInvoiceBooked {
             amount_net: registered.amount_net,
             amount_tax: registered.amount_tax,
             amount_gross: registered.amount_gross,
+            revalues_stock: true,
         }
+    }
+}
+
+impl PurchaseInvoiceLine {
+    /// What the goods were estimated at when received: the order price × qty, rounded half-up.
+    pub fn estimate(&self) -> Decimal {
+        crate::values::round_money(self.qty * self.ordered_price)
+    }
+
+    /// The invoiced net less the estimate: the price difference of this line.
+    pub fn difference(&self) -> Decimal {
+        self.amount_net - self.estimate()
     }
 }
 
@@ -192,7 +236,7 @@ crate::domain_events! {
         MatchFailed(PurchaseInvoiceMatchFailed) = "purchasing.PurchaseInvoiceMatchFailed" v 1,
         PaymentRecorded(SupplierPaymentRecorded) = "purchasing.SupplierPaymentRecorded" v 1,
         Paid(PurchaseInvoicePaid) = "purchasing.PurchaseInvoicePaid" v 1,
-        Booked(PurchaseInvoiceBooked) = "purchasing.PurchaseInvoiceBooked" v 1,
+        Booked(PurchaseInvoiceBooked) = "purchasing.PurchaseInvoiceBooked" v 2 upcast [1 => PurchaseInvoiceBookedV1],
         OpenedFromOpeningBalance(PurchaseInvoiceOpened) = "purchasing.PurchaseInvoiceOpenedFromOpeningBalance" v 1,
     }
 }

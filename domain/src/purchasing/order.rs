@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregate::Aggregate;
 use crate::command::{CommandMeta, Rejection, Role};
-use crate::ids::{GoodsReceiptId, ItemId, PartnerId, PurchaseOrderId, RequisitionId, WarehouseId};
+use crate::ids::{
+    GoodsReceiptId, ItemId, PartnerId, PurchaseInvoiceId, PurchaseOrderId, RequisitionId, WarehouseId,
+};
 use crate::inventory::StockPolicy;
 use crate::values::{DOCUMENT_AMOUNT_MAX, Quantity, UnitAmount, line_amounts};
 
@@ -79,6 +81,16 @@ pub enum PurchaseOrderCommand {
     Close {
         id: PurchaseOrderId,
     },
+    /// From the price-difference flow: a booked purchase invoice's line (`invoice_line`) covered `qty`
+    /// of order line `line` at a net `difference` from the order price. Idempotent per invoice line.
+    RecordInvoiced {
+        id: PurchaseOrderId,
+        invoice: PurchaseInvoiceId,
+        invoice_line: u32,
+        line: u32,
+        qty: Decimal,
+        difference: Decimal,
+    },
 }
 
 impl PurchaseOrderCommand {
@@ -90,7 +102,8 @@ impl PurchaseOrderCommand {
             | PurchaseOrderCommand::Amend { id, .. }
             | PurchaseOrderCommand::Receive { id, .. }
             | PurchaseOrderCommand::CancelRemainder { id, .. }
-            | PurchaseOrderCommand::Close { id } => *id,
+            | PurchaseOrderCommand::Close { id }
+            | PurchaseOrderCommand::RecordInvoiced { id, .. } => *id,
         }
     }
 }
@@ -175,6 +188,20 @@ pub struct PurchaseOrderClosed {
     pub by: String,
 }
 
+/// An order line invoiced: which goods (item and receiving warehouse) the invoice's price difference
+/// falls on, so the stock they went into can take it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseOrderLineInvoiced {
+    pub invoice: PurchaseInvoiceId,
+    pub invoice_line: u32,
+    pub line: u32,
+    pub item: ItemId,
+    pub warehouse: WarehouseId,
+    pub qty: Decimal,
+    /// Invoiced net less the order price × qty (each rounded half-up to the cent).
+    pub difference: Decimal,
+}
+
 crate::domain_events! {
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub enum PurchaseOrderEvent {
@@ -185,6 +212,7 @@ crate::domain_events! {
         Received(GoodsReceived) = "purchasing.GoodsReceived" v 1,
         RemainderCancelled(PurchaseOrderRemainderCancelled) = "purchasing.PurchaseOrderRemainderCancelled" v 1,
         Closed(PurchaseOrderClosed) = "purchasing.PurchaseOrderClosed" v 1,
+        LineInvoiced(PurchaseOrderLineInvoiced) = "purchasing.PurchaseOrderLineInvoiced" v 1,
     }
 }
 
@@ -284,6 +312,10 @@ pub struct PurchaseOrder {
     pub cancelled: Vec<Decimal>,
     pub receipts: Vec<GoodsReceiptId>,
     pub placed_by: Option<String>,
+    /// Per line, the quantity invoiced so far.
+    pub invoiced: Vec<Decimal>,
+    /// The invoice lines recorded, so a repeated record changes nothing.
+    pub invoice_lines: std::collections::BTreeSet<(PurchaseInvoiceId, u32)>,
 }
 
 /// The priced lines of an order and their net total, or why they cannot be an order's lines.
@@ -353,6 +385,7 @@ impl Aggregate for PurchaseOrder {
                 self.lines = e.lines.clone();
                 self.received = vec![Decimal::ZERO; e.lines.len()];
                 self.cancelled = vec![Decimal::ZERO; e.lines.len()];
+                self.invoiced = vec![Decimal::ZERO; e.lines.len()];
                 self.placed_by = Some(e.by.clone());
                 self.placed = Some(e.clone());
             }
@@ -363,6 +396,7 @@ impl Aggregate for PurchaseOrder {
                 self.lines = e.lines.clone();
                 self.received = vec![Decimal::ZERO; e.lines.len()];
                 self.cancelled = vec![Decimal::ZERO; e.lines.len()];
+                self.invoiced = vec![Decimal::ZERO; e.lines.len()];
                 self.placed_by = Some(e.by.clone());
             }
             PurchaseOrderEvent::Received(e) => {
@@ -383,6 +417,10 @@ impl Aggregate for PurchaseOrder {
                 }
             }
             PurchaseOrderEvent::Closed(_) => self.status = S::Closed,
+            PurchaseOrderEvent::LineInvoiced(e) => {
+                self.invoiced[e.line as usize] += e.qty;
+                self.invoice_lines.insert((e.invoice, e.invoice_line));
+            }
         }
     }
 
@@ -523,6 +561,25 @@ impl Aggregate for PurchaseOrder {
                     cancelled,
                     reason: reason.clone(),
                     by: meta.actor.clone(),
+                })])
+            }
+            PurchaseOrderCommand::RecordInvoiced { invoice, invoice_line, line, qty, difference, .. } => {
+                if status == S::New {
+                    return Err(R::NotFound);
+                }
+                if self.invoice_lines.contains(&(*invoice, *invoice_line)) {
+                    return Ok(Vec::new());
+                }
+                let ordered = self.lines.get(*line as usize).ok_or(R::UnknownLine(*line))?;
+                let placed = self.placed.as_ref().expect("placed");
+                Ok(vec![PurchaseOrderEvent::LineInvoiced(PurchaseOrderLineInvoiced {
+                    invoice: *invoice,
+                    invoice_line: *invoice_line,
+                    line: *line,
+                    item: ordered.item,
+                    warehouse: placed.warehouse,
+                    qty: *qty,
+                    difference: *difference,
                 })])
             }
             PurchaseOrderCommand::Close { .. } => match status {

@@ -541,3 +541,137 @@ fn reserving_for_a_document_twice_with_the_same_reservation_changes_nothing() {
         .when(&meta(), &reserve_for_doc(1, "1"));
     assert!(outcome.events().is_empty());
 }
+
+fn revalue(qty: &str, amount: &str) -> StockCommand {
+    StockCommand::Revalue {
+        key: key(),
+        qty: q(qty),
+        amount: d(amount),
+        source: doc("purchasing.PurchaseInvoice"),
+    }
+}
+
+fn revalued(outcome: &testing::Outcome<StockItem>) -> StockRevalued {
+    match outcome.events() {
+        [StockEvent::Revalued(r)] => r.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_cost_difference_on_goods_still_on_hand_raises_their_value() {
+    let outcome =
+        given(&[receive("10", "10", None, CostingMethod::MovingAverage)]).when(&meta(), &revalue("10", "5"));
+    let r = revalued(&outcome);
+    assert_eq!((r.to_stock, r.to_cost), (d("5"), d("0")));
+    assert_eq!(outcome.after.value, d("105"));
+}
+
+#[test]
+fn the_part_of_a_difference_on_goods_already_gone_goes_to_cost_rounded_half_up() {
+    // 10 received at 10.00, 7 sold: a 10.00 difference on the 10 falls 3/10 on stock (3.00), 7.00 to cost.
+    let base = [receive("10", "10", None, CostingMethod::MovingAverage), issue("7", None)];
+    let r = revalued(&given(&base).when(&meta(), &revalue("10", "10")));
+    assert_eq!((r.to_stock, r.to_cost), (d("3.00"), d("7.00")));
+    // 3 of 9 on hand: 1/3 of 1.00 is 0.33 (half-up), 0.67 to cost.
+    let r = revalued(&given(&base).when(&meta(), &revalue("9", "1")));
+    assert_eq!((r.to_stock, r.to_cost), (d("0.33"), d("0.67")));
+    // Nothing on hand (or never received here): everything to cost.
+    let r = revalued(&given(&[]).when(&meta(), &revalue("5", "2.50")));
+    assert_eq!((r.to_stock, r.to_cost), (d("0"), d("2.50")));
+}
+
+#[test]
+fn a_lower_cost_never_takes_the_stock_below_zero() {
+    let base = [receive("1", "1", None, CostingMethod::MovingAverage)];
+    let outcome = given(&base).when(&meta(), &revalue("1", "-5"));
+    let r = revalued(&outcome);
+    assert_eq!((r.to_stock, r.to_cost), (d("-1"), d("-4")));
+    assert_eq!(outcome.after.value, d("0"));
+    given(&base).when(&meta(), &revalue("1", "0.001")).rejected("stock.invalid_revaluation");
+}
+
+#[test]
+fn a_fifo_difference_lands_on_the_newest_layers_so_later_issues_carry_it() {
+    let base = [
+        receive("5", "10", Some("A"), CostingMethod::Fifo),
+        receive("5", "12", Some("B"), CostingMethod::Fifo),
+    ];
+    let outcome = given(&base).when(&meta(), &revalue("5", "-10"));
+    let r = revalued(&outcome);
+    assert_eq!(r.layers, vec![LotTake { lot: Some("B".into()), qty: d("5"), value: d("-10") }]);
+    let layers: Vec<_> = outcome.after.layers.iter().map(|l| l.value).collect();
+    assert_eq!(layers, vec![d("50"), d("50")]);
+    // Issuing all ten now takes 100.00: the difference travelled with the goods.
+    let mut after = base.to_vec();
+    after.push(revalue("5", "-10"));
+    let issued = given(&after).when(&meta(), &issue("10", None));
+    let [StockEvent::Issued(i)] = issued.events() else { panic!() };
+    assert_eq!(i.value, d("100"));
+}
+
+fn revaluing_strategy(costing: CostingMethod) -> impl Strategy<Value = StockCommand> {
+    let qty = (1u32..20).prop_map(Quantity::units);
+    prop_oneof![
+        2 => (qty.clone(), 0u32..5_000).prop_map(move |(qty, c)| StockCommand::Receive {
+            key: key(),
+            policy: policy(costing),
+            qty,
+            unit_cost: UnitAmount::new(Decimal::new(c as i64, 2)).unwrap(),
+            lot: None,
+            bin: None,
+            source: doc("p"),
+        }),
+        2 => qty.clone().prop_map(|qty| StockCommand::Issue { key: key(), qty, reservation: None, lot: None, source: doc("s") }),
+        2 => (qty, -10_000i64..10_000).prop_map(|(qty, cents)| StockCommand::Revalue {
+            key: key(),
+            qty,
+            amount: Decimal::new(cents, 2),
+            source: doc("i"),
+        }),
+    ]
+}
+
+fn check_revaluations(commands: Vec<StockCommand>) -> Result<(), TestCaseError> {
+    let mut state = StockItem::default();
+    let mut log = Vec::new();
+    let mut value_in = Decimal::ZERO;
+    for command in &commands {
+        if let Ok(events) = state.decide(command, &meta()) {
+            for event in events {
+                match &event {
+                    StockEvent::Received(r) => value_in += r.value,
+                    StockEvent::Issued(i) => value_in -= i.value,
+                    StockEvent::Revalued(r) => {
+                        prop_assert_eq!(r.to_stock + r.to_cost, r.amount);
+                        value_in += r.to_stock;
+                    }
+                    _ => {}
+                }
+                state.evolve(&event);
+                log.push(event);
+            }
+        }
+        prop_assert_eq!(state.value, value_in, "the value is what came in, less what went out");
+        prop_assert!(state.value >= Decimal::ZERO);
+        prop_assert!(state.layers.iter().all(|l| l.value >= Decimal::ZERO), "{:?}", state.layers);
+        if state.on_hand.is_zero() {
+            prop_assert_eq!(state.value, Decimal::ZERO, "no residue once everything left");
+        }
+    }
+    prop_assert_eq!(StockItem::fold(&log), state, "replaying the events rebuilds the same state");
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn revaluations_keep_the_value_equal_to_what_came_in_less_what_left_and_no_layer_below_zero(
+        commands in prop::collection::vec(revaluing_strategy(CostingMethod::Fifo), 1..50),
+        average in prop::collection::vec(revaluing_strategy(CostingMethod::MovingAverage), 1..50),
+    ) {
+        check_revaluations(commands)?;
+        check_revaluations(average)?;
+    }
+}

@@ -253,3 +253,32 @@ fn goods_cannot_go_into_a_bin_the_warehouse_does_not_have() {
     let unknown = PurchaseOrderCommand::Receive { id, receipt, lines, bin, lot, tolerance, bin_known: false };
     assert_eq!(code(&approved(), "kai", &[Role::Warehouse], unknown), "po.unknown_bin");
 }
+
+#[test]
+fn an_invoiced_line_names_the_goods_and_warehouse_its_price_difference_falls_on_once() {
+    let invoiced = |invoice_line: u32, line: u32| PurchaseOrderCommand::RecordInvoiced {
+        id: id(),
+        invoice: PurchaseInvoiceId(Uuid::from_u128(9)),
+        invoice_line,
+        line,
+        qty: d("100"),
+        difference: d("5.00"),
+    };
+    let received = given(&[
+        ("li", BUYER, place("1000")),
+        ("wang", BUYER, PurchaseOrderCommand::Approve { id: id() }),
+        ("kai", &[], receive(20, &[(0, 100)])),
+    ]);
+    let events = received.decide(&invoiced(0, 0), &meta("finance", FINANCE)).unwrap();
+    let [PurchaseOrderEvent::LineInvoiced(e)] = events.as_slice() else { panic!("{events:?}") };
+    assert_eq!(
+        (e.item, e.warehouse, e.difference),
+        (ItemId(Uuid::from_u128(10)), WarehouseId(Uuid::from_u128(5)), d("5.00"))
+    );
+    let mut after = received.clone();
+    after.evolve(&events[0]);
+    assert_eq!(after.invoiced[0], d("100"));
+    assert!(after.decide(&invoiced(0, 0), &meta("finance", FINANCE)).unwrap().is_empty(), "recorded once");
+    assert_eq!(code(&received, "finance", FINANCE, invoiced(1, 7)), "po.unknown_line");
+    assert_eq!(code(&PurchaseOrder::default(), "finance", FINANCE, invoiced(0, 0)), "po.not_found");
+}
