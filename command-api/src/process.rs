@@ -20,6 +20,7 @@ use domain::inventory::{
 use domain::process::order_fulfilment::FulfilmentCommand;
 use domain::process::price_differences::PriceDifferenceCommand;
 use domain::process::receipt_allocation::AllocationCommand;
+use domain::process::receiving::ReceivingCommand;
 use domain::process::shipping::ShippingCommand;
 use domain::process::stocktake_posting::PostingCommand;
 use domain::process::transfers::TransferFlowCommand;
@@ -163,6 +164,7 @@ dispatch_enum!(ShippingCommand { Stock => StockItem, Sales => SalesOrder, Shipme
 dispatch_enum!(AllocationCommand { Invoice => SalesInvoice, Receipt => CustomerReceipt });
 dispatch_enum!(TransferFlowCommand { Stock => StockItem, Transfer => StockTransfer });
 dispatch_enum!(PriceDifferenceCommand { PurchaseOrder => PurchaseOrder, Stock => StockItem });
+dispatch_enum!(ReceivingCommand { Stock => StockItem, Invoice => PurchaseInvoice });
 dispatch_command!(StockCommand => StockItem);
 dispatch_command!(CustomerAccountCommand => CustomerAccount);
 dispatch_command!(PurchaseInvoiceCommand => PurchaseInvoice);

@@ -300,3 +300,40 @@ pub async fn receive_purchase_order<S: EventStore>(
     }
     bus.execute::<PurchaseOrder>(meta, &receive).await
 }
+
+/// A carrier's freight invoice (运费) for an order's goods, booked as the book chose: a selling expense,
+/// or capitalized into the goods' cost (the price-difference flow spreads it over the order's lines
+/// and revalues their stock). The order must exist.
+#[allow(clippy::too_many_arguments)]
+pub async fn register_purchase_freight<S: EventStore>(
+    bus: &CommandBus<S>,
+    meta: &CommandMeta,
+    id: domain::PurchaseInvoiceId,
+    carrier: PartnerId,
+    number: &str,
+    po: PurchaseOrderId,
+    amount_net: Decimal,
+    vat_rate: Decimal,
+) -> Result<
+    Executed<domain::purchasing::PurchaseInvoiceEvent>,
+    BusError<domain::purchasing::PurchaseInvoiceRejection>,
+> {
+    let capitalize = bus
+        .inspect::<domain::finance::book::Book, _>(&domain::finance::book::Book::stream(meta.book), |b| {
+            b.capitalize_freight
+        })
+        .await?;
+    let po_known =
+        bus.inspect::<PurchaseOrder, _>(&PurchaseOrder::stream(po), |o| o.placed.is_some()).await?;
+    let register = domain::purchasing::PurchaseInvoiceCommand::RegisterFreight {
+        id,
+        carrier,
+        number: number.to_string(),
+        po,
+        amount_net,
+        vat_rate,
+        capitalize,
+        po_known,
+    };
+    bus.execute::<domain::purchasing::PurchaseInvoice>(meta, &register).await
+}

@@ -265,6 +265,7 @@ async fn amending_moves_the_commitment_and_cancelling_the_remainder_frees_what_w
         lot: None,
         tolerance: Decimal::ZERO,
         bin_known: true,
+        invoice: None,
     };
     let err =
         receive_purchase_order(&bus, &meta(83, "kai", &[Role::Warehouse], NOVEMBER), &receive(900, "Z-99"))

@@ -64,6 +64,7 @@ async fn ordered_and_received_twice(bus: &CommandBus<EmbeddedStore>) {
         lot: Some(format!("L-{receipt}")),
         tolerance: Decimal::ZERO,
         bin_known: true,
+        invoice: None,
     };
     let steps = [
         (meta(1, "li", &[Role::Purchasing]), place),

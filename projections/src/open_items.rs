@@ -136,6 +136,26 @@ impl OpenItems {
                 amount: e.amount_gross,
                 settlements: Vec::new(),
             }),
+            I::PurchaseInvoice(PurchaseInvoiceEvent::RecordedWithGoods(e)) => self.open(OpenItem {
+                ledger: Ledger::Payable,
+                kind: ItemKind::Invoice,
+                document: e.id.0,
+                partner: e.supplier,
+                dated: at,
+                due: at,
+                amount: e.amount_gross,
+                settlements: Vec::new(),
+            }),
+            I::PurchaseInvoice(PurchaseInvoiceEvent::FreightBooked(e)) => self.open(OpenItem {
+                ledger: Ledger::Payable,
+                kind: ItemKind::Invoice,
+                document: e.id.0,
+                partner: e.carrier,
+                dated: at,
+                due: at,
+                amount: e.amount_gross,
+                settlements: Vec::new(),
+            }),
             I::SupplierPayment(SupplierPaymentEvent::Paid(e)) => {
                 for (invoice, amount) in &e.allocations {
                     self.settle(Ledger::Payable, invoice.0, at, *amount);

@@ -94,6 +94,28 @@ fn loss_treatment() -> LossTreatment {
     }
 }
 
+fn received_invoice() -> domain::purchasing::order::ReceivedInvoice {
+    domain::purchasing::order::ReceivedInvoice {
+        id: PurchaseInvoiceId(Uuid::from_u128(84)),
+        number: "No.07700001".into(),
+        lines: vec![PurchaseInvoiceLine {
+            po: PurchaseOrderId(Uuid::from_u128(81)),
+            po_line: 0,
+            item: ItemId(Uuid::from_u128(1)),
+            qty: d("6"),
+            unit_price: d("2.50"),
+            vat_rate: d("0.13"),
+            amount_net: d("15.00"),
+            amount_tax: d("1.95"),
+            ordered_price: d("2.50"),
+            received_qty: d("6"),
+        }],
+        amount_net: d("15.00"),
+        amount_tax: d("1.95"),
+        amount_gross: d("16.95"),
+    }
+}
+
 fn stock_samples() -> Vec<StockEvent> {
     let policy = StockPolicy { costing: CostingMethod::Fifo, safety_stock: d("5"), allow_negative: false };
     vec![
@@ -192,7 +214,12 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
 
 /// Payloads of superseded versions, as they were stored: each must still decode, upcast to its current
 /// sample (the line's department, added in v2, reads as none; so does a loss's treatment).
-const GOLDEN_OLD: [(&str, u16, &str); 6] = [
+const GOLDEN_OLD: [(&str, u16, &str); 7] = [
+    (
+        "purchasing.GoodsReceived",
+        1,
+        "100000000000000000000000000000005110000000000000000000000000000000521000000000000000000000000000000046100000000000000000000000000000004d01001000000000000000000000000000000001013604322e3530010130000104412d303101034c2d31036b6169",
+    ),
     (
         "purchasing.PurchaseInvoiceBooked",
         1,
@@ -225,7 +252,7 @@ const GOLDEN_OLD: [(&str, u16, &str); 6] = [
     ),
 ];
 
-const GOLDEN: [(&str, &str); 112] = [
+const GOLDEN: [(&str, &str); 116] = [
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -391,6 +418,7 @@ const GOLDEN: [(&str, &str); 112] = [
     ("finance.BankStatementLineUnmatched", "0000100000000000000000000000000000005b047a68616f"),
     ("finance.SurchargesConfigured", "04302e303704302e3033047a68616f"),
     ("finance.VoucherWordsChosen", "01047a68616f"),
+    ("finance.FreightTreatmentChosen", "01047a68616f"),
     (
         "sales.CustomerAccountMoved",
         "100000000000000000000000000000003c082d313030302e3030100000000000000000000000000000006e07313034322e3530",
@@ -435,7 +463,19 @@ const GOLDEN: [(&str, &str); 112] = [
     ),
     (
         "purchasing.GoodsReceived",
-        "100000000000000000000000000000005110000000000000000000000000000000521000000000000000000000000000000046100000000000000000000000000000004d01001000000000000000000000000000000001013604322e3530010130000104412d303101034c2d31036b6169",
+        "100000000000000000000000000000005110000000000000000000000000000000521000000000000000000000000000000046100000000000000000000000000000004d01001000000000000000000000000000000001013604322e3530010130000104412d303101034c2d31036b61690110000000000000000000000000000000540b4e6f2e3037373030303031011000000000000000000000000000000051001000000000000000000000000000000001013604322e353004302e31330531352e303004312e393504322e353001360531352e303004312e39350531362e3935",
+    ),
+    (
+        "purchasing.PurchaseOrderFreightAllocated",
+        "100000000000000000000000000000005310000000000000000000000000000000460531322e30300100100000000000000000000000000000000101360531322e3030",
+    ),
+    (
+        "purchasing.PurchaseInvoiceRecordedWithGoods",
+        "1000000000000000000000000000000053100000000000000000000000000000004d100000000000000000000000000000005110000000000000000000000000000000520b4e6f2e3037373030303031011000000000000000000000000000000051001000000000000000000000000000000001013604322e353004302e31330531352e303004312e393504322e353001360531352e303004312e39350531362e3935",
+    ),
+    (
+        "purchasing.PurchaseFreightBooked",
+        "1000000000000000000000000000000053100000000000000000000000000000004e0b4e6f2e3039393030303032100000000000000000000000000000005104302e30390531322e303004312e30380531332e303801",
     ),
     (
         "purchasing.PurchaseOrderRemainderCancelled",
@@ -736,6 +776,7 @@ fn purchase_order_samples() -> Vec<PurchaseOrderEvent> {
             bin: Some("A-01".into()),
             lot: Some("L-1".into()),
             by: "kai".into(),
+            invoice: Some(received_invoice()),
         }),
         PurchaseOrderEvent::RemainderCancelled(PurchaseOrderRemainderCancelled {
             cancelled: vec![(0, d("4"))],
@@ -743,6 +784,17 @@ fn purchase_order_samples() -> Vec<PurchaseOrderEvent> {
             by: "li".into(),
         }),
         PurchaseOrderEvent::Closed(PurchaseOrderClosed { by: "li".into() }),
+        PurchaseOrderEvent::FreightAllocated(domain::purchasing::order::PurchaseOrderFreightAllocated {
+            invoice: PurchaseInvoiceId(Uuid::from_u128(83)),
+            warehouse: WarehouseId(Uuid::from_u128(70)),
+            amount: d("12.00"),
+            shares: vec![domain::purchasing::order::FreightShare {
+                line: 0,
+                item: ItemId(Uuid::from_u128(1)),
+                qty: d("6"),
+                amount: d("12.00"),
+            }],
+        }),
         PurchaseOrderEvent::LineInvoiced(domain::purchasing::order::PurchaseOrderLineInvoiced {
             invoice: PurchaseInvoiceId(Uuid::from_u128(82)),
             invoice_line: 0,
@@ -792,6 +844,10 @@ fn finance_samples() -> (Vec<BookEvent>, Vec<VoucherEvent>, Vec<JournalEvent>) {
         }),
         BookEvent::VoucherWordsChosen(domain::finance::book::VoucherWordsChosen {
             words: domain::finance::book::WordScheme::ReceiptPaymentTransfer,
+            by: "zhao".into(),
+        }),
+        BookEvent::FreightTreatmentChosen(domain::finance::book::FreightTreatmentChosen {
+            capitalize: true,
             by: "zhao".into(),
         }),
     ];
@@ -1018,6 +1074,30 @@ fn purchase_invoice_samples() -> (Vec<PurchaseInvoiceEvent>, Vec<SupplierPayment
             open_after: d("0"),
         }),
         PurchaseInvoiceEvent::Paid(PurchaseInvoicePaid { id }),
+        PurchaseInvoiceEvent::RecordedWithGoods(
+            domain::purchasing::invoice::PurchaseInvoiceRecordedWithGoods {
+                id,
+                supplier: PartnerId(Uuid::from_u128(77)),
+                po: PurchaseOrderId(Uuid::from_u128(81)),
+                receipt: GoodsReceiptId(Uuid::from_u128(82)),
+                number: "No.07700001".into(),
+                lines: received_invoice().lines,
+                amount_net: d("15.00"),
+                amount_tax: d("1.95"),
+                amount_gross: d("16.95"),
+            },
+        ),
+        PurchaseInvoiceEvent::FreightBooked(domain::purchasing::invoice::PurchaseFreightBooked {
+            id,
+            carrier: PartnerId(Uuid::from_u128(78)),
+            number: "No.09900002".into(),
+            po: PurchaseOrderId(Uuid::from_u128(81)),
+            vat_rate: d("0.09"),
+            amount_net: d("12.00"),
+            amount_tax: d("1.08"),
+            amount_gross: d("13.08"),
+            capitalized: true,
+        }),
         PurchaseInvoiceEvent::OpenedFromOpeningBalance(domain::purchasing::invoice::PurchaseInvoiceOpened {
             id,
             supplier: PartnerId(Uuid::from_u128(77)),
@@ -1350,6 +1430,16 @@ fn superseded_versions_decode_from_their_golden_bytes_into_the_current_samples()
             other => other,
         })
         .collect();
+    // v1 receipts came without an invoice.
+    let orders: Vec<PurchaseOrderEvent> = purchase_order_samples()
+        .into_iter()
+        .map(|e| match e {
+            PurchaseOrderEvent::Received(r) => {
+                PurchaseOrderEvent::Received(GoodsReceived { invoice: None, ..r })
+            }
+            other => other,
+        })
+        .collect();
     // v1 purchase invoices expensed their price differences.
     let bills: Vec<PurchaseInvoiceEvent> = purchase_invoice_samples()
         .0
@@ -1386,6 +1476,7 @@ fn superseded_versions_decode_from_their_golden_bytes_into_the_current_samples()
             "purchasing.PurchaseInvoiceBooked" => {
                 bills.contains(&decode_domain_event(&event_type, &bytes).unwrap())
             }
+            "purchasing.GoodsReceived" => orders.contains(&decode_domain_event(&event_type, &bytes).unwrap()),
             "inventory.StocktakeApproved" => {
                 stocktakes.contains(&decode_domain_event(&event_type, &bytes).unwrap())
             }

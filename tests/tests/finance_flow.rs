@@ -106,6 +106,7 @@ async fn every_value_moving_event_is_booked_once_and_the_ledger_balances_and_agr
         lot: None,
         tolerance: Decimal::ZERO,
         bin_known: true,
+        invoice: None,
     };
     bus.execute::<PurchaseOrder>(&meta(5, &[Role::Warehouse]), &receive).await.unwrap();
     run_process_managers(&bus, dir.path()).await;

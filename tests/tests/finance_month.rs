@@ -150,6 +150,7 @@ async fn a_month_of_trading_books_exactly_the_vouchers_and_balances_worked_out_b
         lot: None,
         tolerance: Decimal::ZERO,
         bin_known: true,
+        invoice: None,
     };
     let first = receive(101, vec![(0, Quantity::units(60)), (1, Quantity::units(50))]);
     bus.execute::<PurchaseOrder>(&clerk.at(2, &[Role::Warehouse]), &first).await.unwrap();

@@ -163,6 +163,7 @@ async fn apply(bus: &CommandBus<EmbeddedStore>, world: &mut World, op: &Op) {
                 lot: None,
                 tolerance: Decimal::ZERO,
                 bin_known: true,
+                invoice: None,
             };
             bus.execute::<PurchaseOrder>(&world.meta(&[Role::Warehouse]), &receive).await.unwrap();
             world.purchases.push((id, item(i), qty, price, None));

@@ -58,6 +58,12 @@ pub enum BookCommand {
         id: BookId,
         words: WordScheme,
     },
+    /// Whether purchase freight becomes part of the goods' cost (manufacturers) or a selling expense
+    /// (trading companies, the default).
+    ChooseFreightTreatment {
+        id: BookId,
+        capitalize: bool,
+    },
 }
 
 /// How a book's automatic vouchers are worded (凭证字).
@@ -76,7 +82,8 @@ impl BookCommand {
             BookCommand::Create { id, .. }
             | BookCommand::AddAccount { id, .. }
             | BookCommand::ConfigureSurcharges { id, .. }
-            | BookCommand::ChooseVoucherWords { id, .. } => *id,
+            | BookCommand::ChooseVoucherWords { id, .. }
+            | BookCommand::ChooseFreightTreatment { id, .. } => *id,
         }
     }
 }
@@ -103,6 +110,12 @@ pub struct VoucherWordsChosen {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreightTreatmentChosen {
+    pub capitalize: bool,
+    pub by: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SurchargesConfigured {
     pub urban_construction: Decimal,
     pub education: Decimal,
@@ -116,6 +129,7 @@ crate::domain_events! {
         AccountAdded(AccountAdded) = "finance.AccountAdded" v 1,
         SurchargesConfigured(SurchargesConfigured) = "finance.SurchargesConfigured" v 1,
         VoucherWordsChosen(VoucherWordsChosen) = "finance.VoucherWordsChosen" v 1,
+        FreightTreatmentChosen(FreightTreatmentChosen) = "finance.FreightTreatmentChosen" v 1,
     }
 }
 
@@ -153,6 +167,8 @@ pub struct Book {
     /// Surcharge rates on VAT (urban construction, education); none until configured.
     pub surcharges: Option<(Decimal, Decimal)>,
     pub words: WordScheme,
+    /// Whether purchase freight is capitalized into the goods (else expensed).
+    pub capitalize_freight: bool,
 }
 
 impl Book {
@@ -231,6 +247,7 @@ impl Aggregate for Book {
             }
             BookEvent::SurchargesConfigured(e) => self.surcharges = Some((e.urban_construction, e.education)),
             BookEvent::VoucherWordsChosen(e) => self.words = e.words,
+            BookEvent::FreightTreatmentChosen(e) => self.capitalize_freight = e.capitalize,
         }
     }
 
@@ -275,6 +292,18 @@ impl Aggregate for Book {
                 }
                 Ok(vec![BookEvent::VoucherWordsChosen(VoucherWordsChosen {
                     words: *words,
+                    by: meta.actor.clone(),
+                })])
+            }
+            BookCommand::ChooseFreightTreatment { capitalize, .. } => {
+                if self.id.is_none() {
+                    return Err(BookRejection::NotFound);
+                }
+                if self.capitalize_freight == *capitalize {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![BookEvent::FreightTreatmentChosen(FreightTreatmentChosen {
+                    capitalize: *capitalize,
                     by: meta.actor.clone(),
                 })])
             }

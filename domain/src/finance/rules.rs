@@ -15,7 +15,7 @@ use super::payroll::{PayrollAccrued, PayrollPaid};
 use super::voucher::{VoucherSource, VoucherWord};
 use crate::ids::{BookId, EventId, ItemId, PartnerId, VoucherId};
 use crate::inventory::stock::{LossTreatment, StockAdjusted, StockRevalued};
-use crate::purchasing::invoice::PurchaseInvoiceBooked;
+use crate::purchasing::invoice::{PurchaseFreightBooked, PurchaseInvoiceBooked};
 use crate::purchasing::order::GoodsReceived;
 use crate::purchasing::payment::SupplierPaid;
 use crate::returns::{ReturnCompleted, ReturnCreated, ReturnDirection};
@@ -137,7 +137,22 @@ fn non_zero(lines: Vec<RoleLine>) -> Vec<RoleLine> {
 
 /// 暂估入库: goods received before their invoice, at the order's price net of VAT.
 /// Dr Inventory per line / Cr GRNI.
+/// With the invoice in the same step (发票随货): Dr Inventory per line at the invoice's net + Dr input
+/// VAT / Cr Payables (gross); nothing is estimated.
 pub fn goods_received(e: &GoodsReceived) -> Vec<RoleLine> {
+    if let Some(invoice) = &e.invoice {
+        let summary = format!("采购入库 发票 {}", invoice.number);
+        let mut lines: Vec<RoleLine> = invoice
+            .lines
+            .iter()
+            .map(|l| RoleLine::debit(&summary, AccountRole::Inventory, l.amount_net).item(l.item))
+            .collect();
+        lines.push(RoleLine::debit(&format!("{summary} 进项税"), AccountRole::InputVat, invoice.amount_tax));
+        lines.push(
+            RoleLine::credit(&summary, AccountRole::Payables, invoice.amount_gross).partner(e.supplier),
+        );
+        return non_zero(lines);
+    }
     let mut lines: Vec<RoleLine> = e
         .lines
         .iter()
@@ -179,6 +194,24 @@ pub fn purchase_invoice_booked(e: &PurchaseInvoiceBooked) -> Vec<RoleLine> {
     lines.push(RoleLine::debit(&format!("{summary} 进项税"), AccountRole::InputVat, e.amount_tax));
     lines.push(RoleLine::credit(&summary, AccountRole::Payables, e.amount_gross).partner(e.supplier));
     non_zero(lines)
+}
+
+/// 采购运费: a carrier's freight invoice. A trading company expenses it (the small-enterprise rule for
+/// wholesale and retail: 销售费用); a manufacturer capitalizes it into the goods, so it waits in GRNI
+/// for the stock it is spread over to take it ([`stock_revalued`]).
+/// Dr SalesExpense (or GRNI) + Dr input VAT / Cr Payables to the carrier (gross).
+pub fn purchase_freight_booked(e: &PurchaseFreightBooked) -> Vec<RoleLine> {
+    let summary = format!("采购运费 {}", e.number);
+    let (role, net_summary) = if e.capitalized {
+        (AccountRole::Grni, format!("{summary} (计入存货成本)"))
+    } else {
+        (AccountRole::SalesExpense, summary.clone())
+    };
+    non_zero(vec![
+        RoleLine::debit(&net_summary, role, e.amount_net),
+        RoleLine::debit(&format!("{summary} 进项税"), AccountRole::InputVat, e.amount_tax),
+        RoleLine::credit(&summary, AccountRole::Payables, e.amount_gross).partner(e.carrier),
+    ])
 }
 
 /// 采购价差调整存货成本: a cost difference the stock took (the part on goods still on hand) and what
@@ -398,6 +431,7 @@ mod tests {
             bin: None,
             lot: None,
             by: "kai".into(),
+            invoice: None,
         };
         let lines = goods_received(&received);
         // 3 × 3.335 = 10.005 → 10.01 (half up), 25.00; the estimate is their sum.
@@ -410,6 +444,84 @@ mod tests {
             ]
         );
         assert_eq!(lines[2].partner, Some(partner()));
+    }
+
+    #[test]
+    fn freight_is_a_selling_expense_unless_the_book_capitalizes_it_into_the_goods() {
+        let freight = |capitalized| PurchaseFreightBooked {
+            id: crate::ids::PurchaseInvoiceId(Uuid::from_u128(1)),
+            carrier: partner(),
+            number: "No.0990".into(),
+            po: PurchaseOrderId(Uuid::from_u128(2)),
+            vat_rate: d("0.09"),
+            amount_net: d("30.00"),
+            amount_tax: d("2.70"),
+            amount_gross: d("32.70"),
+            capitalized,
+        };
+        assert_eq!(
+            sides(&purchase_freight_booked(&freight(false))),
+            vec![
+                (AccountRole::SalesExpense, d("30.00"), d("0")),
+                (AccountRole::InputVat, d("2.70"), d("0")),
+                (AccountRole::Payables, d("0"), d("32.70")),
+            ]
+        );
+        assert_eq!(
+            sides(&purchase_freight_booked(&freight(true)))[0],
+            (AccountRole::Grni, d("30.00"), d("0"))
+        );
+    }
+
+    #[test]
+    fn goods_that_come_with_their_invoice_go_to_stock_at_its_price_with_no_estimate() {
+        use crate::purchasing::invoice::PurchaseInvoiceLine;
+        use crate::purchasing::order::ReceivedInvoice;
+        let policy =
+            StockPolicy { costing: CostingMethod::Fifo, safety_stock: Decimal::ZERO, allow_negative: false };
+        let received = GoodsReceived {
+            id: PurchaseOrderId(Uuid::from_u128(1)),
+            receipt: GoodsReceiptId(Uuid::from_u128(2)),
+            warehouse: WarehouseId(Uuid::from_u128(3)),
+            supplier: partner(),
+            lines: vec![ReceivedLine {
+                line: 0,
+                item: ItemId(Uuid::from_u128(4)),
+                qty: d("10"),
+                unit_price: d("20.50"),
+                policy,
+            }],
+            bin: None,
+            lot: None,
+            by: "kai".into(),
+            invoice: Some(ReceivedInvoice {
+                id: crate::ids::PurchaseInvoiceId(Uuid::from_u128(5)),
+                number: "No.1".into(),
+                lines: vec![PurchaseInvoiceLine {
+                    po: PurchaseOrderId(Uuid::from_u128(1)),
+                    po_line: 0,
+                    item: ItemId(Uuid::from_u128(4)),
+                    qty: d("10"),
+                    unit_price: d("20.50"),
+                    vat_rate: d("0.13"),
+                    amount_net: d("205.00"),
+                    amount_tax: d("26.65"),
+                    ordered_price: d("20.00"),
+                    received_qty: d("10"),
+                }],
+                amount_net: d("205.00"),
+                amount_tax: d("26.65"),
+                amount_gross: d("231.65"),
+            }),
+        };
+        assert_eq!(
+            sides(&goods_received(&received)),
+            vec![
+                (AccountRole::Inventory, d("205.00"), d("0")),
+                (AccountRole::InputVat, d("26.65"), d("0")),
+                (AccountRole::Payables, d("0"), d("231.65")),
+            ]
+        );
     }
 
     #[test]

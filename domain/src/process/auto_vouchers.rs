@@ -51,6 +51,9 @@ impl ProcessManager for AutoVouchers {
             I::PurchaseInvoice(PurchaseInvoiceEvent::Booked(e)) => {
                 ("purchasing.PurchaseInvoice", e.id.0, rules::purchase_invoice_booked(e))
             }
+            I::PurchaseInvoice(PurchaseInvoiceEvent::FreightBooked(e)) => {
+                ("purchasing.PurchaseInvoice", e.id.0, rules::purchase_freight_booked(e))
+            }
             I::Shipment(ShipmentEvent::Costed(e)) => (SHIPMENT_DOC, e.id.0, rules::shipment_costed(e)),
             I::SalesInvoice(SalesInvoiceEvent::Issued(e)) => {
                 ("sales.SalesInvoice", e.id.0, rules::sales_invoice_issued(e))

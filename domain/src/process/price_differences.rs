@@ -1,8 +1,9 @@
-//! Price differences (采购价差): a booked purchase invoice whose price differs from its order's left
-//! the difference in GRNI. Each invoice line is recorded on its order, which knows the goods' item and
-//! receiving warehouse; the stock item there is revalued by the difference, taking what falls on goods
-//! still on hand and passing the rest to cost of sales (its `StockRevalued` event carries the split
-//! the automatic voucher books).
+//! Price differences (采购价差) and capitalized freight: costs that reach the goods after they were
+//! received. A booked purchase invoice whose price differs from its order's left the difference in
+//! GRNI; each invoice line is recorded on its order, which knows the goods' item and receiving
+//! warehouse. Capitalized freight (also left in GRNI) is spread by the order over its lines. The stock
+//! item is then revalued by each amount, taking what falls on goods still on hand and passing the rest
+//! to cost of sales (its `StockRevalued` event carries the split the automatic voucher books).
 
 use super::{EventContext, ProcessManager};
 use crate::inventory::{DocRef, StockCommand, StockKey};
@@ -55,6 +56,32 @@ impl ProcessManager for PriceDifferences {
                     })
                     .collect()
             }
+            PriceDifferenceInput::PurchaseInvoice(PurchaseInvoiceEvent::FreightBooked(freight))
+                if freight.capitalized =>
+            {
+                vec![PriceDifferenceCommand::PurchaseOrder(PurchaseOrderCommand::AllocateFreight {
+                    id: freight.po,
+                    invoice: freight.id,
+                    amount: freight.amount_net,
+                })]
+            }
+            PriceDifferenceInput::PurchaseOrder(PurchaseOrderEvent::FreightAllocated(allocated)) => allocated
+                .shares
+                .iter()
+                .filter(|share| !share.amount.is_zero())
+                .filter_map(|share| {
+                    Some(PriceDifferenceCommand::Stock(StockCommand::Revalue {
+                        key: StockKey { item: share.item, warehouse: allocated.warehouse },
+                        qty: Quantity::new(share.qty).ok()?,
+                        amount: share.amount,
+                        source: DocRef {
+                            kind: PURCHASE_INVOICE_DOC.into(),
+                            id: allocated.invoice.0,
+                            line: Some(share.line),
+                        },
+                    }))
+                })
+                .collect(),
             PriceDifferenceInput::PurchaseOrder(PurchaseOrderEvent::LineInvoiced(invoiced))
                 if !invoiced.difference.is_zero() =>
             {

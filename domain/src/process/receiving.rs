@@ -1,25 +1,33 @@
-//! Receiving: goods received against a purchase order → each line received into stock at the order's
-//! net unit price, in the order's warehouse, bin and lot.
+//! Receiving: goods received against a purchase order → each line received into stock in the order's
+//! warehouse, bin and lot, at the price the receipt carries (the order's net unit price, or the
+//! invoice's when the invoice came with the goods); and such an invoice becomes an open purchase
+//! invoice that payments can pay.
 
 use super::{EventContext, ProcessManager};
 use crate::inventory::{DocRef, StockCommand, StockKey};
-use crate::purchasing::{GOODS_RECEIPT_DOC, PurchaseOrderEvent};
+use crate::purchasing::{GOODS_RECEIPT_DOC, PurchaseInvoiceCommand, PurchaseOrderEvent};
 use crate::values::{Code, Quantity, UnitAmount};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReceivingCommand {
+    Stock(StockCommand),
+    Invoice(PurchaseInvoiceCommand),
+}
 
 pub struct Receiving;
 
 impl ProcessManager for Receiving {
     const NAME: &'static str = "receiving";
     type Input = PurchaseOrderEvent;
-    type Output = StockCommand;
+    type Output = ReceivingCommand;
 
-    fn react(&self, event: &PurchaseOrderEvent, _context: &EventContext) -> Vec<StockCommand> {
+    fn react(&self, event: &PurchaseOrderEvent, _context: &EventContext) -> Vec<ReceivingCommand> {
         let PurchaseOrderEvent::Received(received) = event else { return Vec::new() };
-        received
+        let mut commands: Vec<ReceivingCommand> = received
             .lines
             .iter()
             .filter_map(|line| {
-                Some(StockCommand::Receive {
+                Some(ReceivingCommand::Stock(StockCommand::Receive {
                     key: StockKey { item: line.item, warehouse: received.warehouse },
                     policy: line.policy.clone(),
                     qty: Quantity::new(line.qty).ok()?,
@@ -31,8 +39,18 @@ impl ProcessManager for Receiving {
                         id: received.receipt.0,
                         line: Some(line.line),
                     },
-                })
+                }))
             })
-            .collect()
+            .collect();
+        if let Some(invoice) = &received.invoice {
+            commands.push(ReceivingCommand::Invoice(PurchaseInvoiceCommand::RecordWithGoods {
+                id: invoice.id,
+                supplier: received.supplier,
+                po: received.id,
+                receipt: received.receipt,
+                invoice: invoice.clone(),
+            }));
+        }
+        commands
     }
 }

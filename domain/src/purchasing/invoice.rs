@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregate::Aggregate;
 use crate::command::{CommandMeta, Rejection, Role};
-use crate::ids::{ItemId, PartnerId, PurchaseInvoiceId, PurchaseOrderId, SupplierPaymentId};
+use crate::ids::{GoodsReceiptId, ItemId, PartnerId, PurchaseInvoiceId, PurchaseOrderId, SupplierPaymentId};
+use crate::purchasing::order::ReceivedInvoice;
 use crate::time::Timestamp;
 use crate::values::{Quantity, UnitAmount, line_amounts};
 
@@ -63,6 +64,31 @@ pub enum PurchaseInvoiceCommand {
     ApproveException { id: PurchaseInvoiceId, reason: String },
     /// From the payment flow: part of a supplier payment pays this invoice.
     RecordPayment { id: PurchaseInvoiceId, payment: SupplierPaymentId, amount: Decimal },
+    /// From the receiving flow: the invoice that came with the goods, booked with the receipt, now open
+    /// for payments.
+    RecordWithGoods {
+        id: PurchaseInvoiceId,
+        supplier: PartnerId,
+        po: PurchaseOrderId,
+        receipt: GoodsReceiptId,
+        invoice: ReceivedInvoice,
+    },
+    /// A carrier's freight invoice (运费) for an order's goods: expensed (trading companies, the
+    /// small-enterprise rule for wholesale and retail) or capitalized into the goods' cost
+    /// (manufacturers), as the book chose.
+    RegisterFreight {
+        id: PurchaseInvoiceId,
+        carrier: PartnerId,
+        number: String,
+        po: PurchaseOrderId,
+        amount_net: Decimal,
+        vat_rate: Decimal,
+        /// The book's choice (read at the edge).
+        capitalize: bool,
+        /// Whether `po` is an order purchasing knows (read at the edge): freight is spread over its
+        /// goods.
+        po_known: bool,
+    },
     /// An invoice still unpaid when the book started (from its opening balances), so payments can pay it.
     OpenFromOpeningBalance {
         id: PurchaseInvoiceId,
@@ -80,6 +106,8 @@ impl PurchaseInvoiceCommand {
             PurchaseInvoiceCommand::Register { id, .. }
             | PurchaseInvoiceCommand::ApproveException { id, .. }
             | PurchaseInvoiceCommand::RecordPayment { id, .. }
+            | PurchaseInvoiceCommand::RecordWithGoods { id, .. }
+            | PurchaseInvoiceCommand::RegisterFreight { id, .. }
             | PurchaseInvoiceCommand::OpenFromOpeningBalance { id, .. } => *id,
         }
     }
@@ -215,6 +243,37 @@ pub struct PurchaseInvoicePaid {
     pub id: PurchaseInvoiceId,
 }
 
+/// An invoice that came with the goods: booked with the receipt (its voucher debits the stock, not the
+/// estimate), open for payments from here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseInvoiceRecordedWithGoods {
+    pub id: PurchaseInvoiceId,
+    pub supplier: PartnerId,
+    pub po: PurchaseOrderId,
+    pub receipt: GoodsReceiptId,
+    pub number: String,
+    pub lines: Vec<PurchaseInvoiceLine>,
+    pub amount_net: Decimal,
+    pub amount_tax: Decimal,
+    pub amount_gross: Decimal,
+}
+
+/// A freight invoice booked: Dr selling expense (or, capitalized, GRNI until the goods' stock takes
+/// it) + Dr input VAT / Cr payables to the carrier.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseFreightBooked {
+    pub id: PurchaseInvoiceId,
+    pub carrier: PartnerId,
+    pub number: String,
+    pub po: PurchaseOrderId,
+    pub vat_rate: Decimal,
+    pub amount_net: Decimal,
+    pub amount_tax: Decimal,
+    pub amount_gross: Decimal,
+    /// Whether the freight becomes part of the goods' cost (spread over the order's received lines).
+    pub capitalized: bool,
+}
+
 /// An invoice carried over from before the book started: in the opening balances already, so it books
 /// nothing; it is open for payments from the start.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -238,6 +297,8 @@ crate::domain_events! {
         Paid(PurchaseInvoicePaid) = "purchasing.PurchaseInvoicePaid" v 1,
         Booked(PurchaseInvoiceBooked) = "purchasing.PurchaseInvoiceBooked" v 2 upcast [1 => PurchaseInvoiceBookedV1],
         OpenedFromOpeningBalance(PurchaseInvoiceOpened) = "purchasing.PurchaseInvoiceOpenedFromOpeningBalance" v 1,
+        RecordedWithGoods(PurchaseInvoiceRecordedWithGoods) = "purchasing.PurchaseInvoiceRecordedWithGoods" v 1,
+        FreightBooked(PurchaseFreightBooked) = "purchasing.PurchaseFreightBooked" v 1,
     }
 }
 
@@ -263,6 +324,8 @@ pub enum PurchaseInvoiceRejection {
     InvalidAmount,
     #[error("the supplier or an item is deactivated")]
     MasterUnusable,
+    #[error("purchase order {0} does not exist")]
+    UnknownOrder(PurchaseOrderId),
 }
 
 impl Rejection for PurchaseInvoiceRejection {
@@ -278,6 +341,7 @@ impl Rejection for PurchaseInvoiceRejection {
             PurchaseInvoiceRejection::Overpaid { .. } => "purchase_invoice.overpaid",
             PurchaseInvoiceRejection::InvalidAmount => "purchase_invoice.invalid_amount",
             PurchaseInvoiceRejection::MasterUnusable => "purchase_invoice.master_unusable",
+            PurchaseInvoiceRejection::UnknownOrder(_) => "purchase_invoice.unknown_order",
         }
     }
 }
@@ -386,6 +450,14 @@ impl Aggregate for PurchaseInvoice {
                 self.open = e.amount_gross;
                 self.status = PurchaseInvoiceStatus::Matched;
             }
+            PurchaseInvoiceEvent::RecordedWithGoods(e) => {
+                self.open = e.amount_gross;
+                self.status = PurchaseInvoiceStatus::Matched;
+            }
+            PurchaseInvoiceEvent::FreightBooked(e) => {
+                self.open = e.amount_gross;
+                self.status = PurchaseInvoiceStatus::Matched;
+            }
         }
         assert!(self.open >= Decimal::ZERO, "an invoice is never paid beyond its amount");
     }
@@ -464,6 +536,64 @@ impl Aggregate for PurchaseInvoice {
                     }),
                     PurchaseInvoiceEvent::Booked(PurchaseInvoiceBooked::of(registered)),
                 ])
+            }
+            PurchaseInvoiceCommand::RecordWithGoods { id, supplier, po, receipt, invoice } => {
+                // A re-read receipt repeats its command id, which the command bus recognises; another
+                // document under this invoice's id is a mistake.
+                if self.status != S::New {
+                    return Err(R::AlreadyExists);
+                }
+                Ok(vec![PurchaseInvoiceEvent::RecordedWithGoods(PurchaseInvoiceRecordedWithGoods {
+                    id: *id,
+                    supplier: *supplier,
+                    po: *po,
+                    receipt: *receipt,
+                    number: invoice.number.clone(),
+                    lines: invoice.lines.clone(),
+                    amount_net: invoice.amount_net,
+                    amount_tax: invoice.amount_tax,
+                    amount_gross: invoice.amount_gross,
+                })])
+            }
+            PurchaseInvoiceCommand::RegisterFreight {
+                id,
+                carrier,
+                number,
+                po,
+                amount_net,
+                vat_rate,
+                capitalize,
+                po_known,
+            } => {
+                if self.status != S::New {
+                    return Err(R::AlreadyExists);
+                }
+                if !po_known {
+                    return Err(R::UnknownOrder(*po));
+                }
+                let number = number.trim();
+                if number.is_empty() || number.len() > 64 || !crate::values::is_vat_rate(*vat_rate) {
+                    return Err(R::InvalidLines);
+                }
+                if *amount_net <= Decimal::ZERO
+                    || amount_net.scale() > 2
+                    || *amount_net >= crate::values::DOCUMENT_AMOUNT_MAX
+                {
+                    return Err(R::InvalidAmount);
+                }
+                // Freight is one line: its VAT is rounded half-up on the net amount.
+                let amount_tax = crate::values::round_money(*amount_net * vat_rate);
+                Ok(vec![PurchaseInvoiceEvent::FreightBooked(PurchaseFreightBooked {
+                    id: *id,
+                    carrier: *carrier,
+                    number: number.to_string(),
+                    po: *po,
+                    vat_rate: *vat_rate,
+                    amount_net: *amount_net,
+                    amount_tax,
+                    amount_gross: *amount_net + amount_tax,
+                    capitalized: *capitalize,
+                })])
             }
             PurchaseInvoiceCommand::OpenFromOpeningBalance {
                 id,

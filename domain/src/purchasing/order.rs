@@ -16,6 +16,7 @@ use crate::ids::{
     GoodsReceiptId, ItemId, PartnerId, PurchaseInvoiceId, PurchaseOrderId, RequisitionId, WarehouseId,
 };
 use crate::inventory::StockPolicy;
+use crate::purchasing::invoice::PurchaseInvoiceLine;
 use crate::values::{DOCUMENT_AMOUNT_MAX, Quantity, UnitAmount, line_amounts};
 
 /// Most lines in one purchase order.
@@ -73,6 +74,9 @@ pub enum PurchaseOrderCommand {
         /// Whether `bin` is one of the receiving warehouse's bins (a fact read at the edge; ignored
         /// without a bin).
         bin_known: bool,
+        /// The supplier's VAT invoice when it came with the goods (发票随货): the goods are received at
+        /// its prices and the payable booked at once, with no estimate (暂估) in between.
+        invoice: Option<InvoiceWithGoods>,
     },
     CancelRemainder {
         id: PurchaseOrderId,
@@ -80,6 +84,12 @@ pub enum PurchaseOrderCommand {
     },
     Close {
         id: PurchaseOrderId,
+    },
+    /// From the price-difference flow: capitalized freight of `amount` spread over the order's goods.
+    AllocateFreight {
+        id: PurchaseOrderId,
+        invoice: PurchaseInvoiceId,
+        amount: Decimal,
     },
     /// From the price-difference flow: a booked purchase invoice's line (`invoice_line`) covered `qty`
     /// of order line `line` at a net `difference` from the order price. Idempotent per invoice line.
@@ -103,9 +113,19 @@ impl PurchaseOrderCommand {
             | PurchaseOrderCommand::Receive { id, .. }
             | PurchaseOrderCommand::CancelRemainder { id, .. }
             | PurchaseOrderCommand::Close { id }
-            | PurchaseOrderCommand::RecordInvoiced { id, .. } => *id,
+            | PurchaseOrderCommand::RecordInvoiced { id, .. }
+            | PurchaseOrderCommand::AllocateFreight { id, .. } => *id,
         }
     }
+}
+
+/// A supplier's invoice that arrived with the goods: its number and, for each received line, its net
+/// unit price (the VAT rate is the order line's).
+#[derive(Clone, Debug, PartialEq)]
+pub struct InvoiceWithGoods {
+    pub id: PurchaseInvoiceId,
+    pub number: String,
+    pub prices: Vec<(u32, UnitAmount)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,9 +182,37 @@ pub struct ReceivedLine {
     pub policy: StockPolicy,
 }
 
+/// The invoice that came with the goods, priced and taxed per line as a registered invoice is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivedInvoice {
+    pub id: PurchaseInvoiceId,
+    pub number: String,
+    pub lines: Vec<PurchaseInvoiceLine>,
+    pub amount_net: Decimal,
+    pub amount_tax: Decimal,
+    pub amount_gross: Decimal,
+}
+
 /// Goods received against the order: everything receiving stock needs travels here.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GoodsReceived {
+    pub id: PurchaseOrderId,
+    pub receipt: GoodsReceiptId,
+    pub warehouse: WarehouseId,
+    pub supplier: PartnerId,
+    /// Each line at the price the stock takes it at: the invoice's when one came with the goods, else
+    /// the order's (an estimate until the invoice is booked).
+    pub lines: Vec<ReceivedLine>,
+    pub bin: Option<String>,
+    pub lot: Option<String>,
+    pub by: String,
+    /// Since v2: the invoice that came with the goods, if any.
+    pub invoice: Option<ReceivedInvoice>,
+}
+
+/// `purchasing.GoodsReceived` v1, before an invoice could come with the goods.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoodsReceivedV1 {
     pub id: PurchaseOrderId,
     pub receipt: GoodsReceiptId,
     pub warehouse: WarehouseId,
@@ -173,6 +221,22 @@ pub struct GoodsReceived {
     pub bin: Option<String>,
     pub lot: Option<String>,
     pub by: String,
+}
+
+impl From<GoodsReceivedV1> for GoodsReceived {
+    fn from(v1: GoodsReceivedV1) -> Self {
+        GoodsReceived {
+            id: v1.id,
+            receipt: v1.receipt,
+            warehouse: v1.warehouse,
+            supplier: v1.supplier,
+            lines: v1.lines,
+            bin: v1.bin,
+            lot: v1.lot,
+            by: v1.by,
+            invoice: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,6 +250,27 @@ pub struct PurchaseOrderRemainderCancelled {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PurchaseOrderClosed {
     pub by: String,
+}
+
+/// One line's share of capitalized freight.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreightShare {
+    pub line: u32,
+    pub item: ItemId,
+    /// The quantity the share is spread over (received, or ordered when nothing was received yet).
+    pub qty: Decimal,
+    pub amount: Decimal,
+}
+
+/// Capitalized freight spread over the order's lines by their value (received quantity × order
+/// price, or ordered when nothing was received yet), each share rounded half-up and the last line
+/// taking the rounding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseOrderFreightAllocated {
+    pub invoice: PurchaseInvoiceId,
+    pub warehouse: WarehouseId,
+    pub amount: Decimal,
+    pub shares: Vec<FreightShare>,
 }
 
 /// An order line invoiced: which goods (item and receiving warehouse) the invoice's price difference
@@ -209,10 +294,11 @@ crate::domain_events! {
         BudgetApproved(PurchaseOrderBudgetApproved) = "purchasing.PurchaseOrderBudgetApproved" v 1,
         Approved(PurchaseOrderApproved) = "purchasing.PurchaseOrderApproved" v 1,
         Amended(PurchaseOrderAmended) = "purchasing.PurchaseOrderAmended" v 1,
-        Received(GoodsReceived) = "purchasing.GoodsReceived" v 1,
+        Received(GoodsReceived) = "purchasing.GoodsReceived" v 2 upcast [1 => GoodsReceivedV1],
         RemainderCancelled(PurchaseOrderRemainderCancelled) = "purchasing.PurchaseOrderRemainderCancelled" v 1,
         Closed(PurchaseOrderClosed) = "purchasing.PurchaseOrderClosed" v 1,
         LineInvoiced(PurchaseOrderLineInvoiced) = "purchasing.PurchaseOrderLineInvoiced" v 1,
+        FreightAllocated(PurchaseOrderFreightAllocated) = "purchasing.PurchaseOrderFreightAllocated" v 1,
     }
 }
 
@@ -252,6 +338,8 @@ pub enum PurchaseOrderRejection {
     AmountTooLarge(Decimal),
     #[error("bin {0:?} is not one of the receiving warehouse's bins")]
     UnknownBin(String),
+    #[error("an invoice that comes with the goods has a number and one price for each line received")]
+    InvalidInvoice,
 }
 
 impl Rejection for PurchaseOrderRejection {
@@ -261,6 +349,7 @@ impl Rejection for PurchaseOrderRejection {
             PurchaseOrderRejection::InvalidDepartment => "po.invalid_department",
             PurchaseOrderRejection::AmountTooLarge(_) => "po.amount_too_large",
             PurchaseOrderRejection::UnknownBin(_) => "po.unknown_bin",
+            PurchaseOrderRejection::InvalidInvoice => "po.invalid_invoice",
             PurchaseOrderRejection::NotFound => "po.not_found",
             PurchaseOrderRejection::InvalidLines => "po.invalid_lines",
             PurchaseOrderRejection::WrongStatus(_) => "po.wrong_status",
@@ -316,6 +405,8 @@ pub struct PurchaseOrder {
     pub invoiced: Vec<Decimal>,
     /// The invoice lines recorded, so a repeated record changes nothing.
     pub invoice_lines: std::collections::BTreeSet<(PurchaseInvoiceId, u32)>,
+    /// The freight invoices allocated, so a repeated allocation changes nothing.
+    pub freight: std::collections::BTreeSet<PurchaseInvoiceId>,
 }
 
 /// The priced lines of an order and their net total, or why they cannot be an order's lines.
@@ -354,6 +445,57 @@ impl PurchaseOrder {
 
     fn outstanding(&self, i: usize) -> Decimal {
         self.lines[i].qty - self.received[i] - self.cancelled[i]
+    }
+
+    /// Prices the received lines at the invoice that came with them and makes the invoice's lines, or
+    /// refuses an invoice without a number or without exactly one price per received line.
+    fn invoice_with_goods(
+        &self,
+        po: PurchaseOrderId,
+        invoice: &InvoiceWithGoods,
+        received: &mut [ReceivedLine],
+    ) -> Result<ReceivedInvoice, PurchaseOrderRejection> {
+        let number = invoice.number.trim();
+        let mut priced: Vec<u32> = invoice.prices.iter().map(|(line, _)| *line).collect();
+        priced.sort_unstable();
+        priced.dedup();
+        let mut lines: Vec<u32> = received.iter().map(|l| l.line).collect();
+        lines.sort_unstable();
+        if number.is_empty() || number.len() > 64 || priced != lines || priced.len() != invoice.prices.len() {
+            return Err(PurchaseOrderRejection::InvalidInvoice);
+        }
+        let mut invoice_lines = Vec::with_capacity(received.len());
+        for line in received.iter_mut() {
+            let ordered = &self.lines[line.line as usize];
+            let price = invoice.prices.iter().find(|(l, _)| *l == line.line).expect("checked").1.get();
+            let (amount_net, amount_tax) = line_amounts(line.qty, price, ordered.vat_rate);
+            line.unit_price = price;
+            invoice_lines.push(PurchaseInvoiceLine {
+                po,
+                po_line: line.line,
+                item: line.item,
+                qty: line.qty,
+                unit_price: price,
+                vat_rate: ordered.vat_rate,
+                amount_net,
+                amount_tax,
+                ordered_price: ordered.unit_price,
+                received_qty: line.qty,
+            });
+        }
+        let amount_net: Decimal = invoice_lines.iter().map(|l| l.amount_net).sum();
+        let amount_tax: Decimal = invoice_lines.iter().map(|l| l.amount_tax).sum();
+        if amount_net + amount_tax >= DOCUMENT_AMOUNT_MAX {
+            return Err(PurchaseOrderRejection::AmountTooLarge(amount_net + amount_tax));
+        }
+        Ok(ReceivedInvoice {
+            id: invoice.id,
+            number: number.to_string(),
+            lines: invoice_lines,
+            amount_net,
+            amount_tax,
+            amount_gross: amount_net + amount_tax,
+        })
     }
 
     fn receiving_status(&self) -> PurchaseOrderStatus {
@@ -402,6 +544,9 @@ impl Aggregate for PurchaseOrder {
             PurchaseOrderEvent::Received(e) => {
                 for line in &e.lines {
                     self.received[line.line as usize] += line.qty;
+                    if e.invoice.is_some() {
+                        self.invoiced[line.line as usize] += line.qty;
+                    }
                 }
                 self.receipts.push(e.receipt);
                 self.status = self.receiving_status();
@@ -417,6 +562,9 @@ impl Aggregate for PurchaseOrder {
                 }
             }
             PurchaseOrderEvent::Closed(_) => self.status = S::Closed,
+            PurchaseOrderEvent::FreightAllocated(e) => {
+                self.freight.insert(e.invoice);
+            }
             PurchaseOrderEvent::LineInvoiced(e) => {
                 self.invoiced[e.line as usize] += e.qty;
                 self.invoice_lines.insert((e.invoice, e.invoice_line));
@@ -498,7 +646,7 @@ impl Aggregate for PurchaseOrder {
                     by: meta.actor.clone(),
                 })])
             }
-            PurchaseOrderCommand::Receive { id, receipt, lines, bin, lot, tolerance, bin_known } => {
+            PurchaseOrderCommand::Receive { id, receipt, lines, bin, lot, tolerance, bin_known, invoice } => {
                 if !matches!(status, S::Approved | S::PartiallyReceived) {
                     return Err(wrong());
                 }
@@ -537,6 +685,10 @@ impl Aggregate for PurchaseOrder {
                         policy: ordered.policy.clone(),
                     });
                 }
+                let invoice = match invoice {
+                    Some(invoice) => Some(self.invoice_with_goods(*id, invoice, &mut received)?),
+                    None => None,
+                };
                 let placed = self.placed.as_ref().expect("placed");
                 Ok(vec![PurchaseOrderEvent::Received(GoodsReceived {
                     id: *id,
@@ -547,6 +699,7 @@ impl Aggregate for PurchaseOrder {
                     bin: bin.clone(),
                     lot: lot.clone(),
                     by: meta.actor.clone(),
+                    invoice,
                 })])
             }
             PurchaseOrderCommand::CancelRemainder { reason, .. } => {
@@ -580,6 +733,48 @@ impl Aggregate for PurchaseOrder {
                     warehouse: placed.warehouse,
                     qty: *qty,
                     difference: *difference,
+                })])
+            }
+            PurchaseOrderCommand::AllocateFreight { invoice, amount, .. } => {
+                if status == S::New {
+                    return Err(R::NotFound);
+                }
+                if self.freight.contains(invoice) {
+                    return Ok(Vec::new());
+                }
+                let anything_received = self.received.iter().any(|r| *r > Decimal::ZERO);
+                let basis: Vec<(usize, Decimal)> = self
+                    .lines
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| (i, if anything_received { self.received[i] } else { l.qty }))
+                    .filter(|(_, qty)| *qty > Decimal::ZERO)
+                    .collect();
+                let value = |i: usize, qty: Decimal| qty * self.lines[i].unit_price;
+                let total: Decimal = basis.iter().map(|&(i, qty)| value(i, qty)).sum();
+                let mut shares = Vec::with_capacity(basis.len());
+                let mut left = *amount;
+                for (n, &(i, qty)) in basis.iter().enumerate() {
+                    let share = if n + 1 == basis.len() {
+                        left
+                    } else if total.is_zero() {
+                        crate::values::round_money(*amount * qty / basis.iter().map(|b| b.1).sum::<Decimal>())
+                    } else {
+                        crate::values::round_money(*amount * value(i, qty) / total)
+                    };
+                    left -= share;
+                    shares.push(FreightShare {
+                        line: i as u32,
+                        item: self.lines[i].item,
+                        qty,
+                        amount: share,
+                    });
+                }
+                Ok(vec![PurchaseOrderEvent::FreightAllocated(PurchaseOrderFreightAllocated {
+                    invoice: *invoice,
+                    warehouse: self.placed.as_ref().expect("placed").warehouse,
+                    amount: *amount,
+                    shares,
                 })])
             }
             PurchaseOrderCommand::Close { .. } => match status {

@@ -56,6 +56,7 @@ fn receive(receipt: u128, lines: &[(u32, u32)]) -> PurchaseOrderCommand {
         lot: Some("L-1".into()),
         tolerance: d("0.05"),
         bin_known: true,
+        invoice: None,
     }
 }
 
@@ -250,7 +251,16 @@ fn goods_cannot_go_into_a_bin_the_warehouse_does_not_have() {
     else {
         panic!()
     };
-    let unknown = PurchaseOrderCommand::Receive { id, receipt, lines, bin, lot, tolerance, bin_known: false };
+    let unknown = PurchaseOrderCommand::Receive {
+        id,
+        receipt,
+        lines,
+        bin,
+        lot,
+        tolerance,
+        bin_known: false,
+        invoice: None,
+    };
     assert_eq!(code(&approved(), "kai", &[Role::Warehouse], unknown), "po.unknown_bin");
 }
 
@@ -281,4 +291,37 @@ fn an_invoiced_line_names_the_goods_and_warehouse_its_price_difference_falls_on_
     assert!(after.decide(&invoiced(0, 0), &meta("finance", FINANCE)).unwrap().is_empty(), "recorded once");
     assert_eq!(code(&received, "finance", FINANCE, invoiced(1, 7)), "po.unknown_line");
     assert_eq!(code(&PurchaseOrder::default(), "finance", FINANCE, invoiced(0, 0)), "po.not_found");
+}
+
+#[test]
+fn capitalized_freight_is_spread_by_received_value_and_the_last_line_takes_the_rounding() {
+    let allocate = |amount: &str| PurchaseOrderCommand::AllocateFreight {
+        id: id(),
+        invoice: PurchaseInvoiceId(Uuid::from_u128(9)),
+        amount: d(amount),
+    };
+    // Nothing received yet: by ordered value, 250.00 and 99.90.
+    let ordered = approved();
+    let events = ordered.decide(&allocate("10.00"), &meta("zhao", FINANCE)).unwrap();
+    let [PurchaseOrderEvent::FreightAllocated(e)] = events.as_slice() else { panic!("{events:?}") };
+    let shares: Vec<_> = e.shares.iter().map(|s| (s.line, s.qty, s.amount)).collect();
+    // 10 × 250 / 349.90 = 7.1449 → 7.14; the last line takes 2.86.
+    assert_eq!(shares, vec![(0, d("100"), d("7.14")), (1, d("10"), d("2.86"))]);
+    // Once goods arrived, only what was received carries freight.
+    let mut received = ordered.clone();
+    for event in received.decide(&receive(20, &[(0, 40)]), &meta("kai", &[])).unwrap() {
+        received.evolve(&event);
+    }
+    let events = received.decide(&allocate("10.00"), &meta("zhao", FINANCE)).unwrap();
+    let [PurchaseOrderEvent::FreightAllocated(e)] = events.as_slice() else { panic!("{events:?}") };
+    assert_eq!(
+        e.shares.iter().map(|s| (s.line, s.qty, s.amount)).collect::<Vec<_>>(),
+        vec![(0, d("40"), d("10.00"))]
+    );
+    let mut allocated = received.clone();
+    allocated.evolve(&events[0]);
+    assert!(
+        allocated.decide(&allocate("10.00"), &meta("zhao", FINANCE)).unwrap().is_empty(),
+        "once per invoice"
+    );
 }
