@@ -502,7 +502,13 @@ pub async fn run_month_end<S: EventStore>(
             "vat-transfer" => vat_transfer(&book.accounts, &balances),
             "surcharges" => {
                 let journal: PeriodJournal = bus.load(&journal_stream(book_id, period)).await?;
-                let vat_payable = journal.net(&code(R::VatTransferredOut));
+                // A general taxpayer's VAT of the month is what the transfer moved; a small-scale
+                // taxpayer's is the levy its sales were charged (its output VAT of the month).
+                let vat_payable = if general {
+                    journal.net(&code(R::VatTransferredOut))
+                } else {
+                    -journal.net(&code(R::OutputVat))
+                };
                 let accrued = (
                     -journal.net(&code(R::UrbanConstructionTax)),
                     -journal.net(&code(R::EducationSurcharge)),

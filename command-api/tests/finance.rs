@@ -415,6 +415,55 @@ async fn a_book_with_receipt_payment_transfer_words_numbers_automatic_vouchers_u
 }
 
 #[tokio::test]
+async fn a_small_scale_taxpayer_accrues_surcharges_on_the_levy_its_sales_were_charged() {
+    use command_api::finance::run_month_end;
+    let (bus, _dir) = open_bus();
+    let settings = BookSettings {
+        name: "小规模纳税人".into(),
+        standard: Standard::SmallEnterprise,
+        first_period: period(11),
+        vat: VatStatus::SmallScale,
+        allow_negative_stock: false,
+        auto_post: true,
+        utc_offset_minutes: 480,
+    };
+    bus.execute::<Book>(&wang(1), &BookCommand::Create { id: BOOK, settings }).await.unwrap();
+    let configure = BookCommand::ConfigureSurcharges {
+        id: BOOK,
+        urban_construction: "0.07".parse().unwrap(),
+        education: "0.03".parse().unwrap(),
+    };
+    bus.execute::<Book>(&wang(2), &configure).await.unwrap();
+    // A sale at the 3 % levy: 1,000.00 net, 30.00 VAT owed.
+    let sale = VoucherDraft {
+        lines: vec![
+            line("1122", "1030.00", "0"),
+            line("5001", "0", "1000.00"),
+            line("22210102", "0", "30.00"),
+        ],
+        ..draft(300, NOVEMBER)
+    };
+    draft_voucher(&bus, &wang(3), &sale).await.unwrap();
+    bus.execute::<Voucher>(&zhao(4), &VoucherCommand::Review { id: sale.id }).await.unwrap();
+    post_voucher(&bus, &zhao(5), sale.id).await.unwrap();
+    let report = run_month_end(&bus, &zhao(6), BOOK, period(11)).await.unwrap();
+    assert_eq!((report.vat_transfer, report.surcharges, report.profit_transfer), (None, Some(2), Some(3)));
+    let november = journal(&bus, 11).await;
+    assert_eq!(
+        (november.net("222103"), november.net("222104")),
+        (Decimal::new(-210, 2), Decimal::new(-90, 2)),
+        "7 % and 3 % of the 30.00 levy"
+    );
+    assert_eq!(
+        november.net("22210102"),
+        Decimal::new(-3000, 2),
+        "the levy stays owed; nothing is transferred"
+    );
+    let again = run_month_end(&bus, &zhao(7), BOOK, period(11)).await.unwrap();
+    assert_eq!((again.surcharges, again.profit_transfer), (None, None));
+}
+
+#[tokio::test]
 async fn a_small_scale_taxpayer_books_the_input_vat_of_a_purchase_invoice_as_cost() {
     use command_api::finance::record_automatic_voucher;
     use domain::finance::rules::{AutoVoucher, RoleLine};
