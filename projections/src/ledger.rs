@@ -118,6 +118,28 @@ impl Ledger {
             .unwrap_or_default()
     }
 
+    /// An account's net movement over `months` on the lines of one department (部门核算; `None`: the
+    /// lines that name none), without the month-end vouchers. Read from the posted lines, so its cost
+    /// grows with the account's lines in the range (the read side keeps it per department).
+    pub fn department_movement(
+        &self,
+        code: &str,
+        months: std::ops::RangeInclusive<Period>,
+        department: Option<&str>,
+    ) -> Decimal {
+        self.detail(code, months)
+            .into_iter()
+            .filter(|e| e.department.as_deref() == department)
+            .filter(|e| !e.source.as_ref().is_some_and(|s| s.kind == MONTH_END_SOURCE))
+            .map(|e| e.debit - e.credit)
+            .sum()
+    }
+
+    /// Every department named on a posted line.
+    pub fn departments(&self) -> std::collections::BTreeSet<String> {
+        self.entries.values().flatten().filter_map(|e| e.department.clone()).collect()
+    }
+
     /// The signed balance of one account (not its sub-accounts) at the end of `period`.
     pub fn balance(&self, code: &str, period: Period) -> Decimal {
         self.movements

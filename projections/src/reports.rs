@@ -155,13 +155,27 @@ impl IncomeStatement {
         chart: &[Account],
         months: std::ops::RangeInclusive<Period>,
     ) -> IncomeStatement {
+        IncomeStatement::from_movements(chart, |code| ledger.operating_movement(code, months.clone()))
+    }
+
+    /// The income statement of one department (部门利润表) over `months`: what its lines earned and
+    /// cost (`None`: the lines that name no department). The departments' statements add up to the
+    /// whole company's.
+    pub fn for_department(
+        ledger: &Ledger,
+        chart: &[Account],
+        months: std::ops::RangeInclusive<Period>,
+        department: Option<&str>,
+    ) -> IncomeStatement {
+        IncomeStatement::from_movements(chart, |code| {
+            ledger.department_movement(code, months.clone(), department)
+        })
+    }
+
+    fn from_movements(chart: &[Account], movement_of: impl Fn(&str) -> Decimal) -> IncomeStatement {
         use AccountRole as R;
-        let movement = |r: R| {
-            chart
-                .iter()
-                .find(|a| a.role == Some(r))
-                .map_or(Decimal::ZERO, |a| ledger.operating_movement(&a.code, months.clone()))
-        };
+        let movement =
+            |r: R| chart.iter().find(|a| a.role == Some(r)).map_or(Decimal::ZERO, |a| movement_of(&a.code));
         let income = |r: R| -movement(r);
         let mut statement = IncomeStatement {
             revenue: income(R::Revenue) + income(R::OtherRevenue),
@@ -199,6 +213,16 @@ mod tests {
     use super::*;
 
     fn posted(n: u128, period: Period, lines: &[(&str, &str, &str)], month_end: bool) -> JournalEvent {
+        posted_for(n, period, lines, month_end, None)
+    }
+
+    fn posted_for(
+        n: u128,
+        period: Period,
+        lines: &[(&str, &str, &str)],
+        month_end: bool,
+        department: Option<&str>,
+    ) -> JournalEvent {
         JournalEvent::Posted(VoucherPosted {
             book: BookId(Uuid::from_u128(1)),
             period,
@@ -215,7 +239,8 @@ mod tests {
                     credit: credit.parse().unwrap(),
                     partner: None,
                     item: None,
-                    department: None,
+                    // The money side stays company-wide; the P&L side belongs to the department.
+                    department: department.filter(|_| account.starts_with('5')).map(String::from),
                 })
                 .collect(),
             source: month_end.then(|| VoucherSource {
@@ -266,5 +291,60 @@ mod tests {
             (income.revenue, income.cost_of_sales, income.admin_expenses, income.net_profit),
             (Decimal::from(1000), Decimal::from(600), Decimal::from(50), Decimal::from(350))
         );
+    }
+
+    #[test]
+    fn each_department_has_its_own_income_statement_and_together_they_make_the_companys() {
+        let nov = Period::new(2026, 11).unwrap();
+        let chart = template(Standard::SmallEnterprise);
+        let mut ledger = Ledger::default();
+        for event in [
+            posted_for(
+                1,
+                nov,
+                &[("1122", "1130", "0"), ("5001", "0", "1000"), ("22210102", "0", "130")],
+                false,
+                Some("华东销售部"),
+            ),
+            posted_for(2, nov, &[("5401", "600", "0"), ("1405", "0", "600")], false, Some("华东销售部")),
+            posted_for(
+                3,
+                nov,
+                &[("1122", "565", "0"), ("5001", "0", "500"), ("22210102", "0", "65")],
+                false,
+                Some("华南销售部"),
+            ),
+            posted_for(4, nov, &[("5601", "80", "0"), ("1002", "0", "80")], false, Some("华南销售部")),
+            posted_for(5, nov, &[("5602", "50", "0"), ("1002", "0", "50")], false, None),
+            posted(
+                6,
+                nov,
+                &[
+                    ("5001", "1500", "0"),
+                    ("5401", "0", "600"),
+                    ("5601", "0", "80"),
+                    ("5602", "0", "50"),
+                    ("3103", "0", "770"),
+                ],
+                true,
+            ),
+        ] {
+            ledger.apply(&event);
+        }
+        assert_eq!(ledger.departments().into_iter().collect::<Vec<_>>(), vec!["华东销售部", "华南销售部"]);
+        let east = IncomeStatement::for_department(&ledger, &chart, nov..=nov, Some("华东销售部"));
+        assert_eq!(
+            (east.revenue, east.cost_of_sales, east.net_profit),
+            (Decimal::from(1000), Decimal::from(600), Decimal::from(400))
+        );
+        let south = IncomeStatement::for_department(&ledger, &chart, nov..=nov, Some("华南销售部"));
+        assert_eq!(
+            (south.revenue, south.selling_expenses, south.net_profit),
+            (Decimal::from(500), Decimal::from(80), Decimal::from(420))
+        );
+        let unassigned = IncomeStatement::for_department(&ledger, &chart, nov..=nov, None);
+        assert_eq!(unassigned.net_profit, Decimal::from(-50), "the month-end transfer is nobody's");
+        let whole = IncomeStatement::over(&ledger, &chart, nov..=nov);
+        assert_eq!(whole.net_profit, east.net_profit + south.net_profit + unassigned.net_profit);
     }
 }
