@@ -105,6 +105,7 @@ async fn create_master(bus: &CommandBus<EmbeddedStore>, n: u64) -> anyhow::Resul
             reorder_qty: Decimal::ZERO,
             default_supplier: None,
             lead_time_days: 7,
+            kind: domain::master::ItemKind::Goods,
         };
         bus.execute::<Item>(&m, &ItemCommand::Create { id: item(n), details })
             .await

@@ -362,11 +362,24 @@ pub async fn record_automatic_voucher<S: EventStore>(
     meta: &CommandMeta,
     auto: &AutoVoucher,
 ) -> Result<AutoVoucherOutcome, FinanceError> {
+    // The stock lines of raw materials go to 原材料 rather than 库存商品: the item master says which.
+    let mut lines = auto.lines.clone();
+    for line in lines.iter_mut().filter(|l| l.role == domain::finance::accounts::AccountRole::Inventory) {
+        let Some(item) = line.item else { continue };
+        let kind = bus
+            .inspect::<domain::master::Item, _>(&domain::master::Item::stream(item), |i| {
+                i.details.as_ref().map(|d| d.kind)
+            })
+            .await?;
+        if kind == Some(domain::master::ItemKind::RawMaterial) {
+            line.role = domain::finance::accounts::AccountRole::RawMaterials;
+        }
+    }
     // Roles resolved in the book's chart, read in place.
     let (resolved, auto_post, word) = bus
         .inspect::<Book, _>(&book_stream(auto.book), |book| {
             let vat = book.settings.as_ref().map_or(domain::finance::book::VatStatus::General, |s| s.vat);
-            let role_lines = domain::finance::rules::for_vat_status(auto.lines.clone(), vat);
+            let role_lines = domain::finance::rules::for_vat_status(lines, vat);
             let missing: Vec<String> = role_lines
                 .iter()
                 .filter(|l| book.account_for(l.role).is_none())
@@ -600,7 +613,7 @@ pub async fn enter_opening_balances<S: EventStore>(
     let facts = OpeningFacts {
         receivables_account: code(AccountRole::Receivables),
         payables_accounts: vec![code(AccountRole::Payables), code(AccountRole::Grni)],
-        inventory_account: code(AccountRole::Inventory),
+        inventory_accounts: vec![code(AccountRole::Inventory), code(AccountRole::RawMaterials)],
         unpostable_accounts: unpostable,
     };
     let enter = OpeningCommand::Enter {

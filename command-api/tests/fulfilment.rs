@@ -54,6 +54,7 @@ async fn masters(bus: &CommandBus<EmbeddedStore>) {
         reorder_qty: Decimal::ZERO,
         default_supplier: Some(PartnerId(Uuid::from_u128(40))),
         lead_time_days: 7,
+        kind: domain::master::ItemKind::Goods,
     };
     bus.execute::<Item>(&meta(900_002), &ItemCommand::Create { id: item(), details }).await.unwrap();
     for n in [20u128, 21, 22] {

@@ -91,6 +91,7 @@ async fn masters(bus: &CommandBus<EmbeddedStore>) {
             reorder_qty: d("50"),
             default_supplier: Some(SUPPLIER),
             lead_time_days: 7,
+            kind: domain::master::ItemKind::Goods,
         };
         bus.execute::<Item>(&admin(10 + n), &ItemCommand::Create { id: item(n), details }).await.unwrap();
     }

@@ -54,6 +54,7 @@ pub async fn masters<S: EventStore>(
             reorder_qty: Decimal::ZERO,
             default_supplier: None,
             lead_time_days: 7,
+            kind: domain::master::ItemKind::Goods,
         };
         bus.execute::<Item>(&admin(id.0), &ItemCommand::Create { id, details }).await.expect("item");
     }

@@ -214,7 +214,17 @@ fn golden() -> BTreeMap<&'static str, &'static str> {
 
 /// Payloads of superseded versions, as they were stored: each must still decode, upcast to its current
 /// sample (the line's department, added in v2, reads as none; so does a loss's treatment).
-const GOLDEN_OLD: [(&str, u16, &str); 7] = [
+const GOLDEN_OLD: [(&str, u16, &str); 9] = [
+    (
+        "master.ItemCreated",
+        1,
+        "07534b552d30303109e4bf9de6b8a9e69daf03e4b8aa010d3639303132333435363738393204302e3133000232300331303001100000000000000000000000000000001e07",
+    ),
+    (
+        "master.ItemChanged",
+        1,
+        "07534b552d30303109e4bf9de6b8a9e69daf03e4b8aa010d3639303132333435363738393204302e3133000232300331303001100000000000000000000000000000001e07",
+    ),
     (
         "purchasing.GoodsReceived",
         1,
@@ -327,11 +337,11 @@ const GOLDEN: [(&str, &str); 116] = [
     ("inventory.StocktakeCompleted", "1000000000000000000000000000000028"),
     (
         "master.ItemCreated",
-        "07534b552d30303109e4bf9de6b8a9e69daf03e4b8aa010d3639303132333435363738393204302e3133000232300331303001100000000000000000000000000000001e07",
+        "07534b552d30303109e4bf9de6b8a9e69daf03e4b8aa010d3639303132333435363738393204302e3133000232300331303001100000000000000000000000000000001e0700",
     ),
     (
         "master.ItemChanged",
-        "07534b552d30303109e4bf9de6b8a9e69daf03e4b8aa010d3639303132333435363738393204302e3133000232300331303001100000000000000000000000000000001e07",
+        "07534b552d30303109e4bf9de6b8a9e69daf03e4b8aa010d3639303132333435363738393204302e3133000232300331303001100000000000000000000000000000001e0701",
     ),
     ("master.ItemDeactivated", ""),
     ("master.ItemReactivated", ""),
@@ -561,6 +571,7 @@ fn master_samples() -> (Vec<ItemEvent>, Vec<WarehouseEvent>, Vec<PartnerEvent>) 
         reorder_qty: d("100"),
         default_supplier: Some(PartnerId(Uuid::from_u128(30))),
         lead_time_days: 7,
+        kind: domain::master::ItemKind::Goods,
     };
     let warehouse = WarehouseDetails {
         code: "SH01".into(),
@@ -581,7 +592,7 @@ fn master_samples() -> (Vec<ItemEvent>, Vec<WarehouseEvent>, Vec<PartnerEvent>) 
     (
         vec![
             ItemEvent::Created(item.clone()),
-            ItemEvent::Changed(item),
+            ItemEvent::Changed(ItemDetails { kind: domain::master::ItemKind::RawMaterial, ..item }),
             ItemEvent::Deactivated(domain::master::item::Marker {}),
             ItemEvent::Reactivated(domain::master::item::Marker {}),
         ],
@@ -1430,6 +1441,17 @@ fn superseded_versions_decode_from_their_golden_bytes_into_the_current_samples()
             other => other,
         })
         .collect();
+    // v1 items had no kind: they were goods.
+    let items: Vec<ItemEvent> = master_samples()
+        .0
+        .into_iter()
+        .map(|e| match e {
+            ItemEvent::Changed(d) => {
+                ItemEvent::Changed(ItemDetails { kind: domain::master::ItemKind::Goods, ..d })
+            }
+            other => other,
+        })
+        .collect();
     // v1 receipts came without an invoice.
     let orders: Vec<PurchaseOrderEvent> = purchase_order_samples()
         .into_iter()
@@ -1477,6 +1499,9 @@ fn superseded_versions_decode_from_their_golden_bytes_into_the_current_samples()
                 bills.contains(&decode_domain_event(&event_type, &bytes).unwrap())
             }
             "purchasing.GoodsReceived" => orders.contains(&decode_domain_event(&event_type, &bytes).unwrap()),
+            "master.ItemCreated" | "master.ItemChanged" => {
+                items.contains(&decode_domain_event(&event_type, &bytes).unwrap())
+            }
             "inventory.StocktakeApproved" => {
                 stocktakes.contains(&decode_domain_event(&event_type, &bytes).unwrap())
             }

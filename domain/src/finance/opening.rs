@@ -59,7 +59,8 @@ impl OpeningStock {
 pub struct OpeningFacts {
     pub receivables_account: String,
     pub payables_accounts: Vec<String>,
-    pub inventory_account: String,
+    /// The stock accounts (库存商品 and 原材料): the opening stock adds up to them together.
+    pub inventory_accounts: Vec<String>,
     pub unpostable_accounts: Vec<String>,
 }
 
@@ -214,7 +215,8 @@ impl Aggregate for OpeningBalances {
             return Err(OpeningRejection::Mismatch { what: "payables", items: payable, account });
         }
         let stock_value: Decimal = stock.iter().map(OpeningStock::value).sum();
-        let account = signed(lines, &[facts.inventory_account.as_str()]);
+        let accounts: Vec<&str> = facts.inventory_accounts.iter().map(String::as_str).collect();
+        let account = signed(lines, &accounts);
         if stock_value != account {
             return Err(OpeningRejection::Mismatch { what: "stock", items: stock_value, account });
         }
@@ -254,7 +256,7 @@ mod tests {
         OpeningFacts {
             receivables_account: "1122".into(),
             payables_accounts: vec!["220201".into(), "220202".into()],
-            inventory_account: "1405".into(),
+            inventory_accounts: vec!["1405".into(), "1403".into()],
             unpostable_accounts: Vec::new(),
         }
     }

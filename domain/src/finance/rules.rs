@@ -282,8 +282,8 @@ pub fn stock_adjusted(e: &StockAdjusted) -> Vec<RoleLine> {
 
 /// A return agreed with the partner: a red invoice. From a customer: Dr Receivables / Cr Revenue /
 /// Cr output VAT, all red. To a supplier (taken as already invoiced): Dr Payables (gross) / Cr Inventory
-/// (net) / Cr input VAT; the goods' stock cost and the return price may differ, the difference stays in
-/// inventory.
+/// (net, per line) / Cr input VAT; the goods' stock cost and the return price may differ, the
+/// difference stays in inventory.
 pub fn return_created(e: &ReturnCreated) -> Vec<RoleLine> {
     match e.direction {
         ReturnDirection::FromCustomer => non_zero(vec![
@@ -292,24 +292,37 @@ pub fn return_created(e: &ReturnCreated) -> Vec<RoleLine> {
             RoleLine::credit("销售退货(红字发票)", AccountRole::Revenue, -e.amount_net).partner(e.partner),
             RoleLine::credit("销售退货(销项税)", AccountRole::OutputVat, -e.amount_tax),
         ]),
-        ReturnDirection::ToSupplier => non_zero(vec![
-            RoleLine::debit("采购退货", AccountRole::Payables, e.amount_gross).partner(e.partner),
-            RoleLine::credit("采购退货", AccountRole::Inventory, e.amount_net),
-            RoleLine::credit("采购退货(进项税)", AccountRole::InputVat, e.amount_tax),
-        ]),
+        ReturnDirection::ToSupplier => {
+            let mut lines =
+                vec![RoleLine::debit("采购退货", AccountRole::Payables, e.amount_gross).partner(e.partner)];
+            lines.extend(
+                e.lines
+                    .iter()
+                    .map(|l| RoleLine::credit("采购退货", AccountRole::Inventory, l.amount_net).item(l.item)),
+            );
+            lines.push(RoleLine::credit("采购退货(进项税)", AccountRole::InputVat, e.amount_tax));
+            non_zero(lines)
+        }
     }
 }
 
-/// Goods a customer returned are back in stock at the cost they left with: Dr Inventory / Cr COGS.
+/// Goods a customer returned are back in stock at the cost they left with: Dr Inventory (per line) /
+/// Cr COGS.
 pub fn return_completed(e: &ReturnCompleted) -> Vec<RoleLine> {
     if e.direction != ReturnDirection::FromCustomer {
         return Vec::new();
     }
-    let cost: Decimal = e.lines.iter().filter_map(|l| l.unit_cost.map(|c| round_money(l.qty * c))).sum();
-    non_zero(vec![
-        RoleLine::debit("销售退货入库", AccountRole::Inventory, cost),
-        RoleLine::credit("销售退货冲减成本", AccountRole::Cogs, cost),
-    ])
+    let mut lines: Vec<RoleLine> = e
+        .lines
+        .iter()
+        .filter_map(|l| {
+            let cost = round_money(l.qty * l.unit_cost?);
+            Some(RoleLine::debit("销售退货入库", AccountRole::Inventory, cost).item(l.item))
+        })
+        .collect();
+    let cost: Decimal = lines.iter().map(|l| l.debit).sum();
+    lines.push(RoleLine::credit("销售退货冲减成本", AccountRole::Cogs, cost));
+    non_zero(lines)
 }
 
 /// 结转销售成本: Dr COGS / Cr Inventory at the cost the stock issues carried.

@@ -33,6 +33,16 @@ impl StockKey {
     pub fn stream_id(&self) -> String {
         format!("stock-{}-{}", self.item, self.warehouse)
     }
+
+    /// The key a stock stream is named after ([`StockKey::stream_id`]), or `None` for another stream.
+    pub fn from_stream_id(stream: &str) -> Option<StockKey> {
+        let rest = stream.strip_prefix("stock-")?;
+        let (item, warehouse) = (rest.get(..36)?, rest.get(36..)?.strip_prefix('-')?);
+        Some(StockKey {
+            item: ItemId(uuid::Uuid::parse_str(item).ok()?),
+            warehouse: WarehouseId(uuid::Uuid::parse_str(warehouse).ok()?),
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

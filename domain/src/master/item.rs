@@ -21,6 +21,51 @@ pub struct ItemDetails {
     pub reorder_qty: Decimal,
     pub default_supplier: Option<PartnerId>,
     pub lead_time_days: u32,
+    /// Since v2: what the item is to the books (v1 items read as goods).
+    pub kind: ItemKind,
+}
+
+/// What an item is to the books: the stock account its value sits in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ItemKind {
+    /// Goods for sale, bought or made (库存商品, 1405).
+    #[default]
+    Goods,
+    /// Material for production (原材料, 1403).
+    RawMaterial,
+}
+
+/// `ItemDetails` as items were created and changed in v1, before they had a kind.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemDetailsV1 {
+    pub sku: String,
+    pub name: String,
+    pub unit: String,
+    pub barcode: Option<String>,
+    pub vat_rate: Decimal,
+    pub costing: CostingMethod,
+    pub safety_stock: Decimal,
+    pub reorder_qty: Decimal,
+    pub default_supplier: Option<PartnerId>,
+    pub lead_time_days: u32,
+}
+
+impl From<ItemDetailsV1> for ItemDetails {
+    fn from(v1: ItemDetailsV1) -> Self {
+        ItemDetails {
+            sku: v1.sku,
+            name: v1.name,
+            unit: v1.unit,
+            barcode: v1.barcode,
+            vat_rate: v1.vat_rate,
+            costing: v1.costing,
+            safety_stock: v1.safety_stock,
+            reorder_qty: v1.reorder_qty,
+            default_supplier: v1.default_supplier,
+            lead_time_days: v1.lead_time_days,
+            kind: ItemKind::Goods,
+        }
+    }
 }
 
 impl ItemDetails {
@@ -64,5 +109,7 @@ master_aggregate!(
     created = "master.ItemCreated",
     changed = "master.ItemChanged",
     deactivated = "master.ItemDeactivated",
-    reactivated = "master.ItemReactivated"
+    reactivated = "master.ItemReactivated",
+    details_version = 2,
+    upcast = [1 => ItemDetailsV1]
 );

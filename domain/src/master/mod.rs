@@ -9,7 +9,7 @@ pub mod item;
 pub mod partner;
 pub mod warehouse;
 
-pub use item::{Item, ItemCommand, ItemDetails, ItemEvent};
+pub use item::{Item, ItemCommand, ItemDetails, ItemEvent, ItemKind};
 pub use partner::{Partner, PartnerCommand, PartnerDetails, PartnerEvent, PartnerRoles};
 pub use warehouse::{Warehouse, WarehouseCommand, WarehouseDetails, WarehouseEvent};
 
@@ -55,6 +55,19 @@ macro_rules! master_aggregate {
         created = $created:literal, changed = $changed:literal,
         deactivated = $deactivated:literal, reactivated = $reactivated:literal
     ) => {
+        master_aggregate!(
+            $aggregate, $command, $event, $id, $details, $what, $stream,
+            created = $created, changed = $changed,
+            deactivated = $deactivated, reactivated = $reactivated,
+            details_version = 1, upcast = []
+        );
+    };
+    (
+        $aggregate:ident, $command:ident, $event:ident, $id:ty, $details:ty, $what:literal, $stream:literal,
+        created = $created:literal, changed = $changed:literal,
+        deactivated = $deactivated:literal, reactivated = $reactivated:literal,
+        details_version = $version:literal, upcast = [ $( $old_version:literal => $old:ty ),* ]
+    ) => {
         #[derive(Clone, Debug, PartialEq)]
         pub enum $command {
             Create { id: $id, details: $details },
@@ -81,8 +94,8 @@ macro_rules! master_aggregate {
         $crate::domain_events! {
             #[derive(Clone, Debug, PartialEq)]
             pub enum $event {
-                Created($details) = $created v 1,
-                Changed($details) = $changed v 1,
+                Created($details) = $created v $version upcast [ $( $old_version => $old ),* ],
+                Changed($details) = $changed v $version upcast [ $( $old_version => $old ),* ],
                 Deactivated(Marker) = $deactivated v 1,
                 Reactivated(Marker) = $reactivated v 1,
             }

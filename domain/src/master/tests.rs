@@ -33,6 +33,7 @@ pub(crate) fn item_details() -> ItemDetails {
         reorder_qty: d("100"),
         default_supplier: Some(PartnerId(Uuid::from_u128(30))),
         lead_time_days: 7,
+        kind: crate::master::ItemKind::Goods,
     }
 }
 

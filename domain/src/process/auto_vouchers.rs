@@ -4,9 +4,11 @@
 //! document and the event, so any balance can be followed back to what caused it.
 
 use super::{EventContext, ProcessManager};
+use crate::finance::accounts::AccountRole;
 use crate::finance::payroll::PayrollEvent;
 use crate::finance::rules::{self, AutoVoucher, RoleLine};
 use crate::finance::voucher::{VoucherSource, VoucherWord};
+use crate::inventory::StockKey;
 use crate::inventory::stock::StockEvent;
 use crate::purchasing::{GOODS_RECEIPT_DOC, PurchaseInvoiceEvent, PurchaseOrderEvent, SupplierPaymentEvent};
 use crate::returns::{PURCHASE_RETURN_DOC, ReturnDirection, ReturnEvent, SALES_RETURN_DOC};
@@ -86,6 +88,14 @@ impl ProcessManager for AutoVouchers {
         };
         if lines.is_empty() {
             return Vec::new();
+        }
+        // A stock item's own events name their item on the stock lines, through the stream they are
+        // in: the book's chart then says which stock account (库存商品, 原材料) the item's kind uses.
+        let mut lines = lines;
+        if let (I::Stock(_), Some(key)) = (event, StockKey::from_stream_id(&context.stream_id)) {
+            for line in lines.iter_mut().filter(|l| l.role == AccountRole::Inventory && l.item.is_none()) {
+                line.item = Some(key.item);
+            }
         }
         vec![AutoVoucher {
             id: rules::voucher_for(context.event_id),

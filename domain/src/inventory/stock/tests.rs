@@ -675,3 +675,10 @@ proptest! {
         check_revaluations(average)?;
     }
 }
+
+#[test]
+fn a_stock_stream_names_its_key_and_other_streams_name_none() {
+    assert_eq!(StockKey::from_stream_id(&key().stream_id()), Some(key()));
+    assert_eq!(StockKey::from_stream_id("sales-order-1"), None);
+    assert_eq!(StockKey::from_stream_id("stock-not-a-key"), None);
+}
