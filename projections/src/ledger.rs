@@ -130,7 +130,7 @@ impl Ledger {
         self.detail(code, months)
             .into_iter()
             .filter(|e| e.department.as_deref() == department)
-            .filter(|e| !e.source.as_ref().is_some_and(|s| s.kind == MONTH_END_SOURCE))
+            .filter(|e| e.source.as_ref().is_none_or(|s| s.kind != MONTH_END_SOURCE))
             .map(|e| e.debit - e.credit)
             .sum()
     }
