@@ -8,6 +8,7 @@
 pub mod bus;
 pub mod finance;
 pub mod process;
+pub mod production;
 pub mod purchasing;
 pub mod sales;
 

@@ -67,6 +67,8 @@ entity_id!(
     SupplierPaymentId,
     /// A return from a customer (销售退货) or to a supplier (采购退货).
     ReturnId,
+    /// A production order (生产订单).
+    ProductionOrderId,
     /// An accounting voucher (记账凭证).
     VoucherId,
 );

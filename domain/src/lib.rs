@@ -12,6 +12,7 @@ pub mod ids;
 pub mod inventory;
 pub mod master;
 pub mod process;
+pub mod production;
 pub mod purchasing;
 pub mod returns;
 pub mod sales;
@@ -24,9 +25,9 @@ pub use aggregate::Aggregate;
 pub use command::{CommandMeta, Rejection, Role};
 pub use event::{DomainEvent, EventName};
 pub use ids::{
-    BookId, CommandId, CustomerReceiptId, EventId, GoodsReceiptId, ItemId, PartnerId, PurchaseInvoiceId,
-    PurchaseOrderId, RequisitionId, ReservationId, ReturnId, SalesInvoiceId, SalesOrderId, ShipmentId,
-    StocktakeId, SupplierPaymentId, TransferId, VoucherId, WarehouseId,
+    BookId, CommandId, CustomerReceiptId, EventId, GoodsReceiptId, ItemId, PartnerId, ProductionOrderId,
+    PurchaseInvoiceId, PurchaseOrderId, RequisitionId, ReservationId, ReturnId, SalesInvoiceId, SalesOrderId,
+    ShipmentId, StocktakeId, SupplierPaymentId, TransferId, VoucherId, WarehouseId,
 };
 pub use time::{Period, Timestamp};
 

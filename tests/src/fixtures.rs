@@ -113,6 +113,7 @@ pub async fn run_process_managers(bus: &CommandBus<infra::EmbeddedStore>, dir: &
     use domain::process::customer_accounts::CustomerAccounts;
     use domain::process::order_fulfilment::OrderFulfilment;
     use domain::process::price_differences::PriceDifferences;
+    use domain::process::production::Production;
     use domain::process::receipt_allocation::ReceiptAllocation;
     use domain::process::receiving::Receiving;
     use domain::process::shipping::Shipping;
@@ -147,6 +148,7 @@ pub async fn run_process_managers(bus: &CommandBus<infra::EmbeddedStore>, dir: &
             .run_until_quiet()
             .await
             .expect(quiet);
+        ProcessRunner::new(bus.clone(), Production, c.clone(), 1 << 20).run_until_quiet().await.expect(quiet);
         ProcessRunner::new(bus.clone(), CustomerAccounts, c.clone(), 1 << 20)
             .run_until_quiet()
             .await

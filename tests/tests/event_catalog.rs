@@ -116,6 +116,43 @@ fn received_invoice() -> domain::purchasing::order::ReceivedInvoice {
     }
 }
 
+fn production_samples() -> Vec<domain::production::ProductionOrderEvent> {
+    use domain::production::{
+        MaterialLine, ProductionMaterialIssued, ProductionOrderCompleted, ProductionOrderEvent,
+        ProductionOrderReleased,
+    };
+    let id = domain::ProductionOrderId(Uuid::from_u128(90));
+    let policy =
+        StockPolicy { costing: CostingMethod::MovingAverage, safety_stock: d("0"), allow_negative: false };
+    vec![
+        ProductionOrderEvent::Released(ProductionOrderReleased {
+            id,
+            product: ItemId(Uuid::from_u128(11)),
+            qty: d("10"),
+            warehouse: WarehouseId(Uuid::from_u128(20)),
+            materials: vec![MaterialLine { line: 0, item: ItemId(Uuid::from_u128(10)), qty: d("60") }],
+            product_policy: policy.clone(),
+            by: "sun".into(),
+        }),
+        ProductionOrderEvent::MaterialIssued(ProductionMaterialIssued {
+            line: 0,
+            qty: d("60"),
+            value: d("300.00"),
+        }),
+        ProductionOrderEvent::Completed(ProductionOrderCompleted {
+            id,
+            product: ItemId(Uuid::from_u128(11)),
+            warehouse: WarehouseId(Uuid::from_u128(20)),
+            qty: d("10"),
+            product_policy: policy,
+            material_cost: d("300.00"),
+            conversion_cost: d("300.00"),
+            cost: d("600.00"),
+            by: "sun".into(),
+        }),
+    ]
+}
+
 fn stock_samples() -> Vec<StockEvent> {
     let policy = StockPolicy { costing: CostingMethod::Fifo, safety_stock: d("5"), allow_negative: false };
     vec![
@@ -262,7 +299,16 @@ const GOLDEN_OLD: [(&str, u16, &str); 9] = [
     ),
 ];
 
-const GOLDEN: [(&str, &str); 116] = [
+const GOLDEN: [(&str, &str); 119] = [
+    (
+        "production.ProductionOrderReleased",
+        "100000000000000000000000000000005a100000000000000000000000000000000b02313010000000000000000000000000000000140100100000000000000000000000000000000a023630000130000373756e",
+    ),
+    ("production.ProductionMaterialIssued", "00023630063330302e3030"),
+    (
+        "production.ProductionOrderCompleted",
+        "100000000000000000000000000000005a100000000000000000000000000000000b100000000000000000000000000000001402313000013000063330302e3030063330302e3030063630302e30300373756e",
+    ),
     (
         "inventory.StockItemOpened",
         "1000000000000000000000000000000001100000000000000000000000000000000201013500",
@@ -1345,6 +1391,7 @@ fn every_event_type_has_a_golden_sample_that_round_trips() {
     let (invoices, receipts) = billing_samples();
     let (purchase_invoices, payments) = purchase_invoice_samples();
     let total = encode_all(&stock_samples()).len()
+        + encode_all(&production_samples()).len()
         + encode_all(&replenishment_samples()).len()
         + encode_all(&transfer_samples()).len()
         + encode_all(&return_samples()).len()
@@ -1377,6 +1424,7 @@ fn event_payloads_match_their_golden_bytes() {
     let golden = golden();
     let (items, warehouses, partners) = master_samples();
     let mut all = encode_all(&stock_samples());
+    all.extend(encode_all(&production_samples()));
     let (sales, platform, requisitions) = sales_samples();
     all.extend(encode_all(&sales));
     all.extend(encode_all(&platform));

@@ -14,7 +14,7 @@ use super::accounts::AccountRole;
 use super::payroll::{PayrollAccrued, PayrollPaid};
 use super::voucher::{VoucherSource, VoucherWord};
 use crate::ids::{BookId, EventId, ItemId, PartnerId, VoucherId};
-use crate::inventory::stock::{LossTreatment, StockAdjusted, StockRevalued};
+use crate::inventory::stock::{LossTreatment, StockAdjusted, StockIssued, StockReceived, StockRevalued};
 use crate::purchasing::invoice::{PurchaseFreightBooked, PurchaseInvoiceBooked};
 use crate::purchasing::order::GoodsReceived;
 use crate::purchasing::payment::SupplierPaid;
@@ -323,6 +323,23 @@ pub fn return_completed(e: &ReturnCompleted) -> Vec<RoleLine> {
     let cost: Decimal = lines.iter().map(|l| l.debit).sum();
     lines.push(RoleLine::credit("销售退货冲减成本", AccountRole::Cogs, cost));
     non_zero(lines)
+}
+
+/// 生产领料: material issued to a production order. Dr ProductionCost / Cr Inventory (the material's
+/// stock account: 原材料 for raw materials).
+pub fn production_issue(e: &StockIssued) -> Vec<RoleLine> {
+    non_zero(vec![
+        RoleLine::debit("生产领料", AccountRole::ProductionCost, e.value),
+        RoleLine::credit("生产领料", AccountRole::Inventory, e.value),
+    ])
+}
+
+/// 完工入库: the product received into stock at the order's cost. Dr Inventory / Cr ProductionCost.
+pub fn production_receipt(e: &StockReceived) -> Vec<RoleLine> {
+    non_zero(vec![
+        RoleLine::debit("完工入库", AccountRole::Inventory, e.value),
+        RoleLine::credit("完工入库", AccountRole::ProductionCost, e.value),
+    ])
 }
 
 /// 结转销售成本: Dr COGS / Cr Inventory at the cost the stock issues carried.

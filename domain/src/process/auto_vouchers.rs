@@ -10,6 +10,7 @@ use crate::finance::rules::{self, AutoVoucher, RoleLine};
 use crate::finance::voucher::{VoucherSource, VoucherWord};
 use crate::inventory::StockKey;
 use crate::inventory::stock::StockEvent;
+use crate::production::PRODUCTION_ORDER_DOC;
 use crate::purchasing::{GOODS_RECEIPT_DOC, PurchaseInvoiceEvent, PurchaseOrderEvent, SupplierPaymentEvent};
 use crate::returns::{PURCHASE_RETURN_DOC, ReturnDirection, ReturnEvent, SALES_RETURN_DOC};
 use crate::sales::{CustomerReceiptEvent, SHIPMENT_DOC, SalesInvoiceEvent, ShipmentEvent};
@@ -71,6 +72,12 @@ impl ProcessManager for AutoVouchers {
             }
             I::Stock(StockEvent::Adjusted(e)) => {
                 (e.source.kind.as_str(), e.source.id, rules::stock_adjusted(e))
+            }
+            I::Stock(StockEvent::Issued(e)) if e.source.kind == PRODUCTION_ORDER_DOC => {
+                (PRODUCTION_ORDER_DOC, e.source.id, rules::production_issue(e))
+            }
+            I::Stock(StockEvent::Received(e)) if e.source.kind == PRODUCTION_ORDER_DOC => {
+                (PRODUCTION_ORDER_DOC, e.source.id, rules::production_receipt(e))
             }
             I::Stock(StockEvent::Revalued(e)) => {
                 (e.source.kind.as_str(), e.source.id, rules::stock_revalued(e))

@@ -11,6 +11,7 @@ pub mod auto_vouchers;
 pub mod customer_accounts;
 pub mod order_fulfilment;
 pub mod price_differences;
+pub mod production;
 pub mod receipt_allocation;
 pub mod receiving;
 pub mod replenishment;
