@@ -22,12 +22,14 @@ use domain::process::price_differences::PriceDifferenceCommand;
 use domain::process::production::ProductionCommand;
 use domain::process::receipt_allocation::AllocationCommand;
 use domain::process::receiving::ReceivingCommand;
+use domain::process::returns::ReturnsCommand;
 use domain::process::shipping::ShippingCommand;
 use domain::process::stocktake_posting::PostingCommand;
 use domain::process::transfers::TransferFlowCommand;
 use domain::process::{EventContext, ProcessInput, ProcessManager, reaction_meta};
 use domain::production::ProductionOrder;
 use domain::purchasing::{PurchaseInvoice, PurchaseInvoiceCommand, PurchaseOrder, PurchaseRequisition};
+use domain::returns::Return;
 use domain::sales::{
     CustomerAccount, CustomerAccountCommand, CustomerReceipt, SalesInvoice, SalesOrder, Shipment,
 };
@@ -168,6 +170,7 @@ dispatch_enum!(TransferFlowCommand { Stock => StockItem, Transfer => StockTransf
 dispatch_enum!(PriceDifferenceCommand { PurchaseOrder => PurchaseOrder, Stock => StockItem });
 dispatch_enum!(ReceivingCommand { Stock => StockItem, Invoice => PurchaseInvoice });
 dispatch_enum!(ProductionCommand { Stock => StockItem, Order => ProductionOrder });
+dispatch_enum!(ReturnsCommand { Stock => StockItem, Return => Return });
 dispatch_command!(StockCommand => StockItem);
 dispatch_command!(CustomerAccountCommand => CustomerAccount);
 dispatch_command!(PurchaseInvoiceCommand => PurchaseInvoice);

@@ -96,5 +96,9 @@ async fn a_customer_return_restores_the_stock_value_and_a_supplier_return_takes_
     runner.run_until_quiet().await.unwrap();
     let after: StockItem = bus.load(&key().stream_id()).await.unwrap();
     assert_eq!((after.on_hand, after.value), (Decimal::from(4), Decimal::from(6)));
-    assert_eq!(runner.stats.commands_done, 2);
+    // The customer's goods back in, the supplier's out, and the cost they left at recorded on the return.
+    assert_eq!(runner.stats.commands_done, 3);
+    let supplier_return: Return =
+        bus.load(&format!("return-{}", ReturnId(Uuid::from_u128(51)))).await.unwrap();
+    assert_eq!(supplier_return.issued, vec![0]);
 }

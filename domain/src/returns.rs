@@ -5,7 +5,9 @@
 //! so the stock value and cost of goods sold reverse exactly; its amounts (net, VAT, gross, rounded per
 //! line) are what a red-letter invoice (红字发票) credits. A return to a supplier leaves stock at the
 //! stock's own cost (moving average or FIFO), and its amounts at the order's price are what the supplier
-//! owes back. The returns process manager moves the stock.
+//! owes back; the cost each line left at is recorded back on the return, and the difference between
+//! the two is the return's gain or loss (booked against cost of sales, so 1405 keeps following the
+//! stock). The returns process manager moves the stock.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -60,12 +62,16 @@ pub enum ReturnCommand {
     },
     /// The goods moved: received from the customer, or shipped to the supplier.
     Complete { id: ReturnId },
+    /// From the returns process manager: the goods of a supplier return's `line` left stock at `value`.
+    RecordIssue { id: ReturnId, line: u32, value: Decimal },
 }
 
 impl ReturnCommand {
     pub fn id(&self) -> ReturnId {
         match self {
-            ReturnCommand::Create { id, .. } | ReturnCommand::Complete { id } => *id,
+            ReturnCommand::Create { id, .. }
+            | ReturnCommand::Complete { id }
+            | ReturnCommand::RecordIssue { id, .. } => *id,
         }
     }
 }
@@ -107,11 +113,24 @@ pub struct ReturnCompleted {
     pub by: String,
 }
 
+/// The goods of a supplier return's line left stock at `cost`, while the supplier credits `amount_net`:
+/// the difference (`amount_net − cost`) is the return's gain (positive) or loss on those goods.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnLineIssued {
+    pub id: ReturnId,
+    pub line: u32,
+    pub item: ItemId,
+    pub cost: Decimal,
+    pub amount_net: Decimal,
+    pub difference: Decimal,
+}
+
 crate::domain_events! {
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub enum ReturnEvent {
         Created(ReturnCreated) = "returns.ReturnCreated" v 1,
         Completed(ReturnCompleted) = "returns.ReturnCompleted" v 1,
+        LineIssued(ReturnLineIssued) = "returns.ReturnLineIssued" v 1,
     }
 }
 
@@ -129,6 +148,8 @@ pub enum ReturnRejection {
     AlreadyCompleted,
     #[error("the partner, the warehouse or an item is deactivated")]
     MasterUnusable,
+    #[error("line {0} is not a line of this supplier return")]
+    UnknownLine(u32),
 }
 
 impl Rejection for ReturnRejection {
@@ -140,6 +161,7 @@ impl Rejection for ReturnRejection {
             ReturnRejection::MissingCost => "return.missing_cost",
             ReturnRejection::AlreadyCompleted => "return.already_completed",
             ReturnRejection::MasterUnusable => "return.master_unusable",
+            ReturnRejection::UnknownLine(_) => "return.unknown_line",
         }
     }
 }
@@ -148,6 +170,8 @@ impl Rejection for ReturnRejection {
 pub struct Return {
     pub created: Option<ReturnCreated>,
     pub completed: bool,
+    /// The lines whose issue cost was recorded.
+    pub issued: Vec<u32>,
 }
 
 impl Aggregate for Return {
@@ -163,6 +187,7 @@ impl Aggregate for Return {
         match event {
             ReturnEvent::Created(e) => self.created = Some(e.clone()),
             ReturnEvent::Completed(_) => self.completed = true,
+            ReturnEvent::LineIssued(e) => self.issued.push(e.line),
         }
     }
 
@@ -232,6 +257,25 @@ impl Aggregate for Return {
                     amount_tax,
                     amount_gross: amount_net + amount_tax,
                     reason: reason.trim().to_string(),
+                })])
+            }
+            ReturnCommand::RecordIssue { id, line, value } => {
+                let created = self.created.as_ref().ok_or(R::NotFound)?;
+                if self.issued.contains(line) {
+                    return Ok(Vec::new());
+                }
+                let returned = created
+                    .lines
+                    .iter()
+                    .find(|l| l.line == *line && created.direction == ReturnDirection::ToSupplier)
+                    .ok_or(R::UnknownLine(*line))?;
+                Ok(vec![ReturnEvent::LineIssued(ReturnLineIssued {
+                    id: *id,
+                    line: *line,
+                    item: returned.item,
+                    cost: *value,
+                    amount_net: returned.amount_net,
+                    difference: returned.amount_net - value,
                 })])
             }
             ReturnCommand::Complete { id } => {

@@ -116,6 +116,7 @@ pub async fn run_process_managers(bus: &CommandBus<infra::EmbeddedStore>, dir: &
     use domain::process::production::Production;
     use domain::process::receipt_allocation::ReceiptAllocation;
     use domain::process::receiving::Receiving;
+    use domain::process::returns::Returns;
     use domain::process::shipping::Shipping;
     use domain::process::stocktake_posting::StocktakePosting;
     use domain::process::supplier_payment::SupplierPaymentAllocation;
@@ -149,6 +150,7 @@ pub async fn run_process_managers(bus: &CommandBus<infra::EmbeddedStore>, dir: &
             .await
             .expect(quiet);
         ProcessRunner::new(bus.clone(), Production, c.clone(), 1 << 20).run_until_quiet().await.expect(quiet);
+        ProcessRunner::new(bus.clone(), Returns, c.clone(), 1 << 20).run_until_quiet().await.expect(quiet);
         ProcessRunner::new(bus.clone(), CustomerAccounts, c.clone(), 1 << 20)
             .run_until_quiet()
             .await

@@ -299,7 +299,11 @@ const GOLDEN_OLD: [(&str, u16, &str); 9] = [
     ),
 ];
 
-const GOLDEN: [(&str, &str); 119] = [
+const GOLDEN: [(&str, &str); 120] = [
+    (
+        "returns.ReturnLineIssued",
+        "10000000000000000000000000000000550010000000000000000000000000000000010534302e30300534322e303004322e3030",
+    ),
     (
         "production.ProductionOrderReleased",
         "100000000000000000000000000000005a100000000000000000000000000000000b02313010000000000000000000000000000000140100100000000000000000000000000000000a023630000130000373756e",
@@ -1232,6 +1236,14 @@ fn return_samples() -> Vec<ReturnEvent> {
             warehouse: WarehouseId(Uuid::from_u128(70)),
             lines: vec![line],
             by: "kai".into(),
+        }),
+        ReturnEvent::LineIssued(domain::returns::ReturnLineIssued {
+            id,
+            line: 0,
+            item: ItemId(Uuid::from_u128(1)),
+            cost: d("40.00"),
+            amount_net: d("42.00"),
+            difference: d("2.00"),
         }),
     ]
 }

@@ -269,3 +269,53 @@ async fn a_manufacturer_capitalizes_freight_into_what_is_left_and_costs_the_rest
     let b: StockItem = w.bus.load(&StockKey { item: B, warehouse: WAREHOUSE }.stream_id()).await.unwrap();
     assert_eq!(b.value, d("230.00"), "B now costs 46.00 a unit");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn goods_returned_to_a_supplier_above_their_cost_leave_stock_at_cost_and_the_gain_reduces_cost_of_sales()
+ {
+    use domain::inventory::DocRef;
+    use domain::returns::{Return, ReturnCommand, ReturnDirection, ReturnLineInput};
+    let mut w = world().await;
+    let po = PurchaseOrderId(Uuid::from_u128(30));
+    w.order(po).await;
+    let invoice = InvoiceWithGoods {
+        id: PurchaseInvoiceId(Uuid::from_u128(32)),
+        number: "No.07700001".into(),
+        prices: vec![(0, UnitAmount::new(d("20.00")).unwrap()), (1, UnitAmount::new(d("40.00")).unwrap())],
+    };
+    w.receive(po, 31, Some(invoice)).await;
+    w.settle().await;
+    // 2 A (cost 20.00 each) go back at the 21.00 the supplier agreed to credit.
+    let id = domain::ReturnId(Uuid::from_u128(60));
+    let create = ReturnCommand::Create {
+        id,
+        direction: ReturnDirection::ToSupplier,
+        partner: SUPPLIER,
+        warehouse: WAREHOUSE,
+        original: DocRef { kind: "purchasing.PurchaseOrder".into(), id: po.0, line: Some(0) },
+        lines: vec![ReturnLineInput {
+            item: A,
+            qty: Quantity::units(2),
+            unit_price: UnitAmount::new(d("21.00")).unwrap(),
+            vat_rate: d("0.13"),
+            unit_cost: None,
+            policy: StockPolicy {
+                costing: CostingMethod::MovingAverage,
+                safety_stock: Decimal::ZERO,
+                allow_negative: false,
+            },
+        }],
+        reason: "质量问题".into(),
+        masters_usable: true,
+    };
+    let meta = w.clerk.meta("li", &[Role::Purchasing]);
+    w.bus.execute::<Return>(&meta, &create).await.unwrap();
+    let meta = w.clerk.meta("kai", &[Role::Warehouse]);
+    w.bus.execute::<Return>(&meta, &ReturnCommand::Complete { id }).await.unwrap();
+    w.settle().await;
+    let balance = w.books().await;
+    assert_eq!(balance("1405"), d("360.00"), "400.00 less the 40.00 the two left stock at");
+    assert_eq!(balance("5401"), d("-2.00"), "credited 42.00 for goods that cost 40.00");
+    assert_eq!(balance("220201"), d("-404.54"), "452.00 owed less the 47.46 red invoice");
+    assert_eq!(balance("22210101"), d("46.54"), "52.00 of input VAT less 5.46 returned");
+}

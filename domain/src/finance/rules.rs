@@ -18,7 +18,7 @@ use crate::inventory::stock::{LossTreatment, StockAdjusted, StockIssued, StockRe
 use crate::purchasing::invoice::{PurchaseFreightBooked, PurchaseInvoiceBooked};
 use crate::purchasing::order::GoodsReceived;
 use crate::purchasing::payment::SupplierPaid;
-use crate::returns::{ReturnCompleted, ReturnCreated, ReturnDirection};
+use crate::returns::{ReturnCompleted, ReturnCreated, ReturnDirection, ReturnLineIssued};
 use crate::sales::invoice::SalesInvoiceIssued;
 use crate::sales::receipt::{CustomerReceiptRecorded, ReceiptAdvanceApplied, ReceiptExcessMovedToAdvance};
 use crate::sales::shipment::ShipmentCosted;
@@ -304,6 +304,25 @@ pub fn return_created(e: &ReturnCreated) -> Vec<RoleLine> {
             non_zero(lines)
         }
     }
+}
+
+/// A supplier return's goods left stock at their cost while the supplier credits the return price
+/// (the red invoice credited inventory at that price): inventory is put right by the difference and
+/// cost of sales takes it. Price above cost: Dr Inventory / Cr COGS; below: Dr COGS / Cr Inventory.
+pub fn return_line_issued(e: &ReturnLineIssued) -> Vec<RoleLine> {
+    let difference = e.difference;
+    let (inventory, cost) = if difference >= Decimal::ZERO {
+        (
+            RoleLine::debit("采购退货成本差异", AccountRole::Inventory, difference),
+            RoleLine::credit("采购退货成本差异", AccountRole::Cogs, difference),
+        )
+    } else {
+        (
+            RoleLine::credit("采购退货成本差异", AccountRole::Inventory, -difference),
+            RoleLine::debit("采购退货成本差异", AccountRole::Cogs, -difference),
+        )
+    };
+    non_zero(vec![inventory.item(e.item), cost])
 }
 
 /// Goods a customer returned are back in stock at the cost they left with: Dr Inventory (per line) /
@@ -868,6 +887,27 @@ mod tests {
         let lines = return_created(&to_supplier);
         assert!(balanced(&lines));
         assert_eq!(lines[0].role, AccountRole::Payables);
+    }
+
+    #[test]
+    fn a_supplier_return_below_cost_is_a_loss_to_cost_of_sales_and_takes_the_rest_out_of_inventory() {
+        let issued = |difference: &str| ReturnLineIssued {
+            id: crate::ids::ReturnId(Uuid::from_u128(1)),
+            line: 0,
+            item: ItemId(Uuid::from_u128(2)),
+            cost: d("40.00"),
+            amount_net: d("40.00") + d(difference),
+            difference: d(difference),
+        };
+        assert_eq!(
+            sides(&return_line_issued(&issued("-3.00"))),
+            vec![(AccountRole::Inventory, d("0"), d("3.00")), (AccountRole::Cogs, d("3.00"), d("0"))]
+        );
+        assert_eq!(
+            sides(&return_line_issued(&issued("2.00"))),
+            vec![(AccountRole::Inventory, d("2.00"), d("0")), (AccountRole::Cogs, d("0"), d("2.00"))]
+        );
+        assert!(return_line_issued(&issued("0")).is_empty(), "returned at cost: nothing to put right");
     }
 
     #[test]

@@ -86,6 +86,9 @@ impl ProcessManager for AutoVouchers {
             I::Return(ReturnEvent::Completed(e)) => {
                 (return_doc(e.direction), e.id.0, rules::return_completed(e))
             }
+            I::Return(ReturnEvent::LineIssued(e)) => {
+                (PURCHASE_RETURN_DOC, e.id.0, rules::return_line_issued(e))
+            }
             I::Payroll(PayrollEvent::Accrued(e)) => ("finance.Payroll", e.book.0, rules::payroll_accrued(e)),
             I::Payroll(PayrollEvent::Paid(e)) => ("finance.Payroll", e.book.0, rules::payroll_paid(e)),
             I::SupplierPayment(SupplierPaymentEvent::Paid(e)) => {
