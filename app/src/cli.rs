@@ -1,5 +1,5 @@
 //! The command-line grammar of `erp` (clap derive). Subcommands arrive with their issues: `serve`,
-//! `demo`, `seed`, `projections`, `history` and `export` are not here yet.
+//! `demo`, `seed`, `history` and `export` are not here yet.
 
 use std::path::PathBuf;
 
@@ -27,6 +27,39 @@ pub enum Command {
         #[command(subcommand)]
         workload: BenchWorkload,
     },
+    /// The read models: their snapshots, how far behind the log they are, rebuilds.
+    Projections {
+        #[command(subcommand)]
+        command: ProjectionsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectionsCommand {
+    /// Every read model with its code version.
+    List,
+    /// Per read model: the snapshot's position and version, the log's head, and the lag.
+    Status(ProjectionsArgs),
+    /// Folds a read model (or all) from position 0 and writes its snapshot, with a progress bar.
+    Rebuild {
+        /// The read model's name (`erp projections list`); all when left out.
+        name: Option<String>,
+        #[command(flatten)]
+        args: ProjectionsArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ProjectionsArgs {
+    /// The embedded store's data directory.
+    #[arg(long, env = "ERP_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Where the snapshots are (default: `projections/` in the data directory).
+    #[arg(long, env = "ERP_SNAPSHOT_DIR")]
+    pub snapshot_dir: Option<PathBuf>,
+    /// Print one JSON object per read model instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod bench;
 mod bench_flows;
 pub mod cli;
+pub mod projections;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -37,6 +38,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         cli::Command::Audit { command: cli::AuditCommand::Verify(args) } => audit::verify(&args),
         cli::Command::Bench { workload } => bench::run(workload),
+        cli::Command::Projections { command } => projections::run(command),
     }
 }
 

@@ -154,3 +154,42 @@ fn bench_order_to_cash_completes_every_flow_and_reports_flows_per_second() {
     assert_eq!(json["events_per_flow"], 27.0);
     assert!(json["flows_per_sec"].as_f64().unwrap() > 0.0);
 }
+
+#[tokio::test]
+async fn projections_status_shows_the_lag_and_a_rebuild_writes_snapshots_that_catch_up_with_the_head() {
+    let dir = tempfile::tempdir().unwrap();
+    store_with_three_commits(dir.path()).await;
+    let json_lines = |out: &std::process::Output| -> Vec<serde_json::Value> {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let list = erp().args(["projections", "list"]).output().unwrap();
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(listed.contains("ledger") && listed.contains("open-items"), "{listed}");
+
+    let status =
+        erp().args(["projections", "status", "--json", "--data-dir"]).arg(dir.path()).output().unwrap();
+    for model in json_lines(&status) {
+        assert_eq!((model["head"].as_u64(), model["lag"].as_u64()), (Some(6), Some(6)), "{model}");
+        assert_eq!(model["state"], "no snapshot");
+    }
+    let rebuilt =
+        erp().args(["projections", "rebuild", "--json", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let rebuilt = json_lines(&rebuilt);
+    assert_eq!(rebuilt.len(), 2);
+    assert!(rebuilt.iter().all(|m| m["position"].as_u64() == Some(6)), "{rebuilt:?}");
+    let status =
+        erp().args(["projections", "status", "--json", "--data-dir"]).arg(dir.path()).output().unwrap();
+    for model in json_lines(&status) {
+        assert_eq!((model["position"].as_u64(), model["lag"].as_u64()), (Some(6), Some(0)), "{model}");
+    }
+
+    let unknown = erp()
+        .args(["projections", "rebuild", "stock-levels", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(stderr.contains("no read model named \"stock-levels\"") && stderr.contains("ledger"), "{stderr}");
+}

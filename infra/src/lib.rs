@@ -10,6 +10,7 @@ pub mod envelope;
 pub mod error;
 pub mod limits;
 pub mod port;
+pub mod snapshot;
 
 pub use embedded::{Durability, EmbeddedConfig, EmbeddedStore};
 pub use envelope::{

@@ -61,6 +61,9 @@ pub trait Subscription: Send + 'static {
     /// first, then adds what the subscription already holds without waiting again. Lets a consumer work
     /// in batches without a second read of what the subscription fetched.
     ///
+    /// Both are cancel-safe: a future dropped before it completes has consumed nothing, so a consumer
+    /// may `select!` over them (the projector runtime does).
+    ///
     /// [`next`]: Subscription::next
     fn next_batch(
         &mut self,

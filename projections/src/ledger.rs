@@ -15,13 +15,13 @@ use domain::time::Period;
 use domain::{PartnerId, Timestamp};
 use rust_decimal::Decimal;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Movement {
     pub debit: Decimal,
     pub credit: Decimal,
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Ledger {
     /// Account code → month → the month's movement.
     movements: BTreeMap<String, BTreeMap<Period, Movement>>,
@@ -35,7 +35,7 @@ pub struct Ledger {
 }
 
 /// One posted voucher line of an account.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     pub period: Period,
     pub voucher: VoucherId,
@@ -203,6 +203,21 @@ impl Ledger {
             .collect();
         rows.sort_by(|a, b| a.code.cmp(&b.code));
         rows
+    }
+}
+
+impl crate::runtime::ReadModel for Ledger {
+    const NAME: &'static str = "ledger";
+    const VERSION: u32 = 1;
+
+    fn listens_to(event_type: &str) -> bool {
+        event_type == "finance.VoucherPosted"
+    }
+
+    fn apply(&mut self, event: &infra::RecordedEvent) -> Result<(), infra::StoreError> {
+        let posted: JournalEvent = infra::codec::decode_domain_event(&event.event_type, &event.payload)?;
+        Ledger::apply(self, &posted);
+        Ok(())
     }
 }
 

@@ -30,13 +30,13 @@ domain::process_input! {
 }
 
 /// Which subledger an item belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Ledger {
     Receivable,
     Payable,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ItemKind {
     Invoice,
     /// Money received or paid ahead of an invoice (a credit of the partner).
@@ -46,7 +46,7 @@ pub enum ItemKind {
 }
 
 /// One open item: an invoice's amount and the payments allocated to it with their dates.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OpenItem {
     pub ledger: Ledger,
     pub kind: ItemKind,
@@ -87,7 +87,7 @@ impl Aging {
 
 const DAY_MICROS: i64 = 86_400_000_000;
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OpenItems {
     items: BTreeMap<(Ledger, Uuid), OpenItem>,
 }
@@ -297,6 +297,21 @@ impl OpenItems {
             *bucket += open;
         }
         aging
+    }
+}
+
+impl crate::runtime::ReadModel for OpenItems {
+    const NAME: &'static str = "open-items";
+    const VERSION: u32 = 1;
+
+    fn listens_to(event_type: &str) -> bool {
+        <OpenItemsInput as domain::process::ProcessInput>::listens_to(event_type)
+    }
+
+    fn apply(&mut self, event: &infra::RecordedEvent) -> Result<(), infra::StoreError> {
+        let input: OpenItemsInput = infra::codec::decode_process_input(&event.event_type, &event.payload)?;
+        OpenItems::apply(self, &input, event.metadata.occurred_at);
+        Ok(())
     }
 }
 

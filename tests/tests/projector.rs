@@ -1,0 +1,170 @@
+//! The projector runtime over the embedded store: a model kept live equals a rebuild from zero and a
+//! restart from its snapshot; a damaged snapshot or a changed model version costs a rebuild and nothing
+//! else; read-your-writes waits, bounded; a blue/green rebuild swaps in while the model keeps answering.
+
+use std::time::Duration;
+
+use command_api::CommandBus;
+use command_api::finance::record_automatic_voucher;
+use domain::finance::accounts::AccountRole as R;
+use domain::finance::rules::{AutoVoucher, RoleLine};
+use domain::finance::voucher::{VoucherSource, VoucherWord};
+use domain::time::Period;
+use domain::{BookId, CommandId, CommandMeta, EventId, Timestamp, VoucherId};
+use infra::{EmbeddedStore, EventStore, RecordedEvent, StoreError};
+use projections::ledger::Ledger;
+use projections::open_items::OpenItems;
+use projections::runtime::{Opened, Projector, ReadModel, View, snapshot_path};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+/// 2026-11-10T02:00Z.
+const NOVEMBER: Timestamp = Timestamp(1_794_276_000_000_000);
+const BOOK: BookId = BookId(Uuid::from_u128(1));
+
+async fn open() -> (tempfile::TempDir, EmbeddedStore, CommandBus<EmbeddedStore>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
+    let bus = CommandBus::new(store.clone());
+    tests::fixtures::book(&bus, BOOK, Period::new(2026, 11).unwrap()).await;
+    (dir, store, bus)
+}
+
+/// Posts `count` cash sales of 1 + n yuan, numbered from `from`.
+async fn sell(bus: &CommandBus<EmbeddedStore>, from: u128, count: u128) {
+    for n in from..from + count {
+        let amount = Decimal::from(1 + n as i64);
+        let line = |role, debit, credit| RoleLine {
+            summary: "现销".into(),
+            role,
+            debit,
+            credit,
+            partner: None,
+            item: None,
+        };
+        let auto = AutoVoucher {
+            id: VoucherId(Uuid::from_u128(10_000 + n)),
+            book: BOOK,
+            word: VoucherWord::Ji,
+            date: NOVEMBER,
+            lines: vec![line(R::Cash, amount, Decimal::ZERO), line(R::Revenue, Decimal::ZERO, amount)],
+            source: VoucherSource {
+                kind: "test.Sale".into(),
+                id: Uuid::from_u128(n),
+                event: EventId(Uuid::from_u128(n)),
+            },
+        };
+        let meta =
+            CommandMeta::new(CommandId(Uuid::from_u128(20_000 + n)), "process:auto-vouchers", BOOK, NOVEMBER);
+        record_automatic_voucher(bus, &meta, &auto).await.unwrap();
+    }
+}
+
+async fn rebuilt<M: ReadModel>(store: &EmbeddedStore) -> View<M> {
+    let mut view = View::<M>::default();
+    let head = store.head_position().await.unwrap();
+    view.catch_up(store, head, |_| {}).await.unwrap();
+    view
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_model_equals_a_rebuild_from_zero_and_a_restart_from_its_snapshot() {
+    let (dir, store, bus) = open().await;
+    let snapshots = dir.path().join("snapshots");
+    sell(&bus, 0, 40).await;
+    let mut projector = Projector::<Ledger, _>::open(store.clone(), &snapshots).with_snapshot_every(25);
+    assert_eq!(projector.opened(), &Opened::Empty);
+    let caught_up = projector.catch_up(|_, _| {}).await.unwrap();
+    assert_eq!(caught_up, store.head_position().await.unwrap());
+    let handle = projector.handle();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let live = tokio::spawn(async move { projector.run(stopped).await });
+
+    // More business while the projector runs: read-your-writes sees it.
+    sell(&bus, 40, 30).await;
+    let head = store.head_position().await.unwrap();
+    handle.wait_for(head, Duration::from_secs(10)).await.unwrap();
+    let (cash, at) = handle.read(|ledger| ledger.balance("1001", Period::new(2026, 11).unwrap()));
+    assert_eq!(at, head);
+    assert_eq!(cash, Decimal::from((1..=70).sum::<i64>()), "every sale is in");
+    let fresh = rebuilt::<Ledger>(&store).await;
+    assert_eq!(handle.read(|l| l.clone()).0, fresh.model, "live = rebuilt from zero");
+    // A position beyond the head is not reached: a clear, bounded refusal.
+    let behind = handle.wait_for(head + 1, Duration::from_millis(50)).await.unwrap_err();
+    assert_eq!(behind.code(), "projection.behind");
+
+    stop.send(true).unwrap();
+    live.await.unwrap().unwrap();
+    let restarted = Projector::<Ledger, _>::open(store.clone(), &snapshots);
+    assert_eq!(restarted.opened(), &Opened::Snapshot { position: head });
+    assert_eq!(restarted.handle().read(|l| l.clone()).0, fresh.model, "restart = rebuilt from zero");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_snapshot_or_a_new_model_version_is_rebuilt_from_zero() {
+    let (dir, store, bus) = open().await;
+    let snapshots = dir.path().join("snapshots");
+    sell(&bus, 0, 10).await;
+    let mut projector = Projector::<OpenItems, _>::open(store.clone(), &snapshots);
+    projector.catch_up(|_, _| {}).await.unwrap();
+    let mut ledger = Projector::<Ledger, _>::open(store.clone(), &snapshots);
+    ledger.catch_up(|_, _| {}).await.unwrap();
+    let path = snapshot_path::<Ledger>(&snapshots);
+
+    /// The ledger's fold under a new code version.
+    #[derive(Default, serde::Serialize, serde::Deserialize)]
+    struct LedgerV2(Ledger);
+    impl ReadModel for LedgerV2 {
+        const NAME: &'static str = "ledger";
+        const VERSION: u32 = 2;
+        fn listens_to(event_type: &str) -> bool {
+            <Ledger as ReadModel>::listens_to(event_type)
+        }
+        fn apply(&mut self, event: &RecordedEvent) -> Result<(), StoreError> {
+            ReadModel::apply(&mut self.0, event)
+        }
+    }
+    let mut changed = Projector::<LedgerV2, _>::open(store.clone(), &snapshots);
+    assert_eq!(changed.opened(), &Opened::VersionChanged { found: 1 });
+    assert_eq!(changed.position(), 0, "starts over");
+    changed.catch_up(|_, _| {}).await.unwrap();
+    assert_eq!(changed.handle().read(|l| l.0.clone()).0, rebuilt::<Ledger>(&store).await.model);
+
+    // One flipped byte in the body: the checksum catches it.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    let mut damaged = Projector::<LedgerV2, _>::open(store.clone(), &snapshots);
+    assert!(matches!(damaged.opened(), Opened::Damaged { .. }), "{:?}", damaged.opened());
+    damaged.catch_up(|_, _| {}).await.unwrap();
+    assert_eq!(damaged.handle().read(|l| l.0.clone()).0, rebuilt::<Ledger>(&store).await.model);
+    // The other model's snapshot was never touched.
+    let items = Projector::<OpenItems, _>::open(store.clone(), &snapshots);
+    assert!(matches!(items.opened(), Opened::Snapshot { .. }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blue_green_rebuild_swaps_in_while_the_model_keeps_answering() {
+    let (dir, store, bus) = open().await;
+    sell(&bus, 0, 50).await;
+    let mut projector = Projector::<Ledger, _>::open(store.clone(), dir.path().join("snapshots"));
+    let handle = projector.handle();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let live = tokio::spawn(async move { projector.run(stopped).await });
+    let head = store.head_position().await.unwrap();
+    handle.wait_for(head, Duration::from_secs(10)).await.unwrap();
+    handle.request_rebuild();
+    // Business goes on, and reads keep answering, during the rebuild.
+    for batch in 0..5 {
+        sell(&bus, 50 + batch * 10, 10).await;
+        let (_, at) = handle.read(|l| l.balance("1001", Period::new(2026, 11).unwrap()));
+        assert!(at >= head);
+    }
+    assert!(handle.wait_for_rebuilds(1, Duration::from_secs(10)).await, "the rebuild was swapped in");
+    let head = store.head_position().await.unwrap();
+    handle.wait_for(head, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(handle.read(|l| l.clone()).0, rebuilt::<Ledger>(&store).await.model);
+    stop.send(true).unwrap();
+    live.await.unwrap().unwrap();
+}
