@@ -14,7 +14,11 @@ use crate::cli::{ProjectionsArgs, ProjectionsCommand};
 
 /// Every read model the runtime keeps, by name and code version.
 fn models() -> Vec<(&'static str, u32)> {
-    vec![model::<projections::ledger::Ledger>(), model::<projections::open_items::OpenItems>()]
+    vec![
+        model::<projections::ledger::Ledger>(),
+        model::<projections::open_items::OpenItems>(),
+        model::<projections::stock::Stock>(),
+    ]
 }
 
 fn model<M: ReadModel>() -> (&'static str, u32) {
@@ -95,6 +99,9 @@ fn rebuild(name: Option<&str>, args: &ProjectionsArgs) -> anyhow::Result<ExitCod
     }
     if wanted(projections::open_items::OpenItems::NAME) {
         runtime.block_on(rebuild_one::<projections::open_items::OpenItems>(&store, &dir, args.json))?;
+    }
+    if wanted(projections::stock::Stock::NAME) {
+        runtime.block_on(rebuild_one::<projections::stock::Stock>(&store, &dir, args.json))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -8,3 +8,4 @@ pub mod ledger;
 pub mod open_items;
 pub mod reports;
 pub mod runtime;
+pub mod stock;

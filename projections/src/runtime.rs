@@ -303,7 +303,17 @@ impl<M: ReadModel, S: EventStore> Projector<M, S> {
 
     /// Folds the log up to its head as of now, then snapshots. `progress` is called with the position
     /// reached and the head after every page.
-    pub async fn catch_up(&mut self, mut progress: impl FnMut(u64, u64)) -> Result<u64, ProjectionError> {
+    pub async fn catch_up(&mut self, progress: impl FnMut(u64, u64)) -> Result<u64, ProjectionError> {
+        self.advance(progress).await?;
+        if self.snapshot_at != self.position() || !snapshot_path::<M>(&self.dir).exists() {
+            self.snapshot()?;
+        }
+        Ok(self.position())
+    }
+
+    /// Folds the log up to its head as of now, snapshotting only as often as `snapshot_every` says (as
+    /// the live loop does).
+    pub async fn advance(&mut self, mut progress: impl FnMut(u64, u64)) -> Result<u64, ProjectionError> {
         let head = self.store.head_position().await?;
         while self.position() < head {
             let page = self.store.read_all(self.position() + 1, READ_PAGE).await?;
@@ -315,9 +325,6 @@ impl<M: ReadModel, S: EventStore> Projector<M, S> {
             if self.position() - self.snapshot_at >= self.snapshot_every {
                 self.snapshot()?;
             }
-        }
-        if self.snapshot_at != self.position() || !snapshot_path::<M>(&self.dir).exists() {
-            self.snapshot()?;
         }
         Ok(self.position())
     }

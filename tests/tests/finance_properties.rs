@@ -5,6 +5,10 @@
 //! 1122 + 2203, payables equal 2202-supplier + 1123, goods received and not invoiced equal 2202-暂估,
 //! and stock valuation equals 1405.
 
+use projections::ledger::Ledger;
+use projections::open_items::OpenItems;
+use projections::runtime::{Projector, ReadModel, View};
+use projections::stock::Stock;
 use std::collections::BTreeMap;
 
 use command_api::CommandBus;
@@ -423,6 +427,74 @@ async fn check_books(
     Ok(())
 }
 
+/// The ledger, open-items and stock read models under the projector runtime.
+struct ReadModels {
+    ledger: Projector<Ledger, EmbeddedStore>,
+    items: Projector<OpenItems, EmbeddedStore>,
+    stock: Projector<Stock, EmbeddedStore>,
+}
+
+impl ReadModels {
+    fn open(store: &EmbeddedStore, snapshots: &std::path::Path) -> ReadModels {
+        ReadModels {
+            ledger: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
+            items: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
+            stock: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
+        }
+    }
+
+    async fn advance(&mut self) {
+        self.ledger.advance(|_, _| {}).await.unwrap();
+        self.items.advance(|_, _| {}).await.unwrap();
+        self.stock.advance(|_, _| {}).await.unwrap();
+    }
+
+    /// Live = rebuilt from zero = restarted from the last snapshot and caught up; and the stock model
+    /// agrees with every stock item aggregate.
+    async fn check(
+        &mut self,
+        store: &EmbeddedStore,
+        bus: &CommandBus<EmbeddedStore>,
+        snapshots: &std::path::Path,
+    ) -> Result<(), TestCaseError> {
+        self.advance().await;
+        async fn same<M: ReadModel + Clone + PartialEq + std::fmt::Debug>(
+            live: &Projector<M, EmbeddedStore>,
+            store: &EmbeddedStore,
+            snapshots: &std::path::Path,
+        ) -> Result<M, TestCaseError> {
+            let head = store.head_position_now();
+            let mut fresh = View::<M>::default();
+            fresh.catch_up(store, head, |_| {}).await.unwrap();
+            let mut restarted = Projector::<M, _>::open(store.clone(), snapshots);
+            restarted.advance(|_, _| {}).await.unwrap();
+            let live = live.handle().read(M::clone).0;
+            prop_assert_eq!(&live, &fresh.model, "{}: live = rebuilt from zero", M::NAME);
+            prop_assert_eq!(
+                restarted.handle().read(M::clone).0,
+                fresh.model,
+                "{}: restart = rebuilt",
+                M::NAME
+            );
+            Ok(live)
+        }
+        same(&self.ledger, store, snapshots).await?;
+        same(&self.items, store, snapshots).await?;
+        let stock = same(&self.stock, store, snapshots).await?;
+        for n in 0..ITEMS as u8 {
+            let key = StockKey { item: item(n), warehouse: WAREHOUSE };
+            let aggregate: StockItem = bus.load(&key.stream_id()).await.unwrap();
+            let level = stock.level(key.item, key.warehouse).cloned().unwrap_or_default();
+            prop_assert_eq!(
+                (level.on_hand, level.reserved, level.value),
+                (aggregate.on_hand, aggregate.reserved, aggregate.value),
+                "the stock model follows the stock item"
+            );
+        }
+        Ok(())
+    }
+}
+
 fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
@@ -435,14 +507,19 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         setup(&bus).await;
         let mut world = World::default();
         let mut rejected = 0;
+        // The read models follow the run as a live projector would, snapshotting every 97 events.
+        let snapshots = dir.path().join("snapshots");
+        let mut models = ReadModels::open(&store, &snapshots);
         for op in &ops {
             apply(&bus, &mut world, op).await;
             rejected += run_process_managers(&bus, dir.path()).await;
             ship_or_cancel(&bus, &mut world).await;
             rejected += run_process_managers(&bus, dir.path()).await;
+            models.advance().await;
         }
         prop_assert_eq!(rejected, 0, "every automatic voucher was booked");
-        check_books(&store, &bus, &world).await
+        check_books(&store, &bus, &world).await?;
+        models.check(&store, &bus, &snapshots).await
     })
 }
 

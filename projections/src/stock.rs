@@ -1,0 +1,554 @@
+//! Stock levels (库存): per item and warehouse, on hand, reserved, available, incoming (what open
+//! purchase orders still expect), in transit (transferred out to it and not yet in), and the value;
+//! the stock ledger (收发明细) of every movement with the balance after it; safety-stock alerts;
+//! slow-moving items; replenishment suggestions (智能补货) from the trailing issue rate, lead time,
+//! safety stock, what is available and what is coming.
+//!
+//! A fold over the stock items' events (their stream names the item and warehouse), the purchase
+//! orders' (incoming) and the item master's (lead time, reorder quantity, default supplier). On hand,
+//! reserved and value follow the stock item aggregates exactly (a test compares them).
+
+use std::collections::BTreeMap;
+
+use domain::inventory::StockKey;
+use domain::inventory::stock::StockEvent;
+use domain::master::ItemEvent;
+use domain::purchasing::PurchaseOrderEvent;
+use domain::{ItemId, PartnerId, PurchaseOrderId, Timestamp, WarehouseId};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+domain::process_input! {
+    /// The events the stock model folds.
+    #[derive(Clone, Debug, PartialEq)]
+    pub enum StockInput {
+        Stock(StockEvent),
+        PurchaseOrder(PurchaseOrderEvent),
+        Item(ItemEvent),
+    }
+}
+
+const DAY_MICROS: i64 = 86_400_000_000;
+
+/// Days of issue history kept per stock item for the trailing rate.
+pub const RATE_WINDOW_DAYS: i64 = 90;
+
+/// One stock item's figures.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockLevel {
+    pub on_hand: Decimal,
+    pub reserved: Decimal,
+    pub value: Decimal,
+    /// What open purchase orders for this warehouse still expect.
+    pub incoming: Decimal,
+    /// Transferred out towards this warehouse and not yet received here.
+    pub in_transit: Decimal,
+    pub safety_stock: Decimal,
+    pub last_issue: Option<Timestamp>,
+    /// Issued quantity per day (days since 1970-01-01), the last [`RATE_WINDOW_DAYS`] days seen.
+    issued_by_day: BTreeMap<i64, Decimal>,
+}
+
+impl StockLevel {
+    pub fn available(&self) -> Decimal {
+        self.on_hand - self.reserved
+    }
+
+    /// Average issued per day over the `days` before `now`.
+    pub fn daily_rate(&self, now: Timestamp, days: i64) -> Decimal {
+        let today = now.0.div_euclid(DAY_MICROS);
+        let issued: Decimal = self.issued_by_day.range(today - days + 1..=today).map(|(_, q)| *q).sum();
+        issued / Decimal::from(days.max(1))
+    }
+}
+
+/// A movement in the stock ledger, with the item's balance in that warehouse after it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub position: u64,
+    pub at: Timestamp,
+    pub warehouse: WarehouseId,
+    /// `received`, `issued`, `transferred_out`, `transferred_in`, `adjusted`, `revalued`.
+    pub kind: String,
+    /// Signed: positive in, negative out.
+    pub qty: Decimal,
+    pub value: Decimal,
+    pub on_hand_after: Decimal,
+    pub value_after: Decimal,
+    /// The document behind it (`kind:id`), where the event names one.
+    pub document: Option<String>,
+}
+
+/// What the item master says about replenishing an item.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemTerms {
+    pub lead_time_days: u32,
+    pub reorder_qty: Decimal,
+    pub default_supplier: Option<PartnerId>,
+}
+
+/// A replenishment suggestion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suggestion {
+    pub key: StockKey,
+    pub qty: Decimal,
+    pub supplier: Option<PartnerId>,
+    /// The issue rate the suggestion was made from (per day, trailing 30 days).
+    pub daily_rate: Decimal,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct OpenOrder {
+    warehouse: WarehouseId,
+    /// Per order line: item and quantity still expected.
+    outstanding: Vec<(ItemId, Decimal)>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stock {
+    levels: BTreeMap<(ItemId, WarehouseId), StockLevel>,
+    ledger: BTreeMap<ItemId, Vec<LedgerEntry>>,
+    orders: BTreeMap<PurchaseOrderId, OpenOrder>,
+    terms: BTreeMap<ItemId, ItemTerms>,
+}
+
+impl Stock {
+    /// Folds one event at log `position`, recorded in `stream` with business time `at`.
+    pub fn apply(&mut self, input: &StockInput, stream: &str, position: u64, at: Timestamp) {
+        match input {
+            StockInput::Stock(event) => {
+                if let Some(key) = StockKey::from_stream_id(stream) {
+                    self.stock_event(key, event, position, at);
+                }
+            }
+            StockInput::PurchaseOrder(event) => self.order_event(stream, event),
+            StockInput::Item(ItemEvent::Created(d) | ItemEvent::Changed(d)) => {
+                if let Some(item) = stream.strip_prefix("item-").and_then(|id| uuid::Uuid::parse_str(id).ok())
+                {
+                    self.terms.insert(
+                        ItemId(item),
+                        ItemTerms {
+                            lead_time_days: d.lead_time_days,
+                            reorder_qty: d.reorder_qty,
+                            default_supplier: d.default_supplier,
+                        },
+                    );
+                }
+            }
+            StockInput::Item(_) => {}
+        }
+    }
+
+    fn stock_event(&mut self, key: StockKey, event: &StockEvent, position: u64, at: Timestamp) {
+        let level = self.levels.entry((key.item, key.warehouse)).or_default();
+        let doc = |kind: &str, id: uuid::Uuid| Some(format!("{kind}:{id}"));
+        let (kind, qty, value, document) = match event {
+            StockEvent::Opened(e) => {
+                level.safety_stock = e.policy.safety_stock;
+                return;
+            }
+            StockEvent::PolicyChanged(e) => {
+                level.safety_stock = e.policy.safety_stock;
+                return;
+            }
+            StockEvent::Reserved(e) => {
+                level.reserved += e.qty;
+                return;
+            }
+            StockEvent::Released(e) => {
+                level.reserved -= e.qty;
+                return;
+            }
+            StockEvent::ReservationShort(_) | StockEvent::FellBelowSafety(_) => return,
+            StockEvent::Received(e) => ("received", e.qty, e.value, doc(&e.source.kind, e.source.id)),
+            StockEvent::Issued(e) => {
+                level.reserved -= e.reservation_consumed;
+                level.last_issue = Some(at);
+                let day = at.0.div_euclid(DAY_MICROS);
+                *level.issued_by_day.entry(day).or_default() += e.qty;
+                let newest = *level.issued_by_day.keys().next_back().expect("just added");
+                level.issued_by_day.retain(|d, _| *d > newest - RATE_WINDOW_DAYS);
+                ("issued", -e.qty, -e.value, doc(&e.source.kind, e.source.id))
+            }
+            StockEvent::TransferredOut(e) => {
+                self.levels.entry((key.item, e.to)).or_default().in_transit += e.qty;
+                ("transferred_out", -e.qty, -e.value, doc("inventory.StockTransfer", e.transfer.0))
+            }
+            StockEvent::TransferredIn(e) => {
+                level.in_transit -= e.qty;
+                ("transferred_in", e.qty, e.value, doc("inventory.StockTransfer", e.transfer.0))
+            }
+            StockEvent::Adjusted(e) => {
+                ("adjusted", e.qty_delta, e.value_delta, doc(&e.source.kind, e.source.id))
+            }
+            StockEvent::Revalued(e) => {
+                ("revalued", Decimal::ZERO, e.to_stock, doc(&e.source.kind, e.source.id))
+            }
+        };
+        let level = self.levels.entry((key.item, key.warehouse)).or_default();
+        level.on_hand += qty;
+        level.value += value;
+        let entry = LedgerEntry {
+            position,
+            at,
+            warehouse: key.warehouse,
+            kind: kind.to_string(),
+            qty,
+            value,
+            on_hand_after: level.on_hand,
+            value_after: level.value,
+            document,
+        };
+        self.ledger.entry(key.item).or_default().push(entry);
+    }
+
+    fn set_incoming(&mut self, warehouse: WarehouseId, item: ItemId, delta: Decimal) {
+        self.levels.entry((item, warehouse)).or_default().incoming += delta;
+    }
+
+    fn order_event(&mut self, stream: &str, event: &PurchaseOrderEvent) {
+        let Some(id) = stream.strip_prefix("purchase-order-").and_then(|id| uuid::Uuid::parse_str(id).ok())
+        else {
+            return;
+        };
+        let id = PurchaseOrderId(id);
+        let lines = match event {
+            PurchaseOrderEvent::Placed(e) => {
+                let order = OpenOrder {
+                    warehouse: e.warehouse,
+                    outstanding: e.lines.iter().map(|l| (l.item, l.qty)).collect(),
+                };
+                for (item, qty) in &order.outstanding {
+                    self.set_incoming(e.warehouse, *item, *qty);
+                }
+                self.orders.insert(id, order);
+                return;
+            }
+            PurchaseOrderEvent::Amended(e) => {
+                let Some(order) = self.orders.remove(&id) else { return };
+                for (item, qty) in &order.outstanding {
+                    self.set_incoming(order.warehouse, *item, -*qty);
+                }
+                let order = OpenOrder {
+                    warehouse: order.warehouse,
+                    outstanding: e.lines.iter().map(|l| (l.item, l.qty)).collect(),
+                };
+                for (item, qty) in &order.outstanding {
+                    self.set_incoming(order.warehouse, *item, *qty);
+                }
+                self.orders.insert(id, order);
+                return;
+            }
+            PurchaseOrderEvent::Received(e) => e.lines.iter().map(|l| (l.line, l.qty)).collect(),
+            PurchaseOrderEvent::RemainderCancelled(e) => e.cancelled.clone(),
+            PurchaseOrderEvent::Closed(_) => {
+                if let Some(order) = self.orders.remove(&id) {
+                    for (item, qty) in &order.outstanding {
+                        self.set_incoming(order.warehouse, *item, -*qty);
+                    }
+                }
+                return;
+            }
+            _ => return,
+        };
+        let Some(order) = self.orders.get_mut(&id) else { return };
+        let warehouse = order.warehouse;
+        let mut changes = Vec::new();
+        for (line, qty) in lines {
+            if let Some((item, outstanding)) = order.outstanding.get_mut(line as usize) {
+                // Over-receipts within tolerance expect nothing below zero.
+                let taken = qty.min(*outstanding).max(Decimal::ZERO);
+                *outstanding -= taken;
+                changes.push((*item, taken));
+            }
+        }
+        for (item, taken) in changes {
+            self.set_incoming(warehouse, item, -taken);
+        }
+    }
+
+    /// One stock item's figures.
+    pub fn level(&self, item: ItemId, warehouse: WarehouseId) -> Option<&StockLevel> {
+        self.levels.get(&(item, warehouse))
+    }
+
+    /// Every stock item's figures, by item and warehouse.
+    pub fn levels(&self) -> impl Iterator<Item = (StockKey, &StockLevel)> {
+        self.levels
+            .iter()
+            .map(|((item, warehouse), level)| (StockKey { item: *item, warehouse: *warehouse }, level))
+    }
+
+    /// The stock ledger of an item, in log order, across its warehouses.
+    pub fn ledger(&self, item: ItemId) -> &[LedgerEntry] {
+        self.ledger.get(&item).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// The value of all stock.
+    pub fn valuation(&self) -> Decimal {
+        self.levels.values().map(|l| l.value).sum()
+    }
+
+    /// Stock items whose available quantity is below their safety stock.
+    pub fn alerts(&self) -> Vec<(StockKey, Decimal, Decimal)> {
+        self.levels()
+            .filter(|(_, l)| l.safety_stock > Decimal::ZERO && l.available() < l.safety_stock)
+            .map(|(key, l)| (key, l.available(), l.safety_stock))
+            .collect()
+    }
+
+    /// Stock on hand with no issue in the last `days` before `now` (滞销), with its days of cover at
+    /// the trailing 30-day rate (`None`: nothing issued in that time).
+    pub fn slow_moving(&self, now: Timestamp, days: i64) -> Vec<(StockKey, Decimal, Option<Decimal>)> {
+        let cutoff = Timestamp(now.0 - days * DAY_MICROS);
+        self.levels()
+            .filter(|(_, l)| l.on_hand > Decimal::ZERO && l.last_issue.is_none_or(|t| t < cutoff))
+            .map(|(key, l)| {
+                let rate = l.daily_rate(now, 30);
+                let cover = (!rate.is_zero()).then(|| (l.on_hand / rate).round_dp(1));
+                (key, l.on_hand, cover)
+            })
+            .collect()
+    }
+
+    /// 智能补货: for each stock item, what covers its lead time at the trailing 30-day issue rate plus
+    /// its safety stock, less what is available, incoming and in transit; rounded up to the item's
+    /// reorder quantity. Only positive suggestions.
+    pub fn replenishment(&self, now: Timestamp) -> Vec<Suggestion> {
+        self.levels()
+            .filter_map(|(key, l)| {
+                let terms = self.terms.get(&key.item).cloned().unwrap_or_default();
+                let rate = l.daily_rate(now, 30);
+                let need = rate * Decimal::from(terms.lead_time_days) + l.safety_stock
+                    - (l.available() + l.incoming + l.in_transit);
+                if need <= Decimal::ZERO {
+                    return None;
+                }
+                let qty = if terms.reorder_qty > Decimal::ZERO {
+                    (need / terms.reorder_qty).ceil() * terms.reorder_qty
+                } else {
+                    need.ceil()
+                };
+                Some(Suggestion { key, qty, supplier: terms.default_supplier, daily_rate: rate.round_dp(4) })
+            })
+            .collect()
+    }
+}
+
+impl crate::runtime::ReadModel for Stock {
+    const NAME: &'static str = "stock";
+    const VERSION: u32 = 1;
+
+    fn listens_to(event_type: &str) -> bool {
+        <StockInput as domain::process::ProcessInput>::listens_to(event_type)
+    }
+
+    fn apply(&mut self, event: &infra::RecordedEvent) -> Result<(), infra::StoreError> {
+        let input: StockInput = infra::codec::decode_process_input(&event.event_type, &event.payload)?;
+        Stock::apply(self, &input, event.stream_id.as_str(), event.position, event.metadata.occurred_at);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::inventory::stock::{
+        StockIssued, StockItemOpened, StockReceived, StockTransferredIn, StockTransferredOut,
+    };
+    use domain::inventory::{CostingMethod, DocRef, StockPolicy};
+    use domain::purchasing::order::{
+        GoodsReceived, PoLine, PurchaseOrderPlaced, PurchaseOrderRemainderCancelled, ReceivedLine,
+    };
+    use domain::{GoodsReceiptId, TransferId};
+    use uuid::Uuid;
+
+    use super::*;
+
+    const A: ItemId = ItemId(Uuid::from_u128(1));
+    const SHANGHAI: WarehouseId = WarehouseId(Uuid::from_u128(10));
+    const BEIJING: WarehouseId = WarehouseId(Uuid::from_u128(11));
+    const PO: PurchaseOrderId = PurchaseOrderId(Uuid::from_u128(20));
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn day(n: i64) -> Timestamp {
+        Timestamp(1_794_000_000_000_000 + n * DAY_MICROS)
+    }
+
+    fn policy(safety: &str) -> StockPolicy {
+        StockPolicy { costing: CostingMethod::MovingAverage, safety_stock: d(safety), allow_negative: false }
+    }
+
+    fn doc() -> DocRef {
+        DocRef { kind: "test.Doc".into(), id: Uuid::from_u128(99), line: None }
+    }
+
+    struct Script {
+        stock: Stock,
+        position: u64,
+    }
+
+    impl Script {
+        fn stock(&mut self, warehouse: WarehouseId, event: StockEvent, at: Timestamp) {
+            self.position += 1;
+            let stream = StockKey { item: A, warehouse }.stream_id();
+            self.stock.apply(&StockInput::Stock(event), &stream, self.position, at);
+        }
+
+        fn order(&mut self, event: PurchaseOrderEvent) {
+            self.position += 1;
+            self.stock.apply(
+                &StockInput::PurchaseOrder(event),
+                &format!("purchase-order-{PO}"),
+                self.position,
+                day(0),
+            );
+        }
+    }
+
+    #[test]
+    fn a_scripted_month_gives_on_hand_incoming_in_transit_the_ledger_and_the_suggestions() {
+        let mut s = Script { stock: Stock::default(), position: 0 };
+        s.order(PurchaseOrderEvent::Placed(PurchaseOrderPlaced {
+            id: PO,
+            supplier: PartnerId(Uuid::from_u128(30)),
+            warehouse: SHANGHAI,
+            department: "采购部".into(),
+            requisition: None,
+            lines: vec![PoLine {
+                line: 0,
+                item: A,
+                qty: d("100"),
+                unit_price: d("20"),
+                vat_rate: d("0.13"),
+                amount_net: d("2000"),
+                policy: policy("40"),
+                available_at_order: Decimal::ZERO,
+            }],
+            amount_net: d("2000"),
+            by: "li".into(),
+            over_budget: false,
+        }));
+        assert_eq!(s.stock.level(A, SHANGHAI).unwrap().incoming, d("100"));
+        s.stock(
+            SHANGHAI,
+            StockEvent::Opened(StockItemOpened { item: A, warehouse: SHANGHAI, policy: policy("40") }),
+            day(1),
+        );
+        s.stock(
+            SHANGHAI,
+            StockEvent::Received(StockReceived {
+                qty: d("60"),
+                unit_cost: d("20"),
+                value: d("1200"),
+                lot: None,
+                bin: None,
+                source: doc(),
+            }),
+            day(1),
+        );
+        s.order(PurchaseOrderEvent::Received(GoodsReceived {
+            id: PO,
+            receipt: GoodsReceiptId(Uuid::from_u128(21)),
+            warehouse: SHANGHAI,
+            supplier: PartnerId(Uuid::from_u128(30)),
+            lines: vec![ReceivedLine {
+                line: 0,
+                item: A,
+                qty: d("60"),
+                unit_price: d("20"),
+                policy: policy("40"),
+            }],
+            bin: None,
+            lot: None,
+            by: "kai".into(),
+            invoice: None,
+        }));
+        assert_eq!(s.stock.level(A, SHANGHAI).unwrap().incoming, d("40"), "40 still expected");
+        // 30 sold over the month, then 10 sent to Beijing (in transit until they arrive).
+        for n in 0..3 {
+            s.stock(
+                SHANGHAI,
+                StockEvent::Issued(StockIssued {
+                    qty: d("10"),
+                    value: d("200"),
+                    takes: Vec::new(),
+                    uncovered_qty: Decimal::ZERO,
+                    reservation: None,
+                    reservation_consumed: Decimal::ZERO,
+                    source: doc(),
+                }),
+                day(5 + n * 10),
+            );
+        }
+        let transfer = TransferId(Uuid::from_u128(40));
+        s.stock(
+            SHANGHAI,
+            StockEvent::TransferredOut(StockTransferredOut {
+                transfer,
+                line: 0,
+                to: BEIJING,
+                qty: d("10"),
+                value: d("200"),
+                takes: Vec::new(),
+                uncovered_qty: Decimal::ZERO,
+            }),
+            day(26),
+        );
+        assert_eq!(s.stock.level(A, BEIJING).unwrap().in_transit, d("10"));
+        s.stock(
+            BEIJING,
+            StockEvent::TransferredIn(StockTransferredIn {
+                transfer,
+                line: 0,
+                from: SHANGHAI,
+                qty: d("10"),
+                value: d("200"),
+                lots: Vec::new(),
+            }),
+            day(28),
+        );
+        let shanghai = s.stock.level(A, SHANGHAI).unwrap().clone();
+        let beijing = s.stock.level(A, BEIJING).unwrap().clone();
+        assert_eq!((shanghai.on_hand, shanghai.value), (d("20"), d("400")));
+        assert_eq!((beijing.on_hand, beijing.in_transit, beijing.value), (d("10"), d("0"), d("200")));
+        assert_eq!(s.stock.valuation(), d("600"));
+        // The ledger: every movement with the balance after it, in order.
+        let ledger = s.stock.ledger(A);
+        let kinds: Vec<_> = ledger.iter().map(|e| (e.kind.as_str(), e.on_hand_after)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("received", d("60")),
+                ("issued", d("50")),
+                ("issued", d("40")),
+                ("issued", d("30")),
+                ("transferred_out", d("20")),
+                ("transferred_in", d("10")),
+            ]
+        );
+        // Shanghai: 20 on hand below its safety stock of 40.
+        assert_eq!(s.stock.alerts(), vec![(StockKey { item: A, warehouse: SHANGHAI }, d("20"), d("40"))]);
+        // 30 issued in the 30 days to day 30: 1 a day. With a 7-day lead time (the master's default of 0
+        // here) the need is 0 × 1 + 40 − (20 + 40 incoming) = −20: nothing to order yet.
+        assert!(s.stock.replenishment(day(30)).is_empty());
+        // The rest of the order is cancelled: now 40 − 20 = 20 short, suggested as is (no reorder size).
+        s.order(PurchaseOrderEvent::RemainderCancelled(PurchaseOrderRemainderCancelled {
+            cancelled: vec![(0, d("40"))],
+            reason: "supplier out of stock".into(),
+            by: "li".into(),
+        }));
+        let suggestions = s.stock.replenishment(day(30));
+        assert_eq!(suggestions.len(), 1);
+        assert_eq!((suggestions[0].key.warehouse, suggestions[0].qty), (SHANGHAI, d("20")));
+        // Beijing has issued nothing: slow-moving after 30 days with no cover figure.
+        let slow = s.stock.slow_moving(day(60), 30);
+        assert!(slow.contains(&(StockKey { item: A, warehouse: BEIJING }, d("10"), None)), "{slow:?}");
+        assert!(
+            slow.iter().any(|(k, _, _)| k.warehouse == SHANGHAI),
+            "Shanghai's last issue was on day 25, more than 30 days before day 60"
+        );
+    }
+}
