@@ -64,6 +64,28 @@ impl<M: ReadModel> View<M> {
         Ok(())
     }
 
+    /// Folds the log from `self.position` up to `until` (inclusive), keeping only the events `keep`
+    /// accepts (the position still moves past the others).
+    pub async fn catch_up_filtered<S: EventStore>(
+        &mut self,
+        store: &S,
+        until: u64,
+        keep: impl Fn(&RecordedEvent) -> bool,
+    ) -> Result<(), StoreError> {
+        while self.position < until {
+            let page = store.read_all(self.position + 1, READ_PAGE).await?;
+            if page.is_empty() {
+                break;
+            }
+            let last = page.last().expect("not empty").position.min(until);
+            let kept: Vec<RecordedEvent> =
+                page.into_iter().take_while(|e| e.position <= until).filter(|e| keep(e)).collect();
+            self.apply_all(&kept)?;
+            self.position = last;
+        }
+        Ok(())
+    }
+
     /// Folds the log from `self.position` up to `until` (inclusive), page by page, calling `progress`
     /// with the position reached after each page.
     pub async fn catch_up<S: EventStore>(
@@ -403,5 +425,57 @@ impl<M: ReadModel, S: EventStore> Projector<M, S> {
             }
         }
         self.snapshot()
+    }
+}
+
+/// A point in the past a model can be asked about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AsOf {
+    /// Everything up to and including this log position.
+    Position(u64),
+    /// Every event whose business time is at or before this instant, wherever it sits in the log: a
+    /// back-dated event counts on its own date.
+    Date(domain::Timestamp),
+}
+
+/// Models as of past points, folded from the log into a fresh model on demand (reports never replay
+/// history into the live model), the most recent few kept. A position's model never changes; a date's
+/// can (a back-dated event may arrive later), so it is kept only for the head it was folded to.
+pub struct AsOfCache<M> {
+    capacity: usize,
+    entries: std::sync::Mutex<std::collections::VecDeque<(AsOf, u64, Arc<M>)>>,
+}
+
+impl<M: ReadModel> AsOfCache<M> {
+    pub fn new(capacity: usize) -> AsOfCache<M> {
+        AsOfCache { capacity: capacity.max(1), entries: Default::default() }
+    }
+
+    /// The model as of `at`, from the cache or folded now.
+    pub async fn get<S: EventStore>(&self, store: &S, at: AsOf) -> Result<Arc<M>, StoreError> {
+        let head = store.head_position().await?;
+        let (until, keys_head) = match at {
+            AsOf::Position(position) => (position.min(head), 0),
+            AsOf::Date(_) => (head, head),
+        };
+        {
+            let entries = self.entries.lock().expect("the cache lock is never held across a panic");
+            if let Some((_, _, model)) = entries.iter().find(|(a, h, _)| *a == at && *h == keys_head) {
+                return Ok(model.clone());
+            }
+        }
+        let mut view = View::<M>::default();
+        match at {
+            AsOf::Position(_) => view.catch_up(store, until, |_| {}).await?,
+            AsOf::Date(date) => {
+                view.catch_up_filtered(store, until, |e| e.metadata.occurred_at <= date).await?
+            }
+        }
+        let model = Arc::new(view.model);
+        let mut entries = self.entries.lock().expect("the cache lock is never held across a panic");
+        entries.retain(|(a, _, _)| *a != at);
+        entries.push_front((at, keys_head, model.clone()));
+        entries.truncate(self.capacity);
+        Ok(model)
     }
 }

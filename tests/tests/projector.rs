@@ -32,6 +32,11 @@ async fn open() -> (tempfile::TempDir, EmbeddedStore, CommandBus<EmbeddedStore>)
 
 /// Posts `count` cash sales of 1 + n yuan, numbered from `from`.
 async fn sell(bus: &CommandBus<EmbeddedStore>, from: u128, count: u128) {
+    sell_on(bus, from, count, NOVEMBER).await;
+}
+
+/// The same, dated `date`.
+async fn sell_on(bus: &CommandBus<EmbeddedStore>, from: u128, count: u128, date: Timestamp) {
     for n in from..from + count {
         let amount = Decimal::from(1 + n as i64);
         let line = |role, debit, credit| RoleLine {
@@ -46,7 +51,7 @@ async fn sell(bus: &CommandBus<EmbeddedStore>, from: u128, count: u128) {
             id: VoucherId(Uuid::from_u128(10_000 + n)),
             book: BOOK,
             word: VoucherWord::Ji,
-            date: NOVEMBER,
+            date,
             lines: vec![line(R::Cash, amount, Decimal::ZERO), line(R::Revenue, Decimal::ZERO, amount)],
             source: VoucherSource {
                 kind: "test.Sale".into(),
@@ -55,7 +60,7 @@ async fn sell(bus: &CommandBus<EmbeddedStore>, from: u128, count: u128) {
             },
         };
         let meta =
-            CommandMeta::new(CommandId(Uuid::from_u128(20_000 + n)), "process:auto-vouchers", BOOK, NOVEMBER);
+            CommandMeta::new(CommandId(Uuid::from_u128(20_000 + n)), "process:auto-vouchers", BOOK, date);
         record_automatic_voucher(bus, &meta, &auto).await.unwrap();
     }
 }
@@ -167,4 +172,30 @@ async fn a_blue_green_rebuild_swaps_in_while_the_model_keeps_answering() {
     assert_eq!(handle.read(|l| l.clone()).0, rebuilt::<Ledger>(&store).await.model);
     stop.send(true).unwrap();
     live.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_as_of_a_position_or_a_business_date_counts_back_dated_events_on_their_date() {
+    use projections::runtime::{AsOf, AsOfCache};
+    let (_dir, store, bus) = open().await;
+    let day = |n: i64| Timestamp(NOVEMBER.0 + n * 86_400_000_000);
+    let november = Period::new(2026, 11).unwrap();
+    sell_on(&bus, 0, 3, day(1)).await; // 1 + 2 + 3
+    let after_first_day = store.head_position_now();
+    sell_on(&bus, 3, 2, day(3)).await; // 4 + 5
+    // Entered later, dated day 2: counts on day 2 by date, but comes after day 3's sales by position.
+    sell_on(&bus, 5, 1, day(2)).await; // 6
+    let cache = AsOfCache::<Ledger>::new(4);
+    let cash = |ledger: &Ledger| ledger.balance("1001", november);
+    let by_position = cache.get(&store, AsOf::Position(after_first_day)).await.unwrap();
+    assert_eq!(cash(&by_position), Decimal::from(6));
+    let by_date = cache.get(&store, AsOf::Date(day(2))).await.unwrap();
+    assert_eq!(cash(&by_date), Decimal::from(12), "days 1 and 2, the back-dated sale included");
+    let again = cache.get(&store, AsOf::Date(day(2))).await.unwrap();
+    assert!(std::sync::Arc::ptr_eq(&by_date, &again), "asked again: from the cache");
+    // Another sale back-dated to day 2: the date's model is folded again, the position's is not.
+    sell_on(&bus, 6, 1, day(2)).await; // 7
+    assert_eq!(cash(&cache.get(&store, AsOf::Date(day(2))).await.unwrap()), Decimal::from(19));
+    let same = cache.get(&store, AsOf::Position(after_first_day)).await.unwrap();
+    assert!(std::sync::Arc::ptr_eq(&by_position, &same));
 }
