@@ -54,13 +54,13 @@ pub fn run(workload: BenchWorkload) -> anyhow::Result<ExitCode> {
             let owned = median_of(common.runs, || replay_owned(&store_dir))?;
             report(&common, &[borrowed, owned]);
         }
-        BenchWorkload::OrderToCash { common, orders, concurrency, vouchers } => {
+        BenchWorkload::OrderToCash { common, orders, concurrency, vouchers, projections } => {
             anyhow::ensure!(
                 concurrency >= 1 && orders >= concurrency as u64,
                 "need 1 <= concurrency <= orders"
             );
             let result = median_of(common.runs, || {
-                crate::bench_flows::order_to_cash(&common, orders, concurrency, vouchers)
+                crate::bench_flows::order_to_cash(&common, orders, concurrency, vouchers, projections)
             })?;
             report(&common, &[result]);
         }

@@ -143,6 +143,7 @@ pub(crate) fn order_to_cash(
     orders: u64,
     concurrency: usize,
     vouchers: bool,
+    projections: bool,
 ) -> anyhow::Result<Value> {
     let dir = scratch(common)?;
     let store = EmbeddedStore::open_dir(dir.path().join("log"))?;
@@ -409,8 +410,13 @@ pub(crate) fn order_to_cash(
     let (appends, groups) = (stats.appends - setup_stats.appends, stats.groups - setup_stats.groups);
     let mut latencies = latencies;
     latencies.sort_unstable();
+    let replay = if projections { Some(rt.block_on(replay_projections(&store))?) } else { None };
     store.close()?;
+    let (replay_events, replay_seconds) = replay.unwrap_or_default();
     Ok(json!({
+        "projections_events": replay_events,
+        "projections_seconds": replay_seconds,
+        "projections_events_per_sec": if replay_seconds > 0.0 { replay_events as f64 / replay_seconds } else { 0.0 },
         "workload": "W3 order-to-cash (place 3 lines → reserve → ship → issue → invoice → receive → paid)",
         "orders": orders,
         "concurrency": concurrency,
@@ -428,4 +434,27 @@ pub(crate) fn order_to_cash(
         "vouchers": vouchers,
         "peak_rss_mib": peak_rss_mib(),
     }))
+}
+
+/// W2 through the read models: the whole log, read from position 0 and folded through the ledger, the
+/// open items and the stock model on one task. Answers (events, seconds).
+async fn replay_projections(store: &EmbeddedStore) -> anyhow::Result<(u64, f64)> {
+    use projections::runtime::View;
+    let head = store.head_position_now();
+    let started = Instant::now();
+    let mut ledger = View::<projections::ledger::Ledger>::default();
+    let mut items = View::<projections::open_items::OpenItems>::default();
+    let mut stock = View::<projections::stock::Stock>::default();
+    let mut position = 0;
+    while position < head {
+        let page = store.read_all(position + 1, projections::runtime::READ_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        position = last.position;
+        ledger.apply_all(&page)?;
+        items.apply_all(&page)?;
+        stock.apply_all(&page)?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(stock.model.valuation() > Decimal::ZERO, "the stock model folded nothing");
+    Ok((position, seconds))
 }

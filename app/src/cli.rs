@@ -153,6 +153,10 @@ pub enum BenchWorkload {
         /// automatic-voucher process manager live; a flow is complete when its receipt is posted.
         #[arg(long)]
         vouchers: bool,
+        /// Afterwards, fold the whole log through every read model (ledger, open items, stock) on one
+        /// task from position 0: W2 through the projections, over a log of real business events.
+        #[arg(long)]
+        projections: bool,
     },
     /// Opening a store of N events: with the index checkpoint (normal) and by full scan (after a crash).
     Open {
