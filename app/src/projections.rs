@@ -18,6 +18,7 @@ fn models() -> Vec<(&'static str, u32)> {
         model::<projections::ledger::Ledger>(),
         model::<projections::open_items::OpenItems>(),
         model::<projections::stock::Stock>(),
+        model::<projections::process_metrics::ProcessMetrics>(),
     ]
 }
 
@@ -102,6 +103,10 @@ fn rebuild(name: Option<&str>, args: &ProjectionsArgs) -> anyhow::Result<ExitCod
     }
     if wanted(projections::stock::Stock::NAME) {
         runtime.block_on(rebuild_one::<projections::stock::Stock>(&store, &dir, args.json))?;
+    }
+    if wanted(projections::process_metrics::ProcessMetrics::NAME) {
+        runtime
+            .block_on(rebuild_one::<projections::process_metrics::ProcessMetrics>(&store, &dir, args.json))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@
 
 pub mod ledger;
 pub mod open_items;
+pub mod process_metrics;
 pub mod reports;
 pub mod runtime;
 pub mod stock;

@@ -7,6 +7,7 @@
 
 use projections::ledger::Ledger;
 use projections::open_items::OpenItems;
+use projections::process_metrics::ProcessMetrics;
 use projections::runtime::{Projector, ReadModel, View};
 use projections::stock::Stock;
 use std::collections::BTreeMap;
@@ -427,11 +428,12 @@ async fn check_books(
     Ok(())
 }
 
-/// The ledger, open-items and stock read models under the projector runtime.
+/// The ledger, open-items, stock and process-metric read models under the projector runtime.
 struct ReadModels {
     ledger: Projector<Ledger, EmbeddedStore>,
     items: Projector<OpenItems, EmbeddedStore>,
     stock: Projector<Stock, EmbeddedStore>,
+    metrics: Projector<ProcessMetrics, EmbeddedStore>,
 }
 
 impl ReadModels {
@@ -440,6 +442,7 @@ impl ReadModels {
             ledger: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
             items: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
             stock: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
+            metrics: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
         }
     }
 
@@ -447,6 +450,7 @@ impl ReadModels {
         self.ledger.advance(|_, _| {}).await.unwrap();
         self.items.advance(|_, _| {}).await.unwrap();
         self.stock.advance(|_, _| {}).await.unwrap();
+        self.metrics.advance(|_, _| {}).await.unwrap();
     }
 
     /// Live = rebuilt from zero = restarted from the last snapshot and caught up; and the stock model
@@ -481,6 +485,7 @@ impl ReadModels {
         same(&self.ledger, store, snapshots).await?;
         same(&self.items, store, snapshots).await?;
         let stock = same(&self.stock, store, snapshots).await?;
+        same(&self.metrics, store, snapshots).await?;
         for n in 0..ITEMS as u8 {
             let key = StockKey { item: item(n), warehouse: WAREHOUSE };
             let aggregate: StockItem = bus.load(&key.stream_id()).await.unwrap();
