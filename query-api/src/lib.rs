@@ -1,4 +1,494 @@
-//! The read side: the GraphQL schema over the read models, subscriptions and GraphiQL.
+//! The read side: the GraphQL schema over the read models, served at `/graphql` (GraphiQL on GET).
 //!
-//! Invariant: the only crate that knows GraphQL. Nothing is here yet beyond this note: it arrives with the
-//! read-side issue.
+//! Invariant: the only crate that knows GraphQL. Resolvers read the projector runtime's views (never
+//! the log, except a book's chart and as-of folds through the runtime), so a query answers in the time
+//! of a lookup however long the history. Every query may name the log position it must reflect
+//! (`minPosition`, read-your-writes: waits up to two seconds, then `projection.behind`) or ask for the
+//! model as of a past position or business date (`asOf`). Money and quantities are strings (exact
+//! decimals); ids are UUIDs; errors carry a stable `code` in their extensions.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::{
+    Context, EmptyMutation, EmptySubscription, Enum, ErrorExtensions, InputObject, Object, Schema,
+    SimpleObject,
+};
+use domain::finance::book::Book;
+use domain::time::{CHINA_UTC_OFFSET_MINUTES, Period};
+use domain::{Aggregate, BookId, ItemId, Timestamp, WarehouseId};
+use infra::{EmbeddedStore, EventStore, StreamId};
+use projections::ledger::Ledger;
+use projections::open_items::OpenItems;
+use projections::process_metrics::{FlowKind, ProcessMetrics};
+use projections::runtime::{AsOf, AsOfCache, Handle, ProjectionError, ReadModel};
+use projections::stock::Stock;
+use uuid::Uuid;
+
+/// How long a query waits for a model to reach its `minPosition`.
+pub const MIN_POSITION_WAIT: Duration = Duration::from_secs(2);
+/// The most items one page returns.
+pub const PAGE_MAX: usize = 500;
+/// Query depth and complexity limits: deep or wide queries are refused before they run.
+pub const DEPTH_MAX: usize = 12;
+pub const COMPLEXITY_MAX: usize = 2_000;
+
+/// What the resolvers read: the store (a book's chart, as-of folds) and the live models' handles.
+pub struct ReadSide {
+    pub store: EmbeddedStore,
+    pub ledger: Handle<Ledger>,
+    pub open_items: Handle<OpenItems>,
+    pub stock: Handle<Stock>,
+    pub metrics: Handle<ProcessMetrics>,
+    stock_as_of: AsOfCache<Stock>,
+    ledger_as_of: AsOfCache<Ledger>,
+    items_as_of: AsOfCache<OpenItems>,
+}
+
+impl ReadSide {
+    pub fn new(
+        store: EmbeddedStore,
+        ledger: Handle<Ledger>,
+        open_items: Handle<OpenItems>,
+        stock: Handle<Stock>,
+        metrics: Handle<ProcessMetrics>,
+    ) -> ReadSide {
+        ReadSide {
+            store,
+            ledger,
+            open_items,
+            stock,
+            metrics,
+            stock_as_of: AsOfCache::new(8),
+            ledger_as_of: AsOfCache::new(8),
+            items_as_of: AsOfCache::new(8),
+        }
+    }
+}
+
+pub type ErpSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+
+/// The schema, with its limits, over `read`.
+pub fn schema(read: Arc<ReadSide>) -> ErpSchema {
+    Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
+        .data(read)
+        .limit_depth(DEPTH_MAX)
+        .limit_complexity(COMPLEXITY_MAX)
+        .finish()
+}
+
+/// The schema's SDL (written to `docs/schema.graphql`; a test fails when the two drift apart).
+pub fn sdl() -> String {
+    Schema::build(QueryRoot, EmptyMutation, EmptySubscription).finish().sdl()
+}
+
+/// `/graphql`: GraphiQL on GET, queries on POST.
+pub fn router(read: Arc<ReadSide>) -> axum::Router {
+    let schema = schema(read);
+    axum::Router::new().route(
+        "/graphql",
+        axum::routing::get(graphiql).post_service(async_graphql_axum::GraphQL::new(schema)),
+    )
+}
+
+async fn graphiql() -> axum::response::Html<String> {
+    axum::response::Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").finish())
+}
+
+fn error(code: &'static str, message: impl Into<String>) -> async_graphql::Error {
+    async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code))
+}
+
+fn projection_error(e: ProjectionError) -> async_graphql::Error {
+    error(e.code(), e.to_string())
+}
+
+fn uuid(what: &str, text: &str) -> async_graphql::Result<Uuid> {
+    Uuid::parse_str(text).map_err(|_| error("input.invalid", format!("{what} {text:?} is not a UUID")))
+}
+
+fn date(text: &str) -> async_graphql::Result<Timestamp> {
+    domain::time::parse_local_date(text, CHINA_UTC_OFFSET_MINUTES)
+        .ok_or_else(|| error("input.invalid", format!("{text:?} is not a date (YYYY-MM-DD)")))
+}
+
+/// A point in the past to read a model at: a log position or a business date (the end of that day).
+#[derive(InputObject, Clone, Debug)]
+pub struct AsOfInput {
+    pub position: Option<u64>,
+    /// YYYY-MM-DD, China Standard Time: everything that happened up to the end of that day.
+    pub date: Option<String>,
+}
+
+impl AsOfInput {
+    fn resolve(&self) -> async_graphql::Result<AsOf> {
+        match (&self.position, &self.date) {
+            (Some(position), None) => Ok(AsOf::Position(*position)),
+            (None, Some(day)) => Ok(AsOf::Date(Timestamp(date(day)?.0 + 86_400_000_000 - 1))),
+            _ => Err(error("input.invalid", "asOf takes either a position or a date")),
+        }
+    }
+}
+
+/// Runs `f` over a model: the live one (after it reached `min_position`) or one as of a past point.
+async fn with_model<M: ReadModel, R>(
+    read: &ReadSide,
+    live: &Handle<M>,
+    cache: Option<&AsOfCache<M>>,
+    min_position: Option<u64>,
+    as_of: Option<AsOfInput>,
+    f: impl FnOnce(&M) -> R,
+) -> async_graphql::Result<(R, u64)> {
+    if let Some(as_of) = as_of {
+        let cache =
+            cache.ok_or_else(|| error("input.invalid", "this model is not kept as of past points"))?;
+        let at = as_of.resolve()?;
+        let model = cache.get(&read.store, at).await.map_err(|e| error(e.code(), e.to_string()))?;
+        let position = match at {
+            AsOf::Position(p) => p,
+            AsOf::Date(_) => read.store.head_position_now(),
+        };
+        return Ok((f(&model), position));
+    }
+    if let Some(position) = min_position {
+        live.wait_for(position, MIN_POSITION_WAIT).await.map_err(projection_error)?;
+    }
+    Ok(live.read(f))
+}
+
+fn money(d: rust_decimal::Decimal) -> String {
+    d.normalize().to_string()
+}
+
+#[derive(SimpleObject)]
+pub struct Positions {
+    /// The log's head.
+    pub head: u64,
+    pub ledger: u64,
+    pub open_items: u64,
+    pub stock: u64,
+    pub process_metrics: u64,
+}
+
+#[derive(SimpleObject)]
+pub struct StockLevelRow {
+    pub item: String,
+    pub warehouse: String,
+    pub on_hand: String,
+    pub reserved: String,
+    pub available: String,
+    pub incoming: String,
+    pub in_transit: String,
+    pub value: String,
+}
+
+#[derive(SimpleObject)]
+pub struct StockLevelPage {
+    pub nodes: Vec<StockLevelRow>,
+    /// Pass as `after` for the next page; none on the last.
+    pub end_cursor: Option<String>,
+    pub has_next_page: bool,
+    /// The log position the page reflects.
+    pub position: u64,
+}
+
+#[derive(SimpleObject)]
+pub struct TrialBalanceLine {
+    pub code: String,
+    pub name: String,
+    pub level: u32,
+    pub opening: String,
+    pub debit: String,
+    pub credit: String,
+    pub closing: String,
+}
+
+#[derive(SimpleObject)]
+pub struct TrialBalance {
+    pub period: String,
+    pub position: u64,
+    pub rows: Vec<TrialBalanceLine>,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum Subledger {
+    Receivable,
+    Payable,
+}
+
+#[derive(SimpleObject)]
+pub struct PartnerBalance {
+    pub partner: String,
+    pub balance: String,
+}
+
+#[derive(SimpleObject)]
+pub struct AgingBuckets {
+    pub not_due: String,
+    /// Past due by 0 to 30 days.
+    pub within_30_days: String,
+    pub days_31_to_60: String,
+    pub days_61_to_90: String,
+    pub over_90_days: String,
+}
+
+#[derive(SimpleObject)]
+pub struct OpenItemsReport {
+    pub position: u64,
+    pub balances: Vec<PartnerBalance>,
+    pub aging: AgingBuckets,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum Process {
+    OrderToCash,
+    ProcureToPay,
+}
+
+#[derive(SimpleObject)]
+pub struct StepMetrics {
+    pub step: String,
+    pub count: u64,
+    /// Microseconds.
+    pub mean_us: i64,
+    pub p50_us: i64,
+    pub p90_us: i64,
+    pub p95_us: i64,
+    pub max_us: i64,
+    /// Documents that reached the step before and not this one yet, and the oldest one's wait.
+    pub waiting: u64,
+    pub oldest_waiting_us: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct ProcessReport {
+    pub position: u64,
+    pub steps: Vec<StepMetrics>,
+    pub bottleneck: Option<String>,
+}
+
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// How far each read model has folded the log.
+    async fn positions(&self, ctx: &Context<'_>) -> Positions {
+        let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        Positions {
+            head: read.store.head_position_now(),
+            ledger: read.ledger.position(),
+            open_items: read.open_items.position(),
+            stock: read.stock.position(),
+            process_metrics: read.metrics.position(),
+        }
+    }
+
+    /// Stock per item and warehouse, by item then warehouse, a page at a time.
+    #[allow(clippy::too_many_arguments)]
+    async fn stock_levels(
+        &self,
+        ctx: &Context<'_>,
+        item: Option<String>,
+        warehouse: Option<String>,
+        #[graphql(default = 50)] first: usize,
+        after: Option<String>,
+        min_position: Option<u64>,
+        as_of: Option<AsOfInput>,
+    ) -> async_graphql::Result<StockLevelPage> {
+        let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        if first == 0 || first > PAGE_MAX {
+            return Err(error("input.invalid", format!("first is 1 to {PAGE_MAX}")));
+        }
+        let item = item.map(|i| uuid("item", &i).map(ItemId)).transpose()?;
+        let warehouse = warehouse.map(|w| uuid("warehouse", &w).map(WarehouseId)).transpose()?;
+        let after = after.as_deref().map(|a| a.to_string());
+        let (mut rows, position) =
+            with_model(read, &read.stock, Some(&read.stock_as_of), min_position, as_of, |stock| {
+                stock
+                    .levels()
+                    .filter(|(k, _)| {
+                        item.is_none_or(|i| k.item == i) && warehouse.is_none_or(|w| k.warehouse == w)
+                    })
+                    .map(|(k, l)| (format!("{}:{}", k.item, k.warehouse), k, l.clone()))
+                    .filter(|(cursor, _, _)| after.as_ref().is_none_or(|a| cursor > a))
+                    .take(first + 1)
+                    .collect::<Vec<_>>()
+            })
+            .await?;
+        let has_next_page = rows.len() > first;
+        rows.truncate(first);
+        let end_cursor = if has_next_page { rows.last().map(|(c, _, _)| c.clone()) } else { None };
+        let nodes = rows
+            .into_iter()
+            .map(|(_, k, l)| StockLevelRow {
+                item: k.item.to_string(),
+                warehouse: k.warehouse.to_string(),
+                on_hand: money(l.on_hand),
+                reserved: money(l.reserved),
+                available: money(l.available()),
+                incoming: money(l.incoming),
+                in_transit: money(l.in_transit),
+                value: money(l.value),
+            })
+            .collect();
+        Ok(StockLevelPage { nodes, end_cursor, has_next_page, position })
+    }
+
+    /// The trial balance (科目余额表) of a book's month: every account of its chart.
+    async fn trial_balance(
+        &self,
+        ctx: &Context<'_>,
+        book: String,
+        period: String,
+        min_position: Option<u64>,
+        as_of: Option<AsOfInput>,
+    ) -> async_graphql::Result<TrialBalance> {
+        let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        let book = BookId(uuid("book", &book)?);
+        let month = Period::parse(&period)
+            .ok_or_else(|| error("input.invalid", format!("{period:?} is not a month (YYYY-MM)")))?;
+        let chart = chart(&read.store, book).await?;
+        let (rows, position) =
+            with_model(read, &read.ledger, Some(&read.ledger_as_of), min_position, as_of, |ledger| {
+                ledger.trial_balance(&chart, month)
+            })
+            .await?;
+        let rows = rows
+            .into_iter()
+            .map(|r| TrialBalanceLine {
+                code: r.code,
+                name: r.name,
+                level: r.level as u32,
+                opening: money(r.opening),
+                debit: money(r.debit),
+                credit: money(r.credit),
+                closing: money(r.closing),
+            })
+            .collect();
+        Ok(TrialBalance { period, position, rows })
+    }
+
+    /// Receivables or payables: each partner's balance and the aging of what is open, at a date
+    /// (today's books when none is given: everything recorded so far).
+    async fn open_items(
+        &self,
+        ctx: &Context<'_>,
+        subledger: Subledger,
+        at: Option<String>,
+        min_position: Option<u64>,
+        as_of: Option<AsOfInput>,
+    ) -> async_graphql::Result<OpenItemsReport> {
+        let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        let at = match at {
+            Some(day) => Timestamp(date(&day)?.0 + 86_400_000_000 - 1),
+            None => Timestamp(i64::MAX),
+        };
+        let which = match subledger {
+            Subledger::Receivable => projections::open_items::Ledger::Receivable,
+            Subledger::Payable => projections::open_items::Ledger::Payable,
+        };
+        let ((balances, aging), position) =
+            with_model(read, &read.open_items, Some(&read.items_as_of), min_position, as_of, |items| {
+                (items.balances(which, at), items.aging(which, at))
+            })
+            .await?;
+        Ok(OpenItemsReport {
+            position,
+            balances: balances
+                .into_iter()
+                .map(|(p, b)| PartnerBalance { partner: p.to_string(), balance: money(b) })
+                .collect(),
+            aging: AgingBuckets {
+                not_due: money(aging.not_due),
+                within_30_days: money(aging.days_0_30),
+                days_31_to_60: money(aging.days_31_60),
+                days_61_to_90: money(aging.days_61_90),
+                over_90_days: money(aging.over_90),
+            },
+        })
+    }
+
+    /// Process durations of a document flow over the documents that entered it in [from, to).
+    #[allow(clippy::too_many_arguments)]
+    async fn process_metrics(
+        &self,
+        ctx: &Context<'_>,
+        process: Process,
+        from: Option<String>,
+        to: Option<String>,
+        segment: Option<String>,
+        warehouse: Option<String>,
+        now: Option<String>,
+        min_position: Option<u64>,
+    ) -> async_graphql::Result<ProcessReport> {
+        let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        let kind = match process {
+            Process::OrderToCash => FlowKind::OrderToCash,
+            Process::ProcureToPay => FlowKind::ProcureToPay,
+        };
+        let filter = projections::process_metrics::Filter {
+            from: from.as_deref().map(date).transpose()?,
+            to: to.as_deref().map(date).transpose()?,
+            segment,
+            warehouse: warehouse.map(|w| uuid("warehouse", &w).map(WarehouseId)).transpose()?,
+        };
+        let now = match now {
+            Some(day) => date(&day)?,
+            None => Timestamp(now_micros()),
+        };
+        let ((summary, waiting, bottleneck), position) =
+            with_model(read, &read.metrics, None, min_position, None, |m| {
+                (m.summary(kind, &filter), m.waiting(kind, &filter, now), m.bottleneck(kind, &filter))
+            })
+            .await?;
+        let steps = summary
+            .into_iter()
+            .zip(waiting)
+            .map(|(s, w)| StepMetrics {
+                step: s.step.to_string(),
+                count: s.count as u64,
+                mean_us: s.mean_us,
+                p50_us: s.p50_us,
+                p90_us: s.p90_us,
+                p95_us: s.p95_us,
+                max_us: s.max_us,
+                waiting: w.count as u64,
+                oldest_waiting_us: w.oldest_us,
+            })
+            .collect();
+        Ok(ProcessReport { position, steps, bottleneck: bottleneck.map(String::from) })
+    }
+}
+
+/// The wall clock, for "waiting how long until now" when the query names no time (the edge may read
+/// the clock; the models never do).
+fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// A book's chart of accounts, folded from its stream.
+async fn chart(
+    store: &EmbeddedStore,
+    book: BookId,
+) -> async_graphql::Result<Vec<domain::finance::accounts::Account>> {
+    let stream = StreamId::new(Book::stream(book)).map_err(|e| error(e.code(), e.to_string()))?;
+    let mut state = Book::default();
+    let mut from = 0;
+    loop {
+        let page =
+            store.read_stream(&stream, from, 1_024).await.map_err(|e| error(e.code(), e.to_string()))?;
+        let Some(last) = page.last() else { break };
+        from = last.stream_version + 1;
+        for event in &page {
+            let event = infra::codec::decode_domain_event(&event.event_type, &event.payload)
+                .map_err(|e| error(e.code(), e.to_string()))?;
+            state.evolve(&event);
+        }
+    }
+    if state.id.is_none() {
+        return Err(error("book.not_found", format!("book {} does not exist", book.0)));
+    }
+    Ok(state.accounts)
+}

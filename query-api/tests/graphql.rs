@@ -1,0 +1,230 @@
+//! The GraphQL API, black box over HTTP (a server on port 0 with the projectors live): read-your-writes,
+//! as-of, pagination, stable error codes, the limits; and the SDL in `docs/schema.graphql` kept in step
+//! with the code.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use command_api::CommandBus;
+use command_api::finance::record_automatic_voucher;
+use domain::finance::accounts::AccountRole as R;
+use domain::finance::rules::{AutoVoucher, RoleLine};
+use domain::finance::voucher::{VoucherSource, VoucherWord};
+use domain::inventory::{CostingMethod, DocRef, StockCommand, StockItem, StockKey, StockPolicy};
+use domain::time::Period;
+use domain::values::{Quantity, UnitAmount};
+use domain::{BookId, CommandId, CommandMeta, EventId, ItemId, Timestamp, VoucherId, WarehouseId};
+use infra::EmbeddedStore;
+use projections::runtime::Projector;
+use query_api::ReadSide;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use uuid::Uuid;
+
+/// 2026-11-10T02:00Z.
+const NOVEMBER: Timestamp = Timestamp(1_794_276_000_000_000);
+const BOOK: BookId = BookId(Uuid::from_u128(1));
+const WAREHOUSE: WarehouseId = WarehouseId(Uuid::from_u128(20));
+
+#[test]
+fn the_published_schema_is_the_one_the_code_serves() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/schema.graphql");
+    let sdl = query_api::sdl();
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &sdl).unwrap();
+    }
+    let published = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        published == sdl,
+        "docs/schema.graphql is out of date: run UPDATE_SCHEMA=1 cargo nextest run -p query-api"
+    );
+}
+
+async fn sale(bus: &CommandBus<EmbeddedStore>, n: u128, amount: i64) {
+    let line = |role, debit, credit| RoleLine {
+        summary: "现销".into(),
+        role,
+        debit,
+        credit,
+        partner: None,
+        item: None,
+    };
+    let amount = Decimal::from(amount);
+    let auto = AutoVoucher {
+        id: VoucherId(Uuid::from_u128(10_000 + n)),
+        book: BOOK,
+        word: VoucherWord::Ji,
+        date: NOVEMBER,
+        lines: vec![line(R::Cash, amount, Decimal::ZERO), line(R::Revenue, Decimal::ZERO, amount)],
+        source: VoucherSource {
+            kind: "test.Sale".into(),
+            id: Uuid::from_u128(n),
+            event: EventId(Uuid::from_u128(n)),
+        },
+    };
+    let meta =
+        CommandMeta::new(CommandId(Uuid::from_u128(20_000 + n)), "process:auto-vouchers", BOOK, NOVEMBER);
+    record_automatic_voucher(bus, &meta, &auto).await.unwrap();
+}
+
+async fn receive(bus: &CommandBus<EmbeddedStore>, n: u128, qty: u32) {
+    let receive = StockCommand::Receive {
+        key: StockKey { item: ItemId(Uuid::from_u128(n)), warehouse: WAREHOUSE },
+        policy: StockPolicy {
+            costing: CostingMethod::MovingAverage,
+            safety_stock: Decimal::ZERO,
+            allow_negative: false,
+        },
+        qty: Quantity::units(qty),
+        unit_cost: UnitAmount::new(Decimal::from(2)).unwrap(),
+        lot: None,
+        bin: None,
+        source: DocRef { kind: "test.Receipt".into(), id: Uuid::from_u128(n), line: None },
+    };
+    let meta = CommandMeta::new(CommandId(Uuid::from_u128(30_000 + n)), "kai", BOOK, NOVEMBER);
+    bus.execute::<StockItem>(&meta, &receive).await.unwrap();
+}
+
+/// POSTs a GraphQL query and answers the JSON response.
+async fn post(address: std::net::SocketAddr, query: &str, variables: Value) -> Value {
+    let body = json!({ "query": query, "variables": variables }).to_string();
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "POST /graphql HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+fn code(response: &Value) -> &str {
+    response["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code: {response}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_and_coded_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
+    let bus = CommandBus::new(store.clone());
+    tests::fixtures::book(&bus, BOOK, Period::new(2026, 11).unwrap()).await;
+    sale(&bus, 1, 100).await;
+    for n in 1..=3 {
+        receive(&bus, n, 10 * n as u32).await;
+    }
+    let after_setup = store.head_position_now();
+
+    let snapshots = dir.path().join("snapshots");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    macro_rules! live {
+        ($model:ty) => {{
+            let mut projector = Projector::<$model, _>::open(store.clone(), &snapshots);
+            let handle = projector.handle();
+            let stopped = stopped.clone();
+            tokio::spawn(async move { projector.run(stopped).await });
+            handle
+        }};
+    }
+    let read = Arc::new(ReadSide::new(
+        store.clone(),
+        live!(projections::ledger::Ledger),
+        live!(projections::open_items::OpenItems),
+        live!(projections::stock::Stock),
+        live!(projections::process_metrics::ProcessMetrics),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, query_api::router(read)).await });
+
+    // GraphiQL on GET.
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(b"GET /graphql HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").await.unwrap();
+    let mut page = String::new();
+    stream.read_to_string(&mut page).await.unwrap();
+    assert!(
+        page.starts_with("HTTP/1.1 200") && page.contains("graphiql"),
+        "{}",
+        &page[..200.min(page.len())]
+    );
+
+    // A write, then a read that must see it.
+    sale(&bus, 2, 50).await;
+    let head = store.head_position_now();
+    let trial = "query($book: String!, $min: Int, $asOf: AsOfInput) {
+        trialBalance(book: $book, period: \"2026-11\", minPosition: $min, asOf: $asOf) { position rows { code closing } } }";
+    let response = post(address, trial, json!({ "book": BOOK.0.to_string(), "min": head })).await;
+    let rows = &response["data"]["trialBalance"]["rows"];
+    let cash =
+        rows.as_array().unwrap_or_else(|| panic!("{response}")).iter().find(|r| r["code"] == "1001").unwrap();
+    assert_eq!(cash["closing"], "150", "{response}");
+    assert!(response["data"]["trialBalance"]["position"].as_u64().unwrap() >= head);
+    // As of the log before the second sale.
+    let response =
+        post(address, trial, json!({ "book": BOOK.0.to_string(), "asOf": { "position": after_setup } }))
+            .await;
+    let rows = &response["data"]["trialBalance"]["rows"];
+    let cash = rows.as_array().unwrap().iter().find(|r| r["code"] == "1001").unwrap();
+    assert_eq!(cash["closing"], "100", "{response}");
+
+    // Stock, two to a page.
+    let levels =
+        "query($after: String, $min: Int) { stockLevels(first: 2, after: $after, minPosition: $min) {
+        nodes { item onHand value } endCursor hasNextPage } }";
+    let first = post(address, levels, json!({ "min": head })).await;
+    let first = &first["data"]["stockLevels"];
+    assert_eq!(first["nodes"].as_array().unwrap().len(), 2);
+    assert_eq!(first["hasNextPage"], true);
+    let second = post(address, levels, json!({ "after": first["endCursor"] })).await;
+    let second = &second["data"]["stockLevels"];
+    assert_eq!(second["nodes"].as_array().unwrap().len(), 1);
+    assert_eq!(second["hasNextPage"], false);
+    let on_hand: Vec<&str> = first["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second["nodes"].as_array().unwrap())
+        .map(|n| n["onHand"].as_str().unwrap())
+        .collect();
+    assert_eq!(on_hand, vec!["10", "20", "30"]);
+
+    // Errors with stable codes.
+    let behind = post(address, trial, json!({ "book": BOOK.0.to_string(), "min": head + 1_000 })).await;
+    assert_eq!(code(&behind), "projection.behind");
+    let bad = post(address, trial, json!({ "book": "not-a-uuid" })).await;
+    assert_eq!(code(&bad), "input.invalid");
+    let unknown = post(address, trial, json!({ "book": Uuid::from_u128(99).to_string() })).await;
+    assert_eq!(code(&unknown), "book.not_found");
+    let too_big = post(address, "{ stockLevels(first: 100000) { hasNextPage } }", json!({})).await;
+    assert_eq!(code(&too_big), "input.invalid");
+    // A query beyond the complexity limit is refused before it runs.
+    let wide: String = (0..600).map(|i| format!("p{i}: positions {{ head ledger stock }} ")).collect();
+    let refused = post(address, &format!("{{ {wide} }}"), json!({})).await;
+    assert!(
+        refused["errors"][0]["message"].as_str().unwrap_or_else(|| panic!("{refused}")).contains("complex"),
+        "{refused}"
+    );
+
+    // Receivables and the process metrics answer (nothing open, no flows yet).
+    let items = post(
+        address,
+        "{ openItems(subledger: RECEIVABLE) { balances { partner } aging { notDue } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(items["data"]["openItems"]["aging"]["notDue"], "0", "{items}");
+    let metrics = post(
+        address,
+        "{ processMetrics(process: ORDER_TO_CASH) { steps { step count } bottleneck } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(metrics["data"]["processMetrics"]["steps"].as_array().unwrap().len(), 5, "{metrics}");
+    stop.send(true).unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
