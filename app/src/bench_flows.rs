@@ -442,7 +442,7 @@ async fn replay_projections(store: &EmbeddedStore) -> anyhow::Result<(u64, f64)>
     use projections::runtime::View;
     let head = store.head_position_now();
     let started = Instant::now();
-    let mut ledger = View::<projections::ledger::Ledger>::default();
+    let mut ledger = View::<projections::ledger::Ledgers>::default();
     let mut items = View::<projections::open_items::OpenItems>::default();
     let mut stock = View::<projections::stock::Stock>::default();
     let mut metrics = View::<projections::process_metrics::ProcessMetrics>::default();

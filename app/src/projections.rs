@@ -15,7 +15,7 @@ use crate::cli::{ProjectionsArgs, ProjectionsCommand};
 /// Every read model the runtime keeps, by name and code version.
 fn models() -> Vec<(&'static str, u32)> {
     vec![
-        model::<projections::ledger::Ledger>(),
+        model::<projections::ledger::Ledgers>(),
         model::<projections::open_items::OpenItems>(),
         model::<projections::stock::Stock>(),
         model::<projections::process_metrics::ProcessMetrics>(),
@@ -55,7 +55,7 @@ fn status(args: &ProjectionsArgs) -> anyhow::Result<ExitCode> {
     let head = crate::bench::runtime()?.block_on(store.head_position())?;
     let dir = snapshot_dir(args);
     let rows = [
-        status_of::<projections::ledger::Ledger>(&dir),
+        status_of::<projections::ledger::Ledgers>(&dir),
         status_of::<projections::open_items::OpenItems>(&dir),
     ];
     for (name, version, opened) in rows {
@@ -95,8 +95,8 @@ fn rebuild(name: Option<&str>, args: &ProjectionsArgs) -> anyhow::Result<ExitCod
     let dir = snapshot_dir(args);
     let runtime = crate::bench::runtime()?;
     let wanted = |n: &str| name.is_none_or(|name| name == n);
-    if wanted(projections::ledger::Ledger::NAME) {
-        runtime.block_on(rebuild_one::<projections::ledger::Ledger>(&store, &dir, args.json))?;
+    if wanted(projections::ledger::Ledgers::NAME) {
+        runtime.block_on(rebuild_one::<projections::ledger::Ledgers>(&store, &dir, args.json))?;
     }
     if wanted(projections::open_items::OpenItems::NAME) {
         runtime.block_on(rebuild_one::<projections::open_items::OpenItems>(&store, &dir, args.json))?;

@@ -206,9 +206,32 @@ impl Ledger {
     }
 }
 
-impl crate::runtime::ReadModel for Ledger {
+/// The general ledgers of every book, each folded from its own journals: a book's balances never mix
+/// with another's.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Ledgers {
+    books: BTreeMap<domain::BookId, Ledger>,
+}
+
+impl Ledgers {
+    pub fn apply(&mut self, event: &JournalEvent) {
+        let book = match event {
+            JournalEvent::Posted(p) => p.book,
+            _ => return,
+        };
+        self.books.entry(book).or_default().apply(event);
+    }
+
+    /// A book's ledger (empty for a book with no postings).
+    pub fn book(&self, book: domain::BookId) -> &Ledger {
+        static EMPTY: std::sync::OnceLock<Ledger> = std::sync::OnceLock::new();
+        self.books.get(&book).unwrap_or_else(|| EMPTY.get_or_init(Ledger::default))
+    }
+}
+
+impl crate::runtime::ReadModel for Ledgers {
     const NAME: &'static str = "ledger";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     fn listens_to(event_type: &str) -> bool {
         event_type == "finance.VoucherPosted"
@@ -216,7 +239,7 @@ impl crate::runtime::ReadModel for Ledger {
 
     fn apply(&mut self, event: &infra::RecordedEvent) -> Result<(), infra::StoreError> {
         let posted: JournalEvent = infra::codec::decode_domain_event(&event.event_type, &event.payload)?;
-        Ledger::apply(self, &posted);
+        Ledgers::apply(self, &posted);
         Ok(())
     }
 }
@@ -255,6 +278,27 @@ mod tests {
             reverses: None,
             by: "p".into(),
         })
+    }
+
+    #[test]
+    fn each_book_keeps_its_own_ledger() {
+        let nov = Period::new(2026, 11).unwrap();
+        let for_book = |book: u128, voucher: u128, amount: i64| {
+            let JournalEvent::Posted(mut p) =
+                posted(voucher, nov, &[("1002", amount, 0), ("3001", 0, amount)])
+            else {
+                unreachable!()
+            };
+            p.book = BookId(Uuid::from_u128(book));
+            JournalEvent::Posted(p)
+        };
+        let mut ledgers = Ledgers::default();
+        ledgers.apply(&for_book(1, 1, 100));
+        ledgers.apply(&for_book(2, 2, 7));
+        ledgers.apply(&for_book(2, 3, 3));
+        assert_eq!(ledgers.book(BookId(Uuid::from_u128(1))).balance("1002", nov), Decimal::from(100));
+        assert_eq!(ledgers.book(BookId(Uuid::from_u128(2))).balance("1002", nov), Decimal::from(10));
+        assert_eq!(ledgers.book(BookId(Uuid::from_u128(3))).balance("1002", nov), Decimal::ZERO);
     }
 
     #[test]

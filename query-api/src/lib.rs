@@ -18,7 +18,7 @@ use domain::finance::book::Book;
 use domain::time::{CHINA_UTC_OFFSET_MINUTES, Period};
 use domain::{Aggregate, BookId, ItemId, Timestamp, WarehouseId};
 use infra::{EmbeddedStore, EventStore, StreamId};
-use projections::ledger::Ledger;
+use projections::ledger::Ledgers;
 use projections::open_items::OpenItems;
 use projections::process_metrics::{FlowKind, ProcessMetrics};
 use projections::runtime::{AsOf, AsOfCache, Handle, ProjectionError, ReadModel};
@@ -36,19 +36,19 @@ pub const COMPLEXITY_MAX: usize = 2_000;
 /// What the resolvers read: the store (a book's chart, as-of folds) and the live models' handles.
 pub struct ReadSide {
     pub store: EmbeddedStore,
-    pub ledger: Handle<Ledger>,
+    pub ledger: Handle<Ledgers>,
     pub open_items: Handle<OpenItems>,
     pub stock: Handle<Stock>,
     pub metrics: Handle<ProcessMetrics>,
     stock_as_of: AsOfCache<Stock>,
-    ledger_as_of: AsOfCache<Ledger>,
+    ledger_as_of: AsOfCache<Ledgers>,
     items_as_of: AsOfCache<OpenItems>,
 }
 
 impl ReadSide {
     pub fn new(
         store: EmbeddedStore,
-        ledger: Handle<Ledger>,
+        ledger: Handle<Ledgers>,
         open_items: Handle<OpenItems>,
         stock: Handle<Stock>,
         metrics: Handle<ProcessMetrics>,
@@ -349,8 +349,8 @@ impl QueryRoot {
             .ok_or_else(|| error("input.invalid", format!("{period:?} is not a month (YYYY-MM)")))?;
         let chart = chart(&read.store, book).await?;
         let (rows, position) =
-            with_model(read, &read.ledger, Some(&read.ledger_as_of), min_position, as_of, |ledger| {
-                ledger.trial_balance(&chart, month)
+            with_model(read, &read.ledger, Some(&read.ledger_as_of), min_position, as_of, |ledgers| {
+                ledgers.book(book).trial_balance(&chart, month)
             })
             .await?;
         let rows = rows

@@ -133,7 +133,7 @@ async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_a
     }
     let read = Arc::new(ReadSide::new(
         store.clone(),
-        live!(projections::ledger::Ledger),
+        live!(projections::ledger::Ledgers),
         live!(projections::open_items::OpenItems),
         live!(projections::stock::Stock),
         live!(projections::process_metrics::ProcessMetrics),

@@ -5,7 +5,7 @@
 //! 1122 + 2203, payables equal 2202-supplier + 1123, goods received and not invoiced equal 2202-暂估,
 //! and stock valuation equals 1405.
 
-use projections::ledger::Ledger;
+use projections::ledger::Ledgers;
 use projections::open_items::OpenItems;
 use projections::process_metrics::ProcessMetrics;
 use projections::runtime::{Projector, ReadModel, View};
@@ -430,7 +430,7 @@ async fn check_books(
 
 /// The ledger, open-items, stock and process-metric read models under the projector runtime.
 struct ReadModels {
-    ledger: Projector<Ledger, EmbeddedStore>,
+    ledger: Projector<Ledgers, EmbeddedStore>,
     items: Projector<OpenItems, EmbeddedStore>,
     stock: Projector<Stock, EmbeddedStore>,
     metrics: Projector<ProcessMetrics, EmbeddedStore>,

@@ -12,7 +12,7 @@ use domain::finance::voucher::{VoucherSource, VoucherWord};
 use domain::time::Period;
 use domain::{BookId, CommandId, CommandMeta, EventId, Timestamp, VoucherId};
 use infra::{EmbeddedStore, EventStore, RecordedEvent, StoreError};
-use projections::ledger::Ledger;
+use projections::ledger::Ledgers;
 use projections::open_items::OpenItems;
 use projections::runtime::{Opened, Projector, ReadModel, View, snapshot_path};
 use rust_decimal::Decimal;
@@ -77,7 +77,7 @@ async fn a_live_model_equals_a_rebuild_from_zero_and_a_restart_from_its_snapshot
     let (dir, store, bus) = open().await;
     let snapshots = dir.path().join("snapshots");
     sell(&bus, 0, 40).await;
-    let mut projector = Projector::<Ledger, _>::open(store.clone(), &snapshots).with_snapshot_every(25);
+    let mut projector = Projector::<Ledgers, _>::open(store.clone(), &snapshots).with_snapshot_every(25);
     assert_eq!(projector.opened(), &Opened::Empty);
     let caught_up = projector.catch_up(|_, _| {}).await.unwrap();
     assert_eq!(caught_up, store.head_position().await.unwrap());
@@ -89,10 +89,11 @@ async fn a_live_model_equals_a_rebuild_from_zero_and_a_restart_from_its_snapshot
     sell(&bus, 40, 30).await;
     let head = store.head_position().await.unwrap();
     handle.wait_for(head, Duration::from_secs(10)).await.unwrap();
-    let (cash, at) = handle.read(|ledger| ledger.balance("1001", Period::new(2026, 11).unwrap()));
+    let (cash, at) =
+        handle.read(|ledgers| ledgers.book(BOOK).balance("1001", Period::new(2026, 11).unwrap()));
     assert_eq!(at, head);
     assert_eq!(cash, Decimal::from((1..=70).sum::<i64>()), "every sale is in");
-    let fresh = rebuilt::<Ledger>(&store).await;
+    let fresh = rebuilt::<Ledgers>(&store).await;
     assert_eq!(handle.read(|l| l.clone()).0, fresh.model, "live = rebuilt from zero");
     // A position beyond the head is not reached: a clear, bounded refusal.
     let behind = handle.wait_for(head + 1, Duration::from_millis(50)).await.unwrap_err();
@@ -100,7 +101,7 @@ async fn a_live_model_equals_a_rebuild_from_zero_and_a_restart_from_its_snapshot
 
     stop.send(true).unwrap();
     live.await.unwrap().unwrap();
-    let restarted = Projector::<Ledger, _>::open(store.clone(), &snapshots);
+    let restarted = Projector::<Ledgers, _>::open(store.clone(), &snapshots);
     assert_eq!(restarted.opened(), &Opened::Snapshot { position: head });
     assert_eq!(restarted.handle().read(|l| l.clone()).0, fresh.model, "restart = rebuilt from zero");
 }
@@ -112,28 +113,28 @@ async fn a_damaged_snapshot_or_a_new_model_version_is_rebuilt_from_zero() {
     sell(&bus, 0, 10).await;
     let mut projector = Projector::<OpenItems, _>::open(store.clone(), &snapshots);
     projector.catch_up(|_, _| {}).await.unwrap();
-    let mut ledger = Projector::<Ledger, _>::open(store.clone(), &snapshots);
+    let mut ledger = Projector::<Ledgers, _>::open(store.clone(), &snapshots);
     ledger.catch_up(|_, _| {}).await.unwrap();
-    let path = snapshot_path::<Ledger>(&snapshots);
+    let path = snapshot_path::<Ledgers>(&snapshots);
 
     /// The ledger's fold under a new code version.
     #[derive(Default, serde::Serialize, serde::Deserialize)]
-    struct LedgerV2(Ledger);
+    struct LedgerV2(Ledgers);
     impl ReadModel for LedgerV2 {
         const NAME: &'static str = "ledger";
-        const VERSION: u32 = 2;
+        const VERSION: u32 = 3;
         fn listens_to(event_type: &str) -> bool {
-            <Ledger as ReadModel>::listens_to(event_type)
+            <Ledgers as ReadModel>::listens_to(event_type)
         }
         fn apply(&mut self, event: &RecordedEvent) -> Result<(), StoreError> {
             ReadModel::apply(&mut self.0, event)
         }
     }
     let mut changed = Projector::<LedgerV2, _>::open(store.clone(), &snapshots);
-    assert_eq!(changed.opened(), &Opened::VersionChanged { found: 1 });
+    assert_eq!(changed.opened(), &Opened::VersionChanged { found: 2 });
     assert_eq!(changed.position(), 0, "starts over");
     changed.catch_up(|_, _| {}).await.unwrap();
-    assert_eq!(changed.handle().read(|l| l.0.clone()).0, rebuilt::<Ledger>(&store).await.model);
+    assert_eq!(changed.handle().read(|l| l.0.clone()).0, rebuilt::<Ledgers>(&store).await.model);
 
     // One flipped byte in the body: the checksum catches it.
     let mut bytes = std::fs::read(&path).unwrap();
@@ -143,7 +144,7 @@ async fn a_damaged_snapshot_or_a_new_model_version_is_rebuilt_from_zero() {
     let mut damaged = Projector::<LedgerV2, _>::open(store.clone(), &snapshots);
     assert!(matches!(damaged.opened(), Opened::Damaged { .. }), "{:?}", damaged.opened());
     damaged.catch_up(|_, _| {}).await.unwrap();
-    assert_eq!(damaged.handle().read(|l| l.0.clone()).0, rebuilt::<Ledger>(&store).await.model);
+    assert_eq!(damaged.handle().read(|l| l.0.clone()).0, rebuilt::<Ledgers>(&store).await.model);
     // The other model's snapshot was never touched.
     let items = Projector::<OpenItems, _>::open(store.clone(), &snapshots);
     assert!(matches!(items.opened(), Opened::Snapshot { .. }));
@@ -153,7 +154,7 @@ async fn a_damaged_snapshot_or_a_new_model_version_is_rebuilt_from_zero() {
 async fn a_blue_green_rebuild_swaps_in_while_the_model_keeps_answering() {
     let (dir, store, bus) = open().await;
     sell(&bus, 0, 50).await;
-    let mut projector = Projector::<Ledger, _>::open(store.clone(), dir.path().join("snapshots"));
+    let mut projector = Projector::<Ledgers, _>::open(store.clone(), dir.path().join("snapshots"));
     let handle = projector.handle();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let live = tokio::spawn(async move { projector.run(stopped).await });
@@ -163,13 +164,13 @@ async fn a_blue_green_rebuild_swaps_in_while_the_model_keeps_answering() {
     // Business goes on, and reads keep answering, during the rebuild.
     for batch in 0..5 {
         sell(&bus, 50 + batch * 10, 10).await;
-        let (_, at) = handle.read(|l| l.balance("1001", Period::new(2026, 11).unwrap()));
+        let (_, at) = handle.read(|l| l.book(BOOK).balance("1001", Period::new(2026, 11).unwrap()));
         assert!(at >= head);
     }
     assert!(handle.wait_for_rebuilds(1, Duration::from_secs(10)).await, "the rebuild was swapped in");
     let head = store.head_position().await.unwrap();
     handle.wait_for(head, Duration::from_secs(10)).await.unwrap();
-    assert_eq!(handle.read(|l| l.clone()).0, rebuilt::<Ledger>(&store).await.model);
+    assert_eq!(handle.read(|l| l.clone()).0, rebuilt::<Ledgers>(&store).await.model);
     stop.send(true).unwrap();
     live.await.unwrap().unwrap();
 }
@@ -185,8 +186,8 @@ async fn a_model_as_of_a_position_or_a_business_date_counts_back_dated_events_on
     sell_on(&bus, 3, 2, day(3)).await; // 4 + 5
     // Entered later, dated day 2: counts on day 2 by date, but comes after day 3's sales by position.
     sell_on(&bus, 5, 1, day(2)).await; // 6
-    let cache = AsOfCache::<Ledger>::new(4);
-    let cash = |ledger: &Ledger| ledger.balance("1001", november);
+    let cache = AsOfCache::<Ledgers>::new(4);
+    let cash = |ledgers: &Ledgers| ledgers.book(BOOK).balance("1001", november);
     let by_position = cache.get(&store, AsOf::Position(after_first_day)).await.unwrap();
     assert_eq!(cash(&by_position), Decimal::from(6));
     let by_date = cache.get(&store, AsOf::Date(day(2))).await.unwrap();
