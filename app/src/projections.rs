@@ -19,6 +19,7 @@ fn models() -> Vec<(&'static str, u32)> {
         model::<projections::open_items::OpenItems>(),
         model::<projections::stock::Stock>(),
         model::<projections::process_metrics::ProcessMetrics>(),
+        model::<projections::documents::Documents>(),
     ]
 }
 
@@ -103,6 +104,9 @@ fn rebuild(name: Option<&str>, args: &ProjectionsArgs) -> anyhow::Result<ExitCod
     }
     if wanted(projections::stock::Stock::NAME) {
         runtime.block_on(rebuild_one::<projections::stock::Stock>(&store, &dir, args.json))?;
+    }
+    if wanted(projections::documents::Documents::NAME) {
+        runtime.block_on(rebuild_one::<projections::documents::Documents>(&store, &dir, args.json))?;
     }
     if wanted(projections::process_metrics::ProcessMetrics::NAME) {
         runtime

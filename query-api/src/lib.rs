@@ -18,6 +18,7 @@ use domain::finance::book::Book;
 use domain::time::{CHINA_UTC_OFFSET_MINUTES, Period};
 use domain::{Aggregate, BookId, ItemId, Timestamp, WarehouseId};
 use infra::{EmbeddedStore, EventStore, StreamId};
+use projections::documents::{DocumentFilter, Documents};
 use projections::ledger::Ledgers;
 use projections::open_items::OpenItems;
 use projections::process_metrics::{FlowKind, ProcessMetrics};
@@ -40,6 +41,7 @@ pub struct ReadSide {
     pub open_items: Handle<OpenItems>,
     pub stock: Handle<Stock>,
     pub metrics: Handle<ProcessMetrics>,
+    pub documents: Handle<Documents>,
     stock_as_of: AsOfCache<Stock>,
     ledger_as_of: AsOfCache<Ledgers>,
     items_as_of: AsOfCache<OpenItems>,
@@ -52,6 +54,7 @@ impl ReadSide {
         open_items: Handle<OpenItems>,
         stock: Handle<Stock>,
         metrics: Handle<ProcessMetrics>,
+        documents: Handle<Documents>,
     ) -> ReadSide {
         ReadSide {
             store,
@@ -59,6 +62,7 @@ impl ReadSide {
             open_items,
             stock,
             metrics,
+            documents,
             stock_as_of: AsOfCache::new(8),
             ledger_as_of: AsOfCache::new(8),
             items_as_of: AsOfCache::new(8),
@@ -240,6 +244,53 @@ pub struct OpenItemsReport {
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum DocumentKind {
+    SalesOrder,
+    Shipment,
+    SalesInvoice,
+    CustomerReceipt,
+    PurchaseOrder,
+    PurchaseInvoice,
+    SupplierPayment,
+}
+
+impl DocumentKind {
+    fn model(self) -> projections::documents::DocumentKind {
+        use projections::documents::DocumentKind as K;
+        match self {
+            DocumentKind::SalesOrder => K::SalesOrder,
+            DocumentKind::Shipment => K::Shipment,
+            DocumentKind::SalesInvoice => K::SalesInvoice,
+            DocumentKind::CustomerReceipt => K::CustomerReceipt,
+            DocumentKind::PurchaseOrder => K::PurchaseOrder,
+            DocumentKind::PurchaseInvoice => K::PurchaseInvoice,
+            DocumentKind::SupplierPayment => K::SupplierPayment,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct DocumentRow {
+    pub kind: String,
+    pub id: String,
+    pub partner: Option<String>,
+    pub amount: String,
+    pub status: String,
+    /// Business times, microseconds since 1970-01-01 UTC.
+    pub created: i64,
+    pub updated: i64,
+    pub reference: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct DocumentPage {
+    pub nodes: Vec<DocumentRow>,
+    pub end_cursor: Option<String>,
+    pub has_next_page: bool,
+    pub position: u64,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
 pub enum Process {
     OrderToCash,
     ProcureToPay,
@@ -406,6 +457,63 @@ impl QueryRoot {
                 over_90_days: money(aging.over_90),
             },
         })
+    }
+
+    /// Documents, newest first, a page at a time.
+    #[allow(clippy::too_many_arguments)]
+    async fn documents(
+        &self,
+        ctx: &Context<'_>,
+        kind: Option<DocumentKind>,
+        status: Option<String>,
+        partner: Option<String>,
+        from: Option<String>,
+        to: Option<String>,
+        #[graphql(default = 50)] first: usize,
+        after: Option<String>,
+        min_position: Option<u64>,
+    ) -> async_graphql::Result<DocumentPage> {
+        let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        if first == 0 || first > PAGE_MAX {
+            return Err(error("input.invalid", format!("first is 1 to {PAGE_MAX}")));
+        }
+        let filter = DocumentFilter {
+            kind: kind.map(DocumentKind::model),
+            status,
+            partner: partner.map(|p| uuid("partner", &p).map(domain::PartnerId)).transpose()?,
+            from: from.as_deref().map(date).transpose()?,
+            to: to.as_deref().map(date).transpose()?,
+        };
+        let after = match after {
+            Some(cursor) => {
+                let invalid = || error("input.invalid", format!("{cursor:?} is not a cursor of this list"));
+                let (at, id) = cursor.split_once(':').ok_or_else(invalid)?;
+                Some((Timestamp(at.parse().map_err(|_| invalid())?), uuid("cursor", id)?))
+            }
+            None => None,
+        };
+        let (mut rows, position) = with_model(read, &read.documents, None, min_position, None, |documents| {
+            documents
+                .list(&filter, after, first + 1)
+                .into_iter()
+                .map(|d| DocumentRow {
+                    kind: format!("{:?}", d.kind),
+                    id: d.id.to_string(),
+                    partner: d.partner.map(|p| p.to_string()),
+                    amount: money(d.amount),
+                    status: d.status.clone(),
+                    created: d.created.0,
+                    updated: d.updated.0,
+                    reference: d.reference.map(|r| r.to_string()),
+                })
+                .collect::<Vec<_>>()
+        })
+        .await?;
+        let has_next_page = rows.len() > first;
+        rows.truncate(first);
+        let end_cursor =
+            if has_next_page { rows.last().map(|r| format!("{}:{}", r.created, r.id)) } else { None };
+        Ok(DocumentPage { nodes: rows, end_cursor, has_next_page, position })
     }
 
     /// Process durations of a document flow over the documents that entered it in [from, to).

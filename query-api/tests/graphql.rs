@@ -137,6 +137,7 @@ async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_a
         live!(projections::open_items::OpenItems),
         live!(projections::stock::Stock),
         live!(projections::process_metrics::ProcessMetrics),
+        live!(projections::documents::Documents),
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -225,6 +226,12 @@ async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_a
     )
     .await;
     assert_eq!(metrics["data"]["processMetrics"]["steps"].as_array().unwrap().len(), 5, "{metrics}");
+    let documents =
+        post(address, "{ documents(kind: SALES_ORDER, first: 5) { nodes { id } hasNextPage } }", json!({}))
+            .await;
+    assert_eq!(documents["data"]["documents"]["hasNextPage"], false, "{documents}");
+    let bad_cursor = post(address, "{ documents(after: \"nonsense\") { hasNextPage } }", json!({})).await;
+    assert_eq!(code(&bad_cursor), "input.invalid");
     stop.send(true).unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
 }

@@ -228,6 +228,26 @@ async fn every_value_moving_event_is_booked_once_and_the_ledger_balances_and_agr
     let all = tests::books::whole_log(&store).await;
     let cause = all.iter().find(|e| e.event_id == source.event).expect("the source event is in the log");
     assert_eq!(cause.event_type.name(), "sales.ShipmentCosted");
+    // The document lists say where each document stands.
+    {
+        use projections::documents::{DocumentFilter, DocumentKind as K, Documents};
+        use projections::runtime::View;
+        let mut documents = View::<Documents>::default();
+        documents.catch_up(&store, store.head_position_now(), |_| {}).await.unwrap();
+        let status =
+            |kind, id: Uuid| documents.model.get(kind, id).map(|d| d.status.clone()).unwrap_or_default();
+        assert_eq!(status(K::PurchaseOrder, po.0), "received");
+        assert_eq!(status(K::PurchaseInvoice, Uuid::from_u128(32)), "matched");
+        assert_eq!(status(K::SalesOrder, order.0), "shipped");
+        assert_eq!(status(K::Shipment, shipment.0), "shipped");
+        assert_eq!(status(K::SalesInvoice, invoice.0), "paid");
+        assert_eq!(status(K::CustomerReceipt, Uuid::from_u128(43)), "recorded");
+        let customer = DocumentFilter { partner: Some(CUSTOMER), ..DocumentFilter::default() };
+        let listed: Vec<K> = documents.model.list(&customer, None, 10).iter().map(|d| d.kind).collect();
+        assert_eq!(listed.len(), 3, "the customer's order, invoice and receipt: {listed:?}");
+        let paid = DocumentFilter { status: Some("paid".into()), ..DocumentFilter::default() };
+        assert_eq!(documents.model.list(&paid, None, 10).len(), 1);
+    }
     // Stock valuation agrees with 1405.
     let stock: domain::inventory::StockItem = bus
         .load(&domain::inventory::StockKey { item: ITEM, warehouse: WAREHOUSE }.stream_id())

@@ -5,6 +5,7 @@
 //! 1122 + 2203, payables equal 2202-supplier + 1123, goods received and not invoiced equal 2202-暂估,
 //! and stock valuation equals 1405.
 
+use projections::documents::Documents;
 use projections::ledger::Ledgers;
 use projections::open_items::OpenItems;
 use projections::process_metrics::ProcessMetrics;
@@ -434,6 +435,7 @@ struct ReadModels {
     items: Projector<OpenItems, EmbeddedStore>,
     stock: Projector<Stock, EmbeddedStore>,
     metrics: Projector<ProcessMetrics, EmbeddedStore>,
+    documents: Projector<Documents, EmbeddedStore>,
 }
 
 impl ReadModels {
@@ -443,6 +445,7 @@ impl ReadModels {
             items: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
             stock: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
             metrics: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
+            documents: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
         }
     }
 
@@ -451,6 +454,7 @@ impl ReadModels {
         self.items.advance(|_, _| {}).await.unwrap();
         self.stock.advance(|_, _| {}).await.unwrap();
         self.metrics.advance(|_, _| {}).await.unwrap();
+        self.documents.advance(|_, _| {}).await.unwrap();
     }
 
     /// Live = rebuilt from zero = restarted from the last snapshot and caught up; and the stock model
@@ -486,6 +490,7 @@ impl ReadModels {
         same(&self.items, store, snapshots).await?;
         let stock = same(&self.stock, store, snapshots).await?;
         same(&self.metrics, store, snapshots).await?;
+        same(&self.documents, store, snapshots).await?;
         for n in 0..ITEMS as u8 {
             let key = StockKey { item: item(n), warehouse: WAREHOUSE };
             let aggregate: StockItem = bus.load(&key.stream_id()).await.unwrap();
