@@ -260,7 +260,7 @@ impl Documents {
             .filter(|d| filter.partner.is_none_or(|p| d.partner == Some(p)))
             .filter(|d| filter.from.is_none_or(|f| d.created >= f) && filter.to.is_none_or(|t| d.created < t))
             .collect();
-        matching.sort_by(|a, b| (b.created, b.id).cmp(&(a.created, a.id)));
+        matching.sort_by_key(|d| std::cmp::Reverse((d.created, d.id)));
         matching
             .into_iter()
             .filter(|d| after.is_none_or(|(at, id)| (d.created, d.id) < (at, id)))
