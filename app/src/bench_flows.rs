@@ -437,7 +437,7 @@ pub(crate) fn order_to_cash(
 }
 
 /// W2 through the read models: the whole log, read from position 0 and folded through the ledger, the
-/// open items, the stock model, the process metrics and the document lists on one task. Answers (events, seconds).
+/// open items, the stock model, the process metrics, the document lists and the dashboard on one task. Answers (events, seconds).
 async fn replay_projections(store: &EmbeddedStore) -> anyhow::Result<(u64, f64)> {
     use projections::runtime::View;
     let head = store.head_position_now();
@@ -447,6 +447,7 @@ async fn replay_projections(store: &EmbeddedStore) -> anyhow::Result<(u64, f64)>
     let mut stock = View::<projections::stock::Stock>::default();
     let mut metrics = View::<projections::process_metrics::ProcessMetrics>::default();
     let mut documents = View::<projections::documents::Documents>::default();
+    let mut dashboard = View::<projections::dashboard::Dashboard>::default();
     let mut position = 0;
     while position < head {
         let page = store.read_all(position + 1, projections::runtime::READ_PAGE).await?;
@@ -457,6 +458,7 @@ async fn replay_projections(store: &EmbeddedStore) -> anyhow::Result<(u64, f64)>
         stock.apply_all(&page)?;
         metrics.apply_all(&page)?;
         documents.apply_all(&page)?;
+        dashboard.apply_all(&page)?;
     }
     let seconds = started.elapsed().as_secs_f64();
     anyhow::ensure!(stock.model.valuation() > Decimal::ZERO, "the stock model folded nothing");

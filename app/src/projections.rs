@@ -20,6 +20,7 @@ fn models() -> Vec<(&'static str, u32)> {
         model::<projections::stock::Stock>(),
         model::<projections::process_metrics::ProcessMetrics>(),
         model::<projections::documents::Documents>(),
+        model::<projections::dashboard::Dashboard>(),
     ]
 }
 
@@ -104,6 +105,9 @@ fn rebuild(name: Option<&str>, args: &ProjectionsArgs) -> anyhow::Result<ExitCod
     }
     if wanted(projections::stock::Stock::NAME) {
         runtime.block_on(rebuild_one::<projections::stock::Stock>(&store, &dir, args.json))?;
+    }
+    if wanted(projections::dashboard::Dashboard::NAME) {
+        runtime.block_on(rebuild_one::<projections::dashboard::Dashboard>(&store, &dir, args.json))?;
     }
     if wanted(projections::documents::Documents::NAME) {
         runtime.block_on(rebuild_one::<projections::documents::Documents>(&store, &dir, args.json))?;

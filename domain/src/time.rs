@@ -104,6 +104,18 @@ pub fn parse_local_date(text: &str, utc_offset_minutes: i32) -> Option<Timestamp
     Some(Timestamp(local_noon - i64::from(utc_offset_minutes) * MINUTE_MICROS))
 }
 
+/// The local day an instant falls on, in a time zone `utc_offset_minutes` east of UTC, as days since
+/// 1970-01-01 (the key daily series use).
+pub fn local_day(at: Timestamp, utc_offset_minutes: i32) -> i64 {
+    (at.0 + i64::from(utc_offset_minutes) * MINUTE_MICROS).div_euclid(DAY_MICROS)
+}
+
+/// `YYYY-MM-DD` of a local day ([`local_day`]).
+pub fn format_day(day: i64) -> String {
+    let (year, month, day) = civil_from_days(day);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
 /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (Howard Hinnant's
 /// `days_from_civil`, the inverse of [`civil_from_days`]).
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
@@ -164,6 +176,17 @@ mod tests {
         }
         assert_eq!(Period::new(1970, 1).unwrap().previous(), None);
         assert_eq!(Period::new(2027, 1).unwrap().previous(), Period::new(2026, 12));
+    }
+
+    #[test]
+    fn an_instant_falls_on_its_local_day_and_the_day_prints_as_a_date() {
+        let noon = parse_local_date("2026-11-30", CHINA_UTC_OFFSET_MINUTES).unwrap();
+        let day = local_day(noon, CHINA_UTC_OFFSET_MINUTES);
+        assert_eq!(format_day(day), "2026-11-30");
+        // 2026-11-30T20:00Z is already 1 December in China.
+        let evening_utc = Timestamp(noon.0 + 16 * 3_600_000_000);
+        assert_eq!(format_day(local_day(evening_utc, CHINA_UTC_OFFSET_MINUTES)), "2026-12-01");
+        assert_eq!(format_day(local_day(evening_utc, 0)), "2026-11-30");
     }
 
     #[test]

@@ -18,6 +18,7 @@ use domain::finance::book::Book;
 use domain::time::{CHINA_UTC_OFFSET_MINUTES, Period};
 use domain::{Aggregate, BookId, ItemId, Timestamp, WarehouseId};
 use infra::{EmbeddedStore, EventStore, StreamId};
+use projections::dashboard::Dashboard;
 use projections::documents::{DocumentFilter, Documents};
 use projections::ledger::Ledgers;
 use projections::open_items::OpenItems;
@@ -42,6 +43,7 @@ pub struct ReadSide {
     pub stock: Handle<Stock>,
     pub metrics: Handle<ProcessMetrics>,
     pub documents: Handle<Documents>,
+    pub dashboard: Handle<Dashboard>,
     stock_as_of: AsOfCache<Stock>,
     ledger_as_of: AsOfCache<Ledgers>,
     items_as_of: AsOfCache<OpenItems>,
@@ -55,6 +57,7 @@ impl ReadSide {
         stock: Handle<Stock>,
         metrics: Handle<ProcessMetrics>,
         documents: Handle<Documents>,
+        dashboard: Handle<Dashboard>,
     ) -> ReadSide {
         ReadSide {
             store,
@@ -63,6 +66,7 @@ impl ReadSide {
             stock,
             metrics,
             documents,
+            dashboard,
             stock_as_of: AsOfCache::new(8),
             ledger_as_of: AsOfCache::new(8),
             items_as_of: AsOfCache::new(8),
@@ -241,6 +245,47 @@ pub struct OpenItemsReport {
     pub position: u64,
     pub balances: Vec<PartnerBalance>,
     pub aging: AgingBuckets,
+}
+
+#[derive(SimpleObject)]
+pub struct Ranked {
+    pub id: String,
+    pub qty: String,
+    pub revenue: String,
+}
+
+#[derive(SimpleObject)]
+pub struct Share {
+    pub name: String,
+    pub amount: String,
+}
+
+#[derive(SimpleObject)]
+pub struct DayFigures {
+    pub date: String,
+    pub revenue: String,
+    pub cost_of_sales: String,
+    pub orders: u64,
+}
+
+#[derive(SimpleObject)]
+pub struct DashboardReport {
+    pub revenue: String,
+    pub cost_of_sales: String,
+    pub gross_margin: String,
+    pub orders: u64,
+    /// Cash and bank balances of the book (its 库存现金 and 银行存款 accounts).
+    pub cash: String,
+    pub receivables: String,
+    pub payables: String,
+    pub inventory_value: String,
+    /// Cost of sales of the last 30 days, annualized, over the inventory value now; none without stock.
+    pub inventory_turnover: Option<String>,
+    pub top_customers: Vec<Ranked>,
+    pub top_items: Vec<Ranked>,
+    pub by_channel: Vec<Share>,
+    pub by_region: Vec<Share>,
+    pub daily: Vec<DayFigures>,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -457,6 +502,107 @@ impl QueryRoot {
                 over_90_days: money(aging.over_90),
             },
         })
+    }
+
+    /// The owner's dashboard (老板驾驶舱) of a book: the trading figures over the local days [from, to),
+    /// with the balances of now.
+    async fn dashboard(
+        &self,
+        ctx: &Context<'_>,
+        book: String,
+        from: Option<String>,
+        to: Option<String>,
+        #[graphql(default = 10)] top: usize,
+        min_position: Option<u64>,
+    ) -> async_graphql::Result<DashboardReport> {
+        use domain::finance::accounts::AccountRole;
+        use domain::time::local_day;
+        let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        let book = BookId(uuid("book", &book)?);
+        if top == 0 || top > 100 {
+            return Err(error("input.invalid", "top is 1 to 100"));
+        }
+        let day = |text: &str| date(text).map(|t| local_day(t, CHINA_UTC_OFFSET_MINUTES));
+        let (from, to) = (from.as_deref().map(day).transpose()?, to.as_deref().map(day).transpose()?);
+        let today = local_day(Timestamp(now_micros()), CHINA_UTC_OFFSET_MINUTES);
+        let chart = chart(&read.store, book).await?;
+        let period = Period::containing(Timestamp(now_micros()), CHINA_UTC_OFFSET_MINUTES);
+        let cash_codes: Vec<String> = chart
+            .iter()
+            .filter(|a| matches!(a.role, Some(AccountRole::Cash | AccountRole::Bank)))
+            .map(|a| a.code.clone())
+            .collect();
+        let (cash, _) = with_model(read, &read.ledger, None, min_position, None, |ledgers| {
+            cash_codes
+                .iter()
+                .map(|code| ledgers.book(book).balance(code, period))
+                .sum::<rust_decimal::Decimal>()
+        })
+        .await?;
+        let everything = Timestamp(i64::MAX);
+        let ((receivables, payables), _) =
+            with_model(read, &read.open_items, None, min_position, None, |items| {
+                use projections::open_items::Ledger as L;
+                let total = |l| items.balances(l, everything).values().sum::<rust_decimal::Decimal>();
+                (total(L::Receivable), total(L::Payable))
+            })
+            .await?;
+        let (inventory, _) =
+            with_model(read, &read.stock, None, min_position, None, |stock| stock.valuation()).await?;
+        let (report, _) = with_model(read, &read.dashboard, None, min_position, None, |d| {
+            let totals = d.totals(from, to);
+            let recent = d.totals(Some(today - 29), Some(today + 1)).cost_of_sales;
+            let turnover = (!inventory.is_zero()).then(|| {
+                money(
+                    (recent * rust_decimal::Decimal::from(365) / rust_decimal::Decimal::from(30) / inventory)
+                        .round_dp(2),
+                )
+            });
+            let ranked = |id: String, t: &projections::dashboard::Takings| Ranked {
+                id,
+                qty: money(t.qty),
+                revenue: money(t.revenue),
+            };
+            DashboardReport {
+                revenue: money(totals.revenue),
+                cost_of_sales: money(totals.cost_of_sales),
+                gross_margin: money(totals.gross_margin),
+                orders: totals.orders,
+                cash: money(cash),
+                receivables: money(receivables),
+                payables: money(payables),
+                inventory_value: money(inventory),
+                inventory_turnover: turnover,
+                top_customers: d
+                    .top_customers(top)
+                    .into_iter()
+                    .map(|(p, t)| ranked(p.to_string(), t))
+                    .collect(),
+                top_items: d.top_items(top).into_iter().map(|(i, t)| ranked(i.to_string(), t)).collect(),
+                by_channel: d
+                    .by_channel()
+                    .iter()
+                    .map(|(n, a)| Share { name: n.clone(), amount: money(*a) })
+                    .collect(),
+                by_region: d
+                    .by_region()
+                    .iter()
+                    .map(|(n, a)| Share { name: n.clone(), amount: money(*a) })
+                    .collect(),
+                daily: d
+                    .daily(from, to)
+                    .into_iter()
+                    .map(|(day, f)| DayFigures {
+                        date: domain::time::format_day(day),
+                        revenue: money(f.revenue),
+                        cost_of_sales: money(f.cost_of_sales),
+                        orders: f.orders,
+                    })
+                    .collect(),
+            }
+        })
+        .await?;
+        Ok(report)
     }
 
     /// Documents, newest first, a page at a time.

@@ -138,6 +138,7 @@ async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_a
         live!(projections::stock::Stock),
         live!(projections::process_metrics::ProcessMetrics),
         live!(projections::documents::Documents),
+        live!(projections::dashboard::Dashboard),
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -232,6 +233,12 @@ async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_a
     assert_eq!(documents["data"]["documents"]["hasNextPage"], false, "{documents}");
     let bad_cursor = post(address, "{ documents(after: \"nonsense\") { hasNextPage } }", json!({})).await;
     assert_eq!(code(&bad_cursor), "input.invalid");
+    // The dashboard: cash from the ledger, inventory from the stock model (10 + 20 + 30 at 2.00).
+    let board = "query($book: String!, $min: Int) { dashboard(book: $book, minPosition: $min) {
+        cash inventoryValue revenue orders daily { date } } }";
+    let board = post(address, board, json!({ "book": BOOK.0.to_string(), "min": head })).await;
+    assert_eq!(board["data"]["dashboard"]["cash"], "150", "{board}");
+    assert_eq!(board["data"]["dashboard"]["inventoryValue"], "120", "{board}");
     stop.send(true).unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
 }

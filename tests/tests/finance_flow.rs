@@ -247,6 +247,18 @@ async fn every_value_moving_event_is_booked_once_and_the_ledger_balances_and_agr
         assert_eq!(listed.len(), 3, "the customer's order, invoice and receipt: {listed:?}");
         let paid = DocumentFilter { status: Some("paid".into()), ..DocumentFilter::default() };
         assert_eq!(documents.model.list(&paid, None, 10).len(), 1);
+        // The owner's dashboard agrees with the ledger.
+        let mut dashboard = View::<projections::dashboard::Dashboard>::default();
+        dashboard.catch_up(&store, store.head_position_now(), |_| {}).await.unwrap();
+        let totals = dashboard.model.totals(None, None);
+        assert_eq!(
+            (totals.revenue, totals.cost_of_sales, totals.gross_margin, totals.orders),
+            (d("59.70"), d("36.90"), d("22.80"), 1)
+        );
+        assert_eq!(dashboard.model.by_channel()["store"], d("67.46"), "ordered gross, by channel");
+        assert_eq!(dashboard.model.by_region()["上海"], d("67.46"), "and by the customer's region");
+        let top = dashboard.model.top_items(5);
+        assert_eq!((top[0].0, top[0].1.qty, top[0].1.revenue), (ITEM, d("3"), d("59.70")));
     }
     // Stock valuation agrees with 1405.
     let stock: domain::inventory::StockItem = bus

@@ -5,6 +5,7 @@
 //! 1122 + 2203, payables equal 2202-supplier + 1123, goods received and not invoiced equal 2202-暂估,
 //! and stock valuation equals 1405.
 
+use projections::dashboard::Dashboard;
 use projections::documents::Documents;
 use projections::ledger::Ledgers;
 use projections::open_items::OpenItems;
@@ -436,6 +437,7 @@ struct ReadModels {
     stock: Projector<Stock, EmbeddedStore>,
     metrics: Projector<ProcessMetrics, EmbeddedStore>,
     documents: Projector<Documents, EmbeddedStore>,
+    dashboard: Projector<Dashboard, EmbeddedStore>,
 }
 
 impl ReadModels {
@@ -446,6 +448,7 @@ impl ReadModels {
             stock: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
             metrics: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
             documents: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
+            dashboard: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
         }
     }
 
@@ -455,6 +458,7 @@ impl ReadModels {
         self.stock.advance(|_, _| {}).await.unwrap();
         self.metrics.advance(|_, _| {}).await.unwrap();
         self.documents.advance(|_, _| {}).await.unwrap();
+        self.dashboard.advance(|_, _| {}).await.unwrap();
     }
 
     /// Live = rebuilt from zero = restarted from the last snapshot and caught up; and the stock model
@@ -491,6 +495,7 @@ impl ReadModels {
         let stock = same(&self.stock, store, snapshots).await?;
         same(&self.metrics, store, snapshots).await?;
         same(&self.documents, store, snapshots).await?;
+        same(&self.dashboard, store, snapshots).await?;
         for n in 0..ITEMS as u8 {
             let key = StockKey { item: item(n), warehouse: WAREHOUSE };
             let aggregate: StockItem = bus.load(&key.stream_id()).await.unwrap();
