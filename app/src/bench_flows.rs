@@ -437,7 +437,8 @@ pub(crate) fn order_to_cash(
 }
 
 /// W2 through the read models: the whole log, read from position 0 and folded through the ledger, the
-/// open items, the stock model, the process metrics, the document lists and the dashboard on one task. Answers (events, seconds).
+/// open items, the stock model, the process metrics, the document lists, the dashboard and the audit
+/// index on one task. Answers (events, seconds).
 async fn replay_projections(store: &EmbeddedStore) -> anyhow::Result<(u64, f64)> {
     use projections::runtime::View;
     let head = store.head_position_now();
@@ -448,6 +449,7 @@ async fn replay_projections(store: &EmbeddedStore) -> anyhow::Result<(u64, f64)>
     let mut metrics = View::<projections::process_metrics::ProcessMetrics>::default();
     let mut documents = View::<projections::documents::Documents>::default();
     let mut dashboard = View::<projections::dashboard::Dashboard>::default();
+    let mut audit = View::<projections::audit::Audit>::default();
     let mut position = 0;
     while position < head {
         let page = store.read_all(position + 1, projections::runtime::READ_PAGE).await?;
@@ -459,6 +461,7 @@ async fn replay_projections(store: &EmbeddedStore) -> anyhow::Result<(u64, f64)>
         metrics.apply_all(&page)?;
         documents.apply_all(&page)?;
         dashboard.apply_all(&page)?;
+        audit.apply_all(&page)?;
     }
     let seconds = started.elapsed().as_secs_f64();
     anyhow::ensure!(stock.model.valuation() > Decimal::ZERO, "the stock model folded nothing");

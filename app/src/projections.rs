@@ -21,6 +21,7 @@ fn models() -> Vec<(&'static str, u32)> {
         model::<projections::process_metrics::ProcessMetrics>(),
         model::<projections::documents::Documents>(),
         model::<projections::dashboard::Dashboard>(),
+        model::<projections::audit::Audit>(),
     ]
 }
 
@@ -105,6 +106,9 @@ fn rebuild(name: Option<&str>, args: &ProjectionsArgs) -> anyhow::Result<ExitCod
     }
     if wanted(projections::stock::Stock::NAME) {
         runtime.block_on(rebuild_one::<projections::stock::Stock>(&store, &dir, args.json))?;
+    }
+    if wanted(projections::audit::Audit::NAME) {
+        runtime.block_on(rebuild_one::<projections::audit::Audit>(&store, &dir, args.json))?;
     }
     if wanted(projections::dashboard::Dashboard::NAME) {
         runtime.block_on(rebuild_one::<projections::dashboard::Dashboard>(&store, &dir, args.json))?;

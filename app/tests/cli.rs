@@ -176,7 +176,7 @@ async fn projections_status_shows_the_lag_and_a_rebuild_writes_snapshots_that_ca
     let rebuilt =
         erp().args(["projections", "rebuild", "--json", "--data-dir"]).arg(dir.path()).output().unwrap();
     let rebuilt = json_lines(&rebuilt);
-    assert_eq!(rebuilt.len(), 6);
+    assert_eq!(rebuilt.len(), 7);
     assert!(rebuilt.iter().all(|m| m["position"].as_u64() == Some(6)), "{rebuilt:?}");
     let status =
         erp().args(["projections", "status", "--json", "--data-dir"]).arg(dir.path()).output().unwrap();

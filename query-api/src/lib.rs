@@ -18,6 +18,7 @@ use domain::finance::book::Book;
 use domain::time::{CHINA_UTC_OFFSET_MINUTES, Period};
 use domain::{Aggregate, BookId, ItemId, Timestamp, WarehouseId};
 use infra::{EmbeddedStore, EventStore, StreamId};
+use projections::audit::{Audit, AuditFilter};
 use projections::dashboard::Dashboard;
 use projections::documents::{DocumentFilter, Documents};
 use projections::ledger::Ledgers;
@@ -35,7 +36,18 @@ pub const PAGE_MAX: usize = 500;
 pub const DEPTH_MAX: usize = 12;
 pub const COMPLEXITY_MAX: usize = 2_000;
 
-/// What the resolvers read: the store (a book's chart, as-of folds) and the live models' handles.
+/// The live read models' handles, one per model.
+pub struct Handles {
+    pub ledger: Handle<Ledgers>,
+    pub open_items: Handle<OpenItems>,
+    pub stock: Handle<Stock>,
+    pub metrics: Handle<ProcessMetrics>,
+    pub documents: Handle<Documents>,
+    pub dashboard: Handle<Dashboard>,
+    pub audit: Handle<Audit>,
+}
+
+/// What the resolvers read: the store (a book's chart, as-of folds, audit events) and the live models.
 pub struct ReadSide {
     pub store: EmbeddedStore,
     pub ledger: Handle<Ledgers>,
@@ -44,21 +56,15 @@ pub struct ReadSide {
     pub metrics: Handle<ProcessMetrics>,
     pub documents: Handle<Documents>,
     pub dashboard: Handle<Dashboard>,
+    pub audit: Handle<Audit>,
     stock_as_of: AsOfCache<Stock>,
     ledger_as_of: AsOfCache<Ledgers>,
     items_as_of: AsOfCache<OpenItems>,
 }
 
 impl ReadSide {
-    pub fn new(
-        store: EmbeddedStore,
-        ledger: Handle<Ledgers>,
-        open_items: Handle<OpenItems>,
-        stock: Handle<Stock>,
-        metrics: Handle<ProcessMetrics>,
-        documents: Handle<Documents>,
-        dashboard: Handle<Dashboard>,
-    ) -> ReadSide {
+    pub fn new(store: EmbeddedStore, handles: Handles) -> ReadSide {
+        let Handles { ledger, open_items, stock, metrics, documents, dashboard, audit } = handles;
         ReadSide {
             store,
             ledger,
@@ -67,6 +73,7 @@ impl ReadSide {
             metrics,
             documents,
             dashboard,
+            audit,
             stock_as_of: AsOfCache::new(8),
             ledger_as_of: AsOfCache::new(8),
             items_as_of: AsOfCache::new(8),
@@ -245,6 +252,56 @@ pub struct OpenItemsReport {
     pub position: u64,
     pub balances: Vec<PartnerBalance>,
     pub aging: AgingBuckets,
+}
+
+/// An event's envelope: what happened, to which stream, who recorded it, when, and what caused it.
+#[derive(SimpleObject)]
+pub struct EventEnvelope {
+    pub position: u64,
+    pub stream: String,
+    pub version: u64,
+    pub event_id: String,
+    pub event_type: String,
+    pub schema_version: u32,
+    pub book: String,
+    pub actor: String,
+    pub command_id: String,
+    pub correlation_id: String,
+    pub causation_id: String,
+    /// Business time and store time, microseconds since 1970-01-01 UTC.
+    pub occurred_at: i64,
+    pub recorded_at: i64,
+    /// The commit hash before this event's commit (hex): its link in the hash chain.
+    pub previous_hash: String,
+}
+
+impl EventEnvelope {
+    fn of(e: &infra::RecordedEvent) -> EventEnvelope {
+        EventEnvelope {
+            position: e.position,
+            stream: e.stream_id.as_str().to_string(),
+            version: e.stream_version,
+            event_id: e.event_id.0.to_string(),
+            event_type: e.event_type.name().to_string(),
+            schema_version: u32::from(e.event_type.version()),
+            book: e.metadata.book.0.to_string(),
+            actor: e.metadata.actor.clone(),
+            command_id: e.metadata.command_id.0.to_string(),
+            correlation_id: e.metadata.correlation_id.to_string(),
+            causation_id: e.metadata.causation_id.to_string(),
+            occurred_at: e.metadata.occurred_at.0,
+            recorded_at: e.recorded_at.0,
+            previous_hash: e.prev_hash.to_hex(),
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct EventPage {
+    pub nodes: Vec<EventEnvelope>,
+    /// The last position (or, for a stream, version) of the page: pass as `after` for the next.
+    pub end_cursor: Option<u64>,
+    pub has_next_page: bool,
 }
 
 #[derive(SimpleObject)]
@@ -603,6 +660,120 @@ impl QueryRoot {
         })
         .await?;
         Ok(report)
+    }
+
+    /// A stream's history, oldest first, a page at a time (`after`: the last version seen).
+    async fn stream_history(
+        &self,
+        ctx: &Context<'_>,
+        stream: String,
+        #[graphql(default = 50)] first: usize,
+        after: Option<u64>,
+    ) -> async_graphql::Result<EventPage> {
+        let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        if first == 0 || first > PAGE_MAX {
+            return Err(error("input.invalid", format!("first is 1 to {PAGE_MAX}")));
+        }
+        let id = StreamId::new(stream).map_err(|e| error(e.code(), e.to_string()))?;
+        let from = after.map_or(0, |v| v + 1);
+        let mut events =
+            read.store.read_stream(&id, from, first + 1).await.map_err(|e| error(e.code(), e.to_string()))?;
+        let has_next_page = events.len() > first;
+        events.truncate(first);
+        Ok(EventPage {
+            end_cursor: if has_next_page { events.last().map(|e| e.stream_version) } else { None },
+            nodes: events.iter().map(EventEnvelope::of).collect(),
+            has_next_page,
+        })
+    }
+
+    /// The event log filtered by actor, event type, correlation id (one business flow) and business
+    /// time, in log order, a page at a time (`after`: the last position seen).
+    #[allow(clippy::too_many_arguments)]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        actor: Option<String>,
+        event_type: Option<String>,
+        correlation: Option<String>,
+        from: Option<String>,
+        to: Option<String>,
+        #[graphql(default = 50)] first: usize,
+        after: Option<u64>,
+        min_position: Option<u64>,
+    ) -> async_graphql::Result<EventPage> {
+        let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        if first == 0 || first > PAGE_MAX {
+            return Err(error("input.invalid", format!("first is 1 to {PAGE_MAX}")));
+        }
+        let filter = AuditFilter {
+            actor,
+            event_type,
+            correlation: correlation.map(|c| uuid("correlation", &c)).transpose()?,
+        };
+        let from = from
+            .as_deref()
+            .map(date)
+            .transpose()?
+            .map(|t| domain::time::local_day(t, CHINA_UTC_OFFSET_MINUTES));
+        let to = to
+            .as_deref()
+            .map(date)
+            .transpose()?
+            .map(|t| domain::time::local_day(t, CHINA_UTC_OFFSET_MINUTES));
+        let in_range = |e: &infra::RecordedEvent| {
+            let day = domain::time::local_day(e.metadata.occurred_at, CHINA_UTC_OFFSET_MINUTES);
+            from.is_none_or(|f| day >= f) && to.is_none_or(|t| day < t)
+        };
+        if let Some(position) = min_position {
+            read.audit.wait_for(position, MIN_POSITION_WAIT).await.map_err(projection_error)?;
+        }
+        let mut found = Vec::new();
+        let mut cursor = after.unwrap_or(0);
+        // Candidates in chunks (from the index, or the log itself when no criterion can use the index),
+        // kept when the time range admits them, until the page is full or nothing is left.
+        loop {
+            let (candidates, _) = read.audit.read(|audit| audit.positions(&filter, cursor, first + 1));
+            let events = match candidates {
+                Some(positions) if positions.is_empty() => break,
+                Some(positions) => {
+                    let mut events = Vec::with_capacity(positions.len());
+                    for position in positions {
+                        let page = read
+                            .store
+                            .read_all(position, 1)
+                            .await
+                            .map_err(|e| error(e.code(), e.to_string()))?;
+                        events.extend(page);
+                    }
+                    events
+                }
+                None => {
+                    let page = read
+                        .store
+                        .read_all(cursor + 1, first + 1)
+                        .await
+                        .map_err(|e| error(e.code(), e.to_string()))?;
+                    if page.is_empty() {
+                        break;
+                    }
+                    page
+                }
+            };
+            let Some(last) = events.last().map(|e| e.position) else { break };
+            cursor = last;
+            found.extend(events.into_iter().filter(|e| in_range(e)));
+            if found.len() > first {
+                break;
+            }
+        }
+        let has_next_page = found.len() > first;
+        found.truncate(first);
+        Ok(EventPage {
+            end_cursor: if has_next_page { found.last().map(|e| e.position) } else { None },
+            nodes: found.iter().map(EventEnvelope::of).collect(),
+            has_next_page,
+        })
     }
 
     /// Documents, newest first, a page at a time.

@@ -133,12 +133,15 @@ async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_a
     }
     let read = Arc::new(ReadSide::new(
         store.clone(),
-        live!(projections::ledger::Ledgers),
-        live!(projections::open_items::OpenItems),
-        live!(projections::stock::Stock),
-        live!(projections::process_metrics::ProcessMetrics),
-        live!(projections::documents::Documents),
-        live!(projections::dashboard::Dashboard),
+        query_api::Handles {
+            ledger: live!(projections::ledger::Ledgers),
+            open_items: live!(projections::open_items::OpenItems),
+            stock: live!(projections::stock::Stock),
+            metrics: live!(projections::process_metrics::ProcessMetrics),
+            documents: live!(projections::documents::Documents),
+            dashboard: live!(projections::dashboard::Dashboard),
+            audit: live!(projections::audit::Audit),
+        },
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -239,6 +242,32 @@ async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_a
     let board = post(address, board, json!({ "book": BOOK.0.to_string(), "min": head })).await;
     assert_eq!(board["data"]["dashboard"]["cash"], "150", "{board}");
     assert_eq!(board["data"]["dashboard"]["inventoryValue"], "120", "{board}");
+    // The audit trail: the stock clerk's events, two to a page, and a stream's history.
+    let audit = "query($after: Int, $min: Int) { auditLog(actor: \"kai\", first: 2, after: $after, minPosition: $min) {
+        nodes { position actor eventType stream } endCursor hasNextPage } }";
+    let page = post(address, audit, json!({ "min": head })).await;
+    let page = &page["data"]["auditLog"];
+    assert_eq!(page["nodes"].as_array().unwrap().len(), 2, "{page}");
+    assert!(page["nodes"].as_array().unwrap().iter().all(|n| n["actor"] == "kai"));
+    assert_eq!(page["hasNextPage"], true);
+    let rest = post(address, audit, json!({ "after": page["endCursor"] })).await;
+    let rest = &rest["data"]["auditLog"]["nodes"];
+    // Three receipts, each opening its stock item first: six events by kai.
+    assert_eq!(rest.as_array().unwrap().len(), 2, "{rest}");
+    let stream = StockKey { item: ItemId(Uuid::from_u128(1)), warehouse: WAREHOUSE }.stream_id();
+    let history = post(
+        address,
+        "query($s: String!) { streamHistory(stream: $s) { nodes { version eventType actor } } }",
+        json!({ "s": stream }),
+    )
+    .await;
+    let types: Vec<&str> = history["data"]["streamHistory"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["eventType"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, vec!["inventory.StockItemOpened", "inventory.StockReceived"]);
     stop.send(true).unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
 }

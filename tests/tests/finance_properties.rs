@@ -5,6 +5,7 @@
 //! 1122 + 2203, payables equal 2202-supplier + 1123, goods received and not invoiced equal 2202-暂估,
 //! and stock valuation equals 1405.
 
+use projections::audit::Audit;
 use projections::dashboard::Dashboard;
 use projections::documents::Documents;
 use projections::ledger::Ledgers;
@@ -430,7 +431,7 @@ async fn check_books(
     Ok(())
 }
 
-/// The ledger, open-items, stock and process-metric read models under the projector runtime.
+/// Every read model under the projector runtime.
 struct ReadModels {
     ledger: Projector<Ledgers, EmbeddedStore>,
     items: Projector<OpenItems, EmbeddedStore>,
@@ -438,6 +439,7 @@ struct ReadModels {
     metrics: Projector<ProcessMetrics, EmbeddedStore>,
     documents: Projector<Documents, EmbeddedStore>,
     dashboard: Projector<Dashboard, EmbeddedStore>,
+    audit: Projector<Audit, EmbeddedStore>,
 }
 
 impl ReadModels {
@@ -449,6 +451,7 @@ impl ReadModels {
             metrics: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
             documents: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
             dashboard: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
+            audit: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
         }
     }
 
@@ -459,6 +462,7 @@ impl ReadModels {
         self.metrics.advance(|_, _| {}).await.unwrap();
         self.documents.advance(|_, _| {}).await.unwrap();
         self.dashboard.advance(|_, _| {}).await.unwrap();
+        self.audit.advance(|_, _| {}).await.unwrap();
     }
 
     /// Live = rebuilt from zero = restarted from the last snapshot and caught up; and the stock model
@@ -496,6 +500,7 @@ impl ReadModels {
         same(&self.metrics, store, snapshots).await?;
         same(&self.documents, store, snapshots).await?;
         same(&self.dashboard, store, snapshots).await?;
+        same(&self.audit, store, snapshots).await?;
         for n in 0..ITEMS as u8 {
             let key = StockKey { item: item(n), warehouse: WAREHOUSE };
             let aggregate: StockItem = bus.load(&key.stream_id()).await.unwrap();
