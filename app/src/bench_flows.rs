@@ -412,8 +412,9 @@ pub(crate) fn order_to_cash(
     latencies.sort_unstable();
     let replay = if projections { Some(rt.block_on(replay_projections(&store))?) } else { None };
     store.close()?;
-    let (replay_events, replay_seconds) = replay.unwrap_or_default();
+    let (replay_events, replay_seconds, per_model) = replay.unwrap_or((0, 0.0, Value::Null));
     Ok(json!({
+        "projections_seconds_per_model": per_model,
         "projections_events": replay_events,
         "projections_seconds": replay_seconds,
         "projections_events_per_sec": if replay_seconds > 0.0 { replay_events as f64 / replay_seconds } else { 0.0 },
@@ -439,7 +440,7 @@ pub(crate) fn order_to_cash(
 /// W2 through the read models: the whole log, read from position 0 and folded through the ledger, the
 /// open items, the stock model, the process metrics, the document lists, the dashboard and the audit
 /// index on one task. Answers (events, seconds).
-async fn replay_projections(store: &EmbeddedStore) -> anyhow::Result<(u64, f64)> {
+async fn replay_projections(store: &EmbeddedStore) -> anyhow::Result<(u64, f64, Value)> {
     use projections::runtime::View;
     let head = store.head_position_now();
     let started = Instant::now();
@@ -450,20 +451,31 @@ async fn replay_projections(store: &EmbeddedStore) -> anyhow::Result<(u64, f64)>
     let mut documents = View::<projections::documents::Documents>::default();
     let mut dashboard = View::<projections::dashboard::Dashboard>::default();
     let mut audit = View::<projections::audit::Audit>::default();
+    // Seconds spent in each model's fold (the rest is reading and decoding the frames).
+    let mut spent = [0.0f64; 7];
     let mut position = 0;
     while position < head {
         let page = store.read_all(position + 1, projections::runtime::READ_PAGE).await?;
         let Some(last) = page.last() else { break };
         position = last.position;
-        ledger.apply_all(&page)?;
-        items.apply_all(&page)?;
-        stock.apply_all(&page)?;
-        metrics.apply_all(&page)?;
-        documents.apply_all(&page)?;
-        dashboard.apply_all(&page)?;
-        audit.apply_all(&page)?;
+        let mut timed = |i: usize, fold: &mut dyn FnMut() -> Result<(), infra::StoreError>| {
+            let t = Instant::now();
+            let result = fold();
+            spent[i] += t.elapsed().as_secs_f64();
+            result
+        };
+        timed(0, &mut || ledger.apply_all(&page))?;
+        timed(1, &mut || items.apply_all(&page))?;
+        timed(2, &mut || stock.apply_all(&page))?;
+        timed(3, &mut || metrics.apply_all(&page))?;
+        timed(4, &mut || documents.apply_all(&page))?;
+        timed(5, &mut || dashboard.apply_all(&page))?;
+        timed(6, &mut || audit.apply_all(&page))?;
     }
     let seconds = started.elapsed().as_secs_f64();
     anyhow::ensure!(stock.model.valuation() > Decimal::ZERO, "the stock model folded nothing");
-    Ok((position, seconds))
+    let names = ["ledger", "open-items", "stock", "process-metrics", "documents", "dashboard", "audit"];
+    let per_model: serde_json::Map<String, Value> =
+        names.iter().zip(spent).map(|(n, s)| (n.to_string(), json!(s))).collect();
+    Ok((position, seconds, Value::Object(per_model)))
 }

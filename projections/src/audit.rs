@@ -27,8 +27,18 @@ pub struct AuditFilter {
 impl Audit {
     pub fn apply(&mut self, event: &RecordedEvent) {
         let position = event.position;
-        self.by_actor.entry(event.metadata.actor.clone()).or_default().push(position);
-        self.by_type.entry(event.event_type.name().to_string()).or_default().push(position);
+        // Look up before inserting: the keys are few and an owned copy per event would cost more than
+        // the rest of the fold.
+        fn push(index: &mut BTreeMap<String, Vec<u64>>, key: &str, position: u64) {
+            match index.get_mut(key) {
+                Some(positions) => positions.push(position),
+                None => {
+                    index.insert(key.to_string(), vec![position]);
+                }
+            }
+        }
+        push(&mut self.by_actor, &event.metadata.actor, position);
+        push(&mut self.by_type, event.event_type.name(), position);
         self.by_correlation.entry(event.metadata.correlation_id).or_default().push(position);
     }
 
