@@ -126,36 +126,15 @@ impl OpenItems {
                     self.credit(Ledger::Receivable, ItemKind::Advance, key, customer, at, e.amount);
                 }
             }
-            I::PurchaseInvoice(PurchaseInvoiceEvent::Booked(e)) => self.open(OpenItem {
-                ledger: Ledger::Payable,
-                kind: ItemKind::Invoice,
-                document: e.id.0,
-                partner: e.supplier,
-                dated: at,
-                due: at,
-                amount: e.amount_gross,
-                settlements: Vec::new(),
-            }),
-            I::PurchaseInvoice(PurchaseInvoiceEvent::RecordedWithGoods(e)) => self.open(OpenItem {
-                ledger: Ledger::Payable,
-                kind: ItemKind::Invoice,
-                document: e.id.0,
-                partner: e.supplier,
-                dated: at,
-                due: at,
-                amount: e.amount_gross,
-                settlements: Vec::new(),
-            }),
-            I::PurchaseInvoice(PurchaseInvoiceEvent::FreightBooked(e)) => self.open(OpenItem {
-                ledger: Ledger::Payable,
-                kind: ItemKind::Invoice,
-                document: e.id.0,
-                partner: e.carrier,
-                dated: at,
-                due: at,
-                amount: e.amount_gross,
-                settlements: Vec::new(),
-            }),
+            I::PurchaseInvoice(PurchaseInvoiceEvent::Booked(e)) => {
+                self.bill(e.id.0, e.supplier, at, e.amount_gross);
+            }
+            I::PurchaseInvoice(PurchaseInvoiceEvent::RecordedWithGoods(e)) => {
+                self.bill(e.id.0, e.supplier, at, e.amount_gross);
+            }
+            I::PurchaseInvoice(PurchaseInvoiceEvent::FreightBooked(e)) => {
+                self.bill(e.id.0, e.carrier, at, e.amount_gross);
+            }
             I::SupplierPayment(SupplierPaymentEvent::Paid(e)) => {
                 for (invoice, amount) in &e.allocations {
                     self.settle(Ledger::Payable, invoice.0, at, *amount);
@@ -181,6 +160,20 @@ impl OpenItems {
             }
             _ => {}
         }
+    }
+
+    /// A supplier's invoice payable from `at` (due at once: payment terms on bills are not kept yet).
+    fn bill(&mut self, document: Uuid, supplier: PartnerId, at: Timestamp, amount: Decimal) {
+        self.open(OpenItem {
+            ledger: Ledger::Payable,
+            kind: ItemKind::Invoice,
+            document,
+            partner: supplier,
+            dated: at,
+            due: at,
+            amount,
+            settlements: Vec::new(),
+        });
     }
 
     /// An item open when the book started: an invoice, or (negative) an advance.

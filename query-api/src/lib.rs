@@ -171,6 +171,21 @@ async fn with_model<M: ReadModel, R>(
     Ok(live.read(f))
 }
 
+/// A page size must be 1 to [`PAGE_MAX`].
+fn check_page(first: usize) -> async_graphql::Result<()> {
+    if first == 0 || first > PAGE_MAX {
+        return Err(error("input.invalid", format!("first is 1 to {PAGE_MAX}")));
+    }
+    Ok(())
+}
+
+/// A page of `first` from `rows` fetched one beyond it: whether there is more, and the rows kept.
+fn split_page<T>(mut rows: Vec<T>, first: usize) -> (Vec<T>, bool) {
+    let has_next_page = rows.len() > first;
+    rows.truncate(first);
+    (rows, has_next_page)
+}
+
 fn money(d: rust_decimal::Decimal) -> String {
     d.normalize().to_string()
 }
@@ -302,6 +317,20 @@ pub struct EventPage {
     /// The last position (or, for a stream, version) of the page: pass as `after` for the next.
     pub end_cursor: Option<u64>,
     pub has_next_page: bool,
+}
+
+impl EventPage {
+    fn of(
+        events: &[infra::RecordedEvent],
+        has_next_page: bool,
+        cursor: impl Fn(&infra::RecordedEvent) -> u64,
+    ) -> Self {
+        EventPage {
+            end_cursor: if has_next_page { events.last().map(cursor) } else { None },
+            nodes: events.iter().map(EventEnvelope::of).collect(),
+            has_next_page,
+        }
+    }
 }
 
 #[derive(SimpleObject)]
@@ -449,13 +478,11 @@ impl QueryRoot {
         as_of: Option<AsOfInput>,
     ) -> async_graphql::Result<StockLevelPage> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        if first == 0 || first > PAGE_MAX {
-            return Err(error("input.invalid", format!("first is 1 to {PAGE_MAX}")));
-        }
+        check_page(first)?;
         let item = item.map(|i| uuid("item", &i).map(ItemId)).transpose()?;
         let warehouse = warehouse.map(|w| uuid("warehouse", &w).map(WarehouseId)).transpose()?;
         let after = after.as_deref().map(|a| a.to_string());
-        let (mut rows, position) =
+        let (rows, position) =
             with_model(read, &read.stock, Some(&read.stock_as_of), min_position, as_of, |stock| {
                 stock
                     .levels()
@@ -468,8 +495,7 @@ impl QueryRoot {
                     .collect::<Vec<_>>()
             })
             .await?;
-        let has_next_page = rows.len() > first;
-        rows.truncate(first);
+        let (rows, has_next_page) = split_page(rows, first);
         let end_cursor = if has_next_page { rows.last().map(|(c, _, _)| c.clone()) } else { None };
         let nodes = rows
             .into_iter()
@@ -671,20 +697,13 @@ impl QueryRoot {
         after: Option<u64>,
     ) -> async_graphql::Result<EventPage> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        if first == 0 || first > PAGE_MAX {
-            return Err(error("input.invalid", format!("first is 1 to {PAGE_MAX}")));
-        }
+        check_page(first)?;
         let id = StreamId::new(stream).map_err(|e| error(e.code(), e.to_string()))?;
         let from = after.map_or(0, |v| v + 1);
-        let mut events =
+        let events =
             read.store.read_stream(&id, from, first + 1).await.map_err(|e| error(e.code(), e.to_string()))?;
-        let has_next_page = events.len() > first;
-        events.truncate(first);
-        Ok(EventPage {
-            end_cursor: if has_next_page { events.last().map(|e| e.stream_version) } else { None },
-            nodes: events.iter().map(EventEnvelope::of).collect(),
-            has_next_page,
-        })
+        let (events, has_next_page) = split_page(events, first);
+        Ok(EventPage::of(&events, has_next_page, |e| e.stream_version))
     }
 
     /// The event log filtered by actor, event type, correlation id (one business flow) and business
@@ -703,9 +722,7 @@ impl QueryRoot {
         min_position: Option<u64>,
     ) -> async_graphql::Result<EventPage> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        if first == 0 || first > PAGE_MAX {
-            return Err(error("input.invalid", format!("first is 1 to {PAGE_MAX}")));
-        }
+        check_page(first)?;
         let filter = AuditFilter {
             actor,
             event_type,
@@ -767,13 +784,8 @@ impl QueryRoot {
                 break;
             }
         }
-        let has_next_page = found.len() > first;
-        found.truncate(first);
-        Ok(EventPage {
-            end_cursor: if has_next_page { found.last().map(|e| e.position) } else { None },
-            nodes: found.iter().map(EventEnvelope::of).collect(),
-            has_next_page,
-        })
+        let (found, has_next_page) = split_page(found, first);
+        Ok(EventPage::of(&found, has_next_page, |e| e.position))
     }
 
     /// Documents, newest first, a page at a time.
@@ -791,9 +803,7 @@ impl QueryRoot {
         min_position: Option<u64>,
     ) -> async_graphql::Result<DocumentPage> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        if first == 0 || first > PAGE_MAX {
-            return Err(error("input.invalid", format!("first is 1 to {PAGE_MAX}")));
-        }
+        check_page(first)?;
         let filter = DocumentFilter {
             kind: kind.map(DocumentKind::model),
             status,
@@ -809,7 +819,7 @@ impl QueryRoot {
             }
             None => None,
         };
-        let (mut rows, position) = with_model(read, &read.documents, None, min_position, None, |documents| {
+        let (rows, position) = with_model(read, &read.documents, None, min_position, None, |documents| {
             documents
                 .list(&filter, after, first + 1)
                 .into_iter()
@@ -826,8 +836,7 @@ impl QueryRoot {
                 .collect::<Vec<_>>()
         })
         .await?;
-        let has_next_page = rows.len() > first;
-        rows.truncate(first);
+        let (rows, has_next_page) = split_page(rows, first);
         let end_cursor =
             if has_next_page { rows.last().map(|r| format!("{}:{}", r.created, r.id)) } else { None };
         Ok(DocumentPage { nodes: rows, end_cursor, has_next_page, position })
