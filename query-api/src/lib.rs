@@ -223,6 +223,47 @@ pub struct StockLevelPage {
 }
 
 #[derive(SimpleObject)]
+pub struct StockMovement {
+    pub position: u64,
+    /// Business time, microseconds since 1970-01-01 UTC.
+    pub at: i64,
+    pub warehouse: String,
+    pub kind: String,
+    pub qty: String,
+    pub value: String,
+    pub on_hand_after: String,
+    pub value_after: String,
+    pub document: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct StockAlert {
+    pub item: String,
+    pub warehouse: String,
+    pub available: String,
+    pub safety_stock: String,
+}
+
+#[derive(SimpleObject)]
+pub struct Suggestion {
+    pub item: String,
+    pub warehouse: String,
+    pub qty: String,
+    pub supplier: Option<String>,
+    /// Issued per day over the trailing 30 days.
+    pub daily_rate: String,
+}
+
+#[derive(SimpleObject)]
+pub struct SlowMover {
+    pub item: String,
+    pub warehouse: String,
+    pub on_hand: String,
+    /// Days the stock lasts at the trailing 30-day issue rate; none when nothing was issued.
+    pub days_of_cover: Option<String>,
+}
+
+#[derive(SimpleObject)]
 pub struct TrialBalanceLine {
     pub code: String,
     pub name: String,
@@ -511,6 +552,123 @@ impl QueryRoot {
             })
             .collect();
         Ok(StockLevelPage { nodes, end_cursor, has_next_page, position })
+    }
+
+    /// An item's stock ledger (收发明细): every movement in log order with the balance after it (the
+    /// last `last` movements).
+    async fn stock_ledger(
+        &self,
+        ctx: &Context<'_>,
+        item: String,
+        #[graphql(default = 100)] last: usize,
+        min_position: Option<u64>,
+    ) -> async_graphql::Result<Vec<StockMovement>> {
+        let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        check_page(last)?;
+        let item = ItemId(uuid("item", &item)?);
+        let (movements, _) = with_model(read, &read.stock, None, min_position, None, |stock| {
+            let ledger = stock.ledger(item);
+            ledger[ledger.len().saturating_sub(last)..]
+                .iter()
+                .map(|e| StockMovement {
+                    position: e.position,
+                    at: e.at.0,
+                    warehouse: e.warehouse.to_string(),
+                    kind: e.kind.clone(),
+                    qty: money(e.qty),
+                    value: money(e.value),
+                    on_hand_after: money(e.on_hand_after),
+                    value_after: money(e.value_after),
+                    document: e.document.clone(),
+                })
+                .collect()
+        })
+        .await?;
+        Ok(movements)
+    }
+
+    /// Stock items whose available quantity is below their safety stock (库存预警).
+    async fn stock_alerts(
+        &self,
+        ctx: &Context<'_>,
+        min_position: Option<u64>,
+    ) -> async_graphql::Result<Vec<StockAlert>> {
+        let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        let (alerts, _) = with_model(read, &read.stock, None, min_position, None, |stock| {
+            stock
+                .alerts()
+                .into_iter()
+                .map(|(key, available, safety)| StockAlert {
+                    item: key.item.to_string(),
+                    warehouse: key.warehouse.to_string(),
+                    available: money(available),
+                    safety_stock: money(safety),
+                })
+                .collect()
+        })
+        .await?;
+        Ok(alerts)
+    }
+
+    /// Replenishment suggestions (智能补货) as of `now` (a date; today when none is given).
+    async fn replenishment(
+        &self,
+        ctx: &Context<'_>,
+        now: Option<String>,
+        min_position: Option<u64>,
+    ) -> async_graphql::Result<Vec<Suggestion>> {
+        let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        let now = match now {
+            Some(day) => date(&day)?,
+            None => Timestamp(now_micros()),
+        };
+        let (suggestions, _) = with_model(read, &read.stock, None, min_position, None, |stock| {
+            stock
+                .replenishment(now)
+                .into_iter()
+                .map(|s| Suggestion {
+                    item: s.key.item.to_string(),
+                    warehouse: s.key.warehouse.to_string(),
+                    qty: money(s.qty),
+                    supplier: s.supplier.map(|p| p.to_string()),
+                    daily_rate: money(s.daily_rate),
+                })
+                .collect()
+        })
+        .await?;
+        Ok(suggestions)
+    }
+
+    /// Stock on hand with no issue in the last `days` before `now` (滞销).
+    async fn slow_movers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 90)] days: i64,
+        now: Option<String>,
+        min_position: Option<u64>,
+    ) -> async_graphql::Result<Vec<SlowMover>> {
+        let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        if !(1..=3_650).contains(&days) {
+            return Err(error("input.invalid", "days is 1 to 3,650"));
+        }
+        let now = match now {
+            Some(day) => date(&day)?,
+            None => Timestamp(now_micros()),
+        };
+        let (slow, _) = with_model(read, &read.stock, None, min_position, None, |stock| {
+            stock
+                .slow_moving(now, days)
+                .into_iter()
+                .map(|(key, on_hand, cover)| SlowMover {
+                    item: key.item.to_string(),
+                    warehouse: key.warehouse.to_string(),
+                    on_hand: money(on_hand),
+                    days_of_cover: cover.map(money),
+                })
+                .collect()
+        })
+        .await?;
+        Ok(slow)
     }
 
     /// The trial balance (科目余额表) of a book's month: every account of its chart.

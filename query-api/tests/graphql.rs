@@ -268,6 +268,27 @@ async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_a
         .map(|n| n["eventType"].as_str().unwrap())
         .collect();
     assert_eq!(types, vec!["inventory.StockItemOpened", "inventory.StockReceived"]);
+    // The stock ledger of item 3: its receipt of 30 at 2.00. Nothing issued: every item is a slow
+    // mover a year on, none needs replenishing (no safety stock, no issues).
+    let item3 = Uuid::from_u128(3).to_string();
+    let ledger = post(
+        address,
+        "query($i: String!) { stockLedger(item: $i) { kind qty onHandAfter valueAfter } }",
+        json!({ "i": item3 }),
+    )
+    .await;
+    assert_eq!(
+        ledger["data"]["stockLedger"],
+        json!([{ "kind": "received", "qty": "30", "onHandAfter": "30", "valueAfter": "60" }])
+    );
+    let slow =
+        post(address, "{ slowMovers(days: 30, now: \"2027-11-30\") { item onHand daysOfCover } }", json!({}))
+            .await;
+    assert_eq!(slow["data"]["slowMovers"].as_array().unwrap().len(), 3, "{slow}");
+    let calm =
+        post(address, "{ stockAlerts { item } replenishment(now: \"2026-11-30\") { item } }", json!({}))
+            .await;
+    assert_eq!(calm["data"], json!({ "stockAlerts": [], "replenishment": [] }));
     stop.send(true).unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
 }
