@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use domain::master::PartnerEvent;
 use domain::returns::{ReturnDirection, ReturnEvent};
-use domain::sales::{Channel, SalesInvoiceEvent, SalesOrderEvent, ShipmentEvent};
+use domain::sales::{SalesInvoiceEvent, SalesOrderEvent, ShipmentEvent};
 use domain::time::{CHINA_UTC_OFFSET_MINUTES, local_day};
 use domain::{ItemId, PartnerId, Timestamp};
 use rust_decimal::Decimal;
@@ -56,14 +56,6 @@ pub struct Dashboard {
     partner_regions: BTreeMap<PartnerId, String>,
 }
 
-fn channel_name(channel: &Channel) -> String {
-    match channel {
-        Channel::Direct => "direct".into(),
-        Channel::Store { .. } => "store".into(),
-        Channel::Online { platform, .. } => platform.clone(),
-    }
-}
-
 /// The figures over a range of days.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
@@ -82,7 +74,7 @@ impl Dashboard {
                 let today = self.days.entry(day).or_default();
                 today.orders += 1;
                 today.ordered += e.amount_gross;
-                *self.channels.entry(channel_name(&e.channel)).or_default() += e.amount_gross;
+                *self.channels.entry(e.channel.segment().to_string()).or_default() += e.amount_gross;
                 let region = self.partner_regions.get(&e.customer).cloned().unwrap_or_else(|| "—".into());
                 *self.regions.entry(region).or_default() += e.amount_gross;
             }
@@ -91,14 +83,14 @@ impl Dashboard {
             }
             DashboardInput::SalesInvoice(SalesInvoiceEvent::Issued(e)) => {
                 self.days.entry(day).or_default().revenue += e.amount_net;
-                self.customers.entry(e.customer).or_default().revenue += e.amount_net;
+                let customer = self.customers.entry(e.customer).or_default();
+                customer.revenue += e.amount_net;
+                customer.qty += e.lines.iter().map(|l| l.qty).sum::<Decimal>();
                 for line in &e.lines {
                     let item = self.items.entry(line.item).or_default();
                     item.qty += line.qty;
                     item.revenue += line.amount_net;
                 }
-                let customer = self.customers.entry(e.customer).or_default();
-                customer.qty += e.lines.iter().map(|l| l.qty).sum::<Decimal>();
             }
             DashboardInput::Return(ReturnEvent::Created(e))
                 if e.direction == ReturnDirection::FromCustomer =>

@@ -14,6 +14,8 @@ use domain::sales::{CustomerReceiptEvent, SalesInvoiceEvent, SalesOrderEvent, Sh
 use domain::{PartnerId, Timestamp};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+
+use crate::id_in;
 use uuid::Uuid;
 
 domain::process_input! {
@@ -74,10 +76,6 @@ pub struct DocumentFilter {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Documents {
     documents: BTreeMap<(DocumentKind, Uuid), Document>,
-}
-
-fn id_in(stream: &str, prefix: &str) -> Option<Uuid> {
-    stream.strip_prefix(prefix).and_then(|id| Uuid::parse_str(id).ok())
 }
 
 impl Documents {

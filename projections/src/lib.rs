@@ -13,3 +13,9 @@ pub mod process_metrics;
 pub mod reports;
 pub mod runtime;
 pub mod stock;
+
+/// The id in a stream named `<prefix><uuid>` (the aggregates' `X::stream(id)`), or `None` for another
+/// stream: read models that fold events without an id in their payload find the document this way.
+pub(crate) fn id_in(stream: &str, prefix: &str) -> Option<uuid::Uuid> {
+    stream.strip_prefix(prefix).and_then(|id| uuid::Uuid::parse_str(id).ok())
+}

@@ -12,13 +12,14 @@
 use std::collections::BTreeMap;
 
 use domain::purchasing::{PurchaseInvoiceEvent, PurchaseOrderEvent, RequisitionEvent};
-use domain::sales::{Channel, SalesInvoiceEvent, SalesOrderEvent, ShipmentEvent};
+use domain::sales::{SalesInvoiceEvent, SalesOrderEvent, ShipmentEvent};
 use domain::{
     PurchaseInvoiceId, PurchaseOrderId, RequisitionId, SalesInvoiceId, SalesOrderId, ShipmentId, Timestamp,
     WarehouseId,
 };
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+
+use crate::id_in;
 
 domain::process_input! {
     /// The events the metrics fold.
@@ -125,18 +126,6 @@ pub struct ProcessMetrics {
     purchase_invoices: BTreeMap<PurchaseInvoiceId, Vec<PurchaseOrderId>>,
 }
 
-fn id_in(stream: &str, prefix: &str) -> Option<Uuid> {
-    stream.strip_prefix(prefix).and_then(|id| Uuid::parse_str(id).ok())
-}
-
-fn channel_name(channel: &Channel) -> String {
-    match channel {
-        Channel::Direct => "direct".into(),
-        Channel::Store { .. } => "store".into(),
-        Channel::Online { platform, .. } => platform.clone(),
-    }
-}
-
 impl ProcessMetrics {
     /// Folds one event recorded in `stream` with business time `at`.
     pub fn apply(&mut self, input: &MetricsInput, stream: &str, at: Timestamp) {
@@ -146,7 +135,7 @@ impl ProcessMetrics {
                 match event {
                     SalesOrderEvent::Placed(e) => {
                         let flow = self.orders.entry(id).or_default();
-                        flow.segment = channel_name(&e.channel);
+                        flow.segment = e.channel.segment().to_string();
                         flow.warehouse = Some(e.warehouse);
                         flow.reach(0, at);
                     }
@@ -354,6 +343,8 @@ mod tests {
     use rust_decimal::Decimal;
 
     use super::*;
+    use domain::sales::Channel;
+    use uuid::Uuid;
 
     const HOUR: i64 = 3_600_000_000;
     const W1: WarehouseId = WarehouseId(Uuid::from_u128(1));

@@ -123,8 +123,7 @@ impl Stock {
             }
             StockInput::PurchaseOrder(event) => self.order_event(stream, event),
             StockInput::Item(ItemEvent::Created(d) | ItemEvent::Changed(d)) => {
-                if let Some(item) = stream.strip_prefix("item-").and_then(|id| uuid::Uuid::parse_str(id).ok())
-                {
+                if let Some(item) = crate::id_in(stream, "item-") {
                     self.terms.insert(
                         ItemId(item),
                         ItemTerms {
@@ -207,8 +206,7 @@ impl Stock {
     }
 
     fn order_event(&mut self, stream: &str, event: &PurchaseOrderEvent) {
-        let Some(id) = stream.strip_prefix("purchase-order-").and_then(|id| uuid::Uuid::parse_str(id).ok())
-        else {
+        let Some(id) = crate::id_in(stream, "purchase-order-") else {
             return;
         };
         let id = PurchaseOrderId(id);

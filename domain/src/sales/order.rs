@@ -22,6 +22,17 @@ pub enum Channel {
     Online { platform: String, platform_order_id: String },
 }
 
+impl Channel {
+    /// The name reports group orders under: `direct`, `store`, or the platform's name.
+    pub fn segment(&self) -> &str {
+        match self {
+            Channel::Direct => "direct",
+            Channel::Store { .. } => "store",
+            Channel::Online { platform, .. } => platform,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct OrderLineInput {
     pub item: ItemId,
