@@ -114,6 +114,15 @@ fn error(code: &'static str, message: impl Into<String>) -> async_graphql::Error
     async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code))
 }
 
+fn store_error(e: infra::StoreError) -> async_graphql::Error {
+    error(e.code(), e.to_string())
+}
+
+/// The date a query names, or now (the wall clock) when it names none.
+fn now_or_today(day: Option<&str>) -> async_graphql::Result<Timestamp> {
+    day.map_or_else(|| Ok(Timestamp(now_micros())), date)
+}
+
 fn projection_error(e: ProjectionError) -> async_graphql::Error {
     error(e.code(), e.to_string())
 }
@@ -158,7 +167,7 @@ async fn with_model<M: ReadModel, R>(
         let cache =
             cache.ok_or_else(|| error("input.invalid", "this model is not kept as of past points"))?;
         let at = as_of.resolve()?;
-        let model = cache.get(&read.store, at).await.map_err(|e| error(e.code(), e.to_string()))?;
+        let model = cache.get(&read.store, at).await.map_err(store_error)?;
         let position = match at {
             AsOf::Position(p) => p,
             AsOf::Date(_) => read.store.head_position_now(),
@@ -618,10 +627,7 @@ impl QueryRoot {
         min_position: Option<u64>,
     ) -> async_graphql::Result<Vec<Suggestion>> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        let now = match now {
-            Some(day) => date(&day)?,
-            None => Timestamp(now_micros()),
-        };
+        let now = now_or_today(now.as_deref())?;
         let (suggestions, _) = with_model(read, &read.stock, None, min_position, None, |stock| {
             stock
                 .replenishment(now)
@@ -651,10 +657,7 @@ impl QueryRoot {
         if !(1..=3_650).contains(&days) {
             return Err(error("input.invalid", "days is 1 to 3,650"));
         }
-        let now = match now {
-            Some(day) => date(&day)?,
-            None => Timestamp(now_micros()),
-        };
+        let now = now_or_today(now.as_deref())?;
         let (slow, _) = with_model(read, &read.stock, None, min_position, None, |stock| {
             stock
                 .slow_moving(now, days)
@@ -856,10 +859,9 @@ impl QueryRoot {
     ) -> async_graphql::Result<EventPage> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
         check_page(first)?;
-        let id = StreamId::new(stream).map_err(|e| error(e.code(), e.to_string()))?;
+        let id = StreamId::new(stream).map_err(store_error)?;
         let from = after.map_or(0, |v| v + 1);
-        let events =
-            read.store.read_stream(&id, from, first + 1).await.map_err(|e| error(e.code(), e.to_string()))?;
+        let events = read.store.read_stream(&id, from, first + 1).await.map_err(store_error)?;
         let (events, has_next_page) = split_page(events, first);
         Ok(EventPage::of(&events, has_next_page, |e| e.stream_version))
     }
@@ -914,21 +916,13 @@ impl QueryRoot {
                 Some(positions) => {
                     let mut events = Vec::with_capacity(positions.len());
                     for position in positions {
-                        let page = read
-                            .store
-                            .read_all(position, 1)
-                            .await
-                            .map_err(|e| error(e.code(), e.to_string()))?;
+                        let page = read.store.read_all(position, 1).await.map_err(store_error)?;
                         events.extend(page);
                     }
                     events
                 }
                 None => {
-                    let page = read
-                        .store
-                        .read_all(cursor + 1, first + 1)
-                        .await
-                        .map_err(|e| error(e.code(), e.to_string()))?;
+                    let page = read.store.read_all(cursor + 1, first + 1).await.map_err(store_error)?;
                     if page.is_empty() {
                         break;
                     }
@@ -1024,10 +1018,7 @@ impl QueryRoot {
             segment,
             warehouse: warehouse.map(|w| uuid("warehouse", &w).map(WarehouseId)).transpose()?,
         };
-        let now = match now {
-            Some(day) => date(&day)?,
-            None => Timestamp(now_micros()),
-        };
+        let now = now_or_today(now.as_deref())?;
         let ((summary, waiting, bottleneck), position) =
             with_model(read, &read.metrics, None, min_position, None, |m| {
                 (m.summary(kind, &filter), m.waiting(kind, &filter, now), m.bottleneck(kind, &filter))
@@ -1065,17 +1056,16 @@ async fn chart(
     store: &EmbeddedStore,
     book: BookId,
 ) -> async_graphql::Result<Vec<domain::finance::accounts::Account>> {
-    let stream = StreamId::new(Book::stream(book)).map_err(|e| error(e.code(), e.to_string()))?;
+    let stream = StreamId::new(Book::stream(book)).map_err(store_error)?;
     let mut state = Book::default();
     let mut from = 0;
     loop {
-        let page =
-            store.read_stream(&stream, from, 1_024).await.map_err(|e| error(e.code(), e.to_string()))?;
+        let page = store.read_stream(&stream, from, 1_024).await.map_err(store_error)?;
         let Some(last) = page.last() else { break };
         from = last.stream_version + 1;
         for event in &page {
-            let event = infra::codec::decode_domain_event(&event.event_type, &event.payload)
-                .map_err(|e| error(e.code(), e.to_string()))?;
+            let event =
+                infra::codec::decode_domain_event(&event.event_type, &event.payload).map_err(store_error)?;
             state.evolve(&event);
         }
     }
