@@ -39,16 +39,39 @@ fn period(month: u8) -> Period {
 }
 
 async fn book(bus: &CommandBus<EmbeddedStore>, auto_post: bool) {
+    book_with(bus, auto_post, VatStatus::General).await;
+}
+
+async fn book_with(bus: &CommandBus<EmbeddedStore>, auto_post: bool, vat: VatStatus) {
     let settings = BookSettings {
         name: "上海示例贸易有限公司".into(),
         standard: Standard::SmallEnterprise,
         first_period: period(11),
-        vat: VatStatus::General,
+        vat,
         allow_negative_stock: false,
         auto_post,
         utc_offset_minutes: 480,
     };
     bus.execute::<Book>(&wang(1), &BookCommand::Create { id: BOOK, settings }).await.unwrap();
+}
+
+/// Configures 城建税 7 % and 教育费附加 3 %, then books a sale by hand (drafted, reviewed by someone
+/// else, posted): 1,000.00 net with `vat` of output VAT.
+async fn surcharges_and_a_sale(bus: &CommandBus<EmbeddedStore>, vat: &str) {
+    let configure = BookCommand::ConfigureSurcharges {
+        id: BOOK,
+        urban_construction: "0.07".parse().unwrap(),
+        education: "0.03".parse().unwrap(),
+    };
+    bus.execute::<Book>(&wang(40), &configure).await.unwrap();
+    let gross = (Decimal::from(1000) + vat.parse::<Decimal>().unwrap()).to_string();
+    let sale = VoucherDraft {
+        lines: vec![line("1122", &gross, "0"), line("5001", "0", "1000.00"), line("22210102", "0", vat)],
+        ..draft(300, NOVEMBER)
+    };
+    draft_voucher(bus, &wang(41), &sale).await.unwrap();
+    bus.execute::<Voucher>(&zhao(42), &VoucherCommand::Review { id: sale.id }).await.unwrap();
+    post_voucher(bus, &zhao(43), sale.id).await.unwrap();
 }
 
 fn line(account: &str, debit: &str, credit: &str) -> VoucherLine {
@@ -336,24 +359,8 @@ async fn month_end_transfers_vat_accrues_the_configured_surcharges_on_it_and_the
     use command_api::finance::run_month_end;
     let (bus, _dir) = open_bus();
     book(&bus, true).await;
-    let configure = BookCommand::ConfigureSurcharges {
-        id: BOOK,
-        urban_construction: "0.07".parse().unwrap(),
-        education: "0.03".parse().unwrap(),
-    };
-    bus.execute::<Book>(&wang(40), &configure).await.unwrap();
     // A sale booked by hand: 1,000.00 net, 130.00 output VAT.
-    let sale = VoucherDraft {
-        lines: vec![
-            line("1122", "1130.00", "0"),
-            line("5001", "0", "1000.00"),
-            line("22210102", "0", "130.00"),
-        ],
-        ..draft(300, NOVEMBER)
-    };
-    draft_voucher(&bus, &wang(41), &sale).await.unwrap();
-    bus.execute::<Voucher>(&zhao(42), &VoucherCommand::Review { id: sale.id }).await.unwrap();
-    post_voucher(&bus, &zhao(43), sale.id).await.unwrap();
+    surcharges_and_a_sale(&bus, "130.00").await;
     let report = run_month_end(&bus, &zhao(44), BOOK, period(11)).await.unwrap();
     assert_eq!((report.vat_transfer, report.surcharges, report.profit_transfer), (Some(2), Some(3), Some(4)));
     let november = journal(&bus, 11).await;
@@ -418,35 +425,10 @@ async fn a_book_with_receipt_payment_transfer_words_numbers_automatic_vouchers_u
 async fn a_small_scale_taxpayer_accrues_surcharges_on_the_levy_its_sales_were_charged() {
     use command_api::finance::run_month_end;
     let (bus, _dir) = open_bus();
-    let settings = BookSettings {
-        name: "小规模纳税人".into(),
-        standard: Standard::SmallEnterprise,
-        first_period: period(11),
-        vat: VatStatus::SmallScale,
-        allow_negative_stock: false,
-        auto_post: true,
-        utc_offset_minutes: 480,
-    };
-    bus.execute::<Book>(&wang(1), &BookCommand::Create { id: BOOK, settings }).await.unwrap();
-    let configure = BookCommand::ConfigureSurcharges {
-        id: BOOK,
-        urban_construction: "0.07".parse().unwrap(),
-        education: "0.03".parse().unwrap(),
-    };
-    bus.execute::<Book>(&wang(2), &configure).await.unwrap();
+    book_with(&bus, true, VatStatus::SmallScale).await;
     // A sale at the 3 % levy: 1,000.00 net, 30.00 VAT owed.
-    let sale = VoucherDraft {
-        lines: vec![
-            line("1122", "1030.00", "0"),
-            line("5001", "0", "1000.00"),
-            line("22210102", "0", "30.00"),
-        ],
-        ..draft(300, NOVEMBER)
-    };
-    draft_voucher(&bus, &wang(3), &sale).await.unwrap();
-    bus.execute::<Voucher>(&zhao(4), &VoucherCommand::Review { id: sale.id }).await.unwrap();
-    post_voucher(&bus, &zhao(5), sale.id).await.unwrap();
-    let report = run_month_end(&bus, &zhao(6), BOOK, period(11)).await.unwrap();
+    surcharges_and_a_sale(&bus, "30.00").await;
+    let report = run_month_end(&bus, &zhao(44), BOOK, period(11)).await.unwrap();
     assert_eq!((report.vat_transfer, report.surcharges, report.profit_transfer), (None, Some(2), Some(3)));
     let november = journal(&bus, 11).await;
     assert_eq!(
@@ -459,7 +441,7 @@ async fn a_small_scale_taxpayer_accrues_surcharges_on_the_levy_its_sales_were_ch
         Decimal::new(-3000, 2),
         "the levy stays owed; nothing is transferred"
     );
-    let again = run_month_end(&bus, &zhao(7), BOOK, period(11)).await.unwrap();
+    let again = run_month_end(&bus, &zhao(45), BOOK, period(11)).await.unwrap();
     assert_eq!((again.surcharges, again.profit_transfer), (None, None));
 }
 
@@ -468,16 +450,7 @@ async fn a_small_scale_taxpayer_books_the_input_vat_of_a_purchase_invoice_as_cos
     use command_api::finance::record_automatic_voucher;
     use domain::finance::rules::{AutoVoucher, RoleLine};
     let (bus, _dir) = open_bus();
-    let settings = BookSettings {
-        name: "小规模纳税人".into(),
-        standard: Standard::SmallEnterprise,
-        first_period: period(11),
-        vat: VatStatus::SmallScale,
-        allow_negative_stock: false,
-        auto_post: true,
-        utc_offset_minutes: 480,
-    };
-    bus.execute::<Book>(&wang(1), &BookCommand::Create { id: BOOK, settings }).await.unwrap();
+    book_with(&bus, true, VatStatus::SmallScale).await;
     let role = |role, debit: &str, credit: &str| RoleLine {
         summary: "采购发票".into(),
         role,
