@@ -54,14 +54,37 @@ pub fn run(workload: BenchWorkload) -> anyhow::Result<ExitCode> {
             let owned = median_of(common.runs, || replay_owned(&store_dir))?;
             report(&common, &[borrowed, owned]);
         }
-        BenchWorkload::OrderToCash { common, orders, concurrency, vouchers, projections } => {
+        BenchWorkload::OrderToCash { common, orders, concurrency, vouchers, projections, days, keep } => {
             anyhow::ensure!(
                 concurrency >= 1 && orders >= concurrency as u64,
                 "need 1 <= concurrency <= orders"
             );
+            anyhow::ensure!(keep.is_none() || common.runs == 1, "--keep takes --runs 1");
             let result = median_of(common.runs, || {
-                crate::bench_flows::order_to_cash(&common, orders, concurrency, vouchers, projections)
+                crate::bench_flows::order_to_cash(
+                    &common,
+                    orders,
+                    concurrency,
+                    vouchers,
+                    projections,
+                    days,
+                    keep.as_deref(),
+                )
             })?;
+            report(&common, &[result]);
+        }
+        BenchWorkload::Projections { common, data_dir } => {
+            let result = median_of(common.runs, || crate::bench_read::projections(&data_dir))?;
+            report(&common, &[result]);
+        }
+        BenchWorkload::ColdStart { common, data_dir, behind } => {
+            let (head, at) = crate::bench_read::prepare_cold_start(&data_dir, behind)?;
+            tracing::info!(head, snapshots_at = at, "snapshots written; measuring cold starts");
+            let result = median_of(common.runs, || crate::bench_read::cold_start(&data_dir))?;
+            report(&common, &[result]);
+        }
+        BenchWorkload::Queries { common, data_dir, queries } => {
+            let result = crate::bench_read::queries(&data_dir, queries)?;
             report(&common, &[result]);
         }
         BenchWorkload::Open { common, events, batch } => {

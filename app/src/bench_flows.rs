@@ -49,13 +49,14 @@ const CUSTOMERS: u64 = 500;
 const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
 
 fn meta(namespace: u64, n: u64) -> CommandMeta {
-    CommandMeta::new(
-        CommandId(Uuid::from_u64_pair(namespace, n)),
-        "bench",
-        BookId(Uuid::from_u128(1)),
-        Timestamp(0),
-    )
+    meta_at(namespace, n, Timestamp(0))
 }
+
+fn meta_at(namespace: u64, n: u64, at: Timestamp) -> CommandMeta {
+    CommandMeta::new(CommandId(Uuid::from_u64_pair(namespace, n)), "bench", BookId(Uuid::from_u128(1)), at)
+}
+
+const DAY_MICROS: i64 = 86_400_000_000;
 
 fn item(n: u64) -> ItemId {
     ItemId(Uuid::from_u64_pair(0x17e5, n % ITEMS))
@@ -144,9 +145,26 @@ pub(crate) fn order_to_cash(
     concurrency: usize,
     vouchers: bool,
     projections: bool,
+    days: u32,
+    keep: Option<&std::path::Path>,
 ) -> anyhow::Result<Value> {
-    let dir = scratch(common)?;
-    let store = EmbeddedStore::open_dir(dir.path().join("log"))?;
+    let scratch_dir;
+    let dir: &std::path::Path = match keep {
+        Some(keep) => {
+            anyhow::ensure!(!keep.join("log").exists(), "{} holds a log already", keep.display());
+            std::fs::create_dir_all(keep)?;
+            keep
+        }
+        None => {
+            scratch_dir = scratch(common)?;
+            scratch_dir.path()
+        }
+    };
+    // Order n's business time: spread evenly over `days` (all on day 0 when 0).
+    let at = move |n: u64| {
+        Timestamp(if days == 0 { 0 } else { (n * u64::from(days) / orders) as i64 * DAY_MICROS })
+    };
+    let store = EmbeddedStore::open_dir(dir.join("log"))?;
     let bus = CommandBus::new(store.clone());
     let rt = runtime()?;
     rt.block_on(async {
@@ -228,7 +246,7 @@ pub(crate) fn order_to_cash(
     let started = Instant::now();
     let (latencies, finished) = rt.block_on(async {
         // The process manager, live.
-        let checkpoints = FileCheckpoints::new(dir.path());
+        let checkpoints = FileCheckpoints::new(dir);
         checkpoints.save(OrderFulfilment::NAME, setup_head)?;
         checkpoints.save(Shipping::NAME, setup_head)?;
         let mut fulfilment = ProcessRunner::new(bus.clone(), OrderFulfilment, checkpoints.clone(), 256)
@@ -308,7 +326,7 @@ pub(crate) fn order_to_cash(
                     let (ready_tx, ready) = tokio::sync::oneshot::channel();
                     waiters.lock().expect("lock").insert(order_id.0, ready_tx);
                     let command = order(n);
-                    place_sales_order(&bus, &meta(0x0de7, n), &command)
+                    place_sales_order(&bus, &meta_at(0x0de7, n, at(n)), &command)
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     ready.await?;
@@ -341,7 +359,8 @@ pub(crate) fn order_to_cash(
                     // The warehouse picks and ships at once: the three commands go to the shipment's
                     // stream together (one append), each keeping its own command id and outcome.
                     let ship = ShipmentCommand::Ship { id: shipment };
-                    let metas = [meta(0x5417, n), meta(0x5418, n), meta(0x5419, n)];
+                    let metas =
+                        [meta_at(0x5417, n, at(n)), meta_at(0x5418, n, at(n)), meta_at(0x5419, n, at(n))];
                     let steps = [(&metas[0], &create), (&metas[1], &pick), (&metas[2], &ship)];
                     for outcome in
                         bus.execute_all::<Shipment>(&steps).await.map_err(|e| anyhow::anyhow!("{e}"))?
@@ -366,10 +385,10 @@ pub(crate) fn order_to_cash(
                                 vat_rate: l.vat_rate,
                             })
                             .collect(),
-                        due_at: Timestamp(0),
+                        due_at: Timestamp(at(n).0 + 30 * DAY_MICROS),
                         masters_usable: true,
                     };
-                    let issued = issue_sales_invoice(&bus, &meta(0x1a7c, n), &issue)
+                    let issued = issue_sales_invoice(&bus, &meta_at(0x1a7c, n, at(n)), &issue)
                         .await
                         .map_err(|e| anyhow::anyhow!("{}", e.code()))?;
                     let Some(SalesInvoiceEvent::Issued(issued)) = issued.events.first() else {
@@ -381,7 +400,7 @@ pub(crate) fn order_to_cash(
                         amount: issued.amount_gross,
                         allocation: Allocation::Explicit(vec![(invoice, issued.amount_gross)]),
                     };
-                    bus.execute::<CustomerReceipt>(&meta(0x2ec7, n), &receipt)
+                    bus.execute::<CustomerReceipt>(&meta_at(0x2ec7, n, at(n)), &receipt)
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     paid.await?;
@@ -410,11 +429,11 @@ pub(crate) fn order_to_cash(
     let (appends, groups) = (stats.appends - setup_stats.appends, stats.groups - setup_stats.groups);
     let mut latencies = latencies;
     latencies.sort_unstable();
-    let replay = if projections { Some(rt.block_on(replay_projections(&store))?) } else { None };
+    let replay = if projections { Some(crate::bench_read::fold_whole_log(&store)?) } else { None };
     store.close()?;
     let (replay_events, replay_seconds, per_model) = replay.unwrap_or((0, 0.0, Value::Null));
     Ok(json!({
-        "projections_seconds_per_model": per_model,
+        "projections_seconds_breakdown": per_model,
         "projections_events": replay_events,
         "projections_seconds": replay_seconds,
         "projections_events_per_sec": if replay_seconds > 0.0 { replay_events as f64 / replay_seconds } else { 0.0 },
@@ -435,47 +454,4 @@ pub(crate) fn order_to_cash(
         "vouchers": vouchers,
         "peak_rss_mib": peak_rss_mib(),
     }))
-}
-
-/// W2 through the read models: the whole log, read from position 0 and folded through the ledger, the
-/// open items, the stock model, the process metrics, the document lists, the dashboard and the audit
-/// index on one task. Answers (events, seconds).
-async fn replay_projections(store: &EmbeddedStore) -> anyhow::Result<(u64, f64, Value)> {
-    use projections::runtime::View;
-    let head = store.head_position_now();
-    let started = Instant::now();
-    let mut ledger = View::<projections::ledger::Ledgers>::default();
-    let mut items = View::<projections::open_items::OpenItems>::default();
-    let mut stock = View::<projections::stock::Stock>::default();
-    let mut metrics = View::<projections::process_metrics::ProcessMetrics>::default();
-    let mut documents = View::<projections::documents::Documents>::default();
-    let mut dashboard = View::<projections::dashboard::Dashboard>::default();
-    let mut audit = View::<projections::audit::Audit>::default();
-    // Seconds spent in each model's fold (the rest is reading and decoding the frames).
-    let mut spent = [0.0f64; 7];
-    let mut position = 0;
-    while position < head {
-        let page = store.read_all(position + 1, projections::runtime::READ_PAGE).await?;
-        let Some(last) = page.last() else { break };
-        position = last.position;
-        let mut timed = |i: usize, fold: &mut dyn FnMut() -> Result<(), infra::StoreError>| {
-            let t = Instant::now();
-            let result = fold();
-            spent[i] += t.elapsed().as_secs_f64();
-            result
-        };
-        timed(0, &mut || ledger.apply_all(&page))?;
-        timed(1, &mut || items.apply_all(&page))?;
-        timed(2, &mut || stock.apply_all(&page))?;
-        timed(3, &mut || metrics.apply_all(&page))?;
-        timed(4, &mut || documents.apply_all(&page))?;
-        timed(5, &mut || dashboard.apply_all(&page))?;
-        timed(6, &mut || audit.apply_all(&page))?;
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    anyhow::ensure!(stock.model.valuation() > Decimal::ZERO, "the stock model folded nothing");
-    let names = ["ledger", "open-items", "stock", "process-metrics", "documents", "dashboard", "audit"];
-    let per_model: serde_json::Map<String, Value> =
-        names.iter().zip(spent).map(|(n, s)| (n.to_string(), json!(s))).collect();
-    Ok((position, seconds, Value::Object(per_model)))
 }

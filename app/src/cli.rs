@@ -153,10 +153,52 @@ pub enum BenchWorkload {
         /// automatic-voucher process manager live; a flow is complete when its receipt is posted.
         #[arg(long)]
         vouchers: bool,
-        /// Afterwards, fold the whole log through every read model (ledger, open items, stock) on one
-        /// task from position 0: W2 through the projections, over a log of real business events.
+        /// Afterwards, fold the whole log through every read model on one task from position 0: W2
+        /// through the projections, over a log of real business events.
         #[arg(long)]
         projections: bool,
+        /// Spread the orders' business dates evenly over this many days from 1970-01-01 (0: all on the
+        /// first day), so a long log has months, aging and daily series like a real company's.
+        #[arg(long, default_value_t = 0)]
+        days: u32,
+        /// Keep the log in this directory (created; must not hold a log yet) for `erp bench
+        /// projections`, `erp bench cold-start` and `erp bench queries`; with `--runs 1`.
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
+    /// W2 through every read model over an existing log (one made with `order-to-cash --keep`): one
+    /// reading, one decode per event, every model folded on one task; the time per model and the peak
+    /// memory.
+    Projections {
+        #[command(flatten)]
+        common: BenchCommon,
+        /// The data directory of the log (`order-to-cash --keep DIR`'s `DIR/log`).
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    /// W5: from opening the store to every read model caught up with the log's head, with snapshots
+    /// taken beforehand at `--behind` events before the head (the tail a restart replays).
+    ColdStart {
+        #[command(flatten)]
+        common: BenchCommon,
+        /// The data directory of the log.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// How far behind the head the snapshots are.
+        #[arg(long, default_value_t = 100_000)]
+        behind: u64,
+    },
+    /// Query latency over an existing log's read models: the trial balance, receivables aging and
+    /// stock pages, each asked many times; p50 and p99.
+    Queries {
+        #[command(flatten)]
+        common: BenchCommon,
+        /// The data directory of the log.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Queries of each kind.
+        #[arg(long, default_value_t = 1_000)]
+        queries: usize,
     },
     /// Opening a store of N events: with the index checkpoint (normal) and by full scan (after a crash).
     Open {

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod bench;
 mod bench_flows;
+mod bench_read;
 pub mod cli;
 pub mod projections;
 

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use infra::{EmbeddedStore, EventStore};
-use projections::runtime::{Opened, ReadModel, View, read_snapshot, snapshot_path, write_snapshot};
+use projections::runtime::{Opened, ProjectorSet, ReadModel, read_snapshot};
 
 use crate::cli::{ProjectionsArgs, ProjectionsCommand};
 
@@ -60,6 +60,11 @@ fn status(args: &ProjectionsArgs) -> anyhow::Result<ExitCode> {
     let rows = [
         status_of::<projections::ledger::Ledgers>(&dir),
         status_of::<projections::open_items::OpenItems>(&dir),
+        status_of::<projections::stock::Stock>(&dir),
+        status_of::<projections::process_metrics::ProcessMetrics>(&dir),
+        status_of::<projections::documents::Documents>(&dir),
+        status_of::<projections::dashboard::Dashboard>(&dir),
+        status_of::<projections::audit::Audit>(&dir),
     ];
     for (name, version, opened) in rows {
         let (position, state) = match &opened {
@@ -87,46 +92,43 @@ fn status_of<M: ReadModel>(dir: &Path) -> (&'static str, u32, Opened) {
     (M::NAME, M::VERSION, read_snapshot::<M>(dir).1)
 }
 
+/// Adds the read model called `name` to `set`, starting from position 0.
+fn add_from_zero(set: &mut ProjectorSet<EmbeddedStore>, name: &str) {
+    use projections::{audit, dashboard, documents, ledger, open_items, process_metrics, stock};
+    fn add<M: ReadModel>(set: &mut ProjectorSet<EmbeddedStore>, name: &str) {
+        if name == M::NAME {
+            set.add_from_zero::<M>();
+        }
+    }
+    add::<ledger::Ledgers>(set, name);
+    add::<open_items::OpenItems>(set, name);
+    add::<stock::Stock>(set, name);
+    add::<process_metrics::ProcessMetrics>(set, name);
+    add::<documents::Documents>(set, name);
+    add::<dashboard::Dashboard>(set, name);
+    add::<audit::Audit>(set, name);
+}
+
+/// Folds the named read model, or every one, from position 0 in one reading of the log (each event
+/// decoded once for all of them), then writes their snapshots.
 fn rebuild(name: Option<&str>, args: &ProjectionsArgs) -> anyhow::Result<ExitCode> {
+    let names: Vec<&str> = models().iter().map(|(n, _)| *n).collect();
     if let Some(name) = name
-        && !models().iter().any(|(known, _)| *known == name)
+        && !names.contains(&name)
     {
-        let known: Vec<&str> = models().iter().map(|(n, _)| *n).collect();
-        anyhow::bail!("no read model named {name:?}; there are: {}", known.join(", "));
+        anyhow::bail!("no read model named {name:?}; there are: {}", names.join(", "));
     }
     let store = open_store(args)?;
     let dir = snapshot_dir(args);
     let runtime = crate::bench::runtime()?;
-    let wanted = |n: &str| name.is_none_or(|name| name == n);
-    if wanted(projections::ledger::Ledgers::NAME) {
-        runtime.block_on(rebuild_one::<projections::ledger::Ledgers>(&store, &dir, args.json))?;
+    let mut set = ProjectorSet::new(store.clone(), &dir);
+    let wanted: Vec<&str> = names.into_iter().filter(|n| name.is_none_or(|name| name == *n)).collect();
+    for model in &wanted {
+        add_from_zero(&mut set, model);
     }
-    if wanted(projections::open_items::OpenItems::NAME) {
-        runtime.block_on(rebuild_one::<projections::open_items::OpenItems>(&store, &dir, args.json))?;
-    }
-    if wanted(projections::stock::Stock::NAME) {
-        runtime.block_on(rebuild_one::<projections::stock::Stock>(&store, &dir, args.json))?;
-    }
-    if wanted(projections::audit::Audit::NAME) {
-        runtime.block_on(rebuild_one::<projections::audit::Audit>(&store, &dir, args.json))?;
-    }
-    if wanted(projections::dashboard::Dashboard::NAME) {
-        runtime.block_on(rebuild_one::<projections::dashboard::Dashboard>(&store, &dir, args.json))?;
-    }
-    if wanted(projections::documents::Documents::NAME) {
-        runtime.block_on(rebuild_one::<projections::documents::Documents>(&store, &dir, args.json))?;
-    }
-    if wanted(projections::process_metrics::ProcessMetrics::NAME) {
-        runtime
-            .block_on(rebuild_one::<projections::process_metrics::ProcessMetrics>(&store, &dir, args.json))?;
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn rebuild_one<M: ReadModel>(store: &EmbeddedStore, dir: &Path, json: bool) -> anyhow::Result<()> {
-    let head = store.head_position().await?;
+    let head = runtime.block_on(store.head_position())?;
     let started = Instant::now();
-    let terminal = std::io::stderr().is_terminal() && !json;
+    let terminal = std::io::stderr().is_terminal() && !args.json;
     let bar = indicatif::ProgressBar::new(head);
     if terminal {
         bar.set_style(
@@ -135,39 +137,36 @@ async fn rebuild_one<M: ReadModel>(store: &EmbeddedStore, dir: &Path, json: bool
             )?
             .progress_chars("=> "),
         );
-        bar.set_prefix(M::NAME);
+        bar.set_prefix(if wanted.len() == 1 { wanted[0].to_string() } else { "read models".to_string() });
     } else {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let mut logged = Instant::now();
-    let mut view = View::<M>::default();
-    view.catch_up(store, head, |position| {
+    let position = runtime.block_on(set.catch_up_to(head, |position, head| {
         bar.set_position(position);
         if !terminal && logged.elapsed() >= Duration::from_secs(5) {
             logged = Instant::now();
-            tracing::info!(model = M::NAME, position, head, "rebuilding");
+            tracing::info!(position, head, "rebuilding");
         }
-    })
-    .await?;
+    }))?;
     bar.finish_and_clear();
-    write_snapshot::<M>(dir, &view)?;
+    set.snapshot_all()?;
     let seconds = started.elapsed().as_secs_f64();
     let rate = if seconds > 0.0 { head as f64 / seconds } else { 0.0 };
-    if json {
-        let json = serde_json::json!({
-            "name": M::NAME, "version": M::VERSION, "position": view.position, "events_per_sec": rate.round(),
-            "seconds": seconds, "snapshot": snapshot_path::<M>(dir),
-        });
-        println!("{json}");
-    } else {
-        println!(
-            "{:<16} rebuilt to position {} in {:.2} s ({:.0} events/s), snapshot {}",
-            M::NAME,
-            view.position,
-            seconds,
-            rate,
-            snapshot_path::<M>(dir).display()
-        );
+    for model in wanted {
+        let path = dir.join(format!("{model}.snapshot"));
+        if args.json {
+            let json = serde_json::json!({
+                "name": model, "position": position, "events_per_sec": rate.round(), "seconds": seconds,
+                "snapshot": path,
+            });
+            println!("{json}");
+        } else {
+            println!(
+                "{model:<16} rebuilt to position {position} in {seconds:.2} s ({rate:.0} events/s), snapshot {}",
+                path.display()
+            );
+        }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

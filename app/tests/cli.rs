@@ -169,10 +169,26 @@ async fn projections_status_shows_the_lag_and_a_rebuild_writes_snapshots_that_ca
 
     let status =
         erp().args(["projections", "status", "--json", "--data-dir"]).arg(dir.path()).output().unwrap();
+    assert_eq!(json_lines(&status).len(), 7, "every read model is listed");
     for model in json_lines(&status) {
         assert_eq!((model["head"].as_u64(), model["lag"].as_u64()), (Some(6), Some(6)), "{model}");
         assert_eq!(model["state"], "no snapshot");
     }
+    // One model by name: only its snapshot is written.
+    let one = erp()
+        .args(["projections", "rebuild", "stock", "--json", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(json_lines(&one).iter().map(|m| m["name"].clone()).collect::<Vec<_>>(), vec!["stock"]);
+    let status =
+        erp().args(["projections", "status", "--json", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let snapshotted: Vec<_> = json_lines(&status)
+        .into_iter()
+        .filter(|m| m["state"] == "snapshot")
+        .map(|m| m["name"].clone())
+        .collect();
+    assert_eq!(snapshotted, vec!["stock"]);
     let rebuilt =
         erp().args(["projections", "rebuild", "--json", "--data-dir"]).arg(dir.path()).output().unwrap();
     let rebuilt = json_lines(&rebuilt);

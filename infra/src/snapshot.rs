@@ -44,6 +44,16 @@ pub fn write_snapshot<T: Serialize>(
     position: u64,
     state: &T,
 ) -> std::io::Result<()> {
+    write_snapshot_bytes(dir, name, &encode_snapshot(name, version, position, state)?)
+}
+
+/// The bytes of a snapshot file of `state` (so a caller can encode under a lock and write outside it).
+pub fn encode_snapshot<T: Serialize>(
+    name: &str,
+    version: u32,
+    position: u64,
+    state: &T,
+) -> std::io::Result<Vec<u8>> {
     let body = postcard::to_allocvec(state).map_err(|e| std::io::Error::other(format!("encoding: {e}")))?;
     let name_len =
         u16::try_from(name.len()).map_err(|_| std::io::Error::other("a model name over 64 KiB"))?;
@@ -56,10 +66,15 @@ pub fn write_snapshot<T: Serialize>(
     bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
     bytes.extend_from_slice(&crc32c::crc32c(&body).to_le_bytes());
     bytes.extend_from_slice(&body);
+    Ok(bytes)
+}
+
+/// Writes the bytes of [`encode_snapshot`] as model `name`'s snapshot in `dir`, atomically.
+pub fn write_snapshot_bytes(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let temporary = dir.join(format!("{name}.snapshot.tmp"));
     let mut file = std::fs::File::create(&temporary)?;
-    file.write_all(&bytes)?;
+    file.write_all(bytes)?;
     file.sync_all()?;
     drop(file);
     std::fs::rename(&temporary, snapshot_path(dir, name))?;

@@ -14,19 +14,9 @@ use domain::sales::{SalesInvoiceEvent, SalesOrderEvent, ShipmentEvent};
 use domain::time::{CHINA_UTC_OFFSET_MINUTES, local_day};
 use domain::{ItemId, PartnerId, Timestamp};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 
-domain::process_input! {
-    /// The events the dashboard folds.
-    #[derive(Clone, Debug, PartialEq)]
-    pub enum DashboardInput {
-        SalesOrder(SalesOrderEvent),
-        Shipment(ShipmentEvent),
-        SalesInvoice(SalesInvoiceEvent),
-        Return(ReturnEvent),
-        Partner(PartnerEvent),
-    }
-}
+use crate::fact::Fact;
+use serde::{Deserialize, Serialize};
 
 /// One day's figures.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,10 +57,10 @@ pub struct Totals {
 
 impl Dashboard {
     /// Folds one event recorded in `stream` with business time `at`.
-    pub fn apply(&mut self, input: &DashboardInput, stream: &str, at: Timestamp) {
+    pub fn apply(&mut self, input: &Fact, stream: &str, at: Timestamp) {
         let day = local_day(at, CHINA_UTC_OFFSET_MINUTES);
         match input {
-            DashboardInput::SalesOrder(SalesOrderEvent::Placed(e)) => {
+            Fact::SalesOrder(SalesOrderEvent::Placed(e)) => {
                 let today = self.days.entry(day).or_default();
                 today.orders += 1;
                 today.ordered += e.amount_gross;
@@ -78,10 +68,10 @@ impl Dashboard {
                 let region = self.partner_regions.get(&e.customer).cloned().unwrap_or_else(|| "—".into());
                 *self.regions.entry(region).or_default() += e.amount_gross;
             }
-            DashboardInput::Shipment(ShipmentEvent::Costed(e)) => {
+            Fact::Shipment(ShipmentEvent::Costed(e)) => {
                 self.days.entry(day).or_default().cost_of_sales += e.value;
             }
-            DashboardInput::SalesInvoice(SalesInvoiceEvent::Issued(e)) => {
+            Fact::SalesInvoice(SalesInvoiceEvent::Issued(e)) => {
                 self.days.entry(day).or_default().revenue += e.amount_net;
                 let customer = self.customers.entry(e.customer).or_default();
                 customer.revenue += e.amount_net;
@@ -92,9 +82,7 @@ impl Dashboard {
                     item.revenue += line.amount_net;
                 }
             }
-            DashboardInput::Return(ReturnEvent::Created(e))
-                if e.direction == ReturnDirection::FromCustomer =>
-            {
+            Fact::Return(ReturnEvent::Created(e)) if e.direction == ReturnDirection::FromCustomer => {
                 self.days.entry(day).or_default().revenue -= e.amount_net;
                 self.customers.entry(e.partner).or_default().revenue -= e.amount_net;
                 for line in &e.lines {
@@ -103,9 +91,7 @@ impl Dashboard {
                     item.revenue -= line.amount_net;
                 }
             }
-            DashboardInput::Return(ReturnEvent::Completed(e))
-                if e.direction == ReturnDirection::FromCustomer =>
-            {
+            Fact::Return(ReturnEvent::Completed(e)) if e.direction == ReturnDirection::FromCustomer => {
                 let cost: Decimal = e
                     .lines
                     .iter()
@@ -113,7 +99,7 @@ impl Dashboard {
                     .sum();
                 self.days.entry(day).or_default().cost_of_sales -= cost;
             }
-            DashboardInput::Partner(PartnerEvent::Created(d) | PartnerEvent::Changed(d)) => {
+            Fact::Partner(PartnerEvent::Created(d) | PartnerEvent::Changed(d)) => {
                 if let Some(id) =
                     stream.strip_prefix("partner-").and_then(|id| uuid::Uuid::parse_str(id).ok())
                 {
@@ -171,13 +157,7 @@ impl crate::runtime::ReadModel for Dashboard {
     const NAME: &'static str = "dashboard";
     const VERSION: u32 = 1;
 
-    fn listens_to(event_type: &str) -> bool {
-        <DashboardInput as domain::process::ProcessInput>::listens_to(event_type)
-    }
-
-    fn apply(&mut self, event: &infra::RecordedEvent) -> Result<(), infra::StoreError> {
-        let input: DashboardInput = infra::codec::decode_process_input(&event.event_type, &event.payload)?;
-        Dashboard::apply(self, &input, event.stream_id.as_str(), event.metadata.occurred_at);
-        Ok(())
+    fn apply(&mut self, event: &infra::RecordedEvent, fact: &Fact) {
+        Dashboard::apply(self, fact, event.stream_id.as_str(), event.metadata.occurred_at);
     }
 }

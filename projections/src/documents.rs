@@ -7,30 +7,18 @@
 //! placed, approved, partially received, received or closed; an invoice issued (or registered, in match
 //! exception, matched), partially paid or paid.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use domain::purchasing::{PurchaseInvoiceEvent, PurchaseOrderEvent, SupplierPaymentEvent};
 use domain::sales::{CustomerReceiptEvent, SalesInvoiceEvent, SalesOrderEvent, ShipmentEvent};
 use domain::{PartnerId, Timestamp};
 use rust_decimal::Decimal;
+
+use crate::fact::Fact;
 use serde::{Deserialize, Serialize};
 
 use crate::id_in;
 use uuid::Uuid;
-
-domain::process_input! {
-    /// The events the document lists fold.
-    #[derive(Clone, Debug, PartialEq)]
-    pub enum DocumentsInput {
-        SalesOrder(SalesOrderEvent),
-        Shipment(ShipmentEvent),
-        SalesInvoice(SalesInvoiceEvent),
-        CustomerReceipt(CustomerReceiptEvent),
-        PurchaseOrder(PurchaseOrderEvent),
-        PurchaseInvoice(PurchaseInvoiceEvent),
-        SupplierPayment(SupplierPaymentEvent),
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum DocumentKind {
@@ -41,6 +29,87 @@ pub enum DocumentKind {
     PurchaseOrder,
     PurchaseInvoice,
     SupplierPayment,
+    /// 采购入库单: goods received against a purchase order.
+    GoodsReceipt,
+}
+
+impl DocumentKind {
+    pub const ALL: [DocumentKind; 8] = [
+        DocumentKind::SalesOrder,
+        DocumentKind::Shipment,
+        DocumentKind::SalesInvoice,
+        DocumentKind::CustomerReceipt,
+        DocumentKind::PurchaseOrder,
+        DocumentKind::PurchaseInvoice,
+        DocumentKind::SupplierPayment,
+        DocumentKind::GoodsReceipt,
+    ];
+}
+
+/// Where a document stands, in its own word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Status {
+    Placed,
+    Backordered,
+    ReadyToPick,
+    Confirmed,
+    Shipped,
+    Cancelled,
+    Closed,
+    Created,
+    Picked,
+    Issued,
+    PartiallyPaid,
+    Paid,
+    Recorded,
+    AwaitingBudget,
+    Approved,
+    PartiallyReceived,
+    Received,
+    Registered,
+    Exception,
+    Matched,
+}
+
+impl Status {
+    const WORDS: [(Status, &'static str); 20] = [
+        (Status::Placed, "placed"),
+        (Status::Backordered, "backordered"),
+        (Status::ReadyToPick, "ready_to_pick"),
+        (Status::Confirmed, "confirmed"),
+        (Status::Shipped, "shipped"),
+        (Status::Cancelled, "cancelled"),
+        (Status::Closed, "closed"),
+        (Status::Created, "created"),
+        (Status::Picked, "picked"),
+        (Status::Issued, "issued"),
+        (Status::PartiallyPaid, "partially_paid"),
+        (Status::Paid, "paid"),
+        (Status::Recorded, "recorded"),
+        (Status::AwaitingBudget, "awaiting_budget"),
+        (Status::Approved, "approved"),
+        (Status::PartiallyReceived, "partially_received"),
+        (Status::Received, "received"),
+        (Status::Registered, "registered"),
+        (Status::Exception, "exception"),
+        (Status::Matched, "matched"),
+    ];
+
+    /// The status as lists show it (`ready_to_pick`, `partially_paid`, ...).
+    pub fn word(self) -> &'static str {
+        Status::WORDS.iter().find(|(s, _)| *s == self).map_or("", |(_, w)| w)
+    }
+
+    /// The status a word names, if any.
+    pub fn parse(word: &str) -> Option<Status> {
+        Status::WORDS.iter().find(|(_, w)| *w == word).map(|(s, _)| *s)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.word())
+    }
 }
 
 /// One document as a list shows it.
@@ -49,34 +118,42 @@ pub struct Document {
     pub kind: DocumentKind,
     pub id: Uuid,
     pub partner: Option<PartnerId>,
-    /// Gross for sales documents and invoices, net for purchase orders, the money for receipts and
-    /// payments; zero for shipments.
+    /// Gross for sales documents and invoices, net for purchase orders and goods receipts (at the
+    /// order's prices), the money for receipts and payments; zero for shipments.
     pub amount: Decimal,
-    pub status: String,
+    pub status: Status,
     pub created: Timestamp,
     pub updated: Timestamp,
-    /// The document it belongs to (a shipment's order), where there is one.
+    /// The document it belongs to (a shipment's or a goods receipt's order), where there is one.
     pub reference: Option<Uuid>,
-    /// For purchase orders: quantity ordered and received so far.
-    ordered: Decimal,
-    received: Decimal,
 }
 
 /// Which documents a list shows.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DocumentFilter {
     pub kind: Option<DocumentKind>,
-    pub status: Option<String>,
+    pub status: Option<Status>,
     pub partner: Option<PartnerId>,
     /// Created in [from, to).
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
 }
 
+/// A place in a newest-first list: (created, id, kind), compared in that order.
+pub type ListKey = (Timestamp, Uuid, DocumentKind);
+
+/// The document lists, with two orderings kept as the documents arrive, so a page of any list is a
+/// walk down an index, never a sort of every document: by kind, and by partner.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Documents {
-    documents: BTreeMap<(DocumentKind, Uuid), Document>,
+    documents: HashMap<(DocumentKind, Uuid), Document>,
+    by_kind: BTreeMap<DocumentKind, BTreeSet<ListKey>>,
+    by_partner: HashMap<PartnerId, BTreeSet<ListKey>>,
+    /// For purchase orders: quantity ordered and received so far (the received status comes of it).
+    quantities: HashMap<Uuid, (Decimal, Decimal)>,
 }
+
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 impl Documents {
     fn open(
@@ -86,154 +163,168 @@ impl Documents {
         partner: Option<PartnerId>,
         amount: Decimal,
         at: Timestamp,
-    ) {
-        self.documents.entry((kind, id)).or_insert(Document {
-            kind,
-            id,
-            partner,
-            amount,
-            status: String::new(),
-            created: at,
-            updated: at,
-            reference: None,
-            ordered: Decimal::ZERO,
-            received: Decimal::ZERO,
-        });
+    ) -> Option<&mut Document> {
+        if let std::collections::hash_map::Entry::Vacant(vacant) = self.documents.entry((kind, id)) {
+            vacant.insert(Document {
+                kind,
+                id,
+                partner,
+                amount,
+                status: Status::Created,
+                created: at,
+                updated: at,
+                reference: None,
+            });
+            self.by_kind.entry(kind).or_default().insert((at, id, kind));
+            if let Some(partner) = partner {
+                self.by_partner.entry(partner).or_default().insert((at, id, kind));
+            }
+        }
+        self.documents.get_mut(&(kind, id))
     }
 
-    fn set(&mut self, kind: DocumentKind, id: Option<Uuid>, status: &str, at: Timestamp) {
+    fn set(&mut self, kind: DocumentKind, id: Option<Uuid>, status: Status, at: Timestamp) {
         if let Some(document) = id.and_then(|id| self.documents.get_mut(&(kind, id))) {
-            document.status = status.to_string();
+            document.status = status;
             document.updated = at;
         }
     }
 
     /// Folds one event recorded in `stream` with business time `at`.
-    pub fn apply(&mut self, input: &DocumentsInput, stream: &str, at: Timestamp) {
+    pub fn apply(&mut self, input: &Fact, stream: &str, at: Timestamp) {
         use DocumentKind as K;
         match input {
-            DocumentsInput::SalesOrder(event) => {
+            Fact::SalesOrder(event) => {
                 let id = id_in(stream, "sales-order-");
                 match event {
                     SalesOrderEvent::Placed(e) => {
                         self.open(K::SalesOrder, e.id.0, Some(e.customer), e.amount_gross, at);
-                        self.set(K::SalesOrder, Some(e.id.0), "placed", at);
+                        self.set(K::SalesOrder, Some(e.id.0), Status::Placed, at);
                     }
-                    SalesOrderEvent::LineBackordered(_) => self.set(K::SalesOrder, id, "backordered", at),
-                    SalesOrderEvent::ReadyToPick(_) => self.set(K::SalesOrder, id, "ready_to_pick", at),
-                    SalesOrderEvent::Confirmed(_) => self.set(K::SalesOrder, id, "confirmed", at),
-                    SalesOrderEvent::Shipped(_) => self.set(K::SalesOrder, id, "shipped", at),
-                    SalesOrderEvent::Cancelled(_) => self.set(K::SalesOrder, id, "cancelled", at),
-                    SalesOrderEvent::Closed(_) => self.set(K::SalesOrder, id, "closed", at),
+                    SalesOrderEvent::LineBackordered(_) => {
+                        self.set(K::SalesOrder, id, Status::Backordered, at)
+                    }
+                    SalesOrderEvent::ReadyToPick(_) => self.set(K::SalesOrder, id, Status::ReadyToPick, at),
+                    SalesOrderEvent::Confirmed(_) => self.set(K::SalesOrder, id, Status::Confirmed, at),
+                    SalesOrderEvent::Shipped(_) => self.set(K::SalesOrder, id, Status::Shipped, at),
+                    SalesOrderEvent::Cancelled(_) => self.set(K::SalesOrder, id, Status::Cancelled, at),
+                    SalesOrderEvent::Closed(_) => self.set(K::SalesOrder, id, Status::Closed, at),
                     _ => {}
                 }
             }
-            DocumentsInput::Shipment(event) => {
+            Fact::Shipment(event) => {
                 let id = id_in(stream, "shipment-");
                 match event {
                     ShipmentEvent::Created(e) => {
-                        self.open(K::Shipment, e.id.0, None, Decimal::ZERO, at);
-                        if let Some(d) = self.documents.get_mut(&(K::Shipment, e.id.0)) {
+                        if let Some(d) = self.open(K::Shipment, e.id.0, None, Decimal::ZERO, at) {
                             d.reference = Some(e.order.0);
                         }
-                        self.set(K::Shipment, Some(e.id.0), "created", at);
+                        self.set(K::Shipment, Some(e.id.0), Status::Created, at);
                     }
-                    ShipmentEvent::Picked(_) => self.set(K::Shipment, id, "picked", at),
-                    ShipmentEvent::Shipped(_) => self.set(K::Shipment, id, "shipped", at),
+                    ShipmentEvent::Picked(_) => self.set(K::Shipment, id, Status::Picked, at),
+                    ShipmentEvent::Shipped(_) => self.set(K::Shipment, id, Status::Shipped, at),
                     _ => {}
                 }
             }
-            DocumentsInput::SalesInvoice(event) => match event {
+            Fact::SalesInvoice(event) => match event {
                 SalesInvoiceEvent::Issued(e) => {
                     self.open(K::SalesInvoice, e.id.0, Some(e.customer), e.amount_gross, at);
-                    self.set(K::SalesInvoice, Some(e.id.0), "issued", at);
+                    self.set(K::SalesInvoice, Some(e.id.0), Status::Issued, at);
                 }
                 SalesInvoiceEvent::OpenedFromOpeningBalance(e) => {
                     self.open(K::SalesInvoice, e.id.0, Some(e.customer), e.amount_gross, e.issued_at);
-                    self.set(K::SalesInvoice, Some(e.id.0), "issued", at);
+                    self.set(K::SalesInvoice, Some(e.id.0), Status::Issued, at);
                 }
                 SalesInvoiceEvent::PaymentAllocated(e) if !e.open_after.is_zero() => {
-                    self.set(K::SalesInvoice, Some(e.invoice.0), "partially_paid", at);
+                    self.set(K::SalesInvoice, Some(e.invoice.0), Status::PartiallyPaid, at);
                 }
-                SalesInvoiceEvent::Paid(e) => self.set(K::SalesInvoice, Some(e.id.0), "paid", at),
+                SalesInvoiceEvent::Paid(e) => self.set(K::SalesInvoice, Some(e.id.0), Status::Paid, at),
                 _ => {}
             },
-            DocumentsInput::CustomerReceipt(CustomerReceiptEvent::Recorded(e)) => {
+            Fact::CustomerReceipt(CustomerReceiptEvent::Recorded(e)) => {
                 self.open(K::CustomerReceipt, e.id.0, Some(e.customer), e.amount, at);
-                self.set(K::CustomerReceipt, Some(e.id.0), "recorded", at);
+                self.set(K::CustomerReceipt, Some(e.id.0), Status::Recorded, at);
             }
-            DocumentsInput::CustomerReceipt(_) => {}
-            DocumentsInput::PurchaseOrder(event) => {
+            Fact::CustomerReceipt(_) => {}
+            Fact::PurchaseOrder(event) => {
                 let id = id_in(stream, "purchase-order-");
                 match event {
                     PurchaseOrderEvent::Placed(e) => {
                         self.open(K::PurchaseOrder, e.id.0, Some(e.supplier), e.amount_net, at);
-                        if let Some(d) = self.documents.get_mut(&(K::PurchaseOrder, e.id.0)) {
-                            d.ordered = e.lines.iter().map(|l| l.qty).sum();
-                        }
-                        let status = if e.over_budget { "awaiting_budget" } else { "placed" };
+                        self.quantities.entry(e.id.0).or_default().0 = e.lines.iter().map(|l| l.qty).sum();
+                        let status = if e.over_budget { Status::AwaitingBudget } else { Status::Placed };
                         self.set(K::PurchaseOrder, Some(e.id.0), status, at);
                     }
                     PurchaseOrderEvent::Amended(e) => {
-                        if let Some(d) = id.and_then(|id| self.documents.get_mut(&(K::PurchaseOrder, id))) {
-                            d.amount = e.amount_net;
-                            d.ordered = e.lines.iter().map(|l| l.qty).sum();
+                        if let Some(id) = id {
+                            if let Some(d) = self.documents.get_mut(&(K::PurchaseOrder, id)) {
+                                d.amount = e.amount_net;
+                            }
+                            self.quantities.entry(id).or_default().0 = e.lines.iter().map(|l| l.qty).sum();
                         }
-                        let status = if e.over_budget { "awaiting_budget" } else { "placed" };
+                        let status = if e.over_budget { Status::AwaitingBudget } else { Status::Placed };
                         self.set(K::PurchaseOrder, id, status, at);
                     }
-                    PurchaseOrderEvent::BudgetApproved(_) => self.set(K::PurchaseOrder, id, "placed", at),
-                    PurchaseOrderEvent::Approved(_) => self.set(K::PurchaseOrder, id, "approved", at),
+                    PurchaseOrderEvent::BudgetApproved(_) => {
+                        self.set(K::PurchaseOrder, id, Status::Placed, at)
+                    }
+                    PurchaseOrderEvent::Approved(_) => self.set(K::PurchaseOrder, id, Status::Approved, at),
                     PurchaseOrderEvent::Received(e) => {
+                        let amount = e.lines.iter().map(|l| l.qty * l.unit_price).sum();
+                        if let Some(d) = self.open(K::GoodsReceipt, e.receipt.0, Some(e.supplier), amount, at)
+                        {
+                            d.reference = Some(e.id.0);
+                        }
+                        self.set(K::GoodsReceipt, Some(e.receipt.0), Status::Received, at);
                         let received: Decimal = e.lines.iter().map(|l| l.qty).sum();
-                        let status = match self.documents.get_mut(&(K::PurchaseOrder, e.id.0)) {
-                            Some(d) => {
-                                d.received += received;
-                                if d.received >= d.ordered { "received" } else { "partially_received" }
-                            }
-                            None => return,
-                        };
+                        let Some((ordered, so_far)) = self.quantities.get_mut(&e.id.0) else { return };
+                        *so_far += received;
+                        let status =
+                            if *so_far >= *ordered { Status::Received } else { Status::PartiallyReceived };
                         self.set(K::PurchaseOrder, Some(e.id.0), status, at);
                     }
                     PurchaseOrderEvent::RemainderCancelled(_) => {
-                        self.set(K::PurchaseOrder, id, "received", at)
+                        self.set(K::PurchaseOrder, id, Status::Received, at)
                     }
-                    PurchaseOrderEvent::Closed(_) => self.set(K::PurchaseOrder, id, "closed", at),
+                    PurchaseOrderEvent::Closed(_) => self.set(K::PurchaseOrder, id, Status::Closed, at),
                     _ => {}
                 }
             }
-            DocumentsInput::PurchaseInvoice(event) => {
+            Fact::PurchaseInvoice(event) => {
                 let id = id_in(stream, "purchase-invoice-");
                 match event {
                     PurchaseInvoiceEvent::Registered(e) => {
                         self.open(K::PurchaseInvoice, e.id.0, Some(e.supplier), e.amount_gross, at);
-                        self.set(K::PurchaseInvoice, Some(e.id.0), "registered", at);
+                        self.set(K::PurchaseInvoice, Some(e.id.0), Status::Registered, at);
                     }
-                    PurchaseInvoiceEvent::MatchFailed(_) => self.set(K::PurchaseInvoice, id, "exception", at),
-                    PurchaseInvoiceEvent::Matched(_) => self.set(K::PurchaseInvoice, id, "matched", at),
+                    PurchaseInvoiceEvent::MatchFailed(_) => {
+                        self.set(K::PurchaseInvoice, id, Status::Exception, at)
+                    }
+                    PurchaseInvoiceEvent::Matched(_) => self.set(K::PurchaseInvoice, id, Status::Matched, at),
                     PurchaseInvoiceEvent::RecordedWithGoods(e) => {
                         self.open(K::PurchaseInvoice, e.id.0, Some(e.supplier), e.amount_gross, at);
-                        self.set(K::PurchaseInvoice, Some(e.id.0), "matched", at);
+                        self.set(K::PurchaseInvoice, Some(e.id.0), Status::Matched, at);
                     }
                     PurchaseInvoiceEvent::FreightBooked(e) => {
                         self.open(K::PurchaseInvoice, e.id.0, Some(e.carrier), e.amount_gross, at);
-                        self.set(K::PurchaseInvoice, Some(e.id.0), "matched", at);
+                        self.set(K::PurchaseInvoice, Some(e.id.0), Status::Matched, at);
                     }
                     PurchaseInvoiceEvent::OpenedFromOpeningBalance(e) => {
                         self.open(K::PurchaseInvoice, e.id.0, Some(e.supplier), e.amount_gross, e.issued_at);
-                        self.set(K::PurchaseInvoice, Some(e.id.0), "matched", at);
+                        self.set(K::PurchaseInvoice, Some(e.id.0), Status::Matched, at);
                     }
                     PurchaseInvoiceEvent::PaymentRecorded(e) if !e.open_after.is_zero() => {
-                        self.set(K::PurchaseInvoice, id, "partially_paid", at);
+                        self.set(K::PurchaseInvoice, id, Status::PartiallyPaid, at);
                     }
-                    PurchaseInvoiceEvent::Paid(_) => self.set(K::PurchaseInvoice, id, "paid", at),
+                    PurchaseInvoiceEvent::Paid(_) => self.set(K::PurchaseInvoice, id, Status::Paid, at),
                     _ => {}
                 }
             }
-            DocumentsInput::SupplierPayment(SupplierPaymentEvent::Paid(e)) => {
+            Fact::SupplierPayment(SupplierPaymentEvent::Paid(e)) => {
                 self.open(K::SupplierPayment, e.id.0, Some(e.supplier), e.amount, at);
-                self.set(K::SupplierPayment, Some(e.id.0), "paid", at);
+                self.set(K::SupplierPayment, Some(e.id.0), Status::Paid, at);
             }
+            _ => {}
         }
     }
 
@@ -242,42 +333,80 @@ impl Documents {
         self.documents.get(&(kind, id))
     }
 
-    /// The documents `filter` admits, newest first (by creation, then id), after the document `after`
-    /// names (a cursor from an earlier page), at most `first`.
-    pub fn list(
-        &self,
+    /// The documents `filter` admits, newest first (by creation, then id), after the place `after`
+    /// names (a cursor from an earlier page), at most `first`. Walks the partner's index when a
+    /// partner is named, else the kind's (or every kind's, merged), from the cursor or the end of the
+    /// date range down: the cost is the documents skipped by the other criteria, not all documents.
+    pub fn list<'a>(
+        &'a self,
         filter: &DocumentFilter,
-        after: Option<(Timestamp, Uuid)>,
+        after: Option<ListKey>,
         first: usize,
-    ) -> Vec<&Document> {
-        let mut matching: Vec<&Document> = self
-            .documents
-            .values()
-            .filter(|d| filter.kind.is_none_or(|k| d.kind == k))
-            .filter(|d| filter.status.as_ref().is_none_or(|s| d.status == *s))
-            .filter(|d| filter.partner.is_none_or(|p| d.partner == Some(p)))
-            .filter(|d| filter.from.is_none_or(|f| d.created >= f) && filter.to.is_none_or(|t| d.created < t))
-            .collect();
-        matching.sort_by_key(|d| std::cmp::Reverse((d.created, d.id)));
-        matching
-            .into_iter()
-            .filter(|d| after.is_none_or(|(at, id)| (d.created, d.id) < (at, id)))
-            .take(first)
-            .collect()
+    ) -> Vec<&'a Document> {
+        let upper = match (after, filter.to) {
+            // Strictly before the cursor, and before the end of the range.
+            (Some(cursor), Some(to)) => cursor.min((to, Uuid::nil(), DocumentKind::SalesOrder)),
+            (Some(cursor), None) => cursor,
+            (None, Some(to)) => (to, Uuid::nil(), DocumentKind::SalesOrder),
+            (None, None) => (Timestamp(i64::MAX), Uuid::max(), DocumentKind::GoodsReceipt),
+        };
+        let inclusive = after.is_none() && filter.to.is_none();
+        let below = |index: &'a BTreeSet<ListKey>| -> Box<dyn Iterator<Item = &'a ListKey> + 'a> {
+            if inclusive {
+                Box::new(index.range(..=upper).rev())
+            } else {
+                Box::new(index.range(..upper).rev())
+            }
+        };
+        let walks: Vec<Box<dyn Iterator<Item = &'a ListKey> + 'a>> = match (filter.partner, filter.kind) {
+            (Some(partner), _) => self.by_partner.get(&partner).into_iter().map(below).collect(),
+            (None, Some(kind)) => self.by_kind.get(&kind).into_iter().map(below).collect(),
+            (None, None) => self.by_kind.values().map(below).collect(),
+        };
+        let mut merged = Merged { walks: walks.into_iter().map(|w| w.peekable()).collect() };
+        let mut out = Vec::new();
+        while out.len() < first {
+            let Some(key) = merged.next() else { break };
+            if filter.from.is_some_and(|from| key.0 < from) {
+                break;
+            }
+            let Some(document) = self.documents.get(&(key.2, key.1)) else { continue };
+            if filter.kind.is_none_or(|k| document.kind == k)
+                && filter.status.is_none_or(|s| document.status == s)
+                && filter.partner.is_none_or(|p| document.partner == Some(p))
+            {
+                out.push(document);
+            }
+        }
+        out
+    }
+}
+
+/// Several newest-first walks merged into one, still newest first.
+struct Merged<'a> {
+    walks: Vec<std::iter::Peekable<Box<dyn Iterator<Item = &'a ListKey> + 'a>>>,
+}
+
+impl<'a> Iterator for Merged<'a> {
+    type Item = &'a ListKey;
+
+    fn next(&mut self) -> Option<&'a ListKey> {
+        let newest = self
+            .walks
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, walk)| walk.peek().map(|key| (i, **key)))
+            .max_by_key(|(_, key)| *key)?
+            .0;
+        self.walks[newest].next()
     }
 }
 
 impl crate::runtime::ReadModel for Documents {
     const NAME: &'static str = "documents";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
-    fn listens_to(event_type: &str) -> bool {
-        <DocumentsInput as domain::process::ProcessInput>::listens_to(event_type)
-    }
-
-    fn apply(&mut self, event: &infra::RecordedEvent) -> Result<(), infra::StoreError> {
-        let input: DocumentsInput = infra::codec::decode_process_input(&event.event_type, &event.payload)?;
-        Documents::apply(self, &input, event.stream_id.as_str(), event.metadata.occurred_at);
-        Ok(())
+    fn apply(&mut self, event: &infra::RecordedEvent, fact: &Fact) {
+        Documents::apply(self, fact, event.stream_id.as_str(), event.metadata.occurred_at);
     }
 }

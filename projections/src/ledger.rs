@@ -9,11 +9,13 @@ use std::collections::BTreeMap;
 
 use domain::VoucherId;
 use domain::finance::accounts::{Account, Side};
-use domain::finance::journal::JournalEvent;
-use domain::finance::voucher::{VoucherSource, VoucherWord};
+use domain::finance::journal::{JournalEvent, VoucherPosted};
+use domain::finance::voucher::{VoucherLine, VoucherSource, VoucherWord};
 use domain::time::Period;
 use domain::{PartnerId, Timestamp};
 use rust_decimal::Decimal;
+
+use crate::postings::Postings;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Movement {
@@ -26,17 +28,27 @@ pub struct Ledger {
     /// Account code → month → the month's movement.
     movements: BTreeMap<String, BTreeMap<Period, Movement>>,
     /// Vouchers folded in, so a journal read twice is counted once.
-    vouchers: BTreeMap<VoucherId, Period>,
+    vouchers: HashSet<VoucherId>,
     /// The same movements without the month-end vouchers (结转): what the income statement reports.
     operating: BTreeMap<String, BTreeMap<Period, Movement>>,
-    /// Every posted line by account (明细账), in posting order: the drill-down from a balance to its
-    /// vouchers, their documents and the events behind them.
-    entries: BTreeMap<String, Vec<Entry>>,
+    /// Department → account code → month → the operating movement of the lines naming the department
+    /// (部门核算).
+    departments: BTreeMap<String, BTreeMap<String, BTreeMap<Period, Movement>>>,
+    /// Account code → month → the log positions of the vouchers posted to it (明细账). The lines
+    /// themselves are in the log: a page of an account's detail reads those events back
+    /// ([`entries`]), so the ledger keeps one or two bytes per line instead of a copy of it.
+    postings: HashMap<String, BTreeMap<Period, Postings>>,
 }
 
-/// One posted voucher line of an account.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
+/// One posted voucher line of an account, as the detail (明细账) shows it: read back from the
+/// voucher's `VoucherPosted` event at `position`.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
+    /// The log position of the posting: the event behind the line.
+    pub position: u64,
     pub period: Period,
     pub voucher: VoucherId,
     pub word: VoucherWord,
@@ -49,6 +61,29 @@ pub struct Entry {
     pub department: Option<String>,
     /// The document and event the voucher came from (automatic vouchers).
     pub source: Option<VoucherSource>,
+}
+
+/// The lines of `posted` (recorded at `position`) on account `code` (not its sub-accounts).
+pub fn entries(code: &str, position: u64, posted: &VoucherPosted) -> Vec<Entry> {
+    posted
+        .lines
+        .iter()
+        .filter(|line| line.account == code)
+        .map(|line| Entry {
+            position,
+            period: posted.period,
+            voucher: posted.voucher,
+            word: posted.word,
+            number: posted.number,
+            date: posted.date,
+            summary: line.summary.clone(),
+            debit: line.debit,
+            credit: line.credit,
+            partner: line.partner,
+            department: line.department.clone(),
+            source: posted.source.clone(),
+        })
+        .collect()
 }
 
 pub use domain::finance::month_end::MONTH_END_SOURCE;
@@ -68,46 +103,67 @@ pub struct TrialBalanceRow {
     pub closing: Decimal,
 }
 
+/// `map[code][period] += (debit, credit)`, without an owned copy of `code` once it is known.
+fn add(
+    map: &mut BTreeMap<String, BTreeMap<Period, Movement>>,
+    code: &str,
+    period: Period,
+    line: &VoucherLine,
+) {
+    let months = match map.get_mut(code) {
+        Some(months) => months,
+        None => map.entry(code.to_string()).or_default(),
+    };
+    let movement = months.entry(period).or_default();
+    movement.debit += line.debit;
+    movement.credit += line.credit;
+}
+
 impl Ledger {
-    pub fn apply(&mut self, event: &JournalEvent) {
+    /// Folds a journal event recorded at log `position`.
+    pub fn apply(&mut self, event: &JournalEvent, position: u64) {
         let JournalEvent::Posted(posted) = event else { return };
-        if self.vouchers.insert(posted.voucher, posted.period).is_some() {
+        if !self.vouchers.insert(posted.voucher) {
             return;
         }
         let month_end = posted.source.as_ref().is_some_and(|s| s.kind == MONTH_END_SOURCE);
-        for line in &posted.lines {
-            self.entries.entry(line.account.clone()).or_default().push(Entry {
-                period: posted.period,
-                voucher: posted.voucher,
-                word: posted.word,
-                number: posted.number,
-                date: posted.date,
-                summary: line.summary.clone(),
-                debit: line.debit,
-                credit: line.credit,
-                partner: line.partner,
-                department: line.department.clone(),
-                source: posted.source.clone(),
-            });
-            let maps = if month_end {
-                vec![&mut self.movements]
-            } else {
-                vec![&mut self.movements, &mut self.operating]
-            };
-            for map in maps {
-                let movement = map.entry(line.account.clone()).or_default().entry(posted.period).or_default();
-                movement.debit += line.debit;
-                movement.credit += line.credit;
+        for (i, line) in posted.lines.iter().enumerate() {
+            let code = line.account.as_str();
+            add(&mut self.movements, code, posted.period, line);
+            if !month_end {
+                add(&mut self.operating, code, posted.period, line);
+                if let Some(department) = &line.department {
+                    let accounts = match self.departments.get_mut(department) {
+                        Some(accounts) => accounts,
+                        None => self.departments.entry(department.clone()).or_default(),
+                    };
+                    add(accounts, code, posted.period, line);
+                }
             }
+            // A voucher is listed once under an account however many of its lines are there.
+            if posted.lines[..i].iter().any(|earlier| earlier.account == line.account) {
+                continue;
+            }
+            let months = match self.postings.get_mut(code) {
+                Some(months) => months,
+                None => self.postings.entry(code.to_string()).or_default(),
+            };
+            months.entry(posted.period).or_default().push(position);
         }
     }
 
-    /// The posted lines of an account (not its sub-accounts) in `months`, in posting order.
-    pub fn detail(&self, code: &str, months: std::ops::RangeInclusive<Period>) -> Vec<&Entry> {
-        self.entries
+    /// The log positions of the vouchers posted to an account (not its sub-accounts) in `months`:
+    /// month by month, in posting order within a month. [`entries`] expands each into its lines.
+    pub fn detail(&self, code: &str, months: std::ops::RangeInclusive<Period>) -> Vec<u64> {
+        self.postings
             .get(code)
-            .map(|entries| entries.iter().filter(|e| months.contains(&e.period)).collect())
+            .map(|by_month| by_month.range(months).flat_map(|(_, p)| p.after(0)).collect())
             .unwrap_or_default()
+    }
+
+    /// How many vouchers an account's detail holds in `months`.
+    pub fn detail_len(&self, code: &str, months: std::ops::RangeInclusive<Period>) -> u64 {
+        self.postings.get(code).map_or(0, |by_month| by_month.range(months).map(|(_, p)| p.len()).sum())
     }
 
     /// An account's net movement (debits positive) over `months`, without the month-end vouchers.
@@ -119,25 +175,31 @@ impl Ledger {
     }
 
     /// An account's net movement over `months` on the lines of one department (部门核算; `None`: the
-    /// lines that name none), without the month-end vouchers. Read from the posted lines, so its cost
-    /// grows with the account's lines in the range (the read side keeps it per department).
+    /// lines that name none), without the month-end vouchers.
     pub fn department_movement(
         &self,
         code: &str,
         months: std::ops::RangeInclusive<Period>,
         department: Option<&str>,
     ) -> Decimal {
-        self.detail(code, months)
-            .into_iter()
-            .filter(|e| e.department.as_deref() == department)
-            .filter(|e| e.source.as_ref().is_none_or(|s| s.kind != MONTH_END_SOURCE))
-            .map(|e| e.debit - e.credit)
-            .sum()
+        let of = |accounts: &BTreeMap<String, BTreeMap<Period, Movement>>| -> Decimal {
+            accounts
+                .get(code)
+                .map(|by_month| by_month.range(months.clone()).map(|(_, m)| m.debit - m.credit).sum())
+                .unwrap_or_default()
+        };
+        match department {
+            Some(department) => self.departments.get(department).map(of).unwrap_or_default(),
+            None => {
+                self.operating_movement(code, months.clone())
+                    - self.departments.values().map(of).sum::<Decimal>()
+            }
+        }
     }
 
     /// Every department named on a posted line.
     pub fn departments(&self) -> std::collections::BTreeSet<String> {
-        self.entries.values().flatten().filter_map(|e| e.department.clone()).collect()
+        self.departments.keys().cloned().collect()
     }
 
     /// The signed balance of one account (not its sub-accounts) at the end of `period`.
@@ -214,12 +276,13 @@ pub struct Ledgers {
 }
 
 impl Ledgers {
-    pub fn apply(&mut self, event: &JournalEvent) {
+    /// Folds a journal event recorded at log `position`.
+    pub fn apply(&mut self, event: &JournalEvent, position: u64) {
         let book = match event {
             JournalEvent::Posted(p) => p.book,
             _ => return,
         };
-        self.books.entry(book).or_default().apply(event);
+        self.books.entry(book).or_default().apply(event, position);
     }
 
     /// A book's ledger (empty for a book with no postings).
@@ -231,16 +294,12 @@ impl Ledgers {
 
 impl crate::runtime::ReadModel for Ledgers {
     const NAME: &'static str = "ledger";
-    const VERSION: u32 = 2;
+    const VERSION: u32 = 3;
 
-    fn listens_to(event_type: &str) -> bool {
-        event_type == "finance.VoucherPosted"
-    }
-
-    fn apply(&mut self, event: &infra::RecordedEvent) -> Result<(), infra::StoreError> {
-        let posted: JournalEvent = infra::codec::decode_domain_event(&event.event_type, &event.payload)?;
-        Ledgers::apply(self, &posted);
-        Ok(())
+    fn apply(&mut self, event: &infra::RecordedEvent, fact: &crate::fact::Fact) {
+        if let crate::fact::Fact::Journal(journal) = fact {
+            Ledgers::apply(self, journal, event.position);
+        }
     }
 }
 
@@ -293,9 +352,9 @@ mod tests {
             JournalEvent::Posted(p)
         };
         let mut ledgers = Ledgers::default();
-        ledgers.apply(&for_book(1, 1, 100));
-        ledgers.apply(&for_book(2, 2, 7));
-        ledgers.apply(&for_book(2, 3, 3));
+        ledgers.apply(&for_book(1, 1, 100), 1);
+        ledgers.apply(&for_book(2, 2, 7), 2);
+        ledgers.apply(&for_book(2, 3, 3), 3);
         assert_eq!(ledgers.book(BookId(Uuid::from_u128(1))).balance("1002", nov), Decimal::from(100));
         assert_eq!(ledgers.book(BookId(Uuid::from_u128(2))).balance("1002", nov), Decimal::from(10));
         assert_eq!(ledgers.book(BookId(Uuid::from_u128(3))).balance("1002", nov), Decimal::ZERO);
@@ -310,10 +369,10 @@ mod tests {
             posted(2, nov, &[("1122", 1130, 0), ("5001", 0, 1000), ("22210102", 0, 130)]),
             posted(3, nov, &[("5401", 600, 0), ("1405", 0, 600)]),
         ];
-        for event in &events {
-            ledger.apply(event);
+        for (i, event) in events.iter().enumerate() {
+            ledger.apply(event, i as u64 + 1);
         }
-        ledger.apply(&events[1]); // read twice, counted once
+        ledger.apply(&events[1], 2); // read twice, counted once
         let chart = template(Standard::SmallEnterprise);
         let rows = ledger.trial_balance(&chart, nov);
         let row = |code: &str| rows.iter().find(|r| r.code == code).unwrap().clone();
@@ -335,12 +394,15 @@ mod tests {
         assert_eq!(top.iter().map(|r| r.closing).sum::<Decimal>(), Decimal::ZERO);
         assert_eq!(ledger.balance("1122", nov), Decimal::from(1130));
         assert_eq!(ledger.balance("1122", oct), Decimal::ZERO);
-        // Drill-down: the lines behind 1405's balance, each with its voucher.
-        let detail = ledger.detail("1405", oct..=nov);
+        // Drill-down: the vouchers behind 1405's balance are found at their log positions, and each
+        // expands into its lines there.
+        assert_eq!(ledger.detail("1405", oct..=nov), vec![1, 3]);
+        assert_eq!((ledger.detail("1405", nov..=nov), ledger.detail_len("1405", oct..=nov)), (vec![3], 2));
+        let JournalEvent::Posted(third) = &events[2] else { unreachable!() };
+        let lines = entries("1405", 3, third);
         assert_eq!(
-            detail.iter().map(|e| (e.number, e.debit, e.credit)).collect::<Vec<_>>(),
-            vec![(1, 1000.into(), 0.into()), (3, 0.into(), 600.into())]
+            lines.iter().map(|e| (e.position, e.number, e.debit, e.credit)).collect::<Vec<_>>(),
+            vec![(3, 3, 0.into(), 600.into())]
         );
-        assert_eq!(ledger.detail("1405", nov..=nov).len(), 1);
     }
 }

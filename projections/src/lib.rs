@@ -7,8 +7,10 @@
 pub mod audit;
 pub mod dashboard;
 pub mod documents;
+pub mod fact;
 pub mod ledger;
 pub mod open_items;
+pub mod postings;
 pub mod process_metrics;
 pub mod reports;
 pub mod runtime;

@@ -14,20 +14,9 @@ use domain::returns::{ReturnDirection, ReturnEvent};
 use domain::sales::{CustomerReceiptEvent, SalesInvoiceEvent};
 use domain::{PartnerId, Timestamp};
 use rust_decimal::Decimal;
-use uuid::Uuid;
 
-domain::process_input! {
-    /// The events the open items fold.
-    #[derive(Clone, Debug, PartialEq)]
-    pub enum OpenItemsInput {
-        SalesInvoice(SalesInvoiceEvent),
-        CustomerReceipt(CustomerReceiptEvent),
-        PurchaseInvoice(PurchaseInvoiceEvent),
-        SupplierPayment(SupplierPaymentEvent),
-        Return(ReturnEvent),
-        Opening(OpeningEvent),
-    }
-}
+use crate::fact::Fact;
+use uuid::Uuid;
 
 /// Which subledger an item belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -94,8 +83,8 @@ pub struct OpenItems {
 
 impl OpenItems {
     /// Folds one event recorded with business time `at`.
-    pub fn apply(&mut self, event: &OpenItemsInput, at: Timestamp) {
-        use OpenItemsInput as I;
+    pub fn apply(&mut self, event: &Fact, at: Timestamp) {
+        use Fact as I;
         match event {
             I::SalesInvoice(SalesInvoiceEvent::Issued(e)) => self.open(OpenItem {
                 ledger: Ledger::Receivable,
@@ -297,14 +286,8 @@ impl crate::runtime::ReadModel for OpenItems {
     const NAME: &'static str = "open-items";
     const VERSION: u32 = 1;
 
-    fn listens_to(event_type: &str) -> bool {
-        <OpenItemsInput as domain::process::ProcessInput>::listens_to(event_type)
-    }
-
-    fn apply(&mut self, event: &infra::RecordedEvent) -> Result<(), infra::StoreError> {
-        let input: OpenItemsInput = infra::codec::decode_process_input(&event.event_type, &event.payload)?;
-        OpenItems::apply(self, &input, event.metadata.occurred_at);
-        Ok(())
+    fn apply(&mut self, event: &infra::RecordedEvent, fact: &Fact) {
+        OpenItems::apply(self, fact, event.metadata.occurred_at);
     }
 }
 
@@ -326,8 +309,8 @@ mod tests {
 
     const CUSTOMER: PartnerId = PartnerId(Uuid::from_u128(60));
 
-    fn issued(n: u128, issued: i64, due: i64, amount: &str) -> OpenItemsInput {
-        OpenItemsInput::SalesInvoice(SalesInvoiceEvent::Issued(SalesInvoiceIssued {
+    fn issued(n: u128, issued: i64, due: i64, amount: &str) -> Fact {
+        Fact::SalesInvoice(SalesInvoiceEvent::Issued(SalesInvoiceIssued {
             id: SalesInvoiceId(Uuid::from_u128(n)),
             customer: CUSTOMER,
             shipments: Vec::new(),
@@ -340,8 +323,8 @@ mod tests {
         }))
     }
 
-    fn allocated(n: u128, amount: &str) -> OpenItemsInput {
-        OpenItemsInput::SalesInvoice(SalesInvoiceEvent::PaymentAllocated(PaymentAllocated {
+    fn allocated(n: u128, amount: &str) -> Fact {
+        Fact::SalesInvoice(SalesInvoiceEvent::PaymentAllocated(PaymentAllocated {
             invoice: SalesInvoiceId(Uuid::from_u128(n)),
             receipt: CustomerReceiptId(Uuid::from_u128(90)),
             customer: CUSTOMER,
@@ -381,7 +364,7 @@ mod tests {
             advance: d("32.54"),
             automatic: false,
         };
-        items.apply(&OpenItemsInput::CustomerReceipt(CustomerReceiptEvent::Recorded(receipt)), day(1));
+        items.apply(&Fact::CustomerReceipt(CustomerReceiptEvent::Recorded(receipt)), day(1));
         assert_eq!(items.balances(Ledger::Receivable, day(1))[&CUSTOMER], d("-32.54"));
         assert_eq!(items.aging(Ledger::Receivable, day(1)).total(), Decimal::ZERO, "advances are not aged");
         assert_eq!(items.balances(Ledger::Receivable, day(0))[&CUSTOMER], d("67.46"), "as of the day before");

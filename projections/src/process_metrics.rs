@@ -19,20 +19,8 @@ use domain::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::fact::Fact;
 use crate::id_in;
-
-domain::process_input! {
-    /// The events the metrics fold.
-    #[derive(Clone, Debug, PartialEq)]
-    pub enum MetricsInput {
-        SalesOrder(SalesOrderEvent),
-        Shipment(ShipmentEvent),
-        SalesInvoice(SalesInvoiceEvent),
-        Requisition(RequisitionEvent),
-        PurchaseOrder(PurchaseOrderEvent),
-        PurchaseInvoice(PurchaseInvoiceEvent),
-    }
-}
 
 /// Which document flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,9 +116,9 @@ pub struct ProcessMetrics {
 
 impl ProcessMetrics {
     /// Folds one event recorded in `stream` with business time `at`.
-    pub fn apply(&mut self, input: &MetricsInput, stream: &str, at: Timestamp) {
+    pub fn apply(&mut self, input: &Fact, stream: &str, at: Timestamp) {
         match input {
-            MetricsInput::SalesOrder(event) => {
+            Fact::SalesOrder(event) => {
                 let Some(id) = id_in(stream, "sales-order-").map(SalesOrderId) else { return };
                 match event {
                     SalesOrderEvent::Placed(e) => {
@@ -148,7 +136,7 @@ impl ProcessMetrics {
                     _ => {}
                 }
             }
-            MetricsInput::Shipment(event) => match event {
+            Fact::Shipment(event) => match event {
                 ShipmentEvent::Created(e) => {
                     self.shipments.insert(e.id, e.order);
                 }
@@ -161,7 +149,7 @@ impl ProcessMetrics {
                 ShipmentEvent::Shipped(e) => self.order_step(e.order, 3, at),
                 _ => {}
             },
-            MetricsInput::SalesInvoice(event) => match event {
+            Fact::SalesInvoice(event) => match event {
                 SalesInvoiceEvent::Issued(e) => {
                     let mut orders: Vec<SalesOrderId> =
                         e.shipments.iter().filter_map(|s| self.shipments.get(s).copied()).collect();
@@ -179,7 +167,7 @@ impl ProcessMetrics {
                 }
                 _ => {}
             },
-            MetricsInput::Requisition(event) => {
+            Fact::Requisition(event) => {
                 let Some(id) = id_in(stream, "requisition-").map(RequisitionId) else { return };
                 match event {
                     RequisitionEvent::Submitted(_) => self.requisitions.entry(id).or_default().reach(0, at),
@@ -187,7 +175,7 @@ impl ProcessMetrics {
                     _ => {}
                 }
             }
-            MetricsInput::PurchaseOrder(event) => {
+            Fact::PurchaseOrder(event) => {
                 let Some(id) = id_in(stream, "purchase-order-").map(PurchaseOrderId) else { return };
                 match event {
                     PurchaseOrderEvent::Placed(e) => {
@@ -209,7 +197,7 @@ impl ProcessMetrics {
                     _ => {}
                 }
             }
-            MetricsInput::PurchaseInvoice(event) => {
+            Fact::PurchaseInvoice(event) => {
                 let (invoice, orders): (PurchaseInvoiceId, Vec<PurchaseOrderId>) = match event {
                     PurchaseInvoiceEvent::Booked(e) => (e.id, e.lines.iter().map(|l| l.po).collect()),
                     PurchaseInvoiceEvent::RecordedWithGoods(e) => (e.id, vec![e.po]),
@@ -229,6 +217,7 @@ impl ProcessMetrics {
                 }
                 self.purchase_invoices.insert(invoice, orders);
             }
+            _ => {}
         }
     }
 
@@ -323,14 +312,8 @@ impl crate::runtime::ReadModel for ProcessMetrics {
     const NAME: &'static str = "process-metrics";
     const VERSION: u32 = 1;
 
-    fn listens_to(event_type: &str) -> bool {
-        <MetricsInput as domain::process::ProcessInput>::listens_to(event_type)
-    }
-
-    fn apply(&mut self, event: &infra::RecordedEvent) -> Result<(), infra::StoreError> {
-        let input: MetricsInput = infra::codec::decode_process_input(&event.event_type, &event.payload)?;
-        ProcessMetrics::apply(self, &input, event.stream_id.as_str(), event.metadata.occurred_at);
-        Ok(())
+    fn apply(&mut self, event: &infra::RecordedEvent, fact: &Fact) {
+        ProcessMetrics::apply(self, fact, event.stream_id.as_str(), event.metadata.occurred_at);
     }
 }
 
@@ -370,7 +353,7 @@ mod tests {
 
     impl Script {
         fn order(&mut self, n: u128, event: SalesOrderEvent, at: i64) {
-            self.0.apply(&MetricsInput::SalesOrder(event), &format!("sales-order-{}", order(n)), h(at));
+            self.0.apply(&Fact::SalesOrder(event), &format!("sales-order-{}", order(n)), h(at));
         }
 
         fn place(&mut self, n: u128, channel: Channel, warehouse: WarehouseId, at: i64) {
@@ -390,11 +373,11 @@ mod tests {
         fn ship(&mut self, n: u128, warehouse: WarehouseId, picked: i64, shipped: i64) {
             let stream = format!("shipment-{}", shipment(n));
             let created = ShipmentCreated { id: shipment(n), order: order(n), warehouse, lines: Vec::new() };
-            self.0.apply(&MetricsInput::Shipment(ShipmentEvent::Created(created)), &stream, h(picked));
+            self.0.apply(&Fact::Shipment(ShipmentEvent::Created(created)), &stream, h(picked));
             let picked_event = ShipmentPicked { picked: Vec::new(), by: "kai".into() };
-            self.0.apply(&MetricsInput::Shipment(ShipmentEvent::Picked(picked_event)), &stream, h(picked));
+            self.0.apply(&Fact::Shipment(ShipmentEvent::Picked(picked_event)), &stream, h(picked));
             let left = GoodsShipped { id: shipment(n), order: order(n), warehouse, lines: Vec::new() };
-            self.0.apply(&MetricsInput::Shipment(ShipmentEvent::Shipped(left)), &stream, h(shipped));
+            self.0.apply(&Fact::Shipment(ShipmentEvent::Shipped(left)), &stream, h(shipped));
         }
 
         fn invoice(&mut self, n: u128, at: i64) {
@@ -410,12 +393,12 @@ mod tests {
                 due_at: h(at),
             };
             let stream = format!("sales-invoice-{}", invoice(n));
-            self.0.apply(&MetricsInput::SalesInvoice(SalesInvoiceEvent::Issued(issued)), &stream, h(at));
+            self.0.apply(&Fact::SalesInvoice(SalesInvoiceEvent::Issued(issued)), &stream, h(at));
         }
 
         fn pay(&mut self, n: u128, at: i64) {
             let paid = SalesInvoiceEvent::Paid(SalesInvoicePaid { id: invoice(n) });
-            self.0.apply(&MetricsInput::SalesInvoice(paid), &format!("sales-invoice-{}", invoice(n)), h(at));
+            self.0.apply(&Fact::SalesInvoice(paid), &format!("sales-invoice-{}", invoice(n)), h(at));
         }
     }
 
@@ -524,9 +507,9 @@ mod tests {
         let stream = format!("requisition-{requisition}");
         let submitted =
             RequisitionSubmitted { by: "li".into(), estimated_amount: Decimal::ONE, needs_approval: true };
-        m.apply(&MetricsInput::Requisition(RequisitionEvent::Submitted(submitted)), &stream, h(0));
+        m.apply(&Fact::Requisition(RequisitionEvent::Submitted(submitted)), &stream, h(0));
         let approved = RequisitionApproved { by: "wang".into(), automatic: false };
-        m.apply(&MetricsInput::Requisition(RequisitionEvent::Approved(approved)), &stream, h(3));
+        m.apply(&Fact::Requisition(RequisitionEvent::Approved(approved)), &stream, h(3));
         for (n, requisition, placed) in [(1u128, Some(requisition), 5), (2, None, 8)] {
             let po = PurchaseOrderId(Uuid::from_u128(10 + n));
             let stream = format!("purchase-order-{po}");
@@ -541,7 +524,7 @@ mod tests {
                 by: "li".into(),
                 over_budget: false,
             };
-            m.apply(&MetricsInput::PurchaseOrder(PurchaseOrderEvent::Placed(place)), &stream, h(placed));
+            m.apply(&Fact::PurchaseOrder(PurchaseOrderEvent::Placed(place)), &stream, h(placed));
             let received = GoodsReceived {
                 id: po,
                 receipt: GoodsReceiptId(Uuid::from_u128(20 + n)),
@@ -553,7 +536,7 @@ mod tests {
                 by: "kai".into(),
                 invoice: None,
             };
-            m.apply(&MetricsInput::PurchaseOrder(PurchaseOrderEvent::Received(received)), &stream, h(29));
+            m.apply(&Fact::PurchaseOrder(PurchaseOrderEvent::Received(received)), &stream, h(29));
             let bill = PurchaseInvoiceId(Uuid::from_u128(30 + n));
             let line = PurchaseInvoiceLine {
                 po,
@@ -578,9 +561,9 @@ mod tests {
                 revalues_stock: true,
             };
             let stream = format!("purchase-invoice-{bill}");
-            m.apply(&MetricsInput::PurchaseInvoice(PurchaseInvoiceEvent::Booked(booked)), &stream, h(30));
+            m.apply(&Fact::PurchaseInvoice(PurchaseInvoiceEvent::Booked(booked)), &stream, h(30));
             let paid = PurchaseInvoiceEvent::Paid(PurchaseInvoicePaid { id: bill });
-            m.apply(&MetricsInput::PurchaseInvoice(paid), &stream, h(60));
+            m.apply(&Fact::PurchaseInvoice(paid), &stream, h(60));
         }
         let summary: Vec<_> = m
             .summary(FlowKind::ProcureToPay, &Filter::default())

@@ -270,20 +270,26 @@ mod tests {
             posted(3, nov, &[("1122", "1130", "0"), ("5001", "0", "1000"), ("22210102", "0", "130")], false),
             posted(4, nov, &[("5401", "600", "0"), ("1405", "0", "600")], false),
             posted(5, nov, &[("5602", "50", "0"), ("1002", "0", "50")], false),
-        ] {
-            ledger.apply(&event);
+        ]
+        .iter()
+        .enumerate()
+        {
+            ledger.apply(event.1, event.0 as u64 + 1);
         }
         let before = BalanceSheet::at(&ledger, &chart, nov);
         assert_eq!(before.total_assets, before.total_liabilities + before.total_equity);
         assert_eq!(before.retained_earnings, Decimal::from(350), "1,000 − 600 − 50 not yet transferred");
         assert_eq!(before.taxes_payable, Decimal::from(-26), "input VAT exceeds output VAT: a tax asset");
         assert_eq!(before.inventories, Decimal::from(600));
-        ledger.apply(&posted(
+        ledger.apply(
+            &posted(
+                6,
+                nov,
+                &[("5001", "1000", "0"), ("5401", "0", "600"), ("5602", "0", "50"), ("3103", "0", "350")],
+                true,
+            ),
             6,
-            nov,
-            &[("5001", "1000", "0"), ("5401", "0", "600"), ("5602", "0", "50"), ("3103", "0", "350")],
-            true,
-        ));
+        );
         let after = BalanceSheet::at(&ledger, &chart, nov);
         assert_eq!(after, before, "month end moves profit between equity lines, not out of them");
         let income = IncomeStatement::over(&ledger, &chart, nov..=nov);
@@ -328,8 +334,11 @@ mod tests {
                 ],
                 true,
             ),
-        ] {
-            ledger.apply(&event);
+        ]
+        .iter()
+        .enumerate()
+        {
+            ledger.apply(event.1, event.0 as u64 + 1);
         }
         assert_eq!(ledger.departments().into_iter().collect::<Vec<_>>(), vec!["华东销售部", "华南销售部"]);
         let east = IncomeStatement::for_department(&ledger, &chart, nov..=nov, Some("华东销售部"));

@@ -19,6 +19,8 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use infra::{EventStore, RecordedEvent, StoreError, Subscription};
+
+use crate::fact::Fact;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -34,12 +36,9 @@ pub trait ReadModel: Default + Serialize + DeserializeOwned + Send + Sync + 'sta
     /// of another version is discarded and the model rebuilt from position 0.
     const VERSION: u32;
 
-    /// Whether events of this stored type name change the model (a cheap filter before decoding).
-    fn listens_to(event_type: &str) -> bool;
-
-    /// Folds one event the model listens to. An error (an event that does not decode) stops the
-    /// projector: a read model that skipped an event would answer wrongly without saying so.
-    fn apply(&mut self, event: &RecordedEvent) -> Result<(), StoreError>;
+    /// Folds one event: its envelope and its decoded content ([`Fact::Other`] for a type no read model
+    /// folds). The runtime decodes each event once for every model (ADR 0012), so a fold cannot fail.
+    fn apply(&mut self, event: &RecordedEvent, fact: &Fact);
 }
 
 /// A model and the position of the last event folded into it.
@@ -50,18 +49,28 @@ pub struct View<M> {
 }
 
 impl<M: ReadModel> View<M> {
-    /// Folds `events` (in log order, after `self.position`).
+    /// Folds `events` (in log order, after `self.position`), decoding each one.
     pub fn apply_all(&mut self, events: &[RecordedEvent]) -> Result<(), StoreError> {
         for event in events {
             if event.position <= self.position {
                 continue;
             }
-            if M::listens_to(event.event_type.name()) {
-                self.model.apply(event)?;
-            }
+            self.model.apply(event, &Fact::decode(event)?);
             self.position = event.position;
         }
         Ok(())
+    }
+
+    /// Folds `events` with their facts, decoded once for several models (`facts[i]` is `events[i]`'s).
+    pub fn apply_facts(&mut self, events: &[RecordedEvent], facts: &[Fact]) {
+        debug_assert_eq!(events.len(), facts.len());
+        for (event, fact) in events.iter().zip(facts) {
+            if event.position <= self.position {
+                continue;
+            }
+            self.model.apply(event, fact);
+            self.position = event.position;
+        }
     }
 
     /// Folds the log from `self.position` up to `until` (inclusive), keeping only the events `keep`
@@ -173,7 +182,7 @@ pub struct Handle<M> {
     view: Arc<RwLock<View<M>>>,
     position: watch::Receiver<u64>,
     rebuilds: watch::Receiver<u32>,
-    requests: mpsc::UnboundedSender<()>,
+    requests: mpsc::UnboundedSender<&'static str>,
 }
 
 impl<M> Clone for Handle<M> {
@@ -199,10 +208,16 @@ impl<M: ReadModel> Handle<M> {
         *self.position.borrow()
     }
 
+    /// A receiver of the position the view reflects, which changes after every batch folded: what a
+    /// live query (a GraphQL subscription) waits on.
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.position.clone()
+    }
+
     /// Asks the running projector for a blue/green rebuild (see [`Projector::request_rebuild`]).
     pub fn request_rebuild(&self) {
         // A projector that has stopped has nothing to rebuild.
-        let _ = self.requests.send(());
+        let _ = self.requests.send(M::NAME);
     }
 
     /// How many rebuilds have been swapped in since the projector opened.
@@ -234,7 +249,11 @@ impl<M: ReadModel> Handle<M> {
     }
 }
 
-/// Keeps one read model current: catch-up, live folding, snapshots, rebuilds.
+/// Events folded between two snapshots by default: a restart replays at most this many.
+pub const SNAPSHOT_EVERY: u64 = 1_000_000;
+
+/// Keeps one read model current: catch-up, live folding, snapshots, rebuilds. Alone ([`Projector::run`])
+/// or as a member of a [`ProjectorSet`], which reads and decodes the log once for all its models.
 pub struct Projector<M: ReadModel, S: EventStore> {
     store: S,
     dir: PathBuf,
@@ -246,14 +265,28 @@ pub struct Projector<M: ReadModel, S: EventStore> {
     snapshot_at: u64,
     rebuild: Option<oneshot::Receiver<Result<View<M>, StoreError>>>,
     rebuilds: watch::Sender<u32>,
-    requests: (mpsc::UnboundedSender<()>, mpsc::UnboundedReceiver<()>),
+    requests: mpsc::UnboundedSender<&'static str>,
+    /// Rebuild requests, when the projector runs alone (a set's members share the set's).
+    inbox: Option<mpsc::UnboundedReceiver<&'static str>>,
+    /// The snapshot being written in the background, if one is.
+    writing: Option<std::thread::JoinHandle<()>>,
 }
 
 impl<M: ReadModel, S: EventStore> Projector<M, S> {
     /// Opens the projector of `M` over `store`, with its snapshots in `dir`.
     pub fn open(store: S, dir: impl Into<PathBuf>) -> Projector<M, S> {
-        let dir = dir.into();
-        let (view, opened) = read_snapshot::<M>(&dir);
+        let (requests, inbox) = mpsc::unbounded_channel();
+        Projector::open_with(store, dir.into(), false, requests, Some(inbox))
+    }
+
+    fn open_with(
+        store: S,
+        dir: PathBuf,
+        from_zero: bool,
+        requests: mpsc::UnboundedSender<&'static str>,
+        inbox: Option<mpsc::UnboundedReceiver<&'static str>>,
+    ) -> Projector<M, S> {
+        let (view, opened) = if from_zero { (None, Opened::Empty) } else { read_snapshot::<M>(&dir) };
         if let Opened::VersionChanged { found } = &opened {
             tracing::info!(
                 model = M::NAME,
@@ -274,11 +307,13 @@ impl<M: ReadModel, S: EventStore> Projector<M, S> {
             view: Arc::new(RwLock::new(view)),
             position,
             opened,
-            snapshot_every: 1_000_000,
+            snapshot_every: SNAPSHOT_EVERY,
             snapshot_at,
             rebuild: None,
             rebuilds: watch::channel(0).0,
-            requests: mpsc::unbounded_channel(),
+            requests,
+            inbox,
+            writing: None,
         }
     }
 
@@ -298,7 +333,7 @@ impl<M: ReadModel, S: EventStore> Projector<M, S> {
             view: self.view.clone(),
             position: self.position.subscribe(),
             rebuilds: self.rebuilds.subscribe(),
-            requests: self.requests.0.clone(),
+            requests: self.requests.clone(),
         }
     }
 
@@ -306,20 +341,60 @@ impl<M: ReadModel, S: EventStore> Projector<M, S> {
         *self.position.borrow()
     }
 
-    fn fold(&mut self, events: &[RecordedEvent]) -> Result<(), StoreError> {
+    /// Folds a batch whose facts were decoded once for every model, under the write lock.
+    fn fold(&mut self, events: &[RecordedEvent], facts: &[Fact]) {
         let at = {
             let mut view = self.view.write().expect("a projector never panics while holding the view");
-            view.apply_all(events)?;
+            view.apply_facts(events, facts);
             view.position
         };
         self.position.send_replace(at);
-        Ok(())
     }
 
+    /// Writes the snapshot now and waits for it (on stopping, after a rebuild, offline).
     fn snapshot(&mut self) -> Result<(), ProjectionError> {
+        if let Some(writing) = self.writing.take() {
+            let _ = writing.join();
+        }
         let view = self.view.read().expect("a projector never panics while holding the view");
         write_snapshot::<M>(&self.dir, &view)?;
         self.snapshot_at = view.position;
+        Ok(())
+    }
+
+    /// Snapshots if `snapshot_every` events were folded since the last one: encoded under the read lock
+    /// (readers go on; the next batch waits for the encoding only) and written and fsynced on a thread
+    /// of its own. A write still under way from last time defers this one to the next batch; a write
+    /// that fails is logged and tried again at the next one (a snapshot only shortens restarts).
+    fn snapshot_if_due(&mut self) -> Result<(), ProjectionError> {
+        if self.position() - self.snapshot_at < self.snapshot_every {
+            return Ok(());
+        }
+        if self.writing.as_ref().is_some_and(|w| !w.is_finished()) {
+            return Ok(());
+        }
+        let (bytes, position) = {
+            let view = self.view.read().expect("a projector never panics while holding the view");
+            let bytes =
+                infra::snapshot::encode_snapshot(M::NAME, M::VERSION, view.position, &view.model).map_err(
+                    |source| ProjectionError::Snapshot { path: snapshot_path::<M>(&self.dir), source },
+                )?;
+            (bytes, view.position)
+        };
+        self.snapshot_at = position;
+        let dir = self.dir.clone();
+        self.writing = Some(std::thread::spawn(move || {
+            if let Err(e) = infra::snapshot::write_snapshot_bytes(&dir, M::NAME, &bytes) {
+                tracing::warn!(model = M::NAME, position, error = %e, "snapshot not written; trying again later");
+            }
+        }));
+        Ok(())
+    }
+
+    fn snapshot_if_moved(&mut self) -> Result<(), ProjectionError> {
+        if self.snapshot_at != self.position() || !snapshot_path::<M>(&self.dir).exists() {
+            self.snapshot()?;
+        }
         Ok(())
     }
 
@@ -327,9 +402,7 @@ impl<M: ReadModel, S: EventStore> Projector<M, S> {
     /// reached and the head after every page.
     pub async fn catch_up(&mut self, progress: impl FnMut(u64, u64)) -> Result<u64, ProjectionError> {
         self.advance(progress).await?;
-        if self.snapshot_at != self.position() || !snapshot_path::<M>(&self.dir).exists() {
-            self.snapshot()?;
-        }
+        self.snapshot_if_moved()?;
         Ok(self.position())
     }
 
@@ -342,11 +415,10 @@ impl<M: ReadModel, S: EventStore> Projector<M, S> {
             if page.is_empty() {
                 break;
             }
-            self.fold(&page)?;
+            let facts = Fact::decode_all(&page)?;
+            self.fold(&page, &facts);
             progress(self.position(), head);
-            if self.position() - self.snapshot_at >= self.snapshot_every {
-                self.snapshot()?;
-            }
+            self.snapshot_if_due()?;
         }
         Ok(self.position())
     }
@@ -398,6 +470,7 @@ impl<M: ReadModel, S: EventStore> Projector<M, S> {
     /// Folds the live log until `stop` turns true, snapshotting as it goes and when it stops.
     pub async fn run(&mut self, mut stop: watch::Receiver<bool>) -> Result<(), ProjectionError> {
         self.catch_up(|_, _| {}).await?;
+        let mut inbox = self.inbox.take().expect("a projector of a set runs with its set");
         let mut subscription = self.store.subscribe_all(self.position());
         loop {
             // A finished rebuild is swapped in between batches (brought up to the live position first, so
@@ -410,21 +483,234 @@ impl<M: ReadModel, S: EventStore> Projector<M, S> {
                     }
                     continue;
                 }
-                Some(()) = self.requests.1.recv() => {
+                Some(_) = inbox.recv() => {
                     if self.rebuild.is_none() {
                         self.request_rebuild();
                     }
                     continue;
                 }
                 batch = subscription.next_batch(READ_PAGE) => batch?,
-                _ = tokio::time::sleep(Duration::from_millis(20)), if self.rebuild.is_some() => continue,
+                _ = tokio::time::sleep(REBUILD_POLL), if self.rebuild.is_some() => continue,
+            };
+            let facts = Fact::decode_all(&batch)?;
+            self.fold(&batch, &facts);
+            self.snapshot_if_due()?;
+        }
+        self.inbox = Some(inbox);
+        self.snapshot()
+    }
+}
+
+/// How often the live loop looks for a finished rebuild while the log is idle.
+const REBUILD_POLL: Duration = Duration::from_millis(20);
+
+/// One model of a [`ProjectorSet`], its type erased.
+trait Member: Send {
+    fn name(&self) -> &'static str;
+    fn opened(&self) -> &Opened;
+    fn position(&self) -> u64;
+    fn fold(&mut self, events: &[RecordedEvent], facts: &[Fact]);
+    fn snapshot(&mut self) -> Result<(), ProjectionError>;
+    fn snapshot_if_due(&mut self) -> Result<(), ProjectionError>;
+    fn snapshot_if_moved(&mut self) -> Result<(), ProjectionError>;
+    fn start_rebuild(&mut self);
+    fn rebuilding(&self) -> bool;
+    fn finish_rebuild(
+        &mut self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, ProjectionError>> + Send + '_>>;
+}
+
+impl<M: ReadModel, S: EventStore> Member for Projector<M, S> {
+    fn name(&self) -> &'static str {
+        M::NAME
+    }
+    fn opened(&self) -> &Opened {
+        &self.opened
+    }
+    fn position(&self) -> u64 {
+        Projector::position(self)
+    }
+    fn fold(&mut self, events: &[RecordedEvent], facts: &[Fact]) {
+        Projector::fold(self, events, facts)
+    }
+    fn snapshot(&mut self) -> Result<(), ProjectionError> {
+        Projector::snapshot(self)
+    }
+    fn snapshot_if_due(&mut self) -> Result<(), ProjectionError> {
+        Projector::snapshot_if_due(self)
+    }
+    fn snapshot_if_moved(&mut self) -> Result<(), ProjectionError> {
+        Projector::snapshot_if_moved(self)
+    }
+    fn start_rebuild(&mut self) {
+        if self.rebuild.is_none() {
+            self.request_rebuild();
+        }
+    }
+    fn rebuilding(&self) -> bool {
+        Projector::rebuilding(self)
+    }
+    fn finish_rebuild(
+        &mut self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, ProjectionError>> + Send + '_>> {
+        Box::pin(Projector::finish_rebuild(self))
+    }
+}
+
+/// Several read models kept current from one reading of the log: each batch is read once and each
+/// event decoded once ([`Fact`]) for every model (ADR 0012). Each model keeps its own view, position,
+/// snapshot file and blue/green rebuild, so a model opened from an older snapshot (or rebuilt after a
+/// code change) catches up while the others skip what they already have.
+pub struct ProjectorSet<S: EventStore> {
+    store: S,
+    dir: PathBuf,
+    snapshot_every: u64,
+    members: Vec<Box<dyn Member>>,
+    requests: mpsc::UnboundedSender<&'static str>,
+    inbox: mpsc::UnboundedReceiver<&'static str>,
+}
+
+impl<S: EventStore> ProjectorSet<S> {
+    /// An empty set over `store`, with the snapshots in `dir`.
+    pub fn new(store: S, dir: impl Into<PathBuf>) -> ProjectorSet<S> {
+        let (requests, inbox) = mpsc::unbounded_channel();
+        ProjectorSet {
+            store,
+            dir: dir.into(),
+            snapshot_every: SNAPSHOT_EVERY,
+            members: Vec::new(),
+            requests,
+            inbox,
+        }
+    }
+
+    /// Snapshots each model after at most this many folded events (for the models added afterwards).
+    pub fn with_snapshot_every(mut self, events: u64) -> Self {
+        self.snapshot_every = events.max(1);
+        self
+    }
+
+    /// Adds `M`, opened from its snapshot (or from 0 when there is none usable), and answers its handle.
+    pub fn add<M: ReadModel>(&mut self) -> Handle<M> {
+        self.add_member::<M>(false)
+    }
+
+    /// Adds `M` starting from position 0 whatever its snapshot says (an offline rebuild): the snapshot
+    /// is replaced only once the model has caught up.
+    pub fn add_from_zero<M: ReadModel>(&mut self) -> Handle<M> {
+        self.add_member::<M>(true)
+    }
+
+    fn add_member<M: ReadModel>(&mut self, from_zero: bool) -> Handle<M> {
+        assert!(
+            self.members.iter().all(|m| m.name() != M::NAME),
+            "read model {} added twice to one set",
+            M::NAME
+        );
+        let projector = Projector::<M, S>::open_with(
+            self.store.clone(),
+            self.dir.clone(),
+            from_zero,
+            self.requests.clone(),
+            None,
+        )
+        .with_snapshot_every(self.snapshot_every);
+        let handle = projector.handle();
+        self.members.push(Box::new(projector));
+        handle
+    }
+
+    /// What opening found, per model.
+    pub fn opened(&self) -> Vec<(&'static str, Opened)> {
+        self.members.iter().map(|m| (m.name(), m.opened().clone())).collect()
+    }
+
+    /// The position every model has reached (the least of theirs).
+    pub fn position(&self) -> u64 {
+        self.members.iter().map(|m| m.position()).min().unwrap_or(0)
+    }
+
+    /// Folds `events` into every model that has not folded them yet, decoding each event once.
+    fn fold(&mut self, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+        let Some(last) = events.last() else { return Ok(()) };
+        if !self.members.iter().any(|m| m.position() < last.position) {
+            return Ok(());
+        }
+        let facts = Fact::decode_all(events)?;
+        for member in self.members.iter_mut().filter(|m| m.position() < last.position) {
+            member.fold(events, &facts);
+            member.snapshot_if_due()?;
+        }
+        Ok(())
+    }
+
+    /// Folds the log up to its head as of now (snapshotting a model only when `snapshot_every` events
+    /// passed: a cold start is ready once caught up, not once its snapshots are rewritten). `progress`
+    /// is called with the position reached and the head after every page.
+    pub async fn catch_up(&mut self, progress: impl FnMut(u64, u64)) -> Result<u64, ProjectionError> {
+        let head = self.store.head_position().await?;
+        self.catch_up_to(head, progress).await
+    }
+
+    /// Folds the log up to `until` (inclusive).
+    pub async fn catch_up_to(
+        &mut self,
+        until: u64,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<u64, ProjectionError> {
+        while self.position() < until {
+            let page = self.store.read_all(self.position() + 1, READ_PAGE).await?;
+            let page: Vec<RecordedEvent> = page.into_iter().take_while(|e| e.position <= until).collect();
+            if page.is_empty() {
+                break;
+            }
+            self.fold(&page)?;
+            progress(self.position(), until);
+        }
+        Ok(self.position())
+    }
+
+    /// Writes every model's snapshot where it has moved since its last one, and waits for them (an
+    /// offline rebuild ends with this; a service snapshots as it goes and when it stops).
+    pub fn snapshot_all(&mut self) -> Result<(), ProjectionError> {
+        for member in &mut self.members {
+            member.snapshot_if_moved()?;
+        }
+        Ok(())
+    }
+
+    /// Folds the live log into every model until `stop` turns true, snapshotting as it goes and when it
+    /// stops; rebuilds asked for through a handle run blue/green beside it.
+    pub async fn run(&mut self, mut stop: watch::Receiver<bool>) -> Result<(), ProjectionError> {
+        self.catch_up(|_, _| {}).await?;
+        let mut subscription = self.store.subscribe_all(self.position());
+        loop {
+            for member in &mut self.members {
+                member.finish_rebuild().await?;
+            }
+            let rebuilding = self.members.iter().any(|m| m.rebuilding());
+            let batch = tokio::select! {
+                changed = stop.changed() => {
+                    if changed.is_err() || *stop.borrow() {
+                        break;
+                    }
+                    continue;
+                }
+                Some(name) = self.inbox.recv() => {
+                    if let Some(member) = self.members.iter_mut().find(|m| m.name() == name) {
+                        member.start_rebuild();
+                    }
+                    continue;
+                }
+                batch = subscription.next_batch(READ_PAGE) => batch?,
+                _ = tokio::time::sleep(REBUILD_POLL), if rebuilding => continue,
             };
             self.fold(&batch)?;
-            if self.position() - self.snapshot_at >= self.snapshot_every {
-                self.snapshot()?;
-            }
         }
-        self.snapshot()
+        for member in &mut self.members {
+            member.snapshot()?;
+        }
+        Ok(())
     }
 }
 

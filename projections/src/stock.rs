@@ -16,17 +16,10 @@ use domain::master::ItemEvent;
 use domain::purchasing::PurchaseOrderEvent;
 use domain::{ItemId, PartnerId, PurchaseOrderId, Timestamp, WarehouseId};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 
-domain::process_input! {
-    /// The events the stock model folds.
-    #[derive(Clone, Debug, PartialEq)]
-    pub enum StockInput {
-        Stock(StockEvent),
-        PurchaseOrder(PurchaseOrderEvent),
-        Item(ItemEvent),
-    }
-}
+use crate::fact::Fact;
+use crate::postings::Postings;
+use serde::{Deserialize, Serialize};
 
 const DAY_MICROS: i64 = 86_400_000_000;
 
@@ -107,22 +100,95 @@ struct OpenOrder {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stock {
     levels: BTreeMap<(ItemId, WarehouseId), StockLevel>,
-    ledger: BTreeMap<ItemId, Vec<LedgerEntry>>,
+    /// Item → the log positions of its movements in every warehouse (收发明细). The movements are
+    /// in the log: a page of the stock ledger reads them back ([`LedgerTail::entries`]), so the model
+    /// keeps one or two bytes a movement instead of a copy of it.
+    movements: HashMap<ItemId, Postings>,
     orders: BTreeMap<PurchaseOrderId, OpenOrder>,
     terms: BTreeMap<ItemId, ItemTerms>,
 }
 
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// What a stock event does to the quantity on hand and the value where it happens, as the stock
+/// ledger shows it: (kind, signed quantity, signed value, the document behind it as `kind:id`).
+/// `None` for events that move neither (reservations, policies, alerts).
+pub fn movement_of(event: &StockEvent) -> Option<(&'static str, Decimal, Decimal, Option<String>)> {
+    let doc = |kind: &str, id: uuid::Uuid| Some(format!("{kind}:{id}"));
+    Some(match event {
+        StockEvent::Received(e) => ("received", e.qty, e.value, doc(&e.source.kind, e.source.id)),
+        StockEvent::Issued(e) => ("issued", -e.qty, -e.value, doc(&e.source.kind, e.source.id)),
+        StockEvent::TransferredOut(e) => {
+            ("transferred_out", -e.qty, -e.value, doc("inventory.StockTransfer", e.transfer.0))
+        }
+        StockEvent::TransferredIn(e) => {
+            ("transferred_in", e.qty, e.value, doc("inventory.StockTransfer", e.transfer.0))
+        }
+        StockEvent::Adjusted(e) => ("adjusted", e.qty_delta, e.value_delta, doc(&e.source.kind, e.source.id)),
+        StockEvent::Revalued(e) => ("revalued", Decimal::ZERO, e.to_stock, doc(&e.source.kind, e.source.id)),
+        StockEvent::Opened(_)
+        | StockEvent::PolicyChanged(_)
+        | StockEvent::Reserved(_)
+        | StockEvent::Released(_)
+        | StockEvent::ReservationShort(_)
+        | StockEvent::FellBelowSafety(_) => return None,
+    })
+}
+
+/// The newest movements of an item, as positions to read from the log, with the item's balances now
+/// in each warehouse: walking the movements back from the newest gives the balance after each one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerTail {
+    pub positions: Vec<u64>,
+    balances: BTreeMap<WarehouseId, (Decimal, Decimal)>,
+}
+
+impl LedgerTail {
+    /// The ledger entries of the movements at `self.positions`, given those events (position,
+    /// business time, stream, event) in log order.
+    pub fn entries<'a>(
+        &self,
+        events: impl DoubleEndedIterator<Item = (u64, Timestamp, &'a str, &'a StockEvent)>,
+    ) -> Vec<LedgerEntry> {
+        let mut balances = self.balances.clone();
+        let mut entries: Vec<LedgerEntry> = events
+            .rev()
+            .filter_map(|(position, at, stream, event)| {
+                let key = StockKey::from_stream_id(stream)?;
+                let (kind, qty, value, document) = movement_of(event)?;
+                let balance = balances.entry(key.warehouse).or_default();
+                let entry = LedgerEntry {
+                    position,
+                    at,
+                    warehouse: key.warehouse,
+                    kind: kind.to_string(),
+                    qty,
+                    value,
+                    on_hand_after: balance.0,
+                    value_after: balance.1,
+                    document,
+                };
+                balance.0 -= qty;
+                balance.1 -= value;
+                Some(entry)
+            })
+            .collect();
+        entries.reverse();
+        entries
+    }
+}
+
 impl Stock {
     /// Folds one event at log `position`, recorded in `stream` with business time `at`.
-    pub fn apply(&mut self, input: &StockInput, stream: &str, position: u64, at: Timestamp) {
+    pub fn apply(&mut self, input: &Fact, stream: &str, position: u64, at: Timestamp) {
         match input {
-            StockInput::Stock(event) => {
+            Fact::Stock(event) => {
                 if let Some(key) = StockKey::from_stream_id(stream) {
                     self.stock_event(key, event, position, at);
                 }
             }
-            StockInput::PurchaseOrder(event) => self.order_event(stream, event),
-            StockInput::Item(ItemEvent::Created(d) | ItemEvent::Changed(d)) => {
+            Fact::PurchaseOrder(event) => self.order_event(stream, event),
+            Fact::Item(ItemEvent::Created(d) | ItemEvent::Changed(d)) => {
                 if let Some(item) = crate::id_in(stream, "item-") {
                     self.terms.insert(
                         ItemId(item),
@@ -134,71 +200,44 @@ impl Stock {
                     );
                 }
             }
-            StockInput::Item(_) => {}
+            Fact::Item(_) => {}
+            _ => {}
         }
     }
 
     fn stock_event(&mut self, key: StockKey, event: &StockEvent, position: u64, at: Timestamp) {
         let level = self.levels.entry((key.item, key.warehouse)).or_default();
-        let doc = |kind: &str, id: uuid::Uuid| Some(format!("{kind}:{id}"));
-        let (kind, qty, value, document) = match event {
-            StockEvent::Opened(e) => {
-                level.safety_stock = e.policy.safety_stock;
-                return;
-            }
-            StockEvent::PolicyChanged(e) => {
-                level.safety_stock = e.policy.safety_stock;
-                return;
-            }
-            StockEvent::Reserved(e) => {
-                level.reserved += e.qty;
-                return;
-            }
-            StockEvent::Released(e) => {
-                level.reserved -= e.qty;
-                return;
-            }
-            StockEvent::ReservationShort(_) | StockEvent::FellBelowSafety(_) => return,
-            StockEvent::Received(e) => ("received", e.qty, e.value, doc(&e.source.kind, e.source.id)),
+        match event {
+            StockEvent::Opened(e) => level.safety_stock = e.policy.safety_stock,
+            StockEvent::PolicyChanged(e) => level.safety_stock = e.policy.safety_stock,
+            StockEvent::Reserved(e) => level.reserved += e.qty,
+            StockEvent::Released(e) => level.reserved -= e.qty,
             StockEvent::Issued(e) => {
                 level.reserved -= e.reservation_consumed;
                 level.last_issue = Some(at);
                 let day = at.0.div_euclid(DAY_MICROS);
                 *level.issued_by_day.entry(day).or_default() += e.qty;
                 let newest = *level.issued_by_day.keys().next_back().expect("just added");
-                level.issued_by_day.retain(|d, _| *d > newest - RATE_WINDOW_DAYS);
-                ("issued", -e.qty, -e.value, doc(&e.source.kind, e.source.id))
+                // Days fall out of the window at the old end only: drop those, not a scan of all.
+                while level
+                    .issued_by_day
+                    .first_key_value()
+                    .is_some_and(|(d, _)| *d <= newest - RATE_WINDOW_DAYS)
+                {
+                    level.issued_by_day.pop_first();
+                }
             }
             StockEvent::TransferredOut(e) => {
                 self.levels.entry((key.item, e.to)).or_default().in_transit += e.qty;
-                ("transferred_out", -e.qty, -e.value, doc("inventory.StockTransfer", e.transfer.0))
             }
-            StockEvent::TransferredIn(e) => {
-                level.in_transit -= e.qty;
-                ("transferred_in", e.qty, e.value, doc("inventory.StockTransfer", e.transfer.0))
-            }
-            StockEvent::Adjusted(e) => {
-                ("adjusted", e.qty_delta, e.value_delta, doc(&e.source.kind, e.source.id))
-            }
-            StockEvent::Revalued(e) => {
-                ("revalued", Decimal::ZERO, e.to_stock, doc(&e.source.kind, e.source.id))
-            }
-        };
+            StockEvent::TransferredIn(e) => level.in_transit -= e.qty,
+            _ => {}
+        }
+        let Some((_, qty, value, _)) = movement_of(event) else { return };
         let level = self.levels.entry((key.item, key.warehouse)).or_default();
         level.on_hand += qty;
         level.value += value;
-        let entry = LedgerEntry {
-            position,
-            at,
-            warehouse: key.warehouse,
-            kind: kind.to_string(),
-            qty,
-            value,
-            on_hand_after: level.on_hand,
-            value_after: level.value,
-            document,
-        };
-        self.ledger.entry(key.item).or_default().push(entry);
+        self.movements.entry(key.item).or_default().push(position);
     }
 
     fn set_incoming(&mut self, warehouse: WarehouseId, item: ItemId, delta: Decimal) {
@@ -277,9 +316,21 @@ impl Stock {
             .map(|((item, warehouse), level)| (StockKey { item: *item, warehouse: *warehouse }, level))
     }
 
-    /// The stock ledger of an item, in log order, across its warehouses.
-    pub fn ledger(&self, item: ItemId) -> &[LedgerEntry] {
-        self.ledger.get(&item).map(Vec::as_slice).unwrap_or_default()
+    /// The newest `last` movements of an item across its warehouses, to read from the log, with what
+    /// [`LedgerTail::entries`] needs to give each its balance after.
+    pub fn ledger_tail(&self, item: ItemId, last: u64) -> LedgerTail {
+        let positions = self.movements.get(&item).map(|p| p.last_n(last).collect()).unwrap_or_default();
+        let balances = self
+            .levels
+            .range((item, WarehouseId(uuid::Uuid::nil()))..=(item, WarehouseId(uuid::Uuid::max())))
+            .map(|((_, warehouse), level)| (*warehouse, (level.on_hand, level.value)))
+            .collect();
+        LedgerTail { positions, balances }
+    }
+
+    /// How many movements an item has had.
+    pub fn movement_count(&self, item: ItemId) -> u64 {
+        self.movements.get(&item).map_or(0, Postings::len)
     }
 
     /// The value of all stock.
@@ -335,16 +386,10 @@ impl Stock {
 
 impl crate::runtime::ReadModel for Stock {
     const NAME: &'static str = "stock";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
-    fn listens_to(event_type: &str) -> bool {
-        <StockInput as domain::process::ProcessInput>::listens_to(event_type)
-    }
-
-    fn apply(&mut self, event: &infra::RecordedEvent) -> Result<(), infra::StoreError> {
-        let input: StockInput = infra::codec::decode_process_input(&event.event_type, &event.payload)?;
-        Stock::apply(self, &input, event.stream_id.as_str(), event.position, event.metadata.occurred_at);
-        Ok(())
+    fn apply(&mut self, event: &infra::RecordedEvent, fact: &Fact) {
+        Stock::apply(self, fact, event.stream_id.as_str(), event.position, event.metadata.occurred_at);
     }
 }
 
@@ -386,19 +431,32 @@ mod tests {
     struct Script {
         stock: Stock,
         position: u64,
+        /// Every stock event folded, as the log holds it: (position, time, stream, event).
+        log: Vec<(u64, Timestamp, String, StockEvent)>,
     }
 
     impl Script {
         fn stock(&mut self, warehouse: WarehouseId, event: StockEvent, at: Timestamp) {
             self.position += 1;
             let stream = StockKey { item: A, warehouse }.stream_id();
-            self.stock.apply(&StockInput::Stock(event), &stream, self.position, at);
+            self.stock.apply(&Fact::Stock(event.clone()), &stream, self.position, at);
+            self.log.push((self.position, at, stream, event));
+        }
+
+        /// The item's stock ledger, its last `last` movements read back from the log.
+        fn ledger(&self, last: u64) -> Vec<LedgerEntry> {
+            let tail = self.stock.ledger_tail(A, last);
+            let events = tail.positions.iter().map(|p| {
+                let (position, at, stream, event) = self.log.iter().find(|e| e.0 == *p).unwrap();
+                (*position, *at, stream.as_str(), event)
+            });
+            tail.entries(events.collect::<Vec<_>>().into_iter())
         }
 
         fn order(&mut self, event: PurchaseOrderEvent) {
             self.position += 1;
             self.stock.apply(
-                &StockInput::PurchaseOrder(event),
+                &Fact::PurchaseOrder(event),
                 &format!("purchase-order-{PO}"),
                 self.position,
                 day(0),
@@ -408,7 +466,7 @@ mod tests {
 
     #[test]
     fn a_scripted_month_gives_on_hand_incoming_in_transit_the_ledger_and_the_suggestions() {
-        let mut s = Script { stock: Stock::default(), position: 0 };
+        let mut s = Script { stock: Stock::default(), position: 0, log: Vec::new() };
         s.order(PurchaseOrderEvent::Placed(PurchaseOrderPlaced {
             id: PO,
             supplier: PartnerId(Uuid::from_u128(30)),
@@ -514,19 +572,23 @@ mod tests {
         assert_eq!((beijing.on_hand, beijing.in_transit, beijing.value), (d("10"), d("0"), d("200")));
         assert_eq!(s.stock.valuation(), d("600"));
         // The ledger: every movement with the balance after it, in order.
-        let ledger = s.stock.ledger(A);
-        let kinds: Vec<_> = ledger.iter().map(|e| (e.kind.as_str(), e.on_hand_after)).collect();
+        let ledger = s.ledger(100);
+        let kinds: Vec<_> =
+            ledger.iter().map(|e| (e.kind.as_str(), e.warehouse, e.on_hand_after, e.value_after)).collect();
         assert_eq!(
             kinds,
             vec![
-                ("received", d("60")),
-                ("issued", d("50")),
-                ("issued", d("40")),
-                ("issued", d("30")),
-                ("transferred_out", d("20")),
-                ("transferred_in", d("10")),
+                ("received", SHANGHAI, d("60"), d("1200")),
+                ("issued", SHANGHAI, d("50"), d("1000")),
+                ("issued", SHANGHAI, d("40"), d("800")),
+                ("issued", SHANGHAI, d("30"), d("600")),
+                ("transferred_out", SHANGHAI, d("20"), d("400")),
+                ("transferred_in", BEIJING, d("10"), d("200")),
             ]
         );
+        // A page of the last two: the same balances, read from the newest back.
+        assert_eq!(s.ledger(2), ledger[4..].to_vec());
+        assert_eq!(s.stock.movement_count(A), 6);
         // Shanghai: 20 on hand below its safety stock of 40.
         assert_eq!(s.stock.alerts(), vec![(StockKey { item: A, warehouse: SHANGHAI }, d("20"), d("40"))]);
         // 30 issued in the 30 days to day 30: 1 a day. With a 7-day lead time (the master's default of 0

@@ -24,7 +24,7 @@ use projections::documents::{DocumentFilter, Documents};
 use projections::ledger::Ledgers;
 use projections::open_items::OpenItems;
 use projections::process_metrics::{FlowKind, ProcessMetrics};
-use projections::runtime::{AsOf, AsOfCache, Handle, ProjectionError, ReadModel};
+use projections::runtime::{AsOf, AsOfCache, Handle, ProjectionError, ProjectorSet, ReadModel};
 use projections::stock::Stock;
 use uuid::Uuid;
 
@@ -45,6 +45,34 @@ pub struct Handles {
     pub documents: Handle<Documents>,
     pub dashboard: Handle<Dashboard>,
     pub audit: Handle<Audit>,
+}
+
+impl Handles {
+    /// Adds every read model the API serves to `set` (opened from its snapshot) and answers their handles.
+    pub fn add_to<S: EventStore>(set: &mut ProjectorSet<S>) -> Handles {
+        Handles {
+            ledger: set.add(),
+            open_items: set.add(),
+            stock: set.add(),
+            metrics: set.add(),
+            documents: set.add(),
+            dashboard: set.add(),
+            audit: set.add(),
+        }
+    }
+
+    /// The same, every model starting from position 0 (an offline rebuild).
+    pub fn add_all_from_zero<S: EventStore>(set: &mut ProjectorSet<S>) -> Handles {
+        Handles {
+            ledger: set.add_from_zero(),
+            open_items: set.add_from_zero(),
+            stock: set.add_from_zero(),
+            metrics: set.add_from_zero(),
+            documents: set.add_from_zero(),
+            dashboard: set.add_from_zero(),
+            audit: set.add_from_zero(),
+        }
+    }
 }
 
 /// What the resolvers read: the store (a book's chart, as-of folds, audit events) and the live models.
@@ -433,6 +461,8 @@ pub enum DocumentKind {
     PurchaseOrder,
     PurchaseInvoice,
     SupplierPayment,
+    /// 采购入库单.
+    GoodsReceipt,
 }
 
 impl DocumentKind {
@@ -446,6 +476,7 @@ impl DocumentKind {
             DocumentKind::PurchaseOrder => K::PurchaseOrder,
             DocumentKind::PurchaseInvoice => K::PurchaseInvoice,
             DocumentKind::SupplierPayment => K::SupplierPayment,
+            DocumentKind::GoodsReceipt => K::GoodsReceipt,
         }
     }
 }
@@ -575,25 +606,34 @@ impl QueryRoot {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
         check_page(last)?;
         let item = ItemId(uuid("item", &item)?);
-        let (movements, _) = with_model(read, &read.stock, None, min_position, None, |stock| {
-            let ledger = stock.ledger(item);
-            ledger[ledger.len().saturating_sub(last)..]
-                .iter()
-                .map(|e| StockMovement {
-                    position: e.position,
-                    at: e.at.0,
-                    warehouse: e.warehouse.to_string(),
-                    kind: e.kind.clone(),
-                    qty: money(e.qty),
-                    value: money(e.value),
-                    on_hand_after: money(e.on_hand_after),
-                    value_after: money(e.value_after),
-                    document: e.document.clone(),
-                })
-                .collect()
+        let (tail, _) = with_model(read, &read.stock, None, min_position, None, |stock| {
+            stock.ledger_tail(item, last as u64)
         })
         .await?;
-        Ok(movements)
+        // The movements themselves are in the log: read back by position (a page's worth of point
+        // reads, never a replay).
+        let events = events_at(&read.store, &tail.positions).await?;
+        let mut decoded = Vec::with_capacity(events.len());
+        for event in &events {
+            let stock: domain::inventory::stock::StockEvent =
+                infra::codec::decode_domain_event(&event.event_type, &event.payload).map_err(store_error)?;
+            decoded.push((event.position, event.metadata.occurred_at, event.stream_id.as_str(), stock));
+        }
+        let entries = tail.entries(decoded.iter().map(|(p, at, stream, e)| (*p, *at, *stream, e)));
+        Ok(entries
+            .into_iter()
+            .map(|e| StockMovement {
+                position: e.position,
+                at: e.at.0,
+                warehouse: e.warehouse.to_string(),
+                kind: e.kind,
+                qty: money(e.qty),
+                value: money(e.value),
+                on_hand_after: money(e.on_hand_after),
+                value_after: money(e.value_after),
+                document: e.document,
+            })
+            .collect())
     }
 
     /// Stock items whose available quantity is below their safety stock (库存预警).
@@ -913,14 +953,7 @@ impl QueryRoot {
             let (candidates, _) = read.audit.read(|audit| audit.positions(&filter, cursor, first + 1));
             let events = match candidates {
                 Some(positions) if positions.is_empty() => break,
-                Some(positions) => {
-                    let mut events = Vec::with_capacity(positions.len());
-                    for position in positions {
-                        let page = read.store.read_all(position, 1).await.map_err(store_error)?;
-                        events.extend(page);
-                    }
-                    events
-                }
+                Some(positions) => events_at(&read.store, &positions).await?,
                 None => {
                     let page = read.store.read_all(cursor + 1, first + 1).await.map_err(store_error)?;
                     if page.is_empty() {
@@ -956,6 +989,16 @@ impl QueryRoot {
     ) -> async_graphql::Result<DocumentPage> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
         check_page(first)?;
+        use projections::documents::{DocumentKind as K, Status};
+        let status = match status {
+            Some(word) => Some(Status::parse(&word).ok_or_else(|| {
+                error(
+                    "input.invalid",
+                    format!("{word:?} is not a document status (placed, shipped, paid, ...)"),
+                )
+            })?),
+            None => None,
+        };
         let filter = DocumentFilter {
             kind: kind.map(DocumentKind::model),
             status,
@@ -963,11 +1006,17 @@ impl QueryRoot {
             from: from.as_deref().map(date).transpose()?,
             to: to.as_deref().map(date).transpose()?,
         };
+        // The cursor is the last row's place in the list: `created:id:kind`.
         let after = match after {
             Some(cursor) => {
                 let invalid = || error("input.invalid", format!("{cursor:?} is not a cursor of this list"));
-                let (at, id) = cursor.split_once(':').ok_or_else(invalid)?;
-                Some((Timestamp(at.parse().map_err(|_| invalid())?), uuid("cursor", id)?))
+                let mut parts = cursor.splitn(3, ':');
+                let (Some(at), Some(id), Some(kind)) = (parts.next(), parts.next(), parts.next()) else {
+                    return Err(invalid());
+                };
+                let kind =
+                    kind.parse::<usize>().ok().and_then(|k| K::ALL.get(k).copied()).ok_or_else(invalid)?;
+                Some((Timestamp(at.parse().map_err(|_| invalid())?), uuid("cursor", id)?, kind))
             }
             None => None,
         };
@@ -975,22 +1024,26 @@ impl QueryRoot {
             documents
                 .list(&filter, after, first + 1)
                 .into_iter()
-                .map(|d| DocumentRow {
-                    kind: format!("{:?}", d.kind),
-                    id: d.id.to_string(),
-                    partner: d.partner.map(|p| p.to_string()),
-                    amount: money(d.amount),
-                    status: d.status.clone(),
-                    created: d.created.0,
-                    updated: d.updated.0,
-                    reference: d.reference.map(|r| r.to_string()),
+                .map(|d| {
+                    let kind_index = K::ALL.iter().position(|k| *k == d.kind).unwrap_or_default();
+                    let row = DocumentRow {
+                        kind: format!("{:?}", d.kind),
+                        id: d.id.to_string(),
+                        partner: d.partner.map(|p| p.to_string()),
+                        amount: money(d.amount),
+                        status: d.status.word().to_string(),
+                        created: d.created.0,
+                        updated: d.updated.0,
+                        reference: d.reference.map(|r| r.to_string()),
+                    };
+                    (format!("{}:{}:{kind_index}", d.created.0, d.id), row)
                 })
                 .collect::<Vec<_>>()
         })
         .await?;
         let (rows, has_next_page) = split_page(rows, first);
-        let end_cursor =
-            if has_next_page { rows.last().map(|r| format!("{}:{}", r.created, r.id)) } else { None };
+        let end_cursor = if has_next_page { rows.last().map(|(cursor, _)| cursor.clone()) } else { None };
+        let rows = rows.into_iter().map(|(_, row)| row).collect();
         Ok(DocumentPage { nodes: rows, end_cursor, has_next_page, position })
     }
 
@@ -1049,6 +1102,22 @@ fn now_micros() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// The events at `positions` (each a point read of the log), in the order given.
+async fn events_at(
+    store: &EmbeddedStore,
+    positions: &[u64],
+) -> async_graphql::Result<Vec<infra::RecordedEvent>> {
+    let mut events = Vec::with_capacity(positions.len());
+    for &position in positions {
+        let mut page = store.read_all(position, 1).await.map_err(store_error)?;
+        match page.pop() {
+            Some(event) if event.position == position => events.push(event),
+            _ => return Err(error("store.missing", format!("no event at position {position}"))),
+        }
+    }
+    Ok(events)
 }
 
 /// A book's chart of accounts, folded from its stream.

@@ -1,13 +1,13 @@
 //! The books as the finance tests read them: the whole log folded once into the ledger and the open
 //! items, with every posted voucher's month and number.
 
-use domain::finance::journal::JournalEvent;
-use domain::process::ProcessInput;
+use domain::finance::journal::{JournalEvent, VoucherPosted};
 use domain::time::Period;
-use infra::codec::{decode_domain_event, decode_process_input};
+use infra::codec::decode_domain_event;
 use infra::{EventStore, RecordedEvent};
-use projections::ledger::Ledger;
-use projections::open_items::{OpenItems, OpenItemsInput};
+use projections::fact::Fact;
+use projections::ledger::{Entry, Ledger, entries};
+use projections::open_items::OpenItems;
 
 /// Every event of the log, in order.
 pub async fn whole_log<S: EventStore>(store: &S) -> Vec<RecordedEvent> {
@@ -29,6 +29,20 @@ pub struct Books {
     pub open_items: OpenItems,
     /// (month, number) of every posted voucher, in posting order.
     pub vouchers: Vec<(Period, u32)>,
+    /// Every posting, by log position: what the ledger's detail points at.
+    pub postings: std::collections::HashMap<u64, VoucherPosted>,
+}
+
+impl Books {
+    /// The posted lines of an account in `months` (明细账), read back from the postings the ledger's
+    /// detail points at, as the query API does from the log.
+    pub fn detail(&self, code: &str, months: std::ops::RangeInclusive<Period>) -> Vec<Entry> {
+        self.ledger
+            .detail(code, months)
+            .into_iter()
+            .flat_map(|position| entries(code, position, &self.postings[&position]))
+            .collect()
+    }
 }
 
 /// Folds the whole log into [`Books`].
@@ -41,14 +55,12 @@ pub async fn fold_books<S: EventStore>(store: &S) -> Books {
                 decode_domain_event(&event.event_type, &event.payload).expect("decode");
             if let JournalEvent::Posted(p) = &posted {
                 books.vouchers.push((p.period, p.number));
+                books.postings.insert(event.position, p.clone());
             }
-            books.ledger.apply(&posted);
+            books.ledger.apply(&posted, event.position);
         }
-        if OpenItemsInput::listens_to(name) {
-            let input: OpenItemsInput =
-                decode_process_input(&event.event_type, &event.payload).expect("decode");
-            books.open_items.apply(&input, event.metadata.occurred_at);
-        }
+        let fact = Fact::decode(&event).expect("decode");
+        books.open_items.apply(&fact, event.metadata.occurred_at);
     }
     books
 }

@@ -141,7 +141,8 @@ async fn materials_go_through_production_cost_into_the_product_and_every_stock_a
     let order: ProductionOrder = bus.load(&ProductionOrder::stream(order_id)).await.unwrap();
     assert_eq!(order.status, ProductionStatus::Completed);
 
-    let ledger = tests::books::fold_books(&store).await.ledger;
+    let books = tests::books::fold_books(&store).await;
+    let ledger = &books.ledger;
     let balance = |code: &str| ledger.balance(code, november);
     let stock = |item| {
         let bus = bus.clone();
@@ -159,7 +160,7 @@ async fn materials_go_through_production_cost_into_the_product_and_every_stock_a
     let rows = ledger.trial_balance(&book.accounts, november);
     assert_eq!(rows.iter().filter(|r| r.level == 1).map(|r| r.closing).sum::<Decimal>(), Decimal::ZERO);
     // Drill-down: the product's cost in 1405 leads to the production order.
-    let receipt = ledger.detail("1405", november..=november);
+    let receipt = books.detail("1405", november..=november);
     let source =
         receipt.iter().find_map(|e| e.source.clone()).expect("the completion is booked with its source");
     assert_eq!((source.kind.as_str(), source.id), ("production.ProductionOrder", order_id.0));

@@ -11,7 +11,7 @@ use projections::documents::Documents;
 use projections::ledger::Ledgers;
 use projections::open_items::OpenItems;
 use projections::process_metrics::ProcessMetrics;
-use projections::runtime::{Projector, ReadModel, View};
+use projections::runtime::{Handle, ProjectorSet, ReadModel, View};
 use projections::stock::Stock;
 use std::collections::BTreeMap;
 
@@ -431,38 +431,35 @@ async fn check_books(
     Ok(())
 }
 
-/// Every read model under the projector runtime.
+/// Every read model under the projector runtime: one set, each event read and decoded once for all.
 struct ReadModels {
-    ledger: Projector<Ledgers, EmbeddedStore>,
-    items: Projector<OpenItems, EmbeddedStore>,
-    stock: Projector<Stock, EmbeddedStore>,
-    metrics: Projector<ProcessMetrics, EmbeddedStore>,
-    documents: Projector<Documents, EmbeddedStore>,
-    dashboard: Projector<Dashboard, EmbeddedStore>,
-    audit: Projector<Audit, EmbeddedStore>,
+    set: ProjectorSet<EmbeddedStore>,
+    ledger: Handle<Ledgers>,
+    items: Handle<OpenItems>,
+    stock: Handle<Stock>,
+    metrics: Handle<ProcessMetrics>,
+    documents: Handle<Documents>,
+    dashboard: Handle<Dashboard>,
+    audit: Handle<Audit>,
 }
 
 impl ReadModels {
     fn open(store: &EmbeddedStore, snapshots: &std::path::Path) -> ReadModels {
+        let mut set = ProjectorSet::new(store.clone(), snapshots).with_snapshot_every(97);
         ReadModels {
-            ledger: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
-            items: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
-            stock: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
-            metrics: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
-            documents: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
-            dashboard: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
-            audit: Projector::open(store.clone(), snapshots).with_snapshot_every(97),
+            ledger: set.add(),
+            items: set.add(),
+            stock: set.add(),
+            metrics: set.add(),
+            documents: set.add(),
+            dashboard: set.add(),
+            audit: set.add(),
+            set,
         }
     }
 
     async fn advance(&mut self) {
-        self.ledger.advance(|_, _| {}).await.unwrap();
-        self.items.advance(|_, _| {}).await.unwrap();
-        self.stock.advance(|_, _| {}).await.unwrap();
-        self.metrics.advance(|_, _| {}).await.unwrap();
-        self.documents.advance(|_, _| {}).await.unwrap();
-        self.dashboard.advance(|_, _| {}).await.unwrap();
-        self.audit.advance(|_, _| {}).await.unwrap();
+        self.set.catch_up(|_, _| {}).await.unwrap();
     }
 
     /// Live = rebuilt from zero = restarted from the last snapshot and caught up; and the stock model
@@ -475,23 +472,19 @@ impl ReadModels {
     ) -> Result<(), TestCaseError> {
         self.advance().await;
         async fn same<M: ReadModel + Clone + PartialEq + std::fmt::Debug>(
-            live: &Projector<M, EmbeddedStore>,
+            live: &Handle<M>,
             store: &EmbeddedStore,
             snapshots: &std::path::Path,
         ) -> Result<M, TestCaseError> {
             let head = store.head_position_now();
             let mut fresh = View::<M>::default();
             fresh.catch_up(store, head, |_| {}).await.unwrap();
-            let mut restarted = Projector::<M, _>::open(store.clone(), snapshots);
-            restarted.advance(|_, _| {}).await.unwrap();
-            let live = live.handle().read(M::clone).0;
+            let mut restarted = ProjectorSet::new(store.clone(), snapshots);
+            let restarted_model = restarted.add::<M>();
+            restarted.catch_up(|_, _| {}).await.unwrap();
+            let live = live.read(M::clone).0;
             prop_assert_eq!(&live, &fresh.model, "{}: live = rebuilt from zero", M::NAME);
-            prop_assert_eq!(
-                restarted.handle().read(M::clone).0,
-                fresh.model,
-                "{}: restart = rebuilt",
-                M::NAME
-            );
+            prop_assert_eq!(restarted_model.read(M::clone).0, fresh.model, "{}: restart = rebuilt", M::NAME);
             Ok(live)
         }
         same(&self.ledger, store, snapshots).await?;

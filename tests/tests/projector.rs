@@ -11,7 +11,8 @@ use domain::finance::rules::{AutoVoucher, RoleLine};
 use domain::finance::voucher::{VoucherSource, VoucherWord};
 use domain::time::Period;
 use domain::{BookId, CommandId, CommandMeta, EventId, Timestamp, VoucherId};
-use infra::{EmbeddedStore, EventStore, RecordedEvent, StoreError};
+use infra::{EmbeddedStore, EventStore, RecordedEvent};
+use projections::fact::Fact;
 use projections::ledger::Ledgers;
 use projections::open_items::OpenItems;
 use projections::runtime::{Opened, Projector, ReadModel, View, snapshot_path};
@@ -122,16 +123,13 @@ async fn a_damaged_snapshot_or_a_new_model_version_is_rebuilt_from_zero() {
     struct LedgerV2(Ledgers);
     impl ReadModel for LedgerV2 {
         const NAME: &'static str = "ledger";
-        const VERSION: u32 = 3;
-        fn listens_to(event_type: &str) -> bool {
-            <Ledgers as ReadModel>::listens_to(event_type)
-        }
-        fn apply(&mut self, event: &RecordedEvent) -> Result<(), StoreError> {
-            ReadModel::apply(&mut self.0, event)
+        const VERSION: u32 = <Ledgers as ReadModel>::VERSION + 1;
+        fn apply(&mut self, event: &RecordedEvent, fact: &Fact) {
+            ReadModel::apply(&mut self.0, event, fact)
         }
     }
     let mut changed = Projector::<LedgerV2, _>::open(store.clone(), &snapshots);
-    assert_eq!(changed.opened(), &Opened::VersionChanged { found: 2 });
+    assert_eq!(changed.opened(), &Opened::VersionChanged { found: <Ledgers as ReadModel>::VERSION });
     assert_eq!(changed.position(), 0, "starts over");
     changed.catch_up(|_, _| {}).await.unwrap();
     assert_eq!(changed.handle().read(|l| l.0.clone()).0, rebuilt::<Ledgers>(&store).await.model);
@@ -199,4 +197,56 @@ async fn a_model_as_of_a_position_or_a_business_date_counts_back_dated_events_on
     assert_eq!(cash(&cache.get(&store, AsOf::Date(day(2))).await.unwrap()), Decimal::from(19));
     let same = cache.get(&store, AsOf::Position(after_first_day)).await.unwrap();
     assert!(std::sync::Arc::ptr_eq(&by_position, &same));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_set_keeps_several_models_from_one_reading_and_rebuilds_the_one_asked_for() {
+    use projections::runtime::ProjectorSet;
+    let (dir, store, bus) = open().await;
+    let snapshots = dir.path().join("snapshots");
+    sell(&bus, 0, 20).await;
+    // The ledger was snapshotted halfway; the open items never were.
+    let halfway = Projector::<Ledgers, _>::open(store.clone(), &snapshots).catch_up(|_, _| {}).await.unwrap();
+    sell(&bus, 20, 20).await;
+    let mut set = ProjectorSet::new(store.clone(), &snapshots);
+    let ledger = set.add::<Ledgers>();
+    let items = set.add::<OpenItems>();
+    assert_eq!(
+        set.opened(),
+        vec![("ledger", Opened::Snapshot { position: halfway }), ("open-items", Opened::Empty)]
+    );
+    assert_eq!((ledger.position(), items.position(), set.position()), (halfway, 0, 0));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let live = tokio::spawn(async move { set.run(stopped).await });
+    sell(&bus, 40, 10).await;
+    let head = store.head_position().await.unwrap();
+    ledger.wait_for(head, Duration::from_secs(10)).await.unwrap();
+    items.wait_for(head, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(
+        ledger.read(|l| l.clone()).0,
+        rebuilt::<Ledgers>(&store).await.model,
+        "the ledger: from its snapshot"
+    );
+    assert_eq!(
+        items.read(|i| i.clone()).0,
+        rebuilt::<OpenItems>(&store).await.model,
+        "the open items: from 0"
+    );
+    // A rebuild asked through the ledger's handle rebuilds the ledger, not the other model.
+    ledger.request_rebuild();
+    assert!(ledger.wait_for_rebuilds(1, Duration::from_secs(10)).await);
+    assert_eq!(items.rebuilds(), 0);
+    sell(&bus, 50, 5).await;
+    let head = store.head_position().await.unwrap();
+    ledger.wait_for(head, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(ledger.read(|l| l.clone()).0, rebuilt::<Ledgers>(&store).await.model);
+    stop.send(true).unwrap();
+    live.await.unwrap().unwrap();
+    // Stopping snapshotted both at the head.
+    for opened in [
+        Projector::<Ledgers, _>::open(store.clone(), &snapshots).opened().clone(),
+        Projector::<OpenItems, _>::open(store.clone(), &snapshots).opened().clone(),
+    ] {
+        assert_eq!(opened, Opened::Snapshot { position: head });
+    }
 }

@@ -74,9 +74,35 @@ pub(crate) struct FrameCursor<'f> {
 /// Bytes fetched per positioned read when scanning: large enough to amortise the system call.
 pub(crate) const SCAN_CHUNK_BYTES: usize = 1 << 20;
 
+thread_local! {
+    /// A read buffer kept per thread between cursors: a replay makes one cursor per page it reads,
+    /// and a fresh megabyte each time cost more in page faults and zeroing than the reads themselves.
+    static SPARE_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The largest buffer kept for the next cursor on the thread.
+const SPARE_BUFFER_MAX: usize = 8 << 20;
+
+impl Drop for FrameCursor<'_> {
+    fn drop(&mut self) {
+        if self.buf.capacity() <= SPARE_BUFFER_MAX {
+            let buf = std::mem::take(&mut self.buf);
+            SPARE_BUFFER.with(|spare| {
+                let mut spare = spare.borrow_mut();
+                if spare.capacity() < buf.capacity() {
+                    *spare = buf;
+                }
+            });
+        }
+    }
+}
+
 impl<'f> FrameCursor<'f> {
     pub fn new(file: &'f File, file_len: u64, offset: u64, chunk: usize) -> Self {
-        FrameCursor { file, file_len, offset, buf: Vec::new(), buf_start: offset, chunk }
+        let mut buf = SPARE_BUFFER.with(|spare| std::mem::take(&mut *spare.borrow_mut()));
+        // Whatever the spare held is stale: emptied, it keeps only its capacity (its pages).
+        buf.clear();
+        FrameCursor { file, file_len, offset, buf, buf_start: offset, chunk }
     }
 
     pub fn offset(&self) -> u64 {

@@ -1,0 +1,227 @@
+//! The read side's benchmarks over a real log (one made by `erp bench order-to-cash --keep DIR`):
+//! W2 through every read model (`erp bench projections`), W5 cold start (`erp bench cold-start`) and
+//! query latency (`erp bench queries`).
+#![allow(clippy::float_arithmetic)] // Rates and ratios for reporting only; no money passes here.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use infra::{EmbeddedStore, RecordedEvent};
+use projections::fact::Fact;
+use projections::runtime::{ProjectorSet, READ_PAGE, ReadModel, View};
+use serde_json::{Value, json};
+
+use crate::bench::{peak_rss_mib, percentile};
+
+fn open_log(data_dir: &Path) -> anyhow::Result<EmbeddedStore> {
+    anyhow::ensure!(
+        data_dir.is_dir(),
+        "no log at {} (make one with `erp bench order-to-cash --keep DIR`; the log is DIR/log)",
+        data_dir.display()
+    );
+    Ok(EmbeddedStore::open_dir(data_dir)?)
+}
+
+/// Every read model as a view folded by hand, timed one by one.
+#[derive(Default)]
+struct Views {
+    ledger: View<projections::ledger::Ledgers>,
+    items: View<projections::open_items::OpenItems>,
+    stock: View<projections::stock::Stock>,
+    metrics: View<projections::process_metrics::ProcessMetrics>,
+    documents: View<projections::documents::Documents>,
+    dashboard: View<projections::dashboard::Dashboard>,
+    audit: View<projections::audit::Audit>,
+}
+
+const NAMES: [&str; 7] = [
+    projections::ledger::Ledgers::NAME,
+    projections::open_items::OpenItems::NAME,
+    projections::stock::Stock::NAME,
+    projections::process_metrics::ProcessMetrics::NAME,
+    projections::documents::Documents::NAME,
+    projections::dashboard::Dashboard::NAME,
+    projections::audit::Audit::NAME,
+];
+
+impl Views {
+    /// Folds one page into every model, adding the seconds each one took to `spent`.
+    fn fold(&mut self, page: &[RecordedEvent], facts: &[Fact], spent: &mut [f64; 7]) {
+        let mut timed = |i: usize, fold: &mut dyn FnMut()| {
+            let t = Instant::now();
+            fold();
+            spent[i] += t.elapsed().as_secs_f64();
+        };
+        timed(0, &mut || self.ledger.apply_facts(page, facts));
+        timed(1, &mut || self.items.apply_facts(page, facts));
+        timed(2, &mut || self.stock.apply_facts(page, facts));
+        timed(3, &mut || self.metrics.apply_facts(page, facts));
+        timed(4, &mut || self.documents.apply_facts(page, facts));
+        timed(5, &mut || self.dashboard.apply_facts(page, facts));
+        timed(6, &mut || self.audit.apply_facts(page, facts));
+    }
+}
+
+/// W2 through the read models: the whole log read from position 0 in pages, each event decoded once
+/// and folded through every model on this thread. Answers the events, the seconds and the breakdown.
+pub(crate) fn fold_whole_log(store: &EmbeddedStore) -> anyhow::Result<(u64, f64, Value)> {
+    let head = store.head_position_now();
+    let started = Instant::now();
+    let mut views = Views::default();
+    let mut spent = [0.0f64; 7];
+    let (mut reading, mut decoding) = (0.0f64, 0.0f64);
+    let mut position = 0;
+    while position < head {
+        let t = Instant::now();
+        let page = store.read_all_blocking(position + 1, READ_PAGE)?;
+        reading += t.elapsed().as_secs_f64();
+        let Some(last) = page.last() else { break };
+        position = last.position;
+        let t = Instant::now();
+        let facts = Fact::decode_all(&page)?;
+        decoding += t.elapsed().as_secs_f64();
+        views.fold(&page, &facts, &mut spent);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        views.stock.model.valuation() > rust_decimal::Decimal::ZERO,
+        "the stock model folded nothing"
+    );
+    let per_model: serde_json::Map<String, Value> =
+        NAMES.iter().zip(spent).map(|(n, s)| (n.to_string(), json!(s))).collect();
+    let breakdown = json!({ "read": reading, "decode": decoding, "models": per_model });
+    Ok((position, seconds, breakdown))
+}
+
+/// `erp bench projections`: W2 through every read model over an existing log.
+pub(crate) fn projections(data_dir: &Path) -> anyhow::Result<Value> {
+    let store = open_log(data_dir)?;
+    let (events, seconds, breakdown) = fold_whole_log(&store)?;
+    store.close()?;
+    Ok(json!({
+        "workload": "W2 through every read model (one read, one decode per event, one task)",
+        "events": events,
+        "seconds": seconds,
+        "events_per_sec": events as f64 / seconds,
+        "target_events_per_sec": 1_000_000,
+        "seconds_breakdown": breakdown,
+        "peak_rss_mib": peak_rss_mib(),
+    }))
+}
+
+/// Prepares `erp bench cold-start`: every model folded to `behind` events before the head and
+/// snapshotted there, as a service that stopped (or crashed after its last snapshot) would leave them.
+pub(crate) fn prepare_cold_start(data_dir: &Path, behind: u64) -> anyhow::Result<(u64, u64)> {
+    let store = open_log(data_dir)?;
+    let head = store.head_position_now();
+    let until = head.saturating_sub(behind);
+    let snapshots = data_dir.join("projections");
+    let runtime = crate::bench::runtime()?;
+    runtime.block_on(async {
+        let mut set = ProjectorSet::new(store.clone(), &snapshots);
+        let _handles = query_api::Handles::add_all_from_zero(&mut set);
+        set.catch_up_to(until, |_, _| {}).await?;
+        set.snapshot_all()?;
+        anyhow::Ok(())
+    })?;
+    store.close()?;
+    Ok((head, until))
+}
+
+/// One cold start: open the store, load every snapshot, fold the tail to the head. Answers the
+/// seconds of each phase.
+pub(crate) fn cold_start(data_dir: &Path) -> anyhow::Result<Value> {
+    let started = Instant::now();
+    let store = EmbeddedStore::open_dir(data_dir)?;
+    let opened_store = started.elapsed().as_secs_f64();
+    let runtime = crate::bench::runtime()?;
+    let (loaded, caught_up, from, head) = runtime.block_on(async {
+        let mut set = ProjectorSet::new(store.clone(), data_dir.join("projections"));
+        let _handles = query_api::Handles::add_to(&mut set);
+        let loaded = started.elapsed().as_secs_f64();
+        let from = set.position();
+        let head = set.catch_up(|_, _| {}).await?;
+        anyhow::Ok((loaded, started.elapsed().as_secs_f64(), from, head))
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    store.close()?;
+    Ok(json!({
+        "workload": "W5 cold start (open the store, load every read model's snapshot, fold the tail)",
+        "head": head,
+        "tail_events": head - from,
+        "seconds": seconds,
+        "seconds_open_store": opened_store,
+        "seconds_load_snapshots": loaded - opened_store,
+        "seconds_fold_tail": caught_up - loaded,
+        "target_seconds": 2.0,
+        "snapshot_bytes": snapshot_bytes(&data_dir.join("projections")),
+        "peak_rss_mib": peak_rss_mib(),
+    }))
+}
+
+fn snapshot_bytes(dir: &Path) -> Value {
+    let mut sizes = serde_json::Map::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if let Ok(meta) = entry.metadata() {
+            sizes.insert(entry.file_name().to_string_lossy().into_owned(), json!(meta.len()));
+        }
+    }
+    Value::Object(sizes)
+}
+
+/// `erp bench queries`: each query kind asked `queries` times through the GraphQL schema in process
+/// (parsing, validation, resolvers, serialization; no HTTP), p50 and p99 per kind.
+pub(crate) fn queries(data_dir: &Path, queries: usize) -> anyhow::Result<Value> {
+    let store = open_log(data_dir)?;
+    let runtime = crate::bench::runtime()?;
+    let results = runtime.block_on(async {
+        let mut set = ProjectorSet::new(store.clone(), data_dir.join("projections"));
+        let handles = query_api::Handles::add_to(&mut set);
+        set.catch_up(|_, _| {}).await?;
+        let read = Arc::new(query_api::ReadSide::new(store.clone(), handles));
+        let schema = query_api::schema(read);
+        let book = uuid::Uuid::from_u128(1);
+        let kinds = [
+            (
+                "trial_balance",
+                format!(
+                    r#"{{ trialBalance(book: "{book}", period: "1970-06") {{ rows {{ code closing }} }} }}"#
+                ),
+            ),
+            (
+                "receivables_aging",
+                r#"{ openItems(subledger: RECEIVABLE) { aging { notDue within30Days over90Days } } }"#
+                    .to_string(),
+            ),
+            (
+                "stock_page",
+                r#"{ stockLevels(first: 50) { nodes { item onHand available value } endCursor } }"#
+                    .to_string(),
+            ),
+        ];
+        let mut out = Vec::new();
+        for (name, query) in kinds {
+            let mut micros = Vec::with_capacity(queries);
+            for _ in 0..queries {
+                let t = Instant::now();
+                let response = schema.execute(query.as_str()).await;
+                micros.push(t.elapsed().as_micros() as u64);
+                anyhow::ensure!(response.errors.is_empty(), "{name}: {:?}", response.errors);
+            }
+            micros.sort_unstable();
+            out.push(json!({
+                "workload": format!("query {name}"),
+                "queries": queries,
+                "p50_us": percentile(&micros, 0.5),
+                "p99_us": percentile(&micros, 0.99),
+                "max_us": micros.last().copied().unwrap_or(0),
+                "target_us": 10_000,
+            }));
+        }
+        anyhow::Ok(out)
+    })?;
+    let head = store.head_position_now();
+    store.close()?;
+    Ok(json!({ "head": head, "results": results, "peak_rss_mib": peak_rss_mib() }))
+}
