@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use infra::{EmbeddedStore, EventStore};
-use projections::runtime::{Opened, ProjectorSet, ReadModel, read_snapshot};
+use projections::runtime::{Opened, ProjectorSet, ReadModel};
 
 use crate::cli::{ProjectionsArgs, ProjectionsCommand};
 
@@ -88,8 +88,16 @@ fn status(args: &ProjectionsArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A model's snapshot, checked but not decoded (a status must not load every model).
 fn status_of<M: ReadModel>(dir: &Path) -> (&'static str, u32, Opened) {
-    (M::NAME, M::VERSION, read_snapshot::<M>(dir).1)
+    use infra::snapshot::SnapshotRead;
+    let opened = match infra::snapshot::peek_snapshot(dir, M::NAME, M::VERSION) {
+        SnapshotRead::Found { position, .. } => Opened::Snapshot { position },
+        SnapshotRead::Missing => Opened::Empty,
+        SnapshotRead::OtherVersion { found } => Opened::VersionChanged { found },
+        SnapshotRead::Damaged { reason } => Opened::Damaged { reason },
+    };
+    (M::NAME, M::VERSION, opened)
 }
 
 /// Adds the read model called `name` to `set`, starting from position 0.

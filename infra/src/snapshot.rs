@@ -81,8 +81,23 @@ pub fn write_snapshot_bytes(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Re
     std::fs::File::open(dir)?.sync_all()
 }
 
+/// What a snapshot file holds, checked (magic, model, checksum) without decoding the state: for status
+/// reports, which must not load every model to say where each one stands.
+pub fn peek_snapshot(dir: &Path, name: &str, version: u32) -> SnapshotRead<()> {
+    read_with(dir, name, version, |_| Ok(()))
+}
+
 /// Reads the snapshot of model `name`, code `version`, from `dir`.
 pub fn read_snapshot<T: DeserializeOwned>(dir: &Path, name: &str, version: u32) -> SnapshotRead<T> {
+    read_with(dir, name, version, |body| postcard::from_bytes(body).map_err(|e| e.to_string()))
+}
+
+fn read_with<T>(
+    dir: &Path,
+    name: &str,
+    version: u32,
+    decode: impl FnOnce(&[u8]) -> Result<T, String>,
+) -> SnapshotRead<T> {
     let path = snapshot_path(dir, name);
     match std::fs::metadata(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => SnapshotRead::Missing,
@@ -91,13 +106,18 @@ pub fn read_snapshot<T: DeserializeOwned>(dir: &Path, name: &str, version: u32) 
             SnapshotRead::Damaged { reason: format!("{} bytes is over the limit", meta.len()) }
         }
         Ok(_) => match std::fs::read(&path) {
-            Ok(bytes) => parse(&bytes, name, version),
+            Ok(bytes) => parse(&bytes, name, version, decode),
             Err(e) => SnapshotRead::Damaged { reason: e.to_string() },
         },
     }
 }
 
-fn parse<T: DeserializeOwned>(bytes: &[u8], name: &str, version: u32) -> SnapshotRead<T> {
+fn parse<T>(
+    bytes: &[u8],
+    name: &str,
+    version: u32,
+    decode: impl FnOnce(&[u8]) -> Result<T, String>,
+) -> SnapshotRead<T> {
     let damaged = |reason: &str| SnapshotRead::Damaged { reason: reason.to_string() };
     let mut at = 0usize;
     let mut take = |n: usize| -> Option<&[u8]> {
@@ -129,7 +149,7 @@ fn parse<T: DeserializeOwned>(bytes: &[u8], name: &str, version: u32) -> Snapsho
     if u64::from(crc32c::crc32c(body)) != crc {
         return damaged("the checksum does not match");
     }
-    match postcard::from_bytes(body) {
+    match decode(body) {
         Ok(state) => SnapshotRead::Found { state, position },
         Err(e) => damaged(&format!("the state does not decode: {e}")),
     }
@@ -155,6 +175,8 @@ mod tests {
             SnapshotRead::OtherVersion { found: 3 }
         ));
         assert!(matches!(read_snapshot::<Vec<(u32, String)>>(dir.path(), "other", 3), SnapshotRead::Missing));
+        // A peek checks the file and says where it stands without decoding the state.
+        assert!(matches!(peek_snapshot(dir.path(), "model", 3), SnapshotRead::Found { position: 42, .. }));
         let path = snapshot_path(dir.path(), "model");
         let bytes = std::fs::read(&path).unwrap();
         for cut in [0, 5, 20, bytes.len() - 1] {
@@ -170,5 +192,6 @@ mod tests {
             read_snapshot::<Vec<(u32, String)>>(dir.path(), "model", 3),
             SnapshotRead::Damaged { .. }
         ));
+        assert!(matches!(peek_snapshot(dir.path(), "model", 3), SnapshotRead::Damaged { .. }));
     }
 }

@@ -270,23 +270,64 @@ pub struct Projector<M: ReadModel, S: EventStore> {
     inbox: Option<mpsc::UnboundedReceiver<&'static str>>,
     /// The snapshot being written in the background, if one is.
     writing: Option<std::thread::JoinHandle<()>>,
+    /// Whether the snapshot was read (a set's members read theirs together, in parallel).
+    loaded: bool,
+}
+
+/// How a projector starts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// From its snapshot, read now.
+    Snapshot,
+    /// From its snapshot, read later by [`Projector::load`].
+    Deferred,
+    /// From position 0, whatever the snapshot.
+    Zero,
 }
 
 impl<M: ReadModel, S: EventStore> Projector<M, S> {
     /// Opens the projector of `M` over `store`, with its snapshots in `dir`.
     pub fn open(store: S, dir: impl Into<PathBuf>) -> Projector<M, S> {
         let (requests, inbox) = mpsc::unbounded_channel();
-        Projector::open_with(store, dir.into(), false, requests, Some(inbox))
+        Projector::open_with(store, dir.into(), Start::Snapshot, requests, Some(inbox))
     }
 
     fn open_with(
         store: S,
         dir: PathBuf,
-        from_zero: bool,
+        start: Start,
         requests: mpsc::UnboundedSender<&'static str>,
         inbox: Option<mpsc::UnboundedReceiver<&'static str>>,
     ) -> Projector<M, S> {
-        let (view, opened) = if from_zero { (None, Opened::Empty) } else { read_snapshot::<M>(&dir) };
+        let (position, _) = watch::channel(0);
+        let mut projector = Projector {
+            store,
+            dir,
+            view: Arc::new(RwLock::new(View::default())),
+            position,
+            opened: Opened::Empty,
+            snapshot_every: SNAPSHOT_EVERY,
+            snapshot_at: 0,
+            rebuild: None,
+            rebuilds: watch::channel(0).0,
+            requests,
+            inbox,
+            writing: None,
+            loaded: start == Start::Zero,
+        };
+        if start == Start::Snapshot {
+            projector.load();
+        }
+        projector
+    }
+
+    /// Reads the snapshot (once) and puts its view in place.
+    fn load(&mut self) {
+        if self.loaded {
+            return;
+        }
+        self.loaded = true;
+        let (view, opened) = read_snapshot::<M>(&self.dir);
         if let Opened::VersionChanged { found } = &opened {
             tracing::info!(
                 model = M::NAME,
@@ -298,22 +339,11 @@ impl<M: ReadModel, S: EventStore> Projector<M, S> {
         if let Opened::Damaged { reason } = &opened {
             tracing::warn!(model = M::NAME, reason, "snapshot unusable: rebuilding");
         }
-        let view = view.unwrap_or_default();
-        let snapshot_at = view.position;
-        let (position, _) = watch::channel(view.position);
-        Projector {
-            store,
-            dir,
-            view: Arc::new(RwLock::new(view)),
-            position,
-            opened,
-            snapshot_every: SNAPSHOT_EVERY,
-            snapshot_at,
-            rebuild: None,
-            rebuilds: watch::channel(0).0,
-            requests,
-            inbox,
-            writing: None,
+        self.opened = opened;
+        if let Some(view) = view {
+            self.snapshot_at = view.position;
+            self.position.send_replace(view.position);
+            *self.view.write().expect("a projector never panics while holding the view") = view;
         }
     }
 
@@ -507,6 +537,7 @@ const REBUILD_POLL: Duration = Duration::from_millis(20);
 /// One model of a [`ProjectorSet`], its type erased.
 trait Member: Send {
     fn name(&self) -> &'static str;
+    fn load(&mut self);
     fn opened(&self) -> &Opened;
     fn position(&self) -> u64;
     fn fold(&mut self, events: &[RecordedEvent], facts: &[Fact]);
@@ -523,6 +554,9 @@ trait Member: Send {
 impl<M: ReadModel, S: EventStore> Member for Projector<M, S> {
     fn name(&self) -> &'static str {
         M::NAME
+    }
+    fn load(&mut self) {
+        Projector::load(self)
     }
     fn opened(&self) -> &Opened {
         &self.opened
@@ -590,18 +624,20 @@ impl<S: EventStore> ProjectorSet<S> {
         self
     }
 
-    /// Adds `M`, opened from its snapshot (or from 0 when there is none usable), and answers its handle.
+    /// Adds `M`, to be opened from its snapshot (or from 0 when there is none usable), and answers its
+    /// handle. The snapshots of every model added are read together, in parallel, before the first
+    /// fold ([`load`](ProjectorSet::load)); until then the handle reads an empty model at position 0.
     pub fn add<M: ReadModel>(&mut self) -> Handle<M> {
-        self.add_member::<M>(false)
+        self.add_member::<M>(Start::Deferred)
     }
 
     /// Adds `M` starting from position 0 whatever its snapshot says (an offline rebuild): the snapshot
     /// is replaced only once the model has caught up.
     pub fn add_from_zero<M: ReadModel>(&mut self) -> Handle<M> {
-        self.add_member::<M>(true)
+        self.add_member::<M>(Start::Zero)
     }
 
-    fn add_member<M: ReadModel>(&mut self, from_zero: bool) -> Handle<M> {
+    fn add_member<M: ReadModel>(&mut self, start: Start) -> Handle<M> {
         assert!(
             self.members.iter().all(|m| m.name() != M::NAME),
             "read model {} added twice to one set",
@@ -610,7 +646,7 @@ impl<S: EventStore> ProjectorSet<S> {
         let projector = Projector::<M, S>::open_with(
             self.store.clone(),
             self.dir.clone(),
-            from_zero,
+            start,
             self.requests.clone(),
             None,
         )
@@ -620,8 +656,30 @@ impl<S: EventStore> ProjectorSet<S> {
         handle
     }
 
-    /// What opening found, per model.
-    pub fn opened(&self) -> Vec<(&'static str, Opened)> {
+    /// Reads every model's snapshot that has not been read yet, on up to four threads: a cold start
+    /// waits for the largest snapshot, not for all of them one after the other.
+    pub fn load(&mut self) {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+        // Each thread takes the next model still to read: the large ones do not queue on one thread.
+        let queue = std::sync::Mutex::new(self.members.iter_mut());
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    loop {
+                        let next = queue.lock().expect("no panic while taking a model").next();
+                        match next {
+                            Some(member) => member.load(),
+                            None => break,
+                        }
+                    }
+                });
+            }
+        });
+    }
+
+    /// What opening found, per model (reading the snapshots first if they were not yet).
+    pub fn opened(&mut self) -> Vec<(&'static str, Opened)> {
+        self.load();
         self.members.iter().map(|m| (m.name(), m.opened().clone())).collect()
     }
 
@@ -658,6 +716,7 @@ impl<S: EventStore> ProjectorSet<S> {
         until: u64,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<u64, ProjectionError> {
+        self.load();
         while self.position() < until {
             let page = self.store.read_all(self.position() + 1, READ_PAGE).await?;
             let page: Vec<RecordedEvent> = page.into_iter().take_while(|e| e.position <= until).collect();

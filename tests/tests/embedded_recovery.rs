@@ -206,6 +206,35 @@ async fn a_flipped_bit_in_an_earlier_frame_fails_the_open_naming_segment_and_off
 }
 
 #[tokio::test]
+async fn verified_in_the_background_a_flipped_bit_opens_but_refuses_appends_naming_the_damage() {
+    let dir = closed_store_with_five_commits().await;
+    let (offset, _) = flip_bit_in_frame(dir.path(), 1);
+    let config = EmbeddedConfig { verify_in_background: true, ..EmbeddedConfig::new(dir.path()) };
+    let store = EmbeddedStore::open(config).expect("the open does not wait for the sweep");
+    let mut damage = None;
+    for _ in 0..500 {
+        damage = store.damage();
+        if damage.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let damage = damage.expect("the sweep finds the damage");
+    assert!(damage.contains("00000000.seg") && damage.contains(&format!("offset {offset}")), "{damage}");
+    let refused = store.append(&stream("a"), ExpectedVersion::Any, events(command(), 1)).await.unwrap_err();
+    assert_eq!(refused.code(), "store.poisoned");
+    // Reads still check each frame: the damaged one is refused, never served.
+    assert_eq!(store.read_all_blocking(2, 10).unwrap_err().code(), "store.corrupt");
+    // An intact log verified in the background stays healthy.
+    let intact = closed_store_with_five_commits().await;
+    let config = EmbeddedConfig { verify_in_background: true, ..EmbeddedConfig::new(intact.path()) };
+    let store = EmbeddedStore::open(config).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(store.damage(), None);
+    store.append(&stream("a"), ExpectedVersion::Any, events(command(), 1)).await.unwrap().unwrap();
+}
+
+#[tokio::test]
 async fn a_tampered_event_with_a_recomputed_crc_breaks_the_hash_chain() {
     let dir = closed_store_with_five_commits().await;
     std::fs::remove_file(dir.path().join("index.ckpt")).unwrap();

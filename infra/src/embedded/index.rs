@@ -171,7 +171,9 @@ impl Index {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(StoreError::io(format!("opening {}", path.display()), e)),
         };
-        let mut bytes = Vec::new();
+        // Sized once: growing a buffer of a hundred megabytes by doubling copied it several times over.
+        let len = file.metadata().map_or(0, |m| m.len() as usize);
+        let mut bytes = Vec::with_capacity(len);
         file.read_to_end(&mut bytes).map_err(|e| StoreError::io(format!("reading {}", path.display()), e))?;
         match parse_checkpoint(&bytes) {
             Some(index) => Ok(Some(index)),

@@ -23,8 +23,12 @@ use crate::limits;
 /// open (even after another crash) starts from it.
 const CHECKPOINT_AFTER_SCAN_EVENTS: u64 = 1_000_000;
 
+/// A check left to run after the open (the CRC sweep under the checkpoint, when deferred).
+pub(crate) type DeferredCheck = Box<dyn FnOnce() -> Result<(), StoreError> + Send>;
+
 pub(crate) struct Opened {
     pub index: Index,
+    pub deferred_check: Option<DeferredCheck>,
     pub segment_files: Vec<Arc<File>>,
     /// Write handle of the last segment, positioned by offset (writes use `pwrite`).
     pub write_file: File,
@@ -68,8 +72,14 @@ pub(crate) fn recover(config: &EmbeddedConfig) -> Result<Opened, StoreError> {
         None => Index::empty(),
     };
     let events_from_checkpoint = index.head_position();
+    let mut deferred_check: Option<DeferredCheck> = None;
     if config.verify_crc_on_open && events_from_checkpoint > 0 {
-        verify_covered_frames(&files, index.tail)?;
+        if config.verify_in_background {
+            let (files, tail) = (files.clone(), index.tail);
+            deferred_check = Some(Box::new(move || verify_covered_frames(&files, tail)));
+        } else {
+            verify_covered_frames(&files, index.tail)?;
+        }
     }
 
     let mut events_scanned = 0u64;
@@ -145,7 +155,7 @@ pub(crate) fn recover(config: &EmbeddedConfig) -> Result<Opened, StoreError> {
         events_scanned,
         torn_tail,
     };
-    Ok(Opened { index, segment_files: files, write_file, report })
+    Ok(Opened { index, deferred_check, segment_files: files, write_file, report })
 }
 
 /// Applies one intact frame found by the scan to the index, checking chain, position and version.
