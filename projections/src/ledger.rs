@@ -27,8 +27,11 @@ pub struct Movement {
 pub struct Ledger {
     /// Account code → month → the month's movement.
     movements: BTreeMap<String, BTreeMap<Period, Movement>>,
-    /// Vouchers folded in, so a journal read twice is counted once.
-    vouchers: HashSet<VoucherId>,
+    /// Every voucher folded in, with the log position of its posting: a journal read twice is counted
+    /// once, and a voucher is found by its id (drill-down).
+    vouchers: HashMap<VoucherId, u64>,
+    /// Month → voucher word → the positions of the postings, in number order (凭证列表).
+    journal: BTreeMap<Period, BTreeMap<VoucherWord, Postings>>,
     /// The same movements without the month-end vouchers (结转): what the income statement reports.
     operating: BTreeMap<String, BTreeMap<Period, Movement>>,
     /// Department → account code → month → the operating movement of the lines naming the department
@@ -41,7 +44,6 @@ pub struct Ledger {
 }
 
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// One posted voucher line of an account, as the detail (明细账) shows it: read back from the
 /// voucher's `VoucherPosted` event at `position`.
@@ -123,9 +125,11 @@ impl Ledger {
     /// Folds a journal event recorded at log `position`.
     pub fn apply(&mut self, event: &JournalEvent, position: u64) {
         let JournalEvent::Posted(posted) = event else { return };
-        if !self.vouchers.insert(posted.voucher) {
+        if self.vouchers.contains_key(&posted.voucher) {
             return;
         }
+        self.vouchers.insert(posted.voucher, position);
+        self.journal.entry(posted.period).or_default().entry(posted.word).or_default().push(position);
         let month_end = posted.source.as_ref().is_some_and(|s| s.kind == MONTH_END_SOURCE);
         for (i, line) in posted.lines.iter().enumerate() {
             let code = line.account.as_str();
@@ -159,6 +163,65 @@ impl Ledger {
             .get(code)
             .map(|by_month| by_month.range(months).flat_map(|(_, p)| p.after(0)).collect())
             .unwrap_or_default()
+    }
+
+    /// A page of an account's detail: the positions from the `skip`-th on, at most `take`.
+    pub fn detail_page(
+        &self,
+        code: &str,
+        months: std::ops::RangeInclusive<Period>,
+        skip: u64,
+        take: usize,
+    ) -> Vec<u64> {
+        let Some(by_month) = self.postings.get(code) else { return Vec::new() };
+        let mut skip = skip;
+        let mut page = Vec::with_capacity(take.min(1_024));
+        for (_, postings) in by_month.range(months) {
+            if page.len() >= take {
+                break;
+            }
+            if skip >= postings.len() {
+                skip -= postings.len();
+                continue;
+            }
+            page.extend(postings.from_index(skip).take(take - page.len()));
+            skip = 0;
+        }
+        page
+    }
+
+    /// Where the posting of a voucher is in the log.
+    pub fn voucher_position(&self, voucher: VoucherId) -> Option<u64> {
+        self.vouchers.get(&voucher).copied()
+    }
+
+    /// A page of a month's vouchers (凭证列表) of one word or all, in word then number order: the
+    /// positions of their postings from the `skip`-th on, at most `take`, and how many there are.
+    pub fn journal_page(
+        &self,
+        period: Period,
+        word: Option<VoucherWord>,
+        skip: u64,
+        take: usize,
+    ) -> (Vec<u64>, u64) {
+        let Some(words) = self.journal.get(&period) else { return (Vec::new(), 0) };
+        let lists: Vec<&Postings> =
+            words.iter().filter(|(w, _)| word.is_none_or(|wanted| **w == wanted)).map(|(_, p)| p).collect();
+        let total = lists.iter().map(|p| p.len()).sum();
+        let mut skip = skip;
+        let mut page = Vec::with_capacity(take.min(1_024));
+        for postings in lists {
+            if page.len() >= take {
+                break;
+            }
+            if skip >= postings.len() {
+                skip -= postings.len();
+                continue;
+            }
+            page.extend(postings.from_index(skip).take(take - page.len()));
+            skip = 0;
+        }
+        (page, total)
     }
 
     /// How many vouchers an account's detail holds in `months`.
@@ -294,7 +357,7 @@ impl Ledgers {
 
 impl crate::runtime::ReadModel for Ledgers {
     const NAME: &'static str = "ledger";
-    const VERSION: u32 = 3;
+    const VERSION: u32 = 4;
 
     fn apply(&mut self, event: &infra::RecordedEvent, fact: &crate::fact::Fact) {
         if let crate::fact::Fact::Journal(journal) = fact {
@@ -397,6 +460,10 @@ mod tests {
         // Drill-down: the vouchers behind 1405's balance are found at their log positions, and each
         // expands into its lines there.
         assert_eq!(ledger.detail("1405", oct..=nov), vec![1, 3]);
+        assert_eq!(ledger.detail_page("1405", oct..=nov, 1, 10), vec![3], "a page after the first voucher");
+        assert_eq!(ledger.voucher_position(VoucherId(Uuid::from_u128(2))), Some(2));
+        assert_eq!(ledger.journal_page(nov, None, 0, 10), (vec![2, 3], 2));
+        assert_eq!(ledger.journal_page(nov, Some(VoucherWord::Shou), 0, 10), (vec![], 0));
         assert_eq!((ledger.detail("1405", nov..=nov), ledger.detail_len("1405", oct..=nov)), (vec![3], 2));
         let JournalEvent::Posted(third) = &events[2] else { unreachable!() };
         let lines = entries("1405", 3, third);

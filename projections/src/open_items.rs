@@ -6,7 +6,7 @@
 //! 1122 + 2203, payables less prepayments equal 2202-supplier + 1123 (tested on a whole flow in
 //! `tests/tests/finance_flow.rs`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use domain::finance::opening::{OpeningEvent, OpeningItem as Opened};
 use domain::purchasing::{PurchaseInvoiceEvent, SupplierPaymentEvent};
@@ -19,7 +19,7 @@ use crate::fact::Fact;
 use uuid::Uuid;
 
 /// Which subledger an item belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Ledger {
     Receivable,
     Payable,
@@ -76,10 +76,44 @@ impl Aging {
 
 const DAY_MICROS: i64 = 86_400_000_000;
 
+/// One line of a partner statement (对账单).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatementLine {
+    pub date: Timestamp,
+    /// The invoice, advance or credit the line is about.
+    pub document: Uuid,
+    pub kind: ItemKind,
+    /// `true` for the document itself, `false` for a settlement of it (a payment allocated to an
+    /// invoice, an advance used up).
+    pub opened: bool,
+    /// Signed: what it adds to what the partner owes us (receivables) or we owe them (payables).
+    pub amount: Decimal,
+    /// The balance after the line.
+    pub balance: Decimal,
+}
+
+/// A partner's statement over a date range: the balance brought forward, every line, the balance after.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statement {
+    pub opening: Decimal,
+    pub lines: Vec<StatementLine>,
+    pub closing: Decimal,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OpenItems {
-    items: BTreeMap<(Ledger, Uuid), OpenItem>,
+    items: HashMap<(Ledger, Uuid), OpenItem>,
+    /// The items open now (every settlement counted), ordered: balances and aging as of now read
+    /// these, not every item ever opened.
+    open: BTreeSet<(Ledger, Uuid)>,
+    /// Every item of a partner, in the order they were opened: statements and the use of advances.
+    by_partner: HashMap<(Ledger, PartnerId), Vec<Uuid>>,
+    /// The latest business time of any item or settlement: a date at or after it sees every item as
+    /// it is now.
+    latest: Option<Timestamp>,
 }
+
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 impl OpenItems {
     /// Folds one event recorded with business time `at`.
@@ -187,7 +221,28 @@ impl OpenItems {
     }
 
     fn open(&mut self, item: OpenItem) {
-        self.items.entry((item.ledger, item.document)).or_insert(item);
+        let key = (item.ledger, item.document);
+        if self.items.contains_key(&key) {
+            return;
+        }
+        self.latest = self.latest.max(Some(item.dated));
+        self.by_partner.entry((item.ledger, item.partner)).or_default().push(item.document);
+        if !item.amount.is_zero() {
+            self.open.insert(key);
+        }
+        self.items.insert(key, item);
+    }
+
+    /// Records a settlement of the item at `key` and keeps the open set true.
+    fn settled(&mut self, key: (Ledger, Uuid), at: Timestamp, amount: Decimal) {
+        let Some(item) = self.items.get_mut(&key) else { return };
+        item.settlements.push((at, amount));
+        self.latest = self.latest.max(Some(at));
+        if item.open_at(Timestamp(i64::MAX)).is_zero() {
+            self.open.remove(&key);
+        } else {
+            self.open.insert(key);
+        }
     }
 
     fn credit(
@@ -212,46 +267,102 @@ impl OpenItems {
     }
 
     fn settle(&mut self, ledger: Ledger, document: Uuid, at: Timestamp, amount: Decimal) {
-        if let Some(item) = self.items.get_mut(&(ledger, document)) {
-            item.settlements.push((at, amount));
-        }
+        self.settled((ledger, document), at, amount);
     }
 
     fn settle_advances(&mut self, ledger: Ledger, partner: PartnerId, at: Timestamp, amount: Decimal) {
         let mut left = amount;
-        let mut advances: Vec<_> = self
-            .items
-            .values_mut()
-            .filter(|i| i.ledger == ledger && i.partner == partner && i.kind == ItemKind::Advance)
+        let mut advances: Vec<(Timestamp, Uuid, Decimal)> = self
+            .partner_items(ledger, partner)
+            .filter(|i| i.kind == ItemKind::Advance)
+            .map(|i| (i.dated, i.document, i.open_at(at)))
             .collect();
-        advances.sort_by_key(|i| (i.dated, i.document));
-        for advance in advances {
-            let open = advance.open_at(at);
+        advances.sort_by_key(|(dated, document, _)| (*dated, *document));
+        for (_, document, open) in advances {
             if left.is_zero() || open <= Decimal::ZERO {
                 continue;
             }
             let used = left.min(open);
-            advance.settlements.push((at, used));
+            self.settled((ledger, document), at, used);
             left -= used;
+        }
+    }
+
+    /// Every item of a partner, in the order they were opened.
+    fn partner_items(&self, ledger: Ledger, partner: PartnerId) -> impl Iterator<Item = &OpenItem> {
+        self.by_partner
+            .get(&(ledger, partner))
+            .into_iter()
+            .flatten()
+            .filter_map(move |document| self.items.get(&(ledger, *document)))
+    }
+
+    /// The items that may be open at `at`: those open now when `at` is at or after every business time
+    /// seen (the usual question, answered from the open set), else every item of the ledger.
+    fn candidates(&self, ledger: Ledger, at: Timestamp) -> Box<dyn Iterator<Item = &OpenItem> + '_> {
+        if self.latest.is_none_or(|latest| at >= latest) {
+            let range = (ledger, Uuid::nil())..=(ledger, Uuid::max());
+            Box::new(self.open.range(range).filter_map(|key| self.items.get(key)))
+        } else {
+            Box::new(self.items.values().filter(move |i| i.ledger == ledger))
         }
     }
 
     /// The items of a partner with something open at `at`, oldest first.
     pub fn open_items(&self, ledger: Ledger, partner: PartnerId, at: Timestamp) -> Vec<&OpenItem> {
-        let mut items: Vec<_> = self
-            .items
-            .values()
-            .filter(|i| i.ledger == ledger && i.partner == partner && !i.open_at(at).is_zero())
-            .collect();
+        let mut items: Vec<_> =
+            self.partner_items(ledger, partner).filter(|i| !i.open_at(at).is_zero()).collect();
         items.sort_by_key(|i| (i.dated, i.document));
         items
+    }
+
+    /// A partner's statement (对账单) over the business days [`from`, `to`] (instants: `from` inclusive,
+    /// `to` inclusive): the balance before `from`, each invoice, advance or credit opened and each
+    /// settlement in the range with the running balance, and the balance at `to`.
+    pub fn statement(&self, ledger: Ledger, partner: PartnerId, from: Timestamp, to: Timestamp) -> Statement {
+        let before = Timestamp(from.0 - 1);
+        let sign =
+            |kind: ItemKind| if kind == ItemKind::Invoice { Decimal::ONE } else { Decimal::NEGATIVE_ONE };
+        let mut opening = Decimal::ZERO;
+        let mut lines = Vec::new();
+        for item in self.partner_items(ledger, partner) {
+            let s = sign(item.kind);
+            opening += s * item.open_at(before);
+            let line = |date, opened, amount| StatementLine {
+                date,
+                document: item.document,
+                kind: item.kind,
+                opened,
+                amount,
+                balance: Decimal::ZERO,
+            };
+            if (from..=to).contains(&item.dated) {
+                lines.push(line(item.dated, true, s * item.amount));
+            }
+            for (when, amount) in &item.settlements {
+                // A settlement before the item's own date counts from that date (as `open_at` does).
+                let effective = (*when).max(item.dated);
+                if (from..=to).contains(&effective) {
+                    lines.push(line(effective, false, -s * *amount));
+                }
+            }
+        }
+        // By date; on one date, in the order the items were opened, each followed by its settlements
+        // (a stable sort keeps the order they were visited in).
+        lines.sort_by_key(|l| l.date);
+        let mut balance = opening;
+        for line in &mut lines {
+            balance += line.amount;
+            line.balance = balance;
+        }
+        Statement { opening, lines, closing: balance }
     }
 
     /// What partners owe (receivables) or are owed (payables) at `at`: open invoices less advances and
     /// credits, per partner.
     pub fn balances(&self, ledger: Ledger, at: Timestamp) -> BTreeMap<PartnerId, Decimal> {
         let mut balances = BTreeMap::new();
-        for item in self.items.values().filter(|i| i.ledger == ledger) {
+        for item in self.candidates(ledger, at) {
             let open = item.open_at(at);
             let signed = if item.kind == ItemKind::Invoice { open } else { -open };
             *balances.entry(item.partner).or_insert(Decimal::ZERO) += signed;
@@ -263,7 +374,7 @@ impl OpenItems {
     /// Aging of the open invoices at `at` (advances and credits are not aged).
     pub fn aging(&self, ledger: Ledger, at: Timestamp) -> Aging {
         let mut aging = Aging::default();
-        for item in self.items.values().filter(|i| i.ledger == ledger && i.kind == ItemKind::Invoice) {
+        for item in self.candidates(ledger, at).filter(|i| i.kind == ItemKind::Invoice) {
             let open = item.open_at(at);
             if open.is_zero() {
                 continue;
@@ -284,7 +395,7 @@ impl OpenItems {
 
 impl crate::runtime::ReadModel for OpenItems {
     const NAME: &'static str = "open-items";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
 
     fn apply(&mut self, event: &infra::RecordedEvent, fact: &Fact) {
         OpenItems::apply(self, fact, event.metadata.occurred_at);
@@ -368,5 +479,50 @@ mod tests {
         assert_eq!(items.balances(Ledger::Receivable, day(1))[&CUSTOMER], d("-32.54"));
         assert_eq!(items.aging(Ledger::Receivable, day(1)).total(), Decimal::ZERO, "advances are not aged");
         assert_eq!(items.balances(Ledger::Receivable, day(0))[&CUSTOMER], d("67.46"), "as of the day before");
+    }
+
+    #[test]
+    fn a_partner_statement_brings_the_balance_forward_and_runs_it_through_every_line() {
+        let mut items = OpenItems::default();
+        items.apply(&issued(1, 0, 30, "100"), day(0));
+        items.apply(&issued(2, 10, 40, "200"), day(10));
+        items.apply(&allocated(1, "60"), day(70));
+        let advance = CustomerReceiptRecorded {
+            id: CustomerReceiptId(Uuid::from_u128(91)),
+            customer: CUSTOMER,
+            amount: d("30"),
+            allocations: Vec::new(),
+            advance: d("30"),
+            automatic: false,
+        };
+        items.apply(&Fact::CustomerReceipt(CustomerReceiptEvent::Recorded(advance)), day(80));
+        let middle = items.statement(Ledger::Receivable, CUSTOMER, day(5), day(75));
+        assert_eq!(middle.opening, d("100"), "invoice 1, unpaid before day 5");
+        let lines: Vec<_> = middle.lines.iter().map(|l| (l.opened, l.amount, l.balance)).collect();
+        assert_eq!(lines, vec![(true, d("200"), d("300")), (false, d("-60"), d("240"))]);
+        assert_eq!(middle.closing, d("240"));
+        let whole = items.statement(Ledger::Receivable, CUSTOMER, day(0), day(100));
+        assert_eq!((whole.opening, whole.lines.len(), whole.closing), (d("0"), 4, d("210")));
+        assert_eq!(whole.lines[3].kind, ItemKind::Advance);
+        assert_eq!(whole.closing, items.balances(Ledger::Receivable, day(100))[&CUSTOMER]);
+    }
+
+    #[test]
+    fn balances_and_aging_now_from_the_open_set_equal_a_scan_of_every_item() {
+        let mut items = OpenItems::default();
+        for n in 0..50u128 {
+            items.apply(&issued(n, n as i64, n as i64 + 30, "10"), day(n as i64));
+        }
+        for n in (0..50u128).step_by(3) {
+            items.apply(&allocated(n, "10"), day(60));
+        }
+        items.apply(&allocated(1, "4"), day(61));
+        assert_eq!(items.open.len(), 50 - 17, "fully paid invoices leave the open set");
+        let now = Timestamp(i64::MAX);
+        let scanned: Decimal = items.items.values().map(|i| i.open_at(now)).sum();
+        assert_eq!(items.balances(Ledger::Receivable, now)[&CUSTOMER], scanned);
+        assert_eq!(items.aging(Ledger::Receivable, day(200)).total(), scanned);
+        // A past date is answered from every item, open now or not.
+        assert_eq!(items.aging(Ledger::Receivable, day(59)).total(), d("500"));
     }
 }

@@ -11,8 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::{
-    Context, EmptyMutation, EmptySubscription, Enum, ErrorExtensions, InputObject, Object, Schema,
-    SimpleObject,
+    Context, EmptyMutation, Enum, ErrorExtensions, InputObject, MergedObject, Object, Schema, SimpleObject,
 };
 use domain::finance::book::Book;
 use domain::time::{CHINA_UTC_OFFSET_MINUTES, Period};
@@ -27,6 +26,9 @@ use projections::process_metrics::{FlowKind, ProcessMetrics};
 use projections::runtime::{AsOf, AsOfCache, Handle, ProjectionError, ProjectorSet, ReadModel};
 use projections::stock::Stock;
 use uuid::Uuid;
+
+pub mod finance;
+pub mod subscriptions;
 
 /// How long a query waits for a model to reach its `minPosition`.
 pub const MIN_POSITION_WAIT: Duration = Duration::from_secs(2);
@@ -109,11 +111,11 @@ impl ReadSide {
     }
 }
 
-pub type ErpSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+pub type ErpSchema = Schema<QueryRoot, EmptyMutation, subscriptions::SubscriptionRoot>;
 
 /// The schema, with its limits, over `read`.
 pub fn schema(read: Arc<ReadSide>) -> ErpSchema {
-    Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
+    Schema::build(QueryRoot::default(), EmptyMutation, subscriptions::SubscriptionRoot)
         .data(read)
         .limit_depth(DEPTH_MAX)
         .limit_complexity(COMPLEXITY_MAX)
@@ -122,20 +124,27 @@ pub fn schema(read: Arc<ReadSide>) -> ErpSchema {
 
 /// The schema's SDL (written to `docs/schema.graphql`; a test fails when the two drift apart).
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, EmptyMutation, EmptySubscription).finish().sdl()
+    Schema::build(QueryRoot::default(), EmptyMutation, subscriptions::SubscriptionRoot).finish().sdl()
 }
 
-/// `/graphql`: GraphiQL on GET, queries on POST.
+/// `/graphql`: GraphiQL on GET, queries on POST; `/graphql/ws`: subscriptions over WebSocket.
 pub fn router(read: Arc<ReadSide>) -> axum::Router {
     let schema = schema(read);
-    axum::Router::new().route(
-        "/graphql",
-        axum::routing::get(graphiql).post_service(async_graphql_axum::GraphQL::new(schema)),
-    )
+    axum::Router::new()
+        .route(
+            "/graphql",
+            axum::routing::get(graphiql).post_service(async_graphql_axum::GraphQL::new(schema.clone())),
+        )
+        .route_service("/graphql/ws", async_graphql_axum::GraphQLSubscription::new(schema))
 }
 
 async fn graphiql() -> axum::response::Html<String> {
-    axum::response::Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").finish())
+    axum::response::Html(
+        async_graphql::http::GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .finish(),
+    )
 }
 
 fn error(code: &'static str, message: impl Into<String>) -> async_graphql::Error {
@@ -273,7 +282,7 @@ pub struct StockMovement {
     pub document: Option<String>,
 }
 
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Clone, PartialEq)]
 pub struct StockAlert {
     pub item: String,
     pub warehouse: String,
@@ -411,20 +420,20 @@ impl EventPage {
     }
 }
 
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Clone, PartialEq)]
 pub struct Ranked {
     pub id: String,
     pub qty: String,
     pub revenue: String,
 }
 
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Clone, PartialEq)]
 pub struct Share {
     pub name: String,
     pub amount: String,
 }
 
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Clone, PartialEq)]
 pub struct DayFigures {
     pub date: String,
     pub revenue: String,
@@ -432,7 +441,7 @@ pub struct DayFigures {
     pub orders: u64,
 }
 
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Clone, PartialEq)]
 pub struct DashboardReport {
     pub revenue: String,
     pub cost_of_sales: String,
@@ -530,10 +539,15 @@ pub struct ProcessReport {
     pub bottleneck: Option<String>,
 }
 
-pub struct QueryRoot;
+/// Every query: the operations' read models here, the books in [`finance`].
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(BaseQuery, finance::FinanceQuery);
+
+#[derive(Default)]
+pub struct BaseQuery;
 
 #[Object]
-impl QueryRoot {
+impl BaseQuery {
     /// How far each read model has folded the log.
     async fn positions(&self, ctx: &Context<'_>) -> Positions {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
@@ -634,29 +648,6 @@ impl QueryRoot {
                 document: e.document,
             })
             .collect())
-    }
-
-    /// Stock items whose available quantity is below their safety stock (库存预警).
-    async fn stock_alerts(
-        &self,
-        ctx: &Context<'_>,
-        min_position: Option<u64>,
-    ) -> async_graphql::Result<Vec<StockAlert>> {
-        let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        let (alerts, _) = with_model(read, &read.stock, None, min_position, None, |stock| {
-            stock
-                .alerts()
-                .into_iter()
-                .map(|(key, available, safety)| StockAlert {
-                    item: key.item.to_string(),
-                    warehouse: key.warehouse.to_string(),
-                    available: money(available),
-                    safety_stock: money(safety),
-                })
-                .collect()
-        })
-        .await?;
-        Ok(alerts)
     }
 
     /// Replenishment suggestions (智能补货) as of `now` (a date; today when none is given).
@@ -799,94 +790,19 @@ impl QueryRoot {
         #[graphql(default = 10)] top: usize,
         min_position: Option<u64>,
     ) -> async_graphql::Result<DashboardReport> {
-        use domain::finance::accounts::AccountRole;
-        use domain::time::local_day;
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        let book = BookId(uuid("book", &book)?);
-        if top == 0 || top > 100 {
-            return Err(error("input.invalid", "top is 1 to 100"));
-        }
-        let day = |text: &str| date(text).map(|t| local_day(t, CHINA_UTC_OFFSET_MINUTES));
-        let (from, to) = (from.as_deref().map(day).transpose()?, to.as_deref().map(day).transpose()?);
-        let today = local_day(Timestamp(now_micros()), CHINA_UTC_OFFSET_MINUTES);
-        let chart = chart(&read.store, book).await?;
-        let period = Period::containing(Timestamp(now_micros()), CHINA_UTC_OFFSET_MINUTES);
-        let cash_codes: Vec<String> = chart
-            .iter()
-            .filter(|a| matches!(a.role, Some(AccountRole::Cash | AccountRole::Bank)))
-            .map(|a| a.code.clone())
-            .collect();
-        let (cash, _) = with_model(read, &read.ledger, None, min_position, None, |ledgers| {
-            cash_codes
-                .iter()
-                .map(|code| ledgers.book(book).balance(code, period))
-                .sum::<rust_decimal::Decimal>()
-        })
-        .await?;
-        let everything = Timestamp(i64::MAX);
-        let ((receivables, payables), _) =
-            with_model(read, &read.open_items, None, min_position, None, |items| {
-                use projections::open_items::Ledger as L;
-                let total = |l| items.balances(l, everything).values().sum::<rust_decimal::Decimal>();
-                (total(L::Receivable), total(L::Payable))
-            })
-            .await?;
-        let (inventory, _) =
-            with_model(read, &read.stock, None, min_position, None, |stock| stock.valuation()).await?;
-        let (report, _) = with_model(read, &read.dashboard, None, min_position, None, |d| {
-            let totals = d.totals(from, to);
-            let recent = d.totals(Some(today - 29), Some(today + 1)).cost_of_sales;
-            let turnover = (!inventory.is_zero()).then(|| {
-                money(
-                    (recent * rust_decimal::Decimal::from(365) / rust_decimal::Decimal::from(30) / inventory)
-                        .round_dp(2),
-                )
-            });
-            let ranked = |id: String, t: &projections::dashboard::Takings| Ranked {
-                id,
-                qty: money(t.qty),
-                revenue: money(t.revenue),
-            };
-            DashboardReport {
-                revenue: money(totals.revenue),
-                cost_of_sales: money(totals.cost_of_sales),
-                gross_margin: money(totals.gross_margin),
-                orders: totals.orders,
-                cash: money(cash),
-                receivables: money(receivables),
-                payables: money(payables),
-                inventory_value: money(inventory),
-                inventory_turnover: turnover,
-                top_customers: d
-                    .top_customers(top)
-                    .into_iter()
-                    .map(|(p, t)| ranked(p.to_string(), t))
-                    .collect(),
-                top_items: d.top_items(top).into_iter().map(|(i, t)| ranked(i.to_string(), t)).collect(),
-                by_channel: d
-                    .by_channel()
-                    .iter()
-                    .map(|(n, a)| Share { name: n.clone(), amount: money(*a) })
-                    .collect(),
-                by_region: d
-                    .by_region()
-                    .iter()
-                    .map(|(n, a)| Share { name: n.clone(), amount: money(*a) })
-                    .collect(),
-                daily: d
-                    .daily(from, to)
-                    .into_iter()
-                    .map(|(day, f)| DayFigures {
-                        date: domain::time::format_day(day),
-                        revenue: money(f.revenue),
-                        cost_of_sales: money(f.cost_of_sales),
-                        orders: f.orders,
-                    })
-                    .collect(),
-            }
-        })
-        .await?;
-        Ok(report)
+        let args = DashboardArgs::parse(&book, from.as_deref(), to.as_deref(), top)?;
+        dashboard_report(read, &args, min_position).await
+    }
+
+    /// Stock items whose available quantity is below their safety stock (库存预警).
+    async fn stock_alerts(
+        &self,
+        ctx: &Context<'_>,
+        min_position: Option<u64>,
+    ) -> async_graphql::Result<Vec<StockAlert>> {
+        let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        stock_alerts(read, min_position).await
     }
 
     /// A stream's history, oldest first, a page at a time (`after`: the last version seen).
@@ -1094,6 +1010,133 @@ impl QueryRoot {
             .collect();
         Ok(ProcessReport { position, steps, bottleneck: bottleneck.map(String::from) })
     }
+}
+
+/// What a dashboard is asked for, checked.
+#[derive(Clone, Copy)]
+pub(crate) struct DashboardArgs {
+    book: BookId,
+    /// Local days [from, to).
+    from: Option<i64>,
+    to: Option<i64>,
+    top: usize,
+}
+
+impl DashboardArgs {
+    fn parse(book: &str, from: Option<&str>, to: Option<&str>, top: usize) -> async_graphql::Result<Self> {
+        use domain::time::local_day;
+        let book = BookId(uuid("book", book)?);
+        if top == 0 || top > 100 {
+            return Err(error("input.invalid", "top is 1 to 100"));
+        }
+        let day = |text: &str| date(text).map(|t| local_day(t, CHINA_UTC_OFFSET_MINUTES));
+        Ok(DashboardArgs { book, from: from.map(day).transpose()?, to: to.map(day).transpose()?, top })
+    }
+}
+
+/// The owner's dashboard: the trading figures from the dashboard model, cash from the book's ledger,
+/// receivables and payables from the open items, inventory value and turnover from the stock model.
+pub(crate) async fn dashboard_report(
+    read: &ReadSide,
+    args: &DashboardArgs,
+    min_position: Option<u64>,
+) -> async_graphql::Result<DashboardReport> {
+    use domain::finance::accounts::AccountRole;
+    use domain::time::local_day;
+    let DashboardArgs { book, from, to, top } = *args;
+    let today = local_day(Timestamp(now_micros()), CHINA_UTC_OFFSET_MINUTES);
+    let chart = chart(&read.store, book).await?;
+    let period = Period::containing(Timestamp(now_micros()), CHINA_UTC_OFFSET_MINUTES);
+    let cash_codes: Vec<String> = chart
+        .iter()
+        .filter(|a| matches!(a.role, Some(AccountRole::Cash | AccountRole::Bank)))
+        .map(|a| a.code.clone())
+        .collect();
+    let (cash, _) = with_model(read, &read.ledger, None, min_position, None, |ledgers| {
+        cash_codes.iter().map(|code| ledgers.book(book).balance(code, period)).sum::<rust_decimal::Decimal>()
+    })
+    .await?;
+    let everything = Timestamp(i64::MAX);
+    let ((receivables, payables), _) =
+        with_model(read, &read.open_items, None, min_position, None, |items| {
+            use projections::open_items::Ledger as L;
+            let total = |l| items.balances(l, everything).values().sum::<rust_decimal::Decimal>();
+            (total(L::Receivable), total(L::Payable))
+        })
+        .await?;
+    let (inventory, _) =
+        with_model(read, &read.stock, None, min_position, None, |stock| stock.valuation()).await?;
+    let (report, _) = with_model(read, &read.dashboard, None, min_position, None, |d| {
+        let totals = d.totals(from, to);
+        let recent = d.totals(Some(today - 29), Some(today + 1)).cost_of_sales;
+        let turnover = (!inventory.is_zero()).then(|| {
+            money(
+                (recent * rust_decimal::Decimal::from(365) / rust_decimal::Decimal::from(30) / inventory)
+                    .round_dp(2),
+            )
+        });
+        let ranked = |id: String, t: &projections::dashboard::Takings| Ranked {
+            id,
+            qty: money(t.qty),
+            revenue: money(t.revenue),
+        };
+        DashboardReport {
+            revenue: money(totals.revenue),
+            cost_of_sales: money(totals.cost_of_sales),
+            gross_margin: money(totals.gross_margin),
+            orders: totals.orders,
+            cash: money(cash),
+            receivables: money(receivables),
+            payables: money(payables),
+            inventory_value: money(inventory),
+            inventory_turnover: turnover,
+            top_customers: d.top_customers(top).into_iter().map(|(p, t)| ranked(p.to_string(), t)).collect(),
+            top_items: d.top_items(top).into_iter().map(|(i, t)| ranked(i.to_string(), t)).collect(),
+            by_channel: d
+                .by_channel()
+                .iter()
+                .map(|(n, a)| Share { name: n.clone(), amount: money(*a) })
+                .collect(),
+            by_region: d
+                .by_region()
+                .iter()
+                .map(|(n, a)| Share { name: n.clone(), amount: money(*a) })
+                .collect(),
+            daily: d
+                .daily(from, to)
+                .into_iter()
+                .map(|(day, f)| DayFigures {
+                    date: domain::time::format_day(day),
+                    revenue: money(f.revenue),
+                    cost_of_sales: money(f.cost_of_sales),
+                    orders: f.orders,
+                })
+                .collect(),
+        }
+    })
+    .await?;
+    Ok(report)
+}
+
+/// Stock items whose available quantity is below their safety stock.
+pub(crate) async fn stock_alerts(
+    read: &ReadSide,
+    min_position: Option<u64>,
+) -> async_graphql::Result<Vec<StockAlert>> {
+    let (alerts, _) = with_model(read, &read.stock, None, min_position, None, |stock| {
+        stock
+            .alerts()
+            .into_iter()
+            .map(|(key, available, safety)| StockAlert {
+                item: key.item.to_string(),
+                warehouse: key.warehouse.to_string(),
+                available: money(available),
+                safety_stock: money(safety),
+            })
+            .collect()
+    })
+    .await?;
+    Ok(alerts)
 }
 
 /// The wall clock, for "waiting how long until now" when the query names no time (the edge may read
