@@ -129,34 +129,39 @@ pub(crate) fn prepare_cold_start(data_dir: &Path, behind: u64) -> anyhow::Result
     Ok((head, until))
 }
 
-/// One cold start: open the store, load every snapshot, fold the tail to the head. Answers the
-/// seconds of each phase.
+/// One cold start: open the store and read every snapshot at the same time, then fold the tail to the
+/// head. Answers the seconds of each phase.
 pub(crate) fn cold_start(data_dir: &Path) -> anyhow::Result<Value> {
     let started = Instant::now();
     // As the service opens it: the CRC sweep of the frames under the checkpoint runs beside the start.
     let config = infra::EmbeddedConfig { verify_in_background: true, ..infra::EmbeddedConfig::new(data_dir) };
-    let store = EmbeddedStore::open(config)?;
-    let opened_store = started.elapsed().as_secs_f64();
-    let runtime = crate::bench::runtime()?;
-    let (loaded, caught_up, from, head) = runtime.block_on(async {
-        let mut set = ProjectorSet::new(store.clone(), data_dir.join("projections"));
-        let _handles = query_api::Handles::add_to(&mut set);
+    let mut set = ProjectorSet::<EmbeddedStore>::detached(data_dir.join("projections"));
+    let _handles = query_api::Handles::add_to(&mut set);
+    let (store, opened_store, loaded) = std::thread::scope(|scope| {
+        let opening = scope.spawn(|| {
+            let store = EmbeddedStore::open(config);
+            (store, started.elapsed().as_secs_f64())
+        });
         set.load();
         let loaded = started.elapsed().as_secs_f64();
-        let from = set.position();
-        let head = set.catch_up(|_, _| {}).await?;
-        anyhow::Ok((loaded, started.elapsed().as_secs_f64(), from, head))
-    })?;
+        let (store, opened) = opening.join().expect("the store opens without panicking");
+        (store, opened, loaded)
+    });
+    let store = store?;
+    set.attach(store.clone());
+    let from = set.position();
+    let runtime = crate::bench::runtime()?;
+    let head = runtime.block_on(set.catch_up(|_, _| {}))?;
     let seconds = started.elapsed().as_secs_f64();
     store.close()?;
     Ok(json!({
-        "workload": "W5 cold start (open the store, load every read model's snapshot, fold the tail)",
+        "workload": "W5 cold start (open the store and read every read model's snapshot at once, fold the tail)",
         "head": head,
         "tail_events": head - from,
         "seconds": seconds,
         "seconds_open_store": opened_store,
-        "seconds_load_snapshots": loaded - opened_store,
-        "seconds_fold_tail": caught_up - loaded,
+        "seconds_load_snapshots": loaded,
+        "seconds_fold_tail": seconds - opened_store.max(loaded),
         "target_seconds": 2.0,
         "snapshot_bytes": snapshot_bytes(&data_dir.join("projections")),
         "peak_rss_mib": peak_rss_mib(),

@@ -255,7 +255,8 @@ pub const SNAPSHOT_EVERY: u64 = 1_000_000;
 /// Keeps one read model current: catch-up, live folding, snapshots, rebuilds. Alone ([`Projector::run`])
 /// or as a member of a [`ProjectorSet`], which reads and decodes the log once for all its models.
 pub struct Projector<M: ReadModel, S: EventStore> {
-    store: S,
+    /// The log; none until a detached set is attached to it ([`ProjectorSet::attach`]).
+    store: Option<S>,
     dir: PathBuf,
     view: Arc<RwLock<View<M>>>,
     position: watch::Sender<u64>,
@@ -289,11 +290,15 @@ impl<M: ReadModel, S: EventStore> Projector<M, S> {
     /// Opens the projector of `M` over `store`, with its snapshots in `dir`.
     pub fn open(store: S, dir: impl Into<PathBuf>) -> Projector<M, S> {
         let (requests, inbox) = mpsc::unbounded_channel();
-        Projector::open_with(store, dir.into(), Start::Snapshot, requests, Some(inbox))
+        Projector::open_with(Some(store), dir.into(), Start::Snapshot, requests, Some(inbox))
+    }
+
+    fn store(&self) -> &S {
+        self.store.as_ref().expect("a projector folds only once attached to its store")
     }
 
     fn open_with(
-        store: S,
+        store: Option<S>,
         dir: PathBuf,
         start: Start,
         requests: mpsc::UnboundedSender<&'static str>,
@@ -439,9 +444,9 @@ impl<M: ReadModel, S: EventStore> Projector<M, S> {
     /// Folds the log up to its head as of now, snapshotting only as often as `snapshot_every` says (as
     /// the live loop does).
     pub async fn advance(&mut self, mut progress: impl FnMut(u64, u64)) -> Result<u64, ProjectionError> {
-        let head = self.store.head_position().await?;
+        let head = self.store().head_position().await?;
         while self.position() < head {
-            let page = self.store.read_all(self.position() + 1, READ_PAGE).await?;
+            let page = self.store().read_all(self.position() + 1, READ_PAGE).await?;
             if page.is_empty() {
                 break;
             }
@@ -456,7 +461,7 @@ impl<M: ReadModel, S: EventStore> Projector<M, S> {
     /// Starts a blue/green rebuild: a fresh model folds the log from 0 on its own task while this one
     /// keeps folding and answering; [`run`](Projector::run) swaps it in once it has caught up.
     pub fn request_rebuild(&mut self) {
-        let store = self.store.clone();
+        let store = self.store().clone();
         let (done, receiver) = oneshot::channel();
         tokio::spawn(async move {
             let fresh = async {
@@ -484,7 +489,7 @@ impl<M: ReadModel, S: EventStore> Projector<M, S> {
         self.rebuild = None;
         let mut fresh = fresh?;
         let live = self.position();
-        fresh.catch_up(&self.store, live, |_| {}).await?;
+        fresh.catch_up(self.store(), live, |_| {}).await?;
         *self.view.write().expect("a projector never panics while holding the view") = fresh;
         self.snapshot()?;
         self.rebuilds.send_modify(|n| *n += 1);
@@ -501,7 +506,7 @@ impl<M: ReadModel, S: EventStore> Projector<M, S> {
     pub async fn run(&mut self, mut stop: watch::Receiver<bool>) -> Result<(), ProjectionError> {
         self.catch_up(|_, _| {}).await?;
         let mut inbox = self.inbox.take().expect("a projector of a set runs with its set");
-        let mut subscription = self.store.subscribe_all(self.position());
+        let mut subscription = self.store().subscribe_all(self.position());
         loop {
             // A finished rebuild is swapped in between batches (brought up to the live position first, so
             // the subscription goes on from where it is); a short wait keeps an idle log from stalling it.
@@ -535,8 +540,9 @@ impl<M: ReadModel, S: EventStore> Projector<M, S> {
 const REBUILD_POLL: Duration = Duration::from_millis(20);
 
 /// One model of a [`ProjectorSet`], its type erased.
-trait Member: Send {
+trait Member<S>: Send {
     fn name(&self) -> &'static str;
+    fn attach(&mut self, store: S);
     fn load(&mut self);
     fn opened(&self) -> &Opened;
     fn position(&self) -> u64;
@@ -551,9 +557,12 @@ trait Member: Send {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool, ProjectionError>> + Send + '_>>;
 }
 
-impl<M: ReadModel, S: EventStore> Member for Projector<M, S> {
+impl<M: ReadModel, S: EventStore> Member<S> for Projector<M, S> {
     fn name(&self) -> &'static str {
         M::NAME
+    }
+    fn attach(&mut self, store: S) {
+        self.store = Some(store);
     }
     fn load(&mut self) {
         Projector::load(self)
@@ -596,10 +605,11 @@ impl<M: ReadModel, S: EventStore> Member for Projector<M, S> {
 /// snapshot file and blue/green rebuild, so a model opened from an older snapshot (or rebuilt after a
 /// code change) catches up while the others skip what they already have.
 pub struct ProjectorSet<S: EventStore> {
-    store: S,
+    /// The log; none while detached (snapshots can be read before the store is open).
+    store: Option<S>,
     dir: PathBuf,
     snapshot_every: u64,
-    members: Vec<Box<dyn Member>>,
+    members: Vec<Box<dyn Member<S>>>,
     requests: mpsc::UnboundedSender<&'static str>,
     inbox: mpsc::UnboundedReceiver<&'static str>,
 }
@@ -607,15 +617,38 @@ pub struct ProjectorSet<S: EventStore> {
 impl<S: EventStore> ProjectorSet<S> {
     /// An empty set over `store`, with the snapshots in `dir`.
     pub fn new(store: S, dir: impl Into<PathBuf>) -> ProjectorSet<S> {
+        let mut set = ProjectorSet::detached(dir);
+        set.store = Some(store);
+        set
+    }
+
+    /// A set with no store yet: models can be added and their snapshots read ([`load`]) while the store
+    /// opens elsewhere (a cold start does both at once); [`attach`] gives it the store before it folds.
+    ///
+    /// [`load`]: ProjectorSet::load
+    /// [`attach`]: ProjectorSet::attach
+    pub fn detached(dir: impl Into<PathBuf>) -> ProjectorSet<S> {
         let (requests, inbox) = mpsc::unbounded_channel();
         ProjectorSet {
-            store,
+            store: None,
             dir: dir.into(),
             snapshot_every: SNAPSHOT_EVERY,
             members: Vec::new(),
             requests,
             inbox,
         }
+    }
+
+    /// Gives a detached set (and its models) the store to fold.
+    pub fn attach(&mut self, store: S) {
+        for member in &mut self.members {
+            member.attach(store.clone());
+        }
+        self.store = Some(store);
+    }
+
+    fn store(&self) -> &S {
+        self.store.as_ref().expect("a projector set folds only once attached to its store")
     }
 
     /// Snapshots each model after at most this many folded events (for the models added afterwards).
@@ -706,7 +739,7 @@ impl<S: EventStore> ProjectorSet<S> {
     /// passed: a cold start is ready once caught up, not once its snapshots are rewritten). `progress`
     /// is called with the position reached and the head after every page.
     pub async fn catch_up(&mut self, progress: impl FnMut(u64, u64)) -> Result<u64, ProjectionError> {
-        let head = self.store.head_position().await?;
+        let head = self.store().head_position().await?;
         self.catch_up_to(head, progress).await
     }
 
@@ -718,7 +751,7 @@ impl<S: EventStore> ProjectorSet<S> {
     ) -> Result<u64, ProjectionError> {
         self.load();
         while self.position() < until {
-            let page = self.store.read_all(self.position() + 1, READ_PAGE).await?;
+            let page = self.store().read_all(self.position() + 1, READ_PAGE).await?;
             let page: Vec<RecordedEvent> = page.into_iter().take_while(|e| e.position <= until).collect();
             if page.is_empty() {
                 break;
@@ -742,7 +775,7 @@ impl<S: EventStore> ProjectorSet<S> {
     /// stops; rebuilds asked for through a handle run blue/green beside it.
     pub async fn run(&mut self, mut stop: watch::Receiver<bool>) -> Result<(), ProjectionError> {
         self.catch_up(|_, _| {}).await?;
-        let mut subscription = self.store.subscribe_all(self.position());
+        let mut subscription = self.store().subscribe_all(self.position());
         loop {
             for member in &mut self.members {
                 member.finish_rebuild().await?;

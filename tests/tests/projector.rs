@@ -250,3 +250,20 @@ async fn a_set_keeps_several_models_from_one_reading_and_rebuilds_the_one_asked_
         assert_eq!(opened, Opened::Snapshot { position: head });
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detached_set_reads_its_snapshots_before_the_store_is_open_and_catches_up_once_attached() {
+    use projections::runtime::ProjectorSet;
+    let (dir, store, bus) = open().await;
+    let snapshots = dir.path().join("snapshots");
+    sell(&bus, 0, 10).await;
+    let at = Projector::<Ledgers, _>::open(store.clone(), &snapshots).catch_up(|_, _| {}).await.unwrap();
+    sell(&bus, 10, 5).await;
+    let mut set = ProjectorSet::<EmbeddedStore>::detached(&snapshots);
+    let ledger = set.add::<Ledgers>();
+    set.load();
+    assert_eq!(ledger.position(), at, "the snapshot is read with no store to hand");
+    set.attach(store.clone());
+    set.catch_up(|_, _| {}).await.unwrap();
+    assert_eq!(ledger.read(|l| l.clone()).0, rebuilt::<Ledgers>(&store).await.model);
+}

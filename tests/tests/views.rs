@@ -1,0 +1,164 @@
+//! Snapshot tests of every read model's views after a scripted month of trade
+//! (`tests::scenarios::buy_and_sell`): each view rendered as text and compared with the snapshot kept in
+//! `tests/snapshots/` (insta). A change to a fold that changes what a view shows fails here and shows
+//! the difference; an intended change is accepted by running the test with `INSTA_UPDATE=always` and
+//! reviewing the new `.snap` files.
+
+use std::fmt::Write;
+
+use command_api::CommandBus;
+use domain::Timestamp;
+use domain::finance::book::Book;
+use domain::time::Period;
+use infra::{EmbeddedStore, EventStore};
+use projections::audit::{Audit, AuditFilter};
+use projections::dashboard::Dashboard;
+use projections::documents::{DocumentFilter, Documents};
+use projections::ledger::Ledgers;
+use projections::open_items::{Ledger as Which, OpenItems};
+use projections::process_metrics::{FlowKind, ProcessMetrics};
+use projections::reports::{BalanceSheet, IncomeStatement};
+use projections::runtime::{Handle, ProjectorSet};
+use projections::stock::Stock;
+use tests::scenarios::{BOOK, CUSTOMER, ITEM, NOVEMBER, SUPPLIER};
+
+struct Views {
+    store: EmbeddedStore,
+    bus: CommandBus<EmbeddedStore>,
+    ledger: Handle<Ledgers>,
+    items: Handle<OpenItems>,
+    stock: Handle<Stock>,
+    metrics: Handle<ProcessMetrics>,
+    documents: Handle<Documents>,
+    dashboard: Handle<Dashboard>,
+    audit: Handle<Audit>,
+    _dir: tempfile::TempDir,
+}
+
+/// The month of trade, every model folded to the head.
+async fn views() -> Views {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
+    let bus = CommandBus::new(store.clone());
+    tests::scenarios::buy_and_sell(&bus, dir.path()).await;
+    let mut set = ProjectorSet::new(store.clone(), dir.path().join("snapshots"));
+    let views = Views {
+        ledger: set.add(),
+        items: set.add(),
+        stock: set.add(),
+        metrics: set.add(),
+        documents: set.add(),
+        dashboard: set.add(),
+        audit: set.add(),
+        store: store.clone(),
+        bus,
+        _dir: dir,
+    };
+    set.catch_up(|_, _| {}).await.unwrap();
+    views
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_view_after_a_month_of_trade() {
+    let v = views().await;
+    let month = Period::new(2026, 11).unwrap();
+    let chart = v.bus.load::<Book>(&Book::stream(BOOK)).await.unwrap().accounts;
+
+    let ledger = v.ledger.read(|ledgers| {
+        let ledger = ledgers.book(BOOK);
+        let mut out = String::from("code       opening      debit     credit    closing\n");
+        for row in ledger.trial_balance(&chart, month) {
+            if row.debit.is_zero() && row.credit.is_zero() && row.opening.is_zero() {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "{:<8} {:>9} {:>10} {:>10} {:>10}",
+                row.code, row.opening, row.debit, row.credit, row.closing
+            );
+        }
+        let sheet = BalanceSheet::at(ledger, &chart, month);
+        let _ = writeln!(out, "\n{sheet:#?}");
+        let income = IncomeStatement::over(ledger, &chart, month..=month);
+        let _ = writeln!(out, "\n{income:#?}");
+        let _ = writeln!(out, "\n1405 detail at positions {:?}", ledger.detail("1405", month..=month));
+        out
+    });
+    insta::assert_snapshot!("ledger", ledger.0);
+
+    let items = v.items.read(|items| {
+        let mut out = String::new();
+        for which in [Which::Receivable, Which::Payable] {
+            let _ = writeln!(out, "{which:?} balances: {:?}", items.balances(which, Timestamp(i64::MAX)));
+            let _ = writeln!(out, "{which:?} aging: {:?}", items.aging(which, NOVEMBER));
+        }
+        let _ = writeln!(
+            out,
+            "customer's open items: {:#?}",
+            items.open_items(Which::Receivable, CUSTOMER, NOVEMBER)
+        );
+        let _ = writeln!(
+            out,
+            "supplier's statement: {:#?}",
+            items.statement(Which::Payable, SUPPLIER, NOVEMBER, NOVEMBER)
+        );
+        out
+    });
+    insta::assert_snapshot!("open_items", items.0);
+
+    let stock = v.stock.read(|stock| {
+        let mut out = String::new();
+        for (key, level) in stock.levels() {
+            let _ = writeln!(out, "{} @ {}: {level:?}", key.item, key.warehouse);
+        }
+        let _ = writeln!(out, "valuation {}", stock.valuation());
+        let _ = writeln!(out, "alerts {:?}", stock.alerts());
+        let _ = writeln!(out, "movements of the item: {}", stock.movement_count(ITEM));
+        out
+    });
+    insta::assert_snapshot!("stock", stock.0);
+
+    let metrics = v.metrics.read(|metrics| {
+        let filter = Default::default();
+        let mut out = String::new();
+        for kind in [FlowKind::OrderToCash, FlowKind::ProcureToPay] {
+            let _ = writeln!(out, "{kind:?}: {:#?}", metrics.summary(kind, &filter));
+            let _ = writeln!(out, "waiting: {:#?}", metrics.waiting(kind, &filter, NOVEMBER));
+        }
+        out
+    });
+    insta::assert_snapshot!("process_metrics", metrics.0);
+
+    let documents =
+        v.documents.read(|documents| format!("{:#?}", documents.list(&DocumentFilter::default(), None, 50)));
+    insta::assert_snapshot!("documents", documents.0);
+
+    let dashboard = v.dashboard.read(|d| {
+        format!(
+            "{:#?}\nby channel {:?}\nby region {:?}\ntop items {:?}\ndaily {:?}",
+            d.totals(None, None),
+            d.by_channel(),
+            d.by_region(),
+            d.top_items(3),
+            d.daily(None, None)
+        )
+    });
+    insta::assert_snapshot!("dashboard", dashboard.0);
+
+    let audit = v.audit.read(|audit| {
+        let by = |actor: &str| {
+            audit.positions(&AuditFilter { actor: Some(actor.into()), ..Default::default() }, 0, 1_000)
+        };
+        let typed = |t: &str| {
+            audit.positions(&AuditFilter { event_type: Some(t.into()), ..Default::default() }, 0, 1_000)
+        };
+        format!(
+            "by li: {:?}\nvouchers posted at: {:?}\nshipments costed at: {:?}",
+            by("li"),
+            typed("finance.VoucherPosted"),
+            typed("sales.ShipmentCosted")
+        )
+    });
+    insta::assert_snapshot!("audit", audit.0);
+    assert_eq!(v.ledger.position(), v.store.head_position().await.unwrap());
+}
