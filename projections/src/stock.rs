@@ -106,9 +106,21 @@ pub struct Stock {
     movements: HashMap<ItemId, Postings>,
     orders: BTreeMap<PurchaseOrderId, OpenOrder>,
     terms: BTreeMap<ItemId, ItemTerms>,
+    /// Item, warehouse and lot (none for goods received without one) → what is on hand of it and the
+    /// bins it was put away in (批次 × 货位).
+    lots: BTreeMap<(ItemId, WarehouseId, Option<String>), LotLevel>,
 }
 
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// What is on hand of one lot of an item in a warehouse, and where it was put away.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LotLevel {
+    pub on_hand: Decimal,
+    /// The bins receipts of the lot named (a receipt names one; issues name none, so the goods of a
+    /// lot put away in two bins are not told apart).
+    pub bins: std::collections::BTreeSet<String>,
+}
 
 /// What a stock event does to the quantity on hand and the value where it happens, as the stock
 /// ledger shows it: (kind, signed quantity, signed value, the document behind it as `kind:id`).
@@ -233,11 +245,86 @@ impl Stock {
             StockEvent::TransferredIn(e) => level.in_transit -= e.qty,
             _ => {}
         }
+        self.lot_event(key, event);
         let Some((_, qty, value, _)) = movement_of(event) else { return };
         let level = self.levels.entry((key.item, key.warehouse)).or_default();
         level.on_hand += qty;
         level.value += value;
         self.movements.entry(key.item).or_default().push(position);
+    }
+
+    /// Follows the lots as the stock item's layers do: receipts add to their lot, every issue, transfer
+    /// and loss names the lots it took from; what no lot covered (negative stock, gains) is unlotted.
+    fn lot_event(&mut self, key: StockKey, event: &StockEvent) {
+        fn add<'a>(
+            lots: &'a mut BTreeMap<(ItemId, WarehouseId, Option<String>), LotLevel>,
+            key: StockKey,
+            lot: Option<&String>,
+            qty: Decimal,
+        ) -> &'a mut LotLevel {
+            let level = lots.entry((key.item, key.warehouse, lot.cloned())).or_default();
+            level.on_hand += qty;
+            level
+        }
+        let lots = &mut self.lots;
+        let taken =
+            |takes: &[domain::inventory::stock::LotTake]| takes.iter().map(|t| t.qty).sum::<Decimal>();
+        match event {
+            StockEvent::Received(e) => {
+                let level = add(lots, key, e.lot.as_ref(), e.qty);
+                if let Some(bin) = &e.bin {
+                    level.bins.insert(bin.clone());
+                }
+            }
+            StockEvent::Issued(domain::inventory::stock::StockIssued { qty, takes, .. })
+            | StockEvent::TransferredOut(domain::inventory::stock::StockTransferredOut {
+                qty, takes, ..
+            }) => {
+                for take in takes {
+                    add(lots, key, take.lot.as_ref(), -take.qty);
+                }
+                let uncovered = *qty - taken(takes);
+                if !uncovered.is_zero() {
+                    add(lots, key, None, -uncovered);
+                }
+            }
+            StockEvent::TransferredIn(e) => {
+                for lot in &e.lots {
+                    add(lots, key, lot.lot.as_ref(), lot.qty);
+                }
+                let rest = e.qty - taken(&e.lots);
+                if rest > Decimal::ZERO {
+                    add(lots, key, None, rest);
+                }
+            }
+            StockEvent::Adjusted(e) if e.qty_delta > Decimal::ZERO => {
+                add(lots, key, None, e.qty_delta);
+            }
+            StockEvent::Adjusted(e) => {
+                for take in &e.takes {
+                    add(lots, key, take.lot.as_ref(), -take.qty);
+                }
+                let uncovered = -e.qty_delta - taken(&e.takes);
+                if !uncovered.is_zero() {
+                    add(lots, key, None, -uncovered);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// What is on hand of each lot of an item (in one warehouse or all), with the bins each was put
+    /// away in; lots with nothing on hand are left out.
+    pub fn lots(
+        &self,
+        item: ItemId,
+        warehouse: Option<WarehouseId>,
+    ) -> impl Iterator<Item = (WarehouseId, Option<&str>, &LotLevel)> {
+        self.lots
+            .range((item, WarehouseId(uuid::Uuid::nil()), None)..)
+            .take_while(move |((i, _, _), _)| *i == item)
+            .filter(move |((_, w, _), level)| warehouse.is_none_or(|x| x == *w) && !level.on_hand.is_zero())
+            .map(|((_, w, lot), level)| (*w, lot.as_deref(), level))
     }
 
     fn set_incoming(&mut self, warehouse: WarehouseId, item: ItemId, delta: Decimal) {
@@ -386,7 +473,7 @@ impl Stock {
 
 impl crate::runtime::ReadModel for Stock {
     const NAME: &'static str = "stock";
-    const VERSION: u32 = 2;
+    const VERSION: u32 = 3;
 
     fn apply(&mut self, event: &infra::RecordedEvent, fact: &Fact) {
         Stock::apply(self, fact, event.stream_id.as_str(), event.position, event.metadata.occurred_at);
@@ -610,5 +697,48 @@ mod tests {
             slow.iter().any(|(k, _, _)| k.warehouse == SHANGHAI),
             "Shanghai's last issue was on day 25, more than 30 days before day 60"
         );
+    }
+
+    #[test]
+    fn lots_are_followed_through_receipts_and_issues_with_the_bins_they_were_put_away_in() {
+        let mut s = Script { stock: Stock::default(), position: 0, log: Vec::new() };
+        let receive = |lot: &str, bin: &str, qty: &str| {
+            StockEvent::Received(StockReceived {
+                qty: d(qty),
+                unit_cost: d("2"),
+                value: d(qty) * d("2"),
+                lot: Some(lot.into()),
+                bin: Some(bin.into()),
+                source: doc(),
+            })
+        };
+        s.stock(SHANGHAI, receive("L1", "A-01", "10"), day(1));
+        s.stock(SHANGHAI, receive("L2", "B-02", "5"), day(2));
+        s.stock(SHANGHAI, receive("L2", "B-03", "1"), day(3));
+        let take = |lot: &str, qty: &str| domain::inventory::stock::LotTake {
+            lot: Some(lot.into()),
+            qty: d(qty),
+            value: d(qty) * d("2"),
+        };
+        s.stock(
+            SHANGHAI,
+            StockEvent::Issued(StockIssued {
+                qty: d("12"),
+                value: d("24"),
+                takes: vec![take("L1", "10"), take("L2", "2")],
+                uncovered_qty: Decimal::ZERO,
+                reservation: None,
+                reservation_consumed: Decimal::ZERO,
+                source: doc(),
+            }),
+            day(4),
+        );
+        let lots: Vec<(Option<&str>, Decimal, Vec<&str>)> = s
+            .stock
+            .lots(A, Some(SHANGHAI))
+            .map(|(_, lot, level)| (lot, level.on_hand, level.bins.iter().map(String::as_str).collect()))
+            .collect();
+        assert_eq!(lots, vec![(Some("L2"), d("4"), vec!["B-02", "B-03"])], "lot L1 is used up");
+        assert_eq!(s.stock.lots(A, Some(BEIJING)).count(), 0);
     }
 }

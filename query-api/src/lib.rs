@@ -282,6 +282,16 @@ pub struct StockMovement {
     pub document: Option<String>,
 }
 
+/// What is on hand of one lot (批次) of an item in a warehouse, and the bins (货位) it was put away in.
+#[derive(SimpleObject)]
+pub struct StockLot {
+    pub warehouse: String,
+    /// None for goods received without a lot.
+    pub lot: Option<String>,
+    pub on_hand: String,
+    pub bins: Vec<String>,
+}
+
 #[derive(SimpleObject, Clone, PartialEq)]
 pub struct StockAlert {
     pub item: String,
@@ -648,6 +658,35 @@ impl BaseQuery {
                 document: e.document,
             })
             .collect())
+    }
+
+    /// An item's stock by lot (批次), per warehouse, with the bins each lot was put away in; lots with
+    /// nothing on hand are left out.
+    async fn stock_lots(
+        &self,
+        ctx: &Context<'_>,
+        item: String,
+        warehouse: Option<String>,
+        min_position: Option<u64>,
+        as_of: Option<AsOfInput>,
+    ) -> async_graphql::Result<Vec<StockLot>> {
+        let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        let item = ItemId(uuid("item", &item)?);
+        let warehouse = warehouse.map(|w| uuid("warehouse", &w).map(WarehouseId)).transpose()?;
+        let (lots, _) =
+            with_model(read, &read.stock, Some(&read.stock_as_of), min_position, as_of, |stock| {
+                stock
+                    .lots(item, warehouse)
+                    .map(|(warehouse, lot, level)| StockLot {
+                        warehouse: warehouse.to_string(),
+                        lot: lot.map(String::from),
+                        on_hand: money(level.on_hand),
+                        bins: level.bins.iter().cloned().collect(),
+                    })
+                    .collect()
+            })
+            .await?;
+        Ok(lots)
     }
 
     /// Replenishment suggestions (智能补货) as of `now` (a date; today when none is given).

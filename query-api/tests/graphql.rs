@@ -12,7 +12,7 @@ use domain::finance::rules::{AutoVoucher, RoleLine};
 use domain::finance::voucher::{VoucherSource, VoucherWord};
 use domain::inventory::{CostingMethod, DocRef, StockCommand, StockItem, StockKey, StockPolicy};
 use domain::time::Period;
-use domain::values::{Quantity, UnitAmount};
+use domain::values::{Code, Quantity, UnitAmount};
 use domain::{BookId, CommandId, CommandMeta, EventId, ItemId, Timestamp, VoucherId, WarehouseId};
 use infra::EmbeddedStore;
 use projections::runtime::Projector;
@@ -78,8 +78,9 @@ async fn receive(bus: &CommandBus<EmbeddedStore>, n: u128, qty: u32) {
         },
         qty: Quantity::units(qty),
         unit_cost: UnitAmount::new(Decimal::from(2)).unwrap(),
-        lot: None,
-        bin: None,
+        // Item 3 comes in a lot, put away in a bin.
+        lot: (n == 3).then(|| Code::new("lot", "L-3").unwrap()),
+        bin: (n == 3).then(|| Code::new("bin", "A-03").unwrap()),
         source: DocRef { kind: "test.Receipt".into(), id: Uuid::from_u128(n), line: None },
     };
     let meta = CommandMeta::new(CommandId(Uuid::from_u128(30_000 + n)), "kai", BOOK, NOVEMBER);
@@ -281,6 +282,13 @@ async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_a
         ledger["data"]["stockLedger"],
         json!([{ "kind": "received", "qty": "30", "onHandAfter": "30", "valueAfter": "60" }])
     );
+    let lots = post(
+        address,
+        "query($i: String!) { stockLots(item: $i) { lot onHand bins } }",
+        json!({ "i": Uuid::from_u128(3).to_string() }),
+    )
+    .await;
+    assert_eq!(lots["data"]["stockLots"], json!([{ "lot": "L-3", "onHand": "30", "bins": ["A-03"] }]));
     let slow =
         post(address, "{ slowMovers(days: 30, now: \"2027-11-30\") { item onHand daysOfCover } }", json!({}))
             .await;

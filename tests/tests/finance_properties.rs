@@ -168,7 +168,8 @@ async fn apply(bus: &CommandBus<EmbeddedStore>, world: &mut World, op: &Op) {
                 receipt: GoodsReceiptId(Uuid::from_u128(20_000 + world.next())),
                 lines: vec![(0, Quantity::units(qty))],
                 bin: None,
-                lot: None,
+                // A few lots, so the stock model's lots are checked against the stock items' layers.
+                lot: Some(format!("L{}", qty % 3)),
                 tolerance: Decimal::ZERO,
                 bin_known: true,
                 invoice: None,
@@ -503,6 +504,16 @@ impl ReadModels {
                 (aggregate.on_hand, aggregate.reserved, aggregate.value),
                 "the stock model follows the stock item"
             );
+            let mut layers: std::collections::BTreeMap<Option<String>, Decimal> = Default::default();
+            for layer in &aggregate.layers {
+                *layers.entry(layer.lot.clone()).or_default() += layer.qty;
+            }
+            layers.retain(|_, qty| !qty.is_zero());
+            let lots: std::collections::BTreeMap<Option<String>, Decimal> = stock
+                .lots(key.item, Some(key.warehouse))
+                .map(|(_, lot, level)| (lot.map(String::from), level.on_hand))
+                .collect();
+            prop_assert_eq!(lots, layers, "the lots on hand are the stock item's layers");
         }
         Ok(())
     }

@@ -81,7 +81,8 @@ async fn every_view_after_a_month_of_trade() {
         let _ = writeln!(out, "\n{sheet:#?}");
         let income = IncomeStatement::over(ledger, &chart, month..=month);
         let _ = writeln!(out, "\n{income:#?}");
-        let _ = writeln!(out, "\n1405 detail at positions {:?}", ledger.detail("1405", month..=month));
+        // Log positions depend on how the process managers interleaved: the count is what is stable.
+        let _ = writeln!(out, "\n1405 detail: {} vouchers", ledger.detail_len("1405", month..=month));
         out
     });
     insta::assert_snapshot!("ledger", ledger.0);
@@ -146,14 +147,13 @@ async fn every_view_after_a_month_of_trade() {
     insta::assert_snapshot!("dashboard", dashboard.0);
 
     let audit = v.audit.read(|audit| {
-        let by = |actor: &str| {
-            audit.positions(&AuditFilter { actor: Some(actor.into()), ..Default::default() }, 0, 1_000)
-        };
-        let typed = |t: &str| {
-            audit.positions(&AuditFilter { event_type: Some(t.into()), ..Default::default() }, 0, 1_000)
-        };
+        // How many events each criterion finds (their positions depend on how the process managers
+        // interleaved).
+        let count = |filter: AuditFilter| audit.positions(&filter, 0, 1_000).map_or(0, |p| p.len());
+        let by = |actor: &str| count(AuditFilter { actor: Some(actor.into()), ..Default::default() });
+        let typed = |t: &str| count(AuditFilter { event_type: Some(t.into()), ..Default::default() });
         format!(
-            "by li: {:?}\nvouchers posted at: {:?}\nshipments costed at: {:?}",
+            "by li: {:?}\nvouchers posted: {:?}\nshipments costed: {:?}",
             by("li"),
             typed("finance.VoucherPosted"),
             typed("sales.ShipmentCosted")
