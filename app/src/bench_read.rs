@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use infra::{EmbeddedStore, RecordedEvent};
 use projections::fact::Fact;
+use projections::per_book::PerBook;
 use projections::runtime::{ProjectorSet, READ_PAGE, ReadModel, View};
 use serde_json::{Value, json};
 
@@ -27,12 +28,12 @@ fn open_log(data_dir: &Path) -> anyhow::Result<EmbeddedStore> {
 #[derive(Default)]
 struct Views {
     ledger: View<projections::ledger::Ledgers>,
-    items: View<projections::open_items::OpenItems>,
-    stock: View<projections::stock::Stock>,
-    metrics: View<projections::process_metrics::ProcessMetrics>,
-    documents: View<projections::documents::Documents>,
-    dashboard: View<projections::dashboard::Dashboard>,
-    audit: View<projections::audit::Audit>,
+    items: View<PerBook<projections::open_items::OpenItems>>,
+    stock: View<PerBook<projections::stock::Stock>>,
+    metrics: View<PerBook<projections::process_metrics::ProcessMetrics>>,
+    documents: View<PerBook<projections::documents::Documents>>,
+    dashboard: View<PerBook<projections::dashboard::Dashboard>>,
+    audit: View<PerBook<projections::audit::Audit>>,
 }
 
 const NAMES: [&str; 7] = [
@@ -85,7 +86,7 @@ pub(crate) fn fold_whole_log(store: &EmbeddedStore) -> anyhow::Result<(u64, f64,
     }
     let seconds = started.elapsed().as_secs_f64();
     anyhow::ensure!(
-        views.stock.model.valuation() > rust_decimal::Decimal::ZERO,
+        views.stock.model.books().any(|(_, stock)| stock.valuation() > rust_decimal::Decimal::ZERO),
         "the stock model folded nothing"
     );
     let per_model: serde_json::Map<String, Value> =

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use infra::{EmbeddedStore, EventStore};
+use projections::per_book::PerBook;
 use projections::runtime::{Opened, ProjectorSet, ReadModel};
 
 use crate::cli::{ProjectionsArgs, ProjectionsCommand};
@@ -16,12 +17,12 @@ use crate::cli::{ProjectionsArgs, ProjectionsCommand};
 fn models() -> Vec<(&'static str, u32)> {
     vec![
         model::<projections::ledger::Ledgers>(),
-        model::<projections::open_items::OpenItems>(),
-        model::<projections::stock::Stock>(),
-        model::<projections::process_metrics::ProcessMetrics>(),
-        model::<projections::documents::Documents>(),
-        model::<projections::dashboard::Dashboard>(),
-        model::<projections::audit::Audit>(),
+        model::<PerBook<projections::open_items::OpenItems>>(),
+        model::<PerBook<projections::stock::Stock>>(),
+        model::<PerBook<projections::process_metrics::ProcessMetrics>>(),
+        model::<PerBook<projections::documents::Documents>>(),
+        model::<PerBook<projections::dashboard::Dashboard>>(),
+        model::<PerBook<projections::audit::Audit>>(),
     ]
 }
 
@@ -59,12 +60,12 @@ fn status(args: &ProjectionsArgs) -> anyhow::Result<ExitCode> {
     let dir = snapshot_dir(args);
     let rows = [
         status_of::<projections::ledger::Ledgers>(&dir),
-        status_of::<projections::open_items::OpenItems>(&dir),
-        status_of::<projections::stock::Stock>(&dir),
-        status_of::<projections::process_metrics::ProcessMetrics>(&dir),
-        status_of::<projections::documents::Documents>(&dir),
-        status_of::<projections::dashboard::Dashboard>(&dir),
-        status_of::<projections::audit::Audit>(&dir),
+        status_of::<PerBook<projections::open_items::OpenItems>>(&dir),
+        status_of::<PerBook<projections::stock::Stock>>(&dir),
+        status_of::<PerBook<projections::process_metrics::ProcessMetrics>>(&dir),
+        status_of::<PerBook<projections::documents::Documents>>(&dir),
+        status_of::<PerBook<projections::dashboard::Dashboard>>(&dir),
+        status_of::<PerBook<projections::audit::Audit>>(&dir),
     ];
     for (name, version, opened) in rows {
         let (position, state) = match &opened {
@@ -109,12 +110,12 @@ fn add_from_zero(set: &mut ProjectorSet<EmbeddedStore>, name: &str) {
         }
     }
     add::<ledger::Ledgers>(set, name);
-    add::<open_items::OpenItems>(set, name);
-    add::<stock::Stock>(set, name);
-    add::<process_metrics::ProcessMetrics>(set, name);
-    add::<documents::Documents>(set, name);
-    add::<dashboard::Dashboard>(set, name);
-    add::<audit::Audit>(set, name);
+    add::<PerBook<open_items::OpenItems>>(set, name);
+    add::<PerBook<stock::Stock>>(set, name);
+    add::<PerBook<process_metrics::ProcessMetrics>>(set, name);
+    add::<PerBook<documents::Documents>>(set, name);
+    add::<PerBook<dashboard::Dashboard>>(set, name);
+    add::<PerBook<audit::Audit>>(set, name);
 }
 
 /// Folds the named read model, or every one, from position 0 in one reading of the log (each event

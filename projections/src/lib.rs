@@ -10,6 +10,7 @@ pub mod documents;
 pub mod fact;
 pub mod ledger;
 pub mod open_items;
+pub mod per_book;
 pub mod postings;
 pub mod process_metrics;
 pub mod reports;

@@ -470,9 +470,9 @@ impl FinanceQuery {
             };
             let mut after = 0;
             loop {
-                let (candidates, _) = read
-                    .audit
-                    .read(|audit| audit.positions(&filter, after, crate::PAGE_MAX).unwrap_or_default());
+                let (candidates, _) = read.audit.read(|audit| {
+                    audit.book(book).positions(&filter, after, crate::PAGE_MAX).unwrap_or_default()
+                });
                 let Some(last) = candidates.last().copied() else { break };
                 let found =
                     events_at(&read.store, &candidates).await?.into_iter().find(|e| e.event_id == cause);
@@ -579,9 +579,11 @@ impl FinanceQuery {
 
     /// A partner's items in a subledger with something open at a date (today's books when none is
     /// given), oldest first, each with what settled it so far (核销).
+    #[allow(clippy::too_many_arguments)]
     async fn partner_open_items(
         &self,
         ctx: &Context<'_>,
+        book: String,
         subledger: Subledger,
         partner: String,
         at: Option<String>,
@@ -589,10 +591,12 @@ impl FinanceQuery {
         as_of: Option<AsOfInput>,
     ) -> async_graphql::Result<Vec<OpenItemView>> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        let book = BookId(uuid("book", &book)?);
         let partner = PartnerId(uuid("partner", &partner)?);
         let at = end_of(at.as_deref())?;
         let (items, _) =
             with_model(read, &read.open_items, Some(&read.items_as_of), min_position, as_of, |items| {
+                let items = items.book(book);
                 items
                     .open_items(which(subledger), partner, at)
                     .into_iter()
@@ -622,6 +626,7 @@ impl FinanceQuery {
     async fn partner_statement(
         &self,
         ctx: &Context<'_>,
+        book: String,
         subledger: Subledger,
         partner: String,
         from: String,
@@ -629,12 +634,14 @@ impl FinanceQuery {
         min_position: Option<u64>,
     ) -> async_graphql::Result<PartnerStatement> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        let book = BookId(uuid("book", &book)?);
         let partner_id = PartnerId(uuid("partner", &partner)?);
         let (first, last) = (date(&from)?, end_of(Some(&to))?);
         if first > last {
             return Err(error("input.invalid", "from is after to"));
         }
         let (statement, position) = with_model(read, &read.open_items, None, min_position, None, |items| {
+            let items = items.book(book);
             items.statement(which(subledger), partner_id, first, last)
         })
         .await?;

@@ -22,6 +22,7 @@ use projections::dashboard::Dashboard;
 use projections::documents::{DocumentFilter, Documents};
 use projections::ledger::Ledgers;
 use projections::open_items::OpenItems;
+use projections::per_book::PerBook;
 use projections::process_metrics::{FlowKind, ProcessMetrics};
 use projections::runtime::{AsOf, AsOfCache, Handle, ProjectionError, ProjectorSet, ReadModel};
 use projections::stock::Stock;
@@ -41,12 +42,12 @@ pub const COMPLEXITY_MAX: usize = 2_000;
 /// The live read models' handles, one per model.
 pub struct Handles {
     pub ledger: Handle<Ledgers>,
-    pub open_items: Handle<OpenItems>,
-    pub stock: Handle<Stock>,
-    pub metrics: Handle<ProcessMetrics>,
-    pub documents: Handle<Documents>,
-    pub dashboard: Handle<Dashboard>,
-    pub audit: Handle<Audit>,
+    pub open_items: Handle<PerBook<OpenItems>>,
+    pub stock: Handle<PerBook<Stock>>,
+    pub metrics: Handle<PerBook<ProcessMetrics>>,
+    pub documents: Handle<PerBook<Documents>>,
+    pub dashboard: Handle<PerBook<Dashboard>>,
+    pub audit: Handle<PerBook<Audit>>,
 }
 
 impl Handles {
@@ -81,15 +82,15 @@ impl Handles {
 pub struct ReadSide {
     pub store: EmbeddedStore,
     pub ledger: Handle<Ledgers>,
-    pub open_items: Handle<OpenItems>,
-    pub stock: Handle<Stock>,
-    pub metrics: Handle<ProcessMetrics>,
-    pub documents: Handle<Documents>,
-    pub dashboard: Handle<Dashboard>,
-    pub audit: Handle<Audit>,
-    stock_as_of: AsOfCache<Stock>,
+    pub open_items: Handle<PerBook<OpenItems>>,
+    pub stock: Handle<PerBook<Stock>>,
+    pub metrics: Handle<PerBook<ProcessMetrics>>,
+    pub documents: Handle<PerBook<Documents>>,
+    pub dashboard: Handle<PerBook<Dashboard>>,
+    pub audit: Handle<PerBook<Audit>>,
+    stock_as_of: AsOfCache<PerBook<Stock>>,
     ledger_as_of: AsOfCache<Ledgers>,
-    items_as_of: AsOfCache<OpenItems>,
+    items_as_of: AsOfCache<PerBook<OpenItems>>,
 }
 
 impl ReadSide {
@@ -575,6 +576,7 @@ impl BaseQuery {
     async fn stock_levels(
         &self,
         ctx: &Context<'_>,
+        book: String,
         item: Option<String>,
         warehouse: Option<String>,
         #[graphql(default = 50)] first: usize,
@@ -583,12 +585,14 @@ impl BaseQuery {
         as_of: Option<AsOfInput>,
     ) -> async_graphql::Result<StockLevelPage> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        let book = BookId(uuid("book", &book)?);
         check_page(first)?;
         let item = item.map(|i| uuid("item", &i).map(ItemId)).transpose()?;
         let warehouse = warehouse.map(|w| uuid("warehouse", &w).map(WarehouseId)).transpose()?;
         let after = after.as_deref().map(|a| a.to_string());
         let (rows, position) =
             with_model(read, &read.stock, Some(&read.stock_as_of), min_position, as_of, |stock| {
+                let stock = stock.book(book);
                 stock
                     .levels()
                     .filter(|(k, _)| {
@@ -623,14 +627,17 @@ impl BaseQuery {
     async fn stock_ledger(
         &self,
         ctx: &Context<'_>,
+        book: String,
         item: String,
         #[graphql(default = 100)] last: usize,
         min_position: Option<u64>,
     ) -> async_graphql::Result<Vec<StockMovement>> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        let book = BookId(uuid("book", &book)?);
         check_page(last)?;
         let item = ItemId(uuid("item", &item)?);
         let (tail, _) = with_model(read, &read.stock, None, min_position, None, |stock| {
+            let stock = stock.book(book);
             stock.ledger_tail(item, last as u64)
         })
         .await?;
@@ -665,16 +672,19 @@ impl BaseQuery {
     async fn stock_lots(
         &self,
         ctx: &Context<'_>,
+        book: String,
         item: String,
         warehouse: Option<String>,
         min_position: Option<u64>,
         as_of: Option<AsOfInput>,
     ) -> async_graphql::Result<Vec<StockLot>> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        let book = BookId(uuid("book", &book)?);
         let item = ItemId(uuid("item", &item)?);
         let warehouse = warehouse.map(|w| uuid("warehouse", &w).map(WarehouseId)).transpose()?;
         let (lots, _) =
             with_model(read, &read.stock, Some(&read.stock_as_of), min_position, as_of, |stock| {
+                let stock = stock.book(book);
                 stock
                     .lots(item, warehouse)
                     .map(|(warehouse, lot, level)| StockLot {
@@ -693,12 +703,15 @@ impl BaseQuery {
     async fn replenishment(
         &self,
         ctx: &Context<'_>,
+        book: String,
         now: Option<String>,
         min_position: Option<u64>,
     ) -> async_graphql::Result<Vec<Suggestion>> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        let book = BookId(uuid("book", &book)?);
         let now = now_or_today(now.as_deref())?;
         let (suggestions, _) = with_model(read, &read.stock, None, min_position, None, |stock| {
+            let stock = stock.book(book);
             stock
                 .replenishment(now)
                 .into_iter()
@@ -719,16 +732,19 @@ impl BaseQuery {
     async fn slow_movers(
         &self,
         ctx: &Context<'_>,
+        book: String,
         #[graphql(default = 90)] days: i64,
         now: Option<String>,
         min_position: Option<u64>,
     ) -> async_graphql::Result<Vec<SlowMover>> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        let book = BookId(uuid("book", &book)?);
         if !(1..=3_650).contains(&days) {
             return Err(error("input.invalid", "days is 1 to 3,650"));
         }
         let now = now_or_today(now.as_deref())?;
         let (slow, _) = with_model(read, &read.stock, None, min_position, None, |stock| {
+            let stock = stock.book(book);
             stock
                 .slow_moving(now, days)
                 .into_iter()
@@ -783,12 +799,14 @@ impl BaseQuery {
     async fn open_items(
         &self,
         ctx: &Context<'_>,
+        book: String,
         subledger: Subledger,
         at: Option<String>,
         min_position: Option<u64>,
         as_of: Option<AsOfInput>,
     ) -> async_graphql::Result<OpenItemsReport> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        let book = BookId(uuid("book", &book)?);
         let at = match at {
             Some(day) => Timestamp(date(&day)?.0 + 86_400_000_000 - 1),
             None => Timestamp(i64::MAX),
@@ -799,6 +817,7 @@ impl BaseQuery {
         };
         let ((balances, aging), position) =
             with_model(read, &read.open_items, Some(&read.items_as_of), min_position, as_of, |items| {
+                let items = items.book(book);
                 (items.balances(which, at), items.aging(which, at))
             })
             .await?;
@@ -838,25 +857,32 @@ impl BaseQuery {
     async fn stock_alerts(
         &self,
         ctx: &Context<'_>,
+        book: String,
         min_position: Option<u64>,
     ) -> async_graphql::Result<Vec<StockAlert>> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        stock_alerts(read, min_position).await
+        stock_alerts(read, BookId(uuid("book", &book)?), min_position).await
     }
 
     /// A stream's history, oldest first, a page at a time (`after`: the last version seen).
     async fn stream_history(
         &self,
         ctx: &Context<'_>,
+        book: String,
         stream: String,
         #[graphql(default = 50)] first: usize,
         after: Option<u64>,
     ) -> async_graphql::Result<EventPage> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        let book = BookId(uuid("book", &book)?);
         check_page(first)?;
         let id = StreamId::new(stream).map_err(store_error)?;
         let from = after.map_or(0, |v| v + 1);
         let events = read.store.read_stream(&id, from, first + 1).await.map_err(store_error)?;
+        // A stream of another book is not this book's to read: it reads as empty, as a missing one does.
+        if events.iter().any(|e| e.metadata.book != book) {
+            return Ok(EventPage::of(&[], false, |e| e.stream_version));
+        }
         let (events, has_next_page) = split_page(events, first);
         Ok(EventPage::of(&events, has_next_page, |e| e.stream_version))
     }
@@ -867,6 +893,7 @@ impl BaseQuery {
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
+        book: String,
         actor: Option<String>,
         event_type: Option<String>,
         correlation: Option<String>,
@@ -877,6 +904,7 @@ impl BaseQuery {
         min_position: Option<u64>,
     ) -> async_graphql::Result<EventPage> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        let book = BookId(uuid("book", &book)?);
         check_page(first)?;
         let filter = AuditFilter {
             actor,
@@ -905,7 +933,8 @@ impl BaseQuery {
         // Candidates in chunks (from the index, or the log itself when no criterion can use the index),
         // kept when the time range admits them, until the page is full or nothing is left.
         loop {
-            let (candidates, _) = read.audit.read(|audit| audit.positions(&filter, cursor, first + 1));
+            let (candidates, _) =
+                read.audit.read(|audit| audit.book(book).positions(&filter, cursor, first + 1));
             let events = match candidates {
                 Some(positions) if positions.is_empty() => break,
                 Some(positions) => events_at(&read.store, &positions).await?,
@@ -933,6 +962,7 @@ impl BaseQuery {
     async fn documents(
         &self,
         ctx: &Context<'_>,
+        book: String,
         kind: Option<DocumentKind>,
         status: Option<String>,
         partner: Option<String>,
@@ -943,6 +973,7 @@ impl BaseQuery {
         min_position: Option<u64>,
     ) -> async_graphql::Result<DocumentPage> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        let book = BookId(uuid("book", &book)?);
         check_page(first)?;
         use projections::documents::{DocumentKind as K, Status};
         let status = match status {
@@ -976,6 +1007,7 @@ impl BaseQuery {
             None => None,
         };
         let (rows, position) = with_model(read, &read.documents, None, min_position, None, |documents| {
+            let documents = documents.book(book);
             documents
                 .list(&filter, after, first + 1)
                 .into_iter()
@@ -1007,6 +1039,7 @@ impl BaseQuery {
     async fn process_metrics(
         &self,
         ctx: &Context<'_>,
+        book: String,
         process: Process,
         from: Option<String>,
         to: Option<String>,
@@ -1016,6 +1049,7 @@ impl BaseQuery {
         min_position: Option<u64>,
     ) -> async_graphql::Result<ProcessReport> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        let book = BookId(uuid("book", &book)?);
         let kind = match process {
             Process::OrderToCash => FlowKind::OrderToCash,
             Process::ProcureToPay => FlowKind::ProcureToPay,
@@ -1029,6 +1063,7 @@ impl BaseQuery {
         let now = now_or_today(now.as_deref())?;
         let ((summary, waiting, bottleneck), position) =
             with_model(read, &read.metrics, None, min_position, None, |m| {
+                let m = m.book(book);
                 (m.summary(kind, &filter), m.waiting(kind, &filter, now), m.bottleneck(kind, &filter))
             })
             .await?;
@@ -1098,14 +1133,16 @@ pub(crate) async fn dashboard_report(
     let everything = Timestamp(i64::MAX);
     let ((receivables, payables), _) =
         with_model(read, &read.open_items, None, min_position, None, |items| {
+            let items = items.book(book);
             use projections::open_items::Ledger as L;
             let total = |l| items.balances(l, everything).values().sum::<rust_decimal::Decimal>();
             (total(L::Receivable), total(L::Payable))
         })
         .await?;
     let (inventory, _) =
-        with_model(read, &read.stock, None, min_position, None, |stock| stock.valuation()).await?;
+        with_model(read, &read.stock, None, min_position, None, |stock| stock.book(book).valuation()).await?;
     let (report, _) = with_model(read, &read.dashboard, None, min_position, None, |d| {
+        let d = d.book(book);
         let totals = d.totals(from, to);
         let recent = d.totals(Some(today - 29), Some(today + 1)).cost_of_sales;
         let turnover = (!inventory.is_zero()).then(|| {
@@ -1160,9 +1197,11 @@ pub(crate) async fn dashboard_report(
 /// Stock items whose available quantity is below their safety stock.
 pub(crate) async fn stock_alerts(
     read: &ReadSide,
+    book: BookId,
     min_position: Option<u64>,
 ) -> async_graphql::Result<Vec<StockAlert>> {
     let (alerts, _) = with_model(read, &read.stock, None, min_position, None, |stock| {
+        let stock = stock.book(book);
         stock
             .alerts()
             .into_iter()

@@ -95,12 +95,14 @@ impl SubscriptionRoot {
     async fn stock_alerts(
         &self,
         ctx: &Context<'_>,
-    ) -> impl Stream<Item = async_graphql::Result<Vec<StockAlert>>> {
+        book: String,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Vec<StockAlert>>>> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>().clone();
+        let book = domain::BookId(crate::uuid("book", &book)?);
         let position = read.stock.watch();
-        live(position, move || {
+        Ok(live(position, move || {
             let read = read.clone();
-            async move { stock_alerts(&read, None).await }
-        })
+            async move { stock_alerts(&read, book, None).await }
+        }))
     }
 }

@@ -154,8 +154,8 @@ async fn the_books_of_a_month_answer_with_detail_drill_down_statements_and_live_
     let partner = post(
         address,
         "query($p: String!) {
-            partnerOpenItems(subledger: RECEIVABLE, partner: $p) { kind amount open settlements { amount } }
-            partnerStatement(subledger: RECEIVABLE, partner: $p, from: \"2026-11-01\", to: \"2026-11-30\") {
+            partnerOpenItems(book: \"00000000-0000-0000-0000-000000000001\", subledger: RECEIVABLE, partner: $p) { kind amount open settlements { amount } }
+            partnerStatement(book: \"00000000-0000-0000-0000-000000000001\", subledger: RECEIVABLE, partner: $p, from: \"2026-11-01\", to: \"2026-11-30\") {
                 opening closing lines { kind opened amount balance } } }",
         json!({ "p": customer }),
     )
@@ -182,12 +182,36 @@ async fn the_books_of_a_month_answer_with_detail_drill_down_statements_and_live_
     );
     // The goods receipt is listed with the documents, against its order.
     let receipts =
-        post(address, "{ documents(kind: GOODS_RECEIPT) { nodes { status amount reference } } }", json!({}))
+        post(address, "{ documents(book: \"00000000-0000-0000-0000-000000000001\", kind: GOODS_RECEIPT) { nodes { status amount reference } } }", json!({}))
             .await;
     assert_eq!(
         receipts["documents"]["nodes"],
         json!([{ "status": "received", "amount": "120", "reference": trade.po.0.to_string() }])
     );
+
+    // Another book sees none of this book's business, not even a stream's history.
+    let other = post(
+        address,
+        "query($s: String!) { q: stockLevels(book: \"00000000-0000-0000-0000-0000000000ff\") { nodes { item } }
+            d: documents(book: \"00000000-0000-0000-0000-0000000000ff\") { nodes { id } }
+            a: auditLog(book: \"00000000-0000-0000-0000-0000000000ff\", actor: \"li\") { nodes { position } }
+            h: streamHistory(book: \"00000000-0000-0000-0000-0000000000ff\", stream: $s) { nodes { position } }
+            o: openItems(book: \"00000000-0000-0000-0000-0000000000ff\", subledger: RECEIVABLE) { balances { partner } } }",
+        json!({ "s": format!("shipment-{}", trade.shipment.0) }),
+    )
+    .await;
+    assert_eq!(
+        other,
+        json!({ "q": { "nodes": [] }, "d": { "nodes": [] }, "a": { "nodes": [] }, "h": { "nodes": [] },
+                "o": { "balances": [] } })
+    );
+    let own = post(
+        address,
+        "query($s: String!, $b: String!) { h: streamHistory(book: $b, stream: $s) { nodes { eventType } } }",
+        json!({ "s": format!("shipment-{}", trade.shipment.0), "b": book }),
+    )
+    .await;
+    assert!(!own["h"]["nodes"].as_array().unwrap().is_empty(), "{own}");
 
     // Live: subscribe to the stock alerts and the dashboard over WebSocket (graphql-transport-ws).
     let mut request = format!("ws://{address}/graphql/ws").into_client_request().unwrap();
@@ -199,7 +223,7 @@ async fn the_books_of_a_month_answer_with_detail_drill_down_statements_and_live_
     assert_eq!(recv(&mut socket).await["type"], "connection_ack");
     socket
         .send(send(json!({ "id": "alerts", "type": "subscribe",
-            "payload": { "query": "subscription { stockAlerts { item available safetyStock } }" } })))
+            "payload": { "query": "subscription { stockAlerts(book: \"00000000-0000-0000-0000-000000000001\") { item available safetyStock } }" } })))
         .await
         .unwrap();
     socket

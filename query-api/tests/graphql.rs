@@ -15,6 +15,7 @@ use domain::time::Period;
 use domain::values::{Code, Quantity, UnitAmount};
 use domain::{BookId, CommandId, CommandMeta, EventId, ItemId, Timestamp, VoucherId, WarehouseId};
 use infra::EmbeddedStore;
+use projections::per_book::PerBook;
 use projections::runtime::Projector;
 use query_api::ReadSide;
 use rust_decimal::Decimal;
@@ -136,12 +137,12 @@ async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_a
         store.clone(),
         query_api::Handles {
             ledger: live!(projections::ledger::Ledgers),
-            open_items: live!(projections::open_items::OpenItems),
-            stock: live!(projections::stock::Stock),
-            metrics: live!(projections::process_metrics::ProcessMetrics),
-            documents: live!(projections::documents::Documents),
-            dashboard: live!(projections::dashboard::Dashboard),
-            audit: live!(projections::audit::Audit),
+            open_items: live!(PerBook<projections::open_items::OpenItems>),
+            stock: live!(PerBook<projections::stock::Stock>),
+            metrics: live!(PerBook<projections::process_metrics::ProcessMetrics>),
+            documents: live!(PerBook<projections::documents::Documents>),
+            dashboard: live!(PerBook<projections::dashboard::Dashboard>),
+            audit: live!(PerBook<projections::audit::Audit>),
         },
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -180,7 +181,7 @@ async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_a
 
     // Stock, two to a page.
     let levels =
-        "query($after: String, $min: Int) { stockLevels(first: 2, after: $after, minPosition: $min) {
+        "query($after: String, $min: Int) { stockLevels(book: \"00000000-0000-0000-0000-000000000001\", first: 2, after: $after, minPosition: $min) {
         nodes { item onHand value } endCursor hasNextPage } }";
     let first = post(address, levels, json!({ "min": head })).await;
     let first = &first["data"]["stockLevels"];
@@ -206,7 +207,12 @@ async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_a
     assert_eq!(code(&bad), "input.invalid");
     let unknown = post(address, trial, json!({ "book": Uuid::from_u128(99).to_string() })).await;
     assert_eq!(code(&unknown), "book.not_found");
-    let too_big = post(address, "{ stockLevels(first: 100000) { hasNextPage } }", json!({})).await;
+    let too_big = post(
+        address,
+        "{ stockLevels(book: \"00000000-0000-0000-0000-000000000001\", first: 100000) { hasNextPage } }",
+        json!({}),
+    )
+    .await;
     assert_eq!(code(&too_big), "input.invalid");
     // A query beyond the complexity limit is refused before it runs.
     let wide: String = (0..600).map(|i| format!("p{i}: positions {{ head ledger stock }} ")).collect();
@@ -219,23 +225,28 @@ async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_a
     // Receivables and the process metrics answer (nothing open, no flows yet).
     let items = post(
         address,
-        "{ openItems(subledger: RECEIVABLE) { balances { partner } aging { notDue } } }",
+        "{ openItems(book: \"00000000-0000-0000-0000-000000000001\", subledger: RECEIVABLE) { balances { partner } aging { notDue } } }",
         json!({}),
     )
     .await;
     assert_eq!(items["data"]["openItems"]["aging"]["notDue"], "0", "{items}");
     let metrics = post(
         address,
-        "{ processMetrics(process: ORDER_TO_CASH) { steps { step count } bottleneck } }",
+        "{ processMetrics(book: \"00000000-0000-0000-0000-000000000001\", process: ORDER_TO_CASH) { steps { step count } bottleneck } }",
         json!({}),
     )
     .await;
     assert_eq!(metrics["data"]["processMetrics"]["steps"].as_array().unwrap().len(), 5, "{metrics}");
     let documents =
-        post(address, "{ documents(kind: SALES_ORDER, first: 5) { nodes { id } hasNextPage } }", json!({}))
+        post(address, "{ documents(book: \"00000000-0000-0000-0000-000000000001\", kind: SALES_ORDER, first: 5) { nodes { id } hasNextPage } }", json!({}))
             .await;
     assert_eq!(documents["data"]["documents"]["hasNextPage"], false, "{documents}");
-    let bad_cursor = post(address, "{ documents(after: \"nonsense\") { hasNextPage } }", json!({})).await;
+    let bad_cursor = post(
+        address,
+        "{ documents(book: \"00000000-0000-0000-0000-000000000001\", after: \"nonsense\") { hasNextPage } }",
+        json!({}),
+    )
+    .await;
     assert_eq!(code(&bad_cursor), "input.invalid");
     // The dashboard: cash from the ledger, inventory from the stock model (10 + 20 + 30 at 2.00).
     let board = "query($book: String!, $min: Int) { dashboard(book: $book, minPosition: $min) {
@@ -244,7 +255,7 @@ async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_a
     assert_eq!(board["data"]["dashboard"]["cash"], "150", "{board}");
     assert_eq!(board["data"]["dashboard"]["inventoryValue"], "120", "{board}");
     // The audit trail: the stock clerk's events, two to a page, and a stream's history.
-    let audit = "query($after: Int, $min: Int) { auditLog(actor: \"kai\", first: 2, after: $after, minPosition: $min) {
+    let audit = "query($after: Int, $min: Int) { auditLog(book: \"00000000-0000-0000-0000-000000000001\", actor: \"kai\", first: 2, after: $after, minPosition: $min) {
         nodes { position actor eventType stream } endCursor hasNextPage } }";
     let page = post(address, audit, json!({ "min": head })).await;
     let page = &page["data"]["auditLog"];
@@ -258,7 +269,7 @@ async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_a
     let stream = StockKey { item: ItemId(Uuid::from_u128(1)), warehouse: WAREHOUSE }.stream_id();
     let history = post(
         address,
-        "query($s: String!) { streamHistory(stream: $s) { nodes { version eventType actor } } }",
+        "query($s: String!) { streamHistory(book: \"00000000-0000-0000-0000-000000000001\", stream: $s) { nodes { version eventType actor } } }",
         json!({ "s": stream }),
     )
     .await;
@@ -274,7 +285,7 @@ async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_a
     let item3 = Uuid::from_u128(3).to_string();
     let ledger = post(
         address,
-        "query($i: String!) { stockLedger(item: $i) { kind qty onHandAfter valueAfter } }",
+        "query($i: String!) { stockLedger(book: \"00000000-0000-0000-0000-000000000001\", item: $i) { kind qty onHandAfter valueAfter } }",
         json!({ "i": item3 }),
     )
     .await;
@@ -284,17 +295,17 @@ async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_a
     );
     let lots = post(
         address,
-        "query($i: String!) { stockLots(item: $i) { lot onHand bins } }",
+        "query($i: String!) { stockLots(book: \"00000000-0000-0000-0000-000000000001\", item: $i) { lot onHand bins } }",
         json!({ "i": Uuid::from_u128(3).to_string() }),
     )
     .await;
     assert_eq!(lots["data"]["stockLots"], json!([{ "lot": "L-3", "onHand": "30", "bins": ["A-03"] }]));
     let slow =
-        post(address, "{ slowMovers(days: 30, now: \"2027-11-30\") { item onHand daysOfCover } }", json!({}))
+        post(address, "{ slowMovers(book: \"00000000-0000-0000-0000-000000000001\", days: 30, now: \"2027-11-30\") { item onHand daysOfCover } }", json!({}))
             .await;
     assert_eq!(slow["data"]["slowMovers"].as_array().unwrap().len(), 3, "{slow}");
     let calm =
-        post(address, "{ stockAlerts { item } replenishment(now: \"2026-11-30\") { item } }", json!({}))
+        post(address, "{ stockAlerts(book: \"00000000-0000-0000-0000-000000000001\") { item } replenishment(book: \"00000000-0000-0000-0000-000000000001\", now: \"2026-11-30\") { item } }", json!({}))
             .await;
     assert_eq!(calm["data"], json!({ "stockAlerts": [], "replenishment": [] }));
     stop.send(true).unwrap();

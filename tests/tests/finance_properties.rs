@@ -10,6 +10,7 @@ use projections::dashboard::Dashboard;
 use projections::documents::Documents;
 use projections::ledger::Ledgers;
 use projections::open_items::OpenItems;
+use projections::per_book::PerBook;
 use projections::process_metrics::ProcessMetrics;
 use projections::runtime::{Handle, ProjectorSet, ReadModel, View};
 use projections::stock::Stock;
@@ -436,12 +437,12 @@ async fn check_books(
 struct ReadModels {
     set: ProjectorSet<EmbeddedStore>,
     ledger: Handle<Ledgers>,
-    items: Handle<OpenItems>,
-    stock: Handle<Stock>,
-    metrics: Handle<ProcessMetrics>,
-    documents: Handle<Documents>,
-    dashboard: Handle<Dashboard>,
-    audit: Handle<Audit>,
+    items: Handle<PerBook<OpenItems>>,
+    stock: Handle<PerBook<Stock>>,
+    metrics: Handle<PerBook<ProcessMetrics>>,
+    documents: Handle<PerBook<Documents>>,
+    dashboard: Handle<PerBook<Dashboard>>,
+    audit: Handle<PerBook<Audit>>,
 }
 
 impl ReadModels {
@@ -491,6 +492,7 @@ impl ReadModels {
         same(&self.ledger, store, snapshots).await?;
         same(&self.items, store, snapshots).await?;
         let stock = same(&self.stock, store, snapshots).await?;
+        let stock = stock.book(BOOK);
         same(&self.metrics, store, snapshots).await?;
         same(&self.documents, store, snapshots).await?;
         same(&self.dashboard, store, snapshots).await?;
