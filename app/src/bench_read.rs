@@ -200,13 +200,15 @@ pub(crate) fn queries(data_dir: &Path, queries: usize) -> anyhow::Result<Value> 
             ),
             (
                 "receivables_aging",
-                r#"{ openItems(subledger: RECEIVABLE) { aging { notDue within30Days over90Days } } }"#
-                    .to_string(),
+                format!(
+                    r#"{{ openItems(book: "{book}", subledger: RECEIVABLE) {{ aging {{ notDue within30Days over90Days }} }} }}"#
+                ),
             ),
             (
                 "stock_page",
-                r#"{ stockLevels(first: 50) { nodes { item onHand available value } endCursor } }"#
-                    .to_string(),
+                format!(
+                    r#"{{ stockLevels(book: "{book}", first: 50) {{ nodes {{ item onHand available value }} endCursor }} }}"#
+                ),
             ),
         ];
         let mut out = Vec::new();

@@ -209,3 +209,40 @@ async fn projections_status_shows_the_lag_and_a_rebuild_writes_snapshots_that_ca
     let stderr = String::from_utf8_lossy(&unknown.stderr);
     assert!(stderr.contains("no read model named \"stock-levels\"") && stderr.contains("ledger"), "{stderr}");
 }
+
+#[test]
+fn the_read_side_benches_run_over_a_kept_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept = dir.path().join("kept");
+    let run = |args: &[&str]| -> serde_json::Value {
+        let out = erp().args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    };
+    let kept_arg = kept.to_str().unwrap();
+    let made = run(&[
+        "bench",
+        "order-to-cash",
+        "--orders",
+        "30",
+        "--concurrency",
+        "3",
+        "--runs",
+        "1",
+        "--vouchers",
+        "--days",
+        "60",
+        "--json",
+        "--keep",
+        kept_arg,
+    ]);
+    assert_eq!(made["orders"], 30);
+    let log = kept.join("log");
+    let log = log.to_str().unwrap();
+    let w2 = run(&["bench", "projections", "--data-dir", log, "--runs", "1", "--json"]);
+    assert!(w2["events"].as_u64().unwrap() > 1_000, "{w2}");
+    let w5 = run(&["bench", "cold-start", "--data-dir", log, "--behind", "100", "--runs", "1", "--json"]);
+    assert_eq!(w5["tail_events"], 100, "{w5}");
+    let queries = run(&["bench", "queries", "--data-dir", log, "--queries", "3", "--json"]);
+    assert_eq!(queries["results"].as_array().unwrap().len(), 3, "{queries}");
+}

@@ -40,6 +40,9 @@ pub struct StockLevel {
     pub last_issue: Option<Timestamp>,
     /// Issued quantity per day (days since 1970-01-01), the last [`RATE_WINDOW_DAYS`] days seen.
     issued_by_day: BTreeMap<i64, Decimal>,
+    /// Lot (none for goods received without one) → what is on hand of it and the bins it was put away
+    /// in (批次 × 货位).
+    lots: BTreeMap<Option<String>, LotLevel>,
 }
 
 impl StockLevel {
@@ -106,9 +109,6 @@ pub struct Stock {
     movements: HashMap<ItemId, Postings>,
     orders: BTreeMap<PurchaseOrderId, OpenOrder>,
     terms: BTreeMap<ItemId, ItemTerms>,
-    /// Item, warehouse and lot (none for goods received without one) → what is on hand of it and the
-    /// bins it was put away in (批次 × 货位).
-    lots: BTreeMap<(ItemId, WarehouseId, Option<String>), LotLevel>,
 }
 
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
@@ -145,6 +145,62 @@ pub fn movement_of(event: &StockEvent) -> Option<(&'static str, Decimal, Decimal
         | StockEvent::ReservationShort(_)
         | StockEvent::FellBelowSafety(_) => return None,
     })
+}
+
+/// Follows the lots of one stock item as its layers do: receipts add to their lot, every issue,
+/// transfer and loss names the lots it took from; what no lot covered (negative stock, gains) is
+/// unlotted.
+fn lot_event(lots: &mut BTreeMap<Option<String>, LotLevel>, event: &StockEvent) {
+    fn add<'a>(
+        lots: &'a mut BTreeMap<Option<String>, LotLevel>,
+        lot: Option<&String>,
+        qty: Decimal,
+    ) -> &'a mut LotLevel {
+        let level = lots.entry(lot.cloned()).or_default();
+        level.on_hand += qty;
+        level
+    }
+    let taken = |takes: &[domain::inventory::stock::LotTake]| takes.iter().map(|t| t.qty).sum::<Decimal>();
+    match event {
+        StockEvent::Received(e) => {
+            let level = add(lots, e.lot.as_ref(), e.qty);
+            if let Some(bin) = &e.bin {
+                level.bins.insert(bin.clone());
+            }
+        }
+        StockEvent::Issued(domain::inventory::stock::StockIssued { qty, takes, .. })
+        | StockEvent::TransferredOut(domain::inventory::stock::StockTransferredOut { qty, takes, .. }) => {
+            for take in takes {
+                add(lots, take.lot.as_ref(), -take.qty);
+            }
+            let uncovered = *qty - taken(takes);
+            if !uncovered.is_zero() {
+                add(lots, None, -uncovered);
+            }
+        }
+        StockEvent::TransferredIn(e) => {
+            for lot in &e.lots {
+                add(lots, lot.lot.as_ref(), lot.qty);
+            }
+            let rest = e.qty - taken(&e.lots);
+            if rest > Decimal::ZERO {
+                add(lots, None, rest);
+            }
+        }
+        StockEvent::Adjusted(e) if e.qty_delta > Decimal::ZERO => {
+            add(lots, None, e.qty_delta);
+        }
+        StockEvent::Adjusted(e) => {
+            for take in &e.takes {
+                add(lots, take.lot.as_ref(), -take.qty);
+            }
+            let uncovered = -e.qty_delta - taken(&e.takes);
+            if !uncovered.is_zero() {
+                add(lots, None, -uncovered);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The newest movements of an item, as positions to read from the log, with the item's balances now
@@ -245,72 +301,12 @@ impl Stock {
             StockEvent::TransferredIn(e) => level.in_transit -= e.qty,
             _ => {}
         }
-        self.lot_event(key, event);
-        let Some((_, qty, value, _)) = movement_of(event) else { return };
         let level = self.levels.entry((key.item, key.warehouse)).or_default();
+        lot_event(&mut level.lots, event);
+        let Some((_, qty, value, _)) = movement_of(event) else { return };
         level.on_hand += qty;
         level.value += value;
         self.movements.entry(key.item).or_default().push(position);
-    }
-
-    /// Follows the lots as the stock item's layers do: receipts add to their lot, every issue, transfer
-    /// and loss names the lots it took from; what no lot covered (negative stock, gains) is unlotted.
-    fn lot_event(&mut self, key: StockKey, event: &StockEvent) {
-        fn add<'a>(
-            lots: &'a mut BTreeMap<(ItemId, WarehouseId, Option<String>), LotLevel>,
-            key: StockKey,
-            lot: Option<&String>,
-            qty: Decimal,
-        ) -> &'a mut LotLevel {
-            let level = lots.entry((key.item, key.warehouse, lot.cloned())).or_default();
-            level.on_hand += qty;
-            level
-        }
-        let lots = &mut self.lots;
-        let taken =
-            |takes: &[domain::inventory::stock::LotTake]| takes.iter().map(|t| t.qty).sum::<Decimal>();
-        match event {
-            StockEvent::Received(e) => {
-                let level = add(lots, key, e.lot.as_ref(), e.qty);
-                if let Some(bin) = &e.bin {
-                    level.bins.insert(bin.clone());
-                }
-            }
-            StockEvent::Issued(domain::inventory::stock::StockIssued { qty, takes, .. })
-            | StockEvent::TransferredOut(domain::inventory::stock::StockTransferredOut {
-                qty, takes, ..
-            }) => {
-                for take in takes {
-                    add(lots, key, take.lot.as_ref(), -take.qty);
-                }
-                let uncovered = *qty - taken(takes);
-                if !uncovered.is_zero() {
-                    add(lots, key, None, -uncovered);
-                }
-            }
-            StockEvent::TransferredIn(e) => {
-                for lot in &e.lots {
-                    add(lots, key, lot.lot.as_ref(), lot.qty);
-                }
-                let rest = e.qty - taken(&e.lots);
-                if rest > Decimal::ZERO {
-                    add(lots, key, None, rest);
-                }
-            }
-            StockEvent::Adjusted(e) if e.qty_delta > Decimal::ZERO => {
-                add(lots, key, None, e.qty_delta);
-            }
-            StockEvent::Adjusted(e) => {
-                for take in &e.takes {
-                    add(lots, key, take.lot.as_ref(), -take.qty);
-                }
-                let uncovered = -e.qty_delta - taken(&e.takes);
-                if !uncovered.is_zero() {
-                    add(lots, key, None, -uncovered);
-                }
-            }
-            _ => {}
-        }
     }
 
     /// What is on hand of each lot of an item (in one warehouse or all), with the bins each was put
@@ -320,11 +316,13 @@ impl Stock {
         item: ItemId,
         warehouse: Option<WarehouseId>,
     ) -> impl Iterator<Item = (WarehouseId, Option<&str>, &LotLevel)> {
-        self.lots
-            .range((item, WarehouseId(uuid::Uuid::nil()), None)..)
-            .take_while(move |((i, _, _), _)| *i == item)
-            .filter(move |((_, w, _), level)| warehouse.is_none_or(|x| x == *w) && !level.on_hand.is_zero())
-            .map(|((_, w, lot), level)| (*w, lot.as_deref(), level))
+        self.levels
+            .range((item, WarehouseId(uuid::Uuid::nil()))..=(item, WarehouseId(uuid::Uuid::max())))
+            .filter(move |((_, w), _)| warehouse.is_none_or(|x| x == *w))
+            .flat_map(|((_, w), level)| {
+                let lots = level.lots.iter().filter(|(_, lot)| !lot.on_hand.is_zero());
+                lots.map(move |(lot, l)| (*w, lot.as_deref(), l))
+            })
     }
 
     fn set_incoming(&mut self, warehouse: WarehouseId, item: ItemId, delta: Decimal) {
@@ -473,7 +471,7 @@ impl Stock {
 
 impl crate::runtime::ReadModel for Stock {
     const NAME: &'static str = "stock";
-    const VERSION: u32 = 3;
+    const VERSION: u32 = 4;
 
     fn apply(&mut self, event: &infra::RecordedEvent, fact: &Fact) {
         Stock::apply(self, fact, event.stream_id.as_str(), event.position, event.metadata.occurred_at);
