@@ -28,6 +28,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 /// How many events a catch-up reads at a time.
 pub const READ_PAGE: usize = 4_096;
 
+/// Pages a catch-up's reader may read and decode ahead of the fold (bounded: memory, not speed).
+pub const CATCH_UP_PAGES_AHEAD: usize = 4;
+
 /// A read model: a pure fold over the recorded events of the log.
 pub trait ReadModel: Default + Serialize + DeserializeOwned + Send + Sync + 'static {
     /// Stable name: the snapshot file and the command line use it.
@@ -728,8 +731,14 @@ impl<S: EventStore> ProjectorSet<S> {
             return Ok(());
         }
         let facts = Fact::decode_all(events)?;
+        self.fold_decoded(events, &facts)
+    }
+
+    /// Folds `events`, decoded as `facts`, into every model that has not folded them yet.
+    fn fold_decoded(&mut self, events: &[RecordedEvent], facts: &[Fact]) -> Result<(), ProjectionError> {
+        let Some(last) = events.last() else { return Ok(()) };
         for member in self.members.iter_mut().filter(|m| m.position() < last.position) {
-            member.fold(events, &facts);
+            member.fold(events, facts);
             member.snapshot_if_due()?;
         }
         Ok(())
@@ -750,14 +759,45 @@ impl<S: EventStore> ProjectorSet<S> {
         mut progress: impl FnMut(u64, u64),
     ) -> Result<u64, ProjectionError> {
         self.load();
-        while self.position() < until {
-            let page = self.store().read_all(self.position() + 1, READ_PAGE).await?;
-            let page: Vec<RecordedEvent> = page.into_iter().take_while(|e| e.position <= until).collect();
-            if page.is_empty() {
-                break;
+        let from = self.position();
+        if from >= until {
+            return Ok(from);
+        }
+        // A reader task reads and decodes the next pages while this one folds the last: a catch-up (a
+        // rebuild, a cold start's tail) keeps two cores busy where there are two.
+        let (pages, mut decoded) =
+            mpsc::channel::<Result<(Vec<RecordedEvent>, Vec<Fact>), StoreError>>(CATCH_UP_PAGES_AHEAD);
+        let store = self.store().clone();
+        let reader = tokio::spawn(async move {
+            let mut at = from;
+            while at < until {
+                let page = match store.read_all(at + 1, READ_PAGE).await {
+                    Ok(page) => page,
+                    Err(e) => {
+                        let _ = pages.send(Err(e)).await;
+                        return;
+                    }
+                };
+                let page: Vec<RecordedEvent> = page.into_iter().take_while(|e| e.position <= until).collect();
+                let Some(last) = page.last() else { return };
+                at = last.position;
+                let facts = Fact::decode_all(&page);
+                let failed = facts.is_err();
+                if pages.send(facts.map(|facts| (page, facts))).await.is_err() || failed {
+                    return;
+                }
             }
-            self.fold(&page)?;
+        });
+        while let Some(next) = decoded.recv().await {
+            let (page, facts) = next?;
+            self.fold_decoded(&page, &facts)?;
             progress(self.position(), until);
+        }
+        // The reader has ended (it closed its side); a panic in it is a bug worth surfacing.
+        if let Err(e) = reader.await
+            && e.is_panic()
+        {
+            std::panic::resume_unwind(e.into_panic());
         }
         Ok(self.position())
     }
