@@ -111,6 +111,7 @@ pub(crate) fn projections(data_dir: &Path) -> anyhow::Result<Value> {
         set.catch_up(|_, _| {}).await
     })?;
     let rebuild_seconds = started.elapsed().as_secs_f64();
+
     anyhow::ensure!(rebuilt == events, "the rebuild reached {rebuilt}, not {events}");
     store.close()?;
     Ok(json!({
@@ -123,7 +124,7 @@ pub(crate) fn projections(data_dir: &Path) -> anyhow::Result<Value> {
         "peak_rss_mib": peak_single,
         "rebuild_seconds": rebuild_seconds,
         "rebuild_events_per_sec": events as f64 / rebuild_seconds,
-        "rebuild_note": "the runtime's catch-up: a reader task reads and decodes ahead of the fold (two threads)",
+        "rebuild_note": "the runtime's catch-up: a reader task and a decoder task ahead of the fold",
     }))
 }
 

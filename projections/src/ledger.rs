@@ -90,6 +90,24 @@ pub fn entries(code: &str, position: u64, posted: &VoucherPosted) -> Vec<Entry> 
 
 pub use domain::finance::month_end::MONTH_END_SOURCE;
 
+/// Positions `skip` to `skip + take` of several posting lists read one after the other.
+fn page_of<'a>(lists: impl Iterator<Item = &'a Postings>, skip: u64, take: usize) -> Vec<u64> {
+    let mut skip = skip;
+    let mut page = Vec::with_capacity(take.min(1_024));
+    for postings in lists {
+        if page.len() >= take {
+            break;
+        }
+        if skip >= postings.len() {
+            skip -= postings.len();
+            continue;
+        }
+        page.extend(postings.from_index(skip).take(take - page.len()));
+        skip = 0;
+    }
+    page
+}
+
 /// One row of a trial balance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrialBalanceRow {
@@ -174,20 +192,7 @@ impl Ledger {
         take: usize,
     ) -> Vec<u64> {
         let Some(by_month) = self.postings.get(code) else { return Vec::new() };
-        let mut skip = skip;
-        let mut page = Vec::with_capacity(take.min(1_024));
-        for (_, postings) in by_month.range(months) {
-            if page.len() >= take {
-                break;
-            }
-            if skip >= postings.len() {
-                skip -= postings.len();
-                continue;
-            }
-            page.extend(postings.from_index(skip).take(take - page.len()));
-            skip = 0;
-        }
-        page
+        page_of(by_month.range(months).map(|(_, p)| p), skip, take)
     }
 
     /// Where the posting of a voucher is in the log.
@@ -208,20 +213,7 @@ impl Ledger {
         let lists: Vec<&Postings> =
             words.iter().filter(|(w, _)| word.is_none_or(|wanted| **w == wanted)).map(|(_, p)| p).collect();
         let total = lists.iter().map(|p| p.len()).sum();
-        let mut skip = skip;
-        let mut page = Vec::with_capacity(take.min(1_024));
-        for postings in lists {
-            if page.len() >= take {
-                break;
-            }
-            if skip >= postings.len() {
-                skip -= postings.len();
-                continue;
-            }
-            page.extend(postings.from_index(skip).take(take - page.len()));
-            skip = 0;
-        }
-        (page, total)
+        (page_of(lists.into_iter(), skip, take), total)
     }
 
     /// How many vouchers an account's detail holds in `months`.

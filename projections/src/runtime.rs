@@ -763,9 +763,11 @@ impl<S: EventStore> ProjectorSet<S> {
         if from >= until {
             return Ok(from);
         }
-        // A reader task reads and decodes the next pages while this one folds the last: a catch-up (a
-        // rebuild, a cold start's tail) keeps two cores busy where there are two.
-        let (pages, mut decoded) =
+        // A reader task reads the next pages and a decoder task decodes them while this one folds: a
+        // catch-up (a rebuild, a cold start's tail) keeps two cores busy where there are two.
+        type Page = Result<Vec<RecordedEvent>, StoreError>;
+        let (pages, mut read) = mpsc::channel::<Page>(CATCH_UP_PAGES_AHEAD);
+        let (decoded_pages, mut decoded) =
             mpsc::channel::<Result<(Vec<RecordedEvent>, Vec<Fact>), StoreError>>(CATCH_UP_PAGES_AHEAD);
         let store = self.store().clone();
         let reader = tokio::spawn(async move {
@@ -781,9 +783,16 @@ impl<S: EventStore> ProjectorSet<S> {
                 let page: Vec<RecordedEvent> = page.into_iter().take_while(|e| e.position <= until).collect();
                 let Some(last) = page.last() else { return };
                 at = last.position;
-                let facts = Fact::decode_all(&page);
-                let failed = facts.is_err();
-                if pages.send(facts.map(|facts| (page, facts))).await.is_err() || failed {
+                if pages.send(Ok(page)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let decoder = tokio::spawn(async move {
+            while let Some(page) = read.recv().await {
+                let decoded = page.and_then(|page| Fact::decode_all(&page).map(|facts| (page, facts)));
+                let failed = decoded.is_err();
+                if decoded_pages.send(decoded).await.is_err() || failed {
                     return;
                 }
             }
@@ -793,11 +802,13 @@ impl<S: EventStore> ProjectorSet<S> {
             self.fold_decoded(&page, &facts)?;
             progress(self.position(), until);
         }
-        // The reader has ended (it closed its side); a panic in it is a bug worth surfacing.
-        if let Err(e) = reader.await
-            && e.is_panic()
-        {
-            std::panic::resume_unwind(e.into_panic());
+        // Both have ended (they closed their sides); a panic in either is a bug worth surfacing.
+        for task in [reader, decoder] {
+            if let Err(e) = task.await
+                && e.is_panic()
+            {
+                std::panic::resume_unwind(e.into_panic());
+            }
         }
         Ok(self.position())
     }

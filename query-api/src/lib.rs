@@ -53,27 +53,26 @@ pub struct Handles {
 impl Handles {
     /// Adds every read model the API serves to `set` (opened from its snapshot) and answers their handles.
     pub fn add_to<S: EventStore>(set: &mut ProjectorSet<S>) -> Handles {
-        Handles {
-            ledger: set.add(),
-            open_items: set.add(),
-            stock: set.add(),
-            metrics: set.add(),
-            documents: set.add(),
-            dashboard: set.add(),
-            audit: set.add(),
-        }
+        Handles::added(set, false)
     }
 
     /// The same, every model starting from position 0 (an offline rebuild).
     pub fn add_all_from_zero<S: EventStore>(set: &mut ProjectorSet<S>) -> Handles {
+        Handles::added(set, true)
+    }
+
+    fn added<S: EventStore>(set: &mut ProjectorSet<S>, from_zero: bool) -> Handles {
+        fn one<M: ReadModel, S: EventStore>(set: &mut ProjectorSet<S>, from_zero: bool) -> Handle<M> {
+            if from_zero { set.add_from_zero() } else { set.add() }
+        }
         Handles {
-            ledger: set.add_from_zero(),
-            open_items: set.add_from_zero(),
-            stock: set.add_from_zero(),
-            metrics: set.add_from_zero(),
-            documents: set.add_from_zero(),
-            dashboard: set.add_from_zero(),
-            audit: set.add_from_zero(),
+            ledger: one(set, from_zero),
+            open_items: one(set, from_zero),
+            stock: one(set, from_zero),
+            metrics: one(set, from_zero),
+            documents: one(set, from_zero),
+            dashboard: one(set, from_zero),
+            audit: one(set, from_zero),
         }
     }
 }

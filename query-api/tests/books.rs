@@ -17,24 +17,15 @@ use query_api::{Handles, ReadSide};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use tests::scenarios::{BOOK, CUSTOMER, ITEM, NOVEMBER, WAREHOUSE};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use uuid::Uuid;
 
-/// POSTs a GraphQL query and answers the JSON response (failing on GraphQL errors).
+mod common;
+
+/// POSTs a GraphQL query and answers its data (failing on GraphQL errors).
 async fn post(address: std::net::SocketAddr, query: &str, variables: Value) -> Value {
-    let body = json!({ "query": query, "variables": variables }).to_string();
-    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    let request = format!(
-        "POST /graphql HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let (_, body) = response.split_once("\r\n\r\n").unwrap();
-    let json: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    let json = common::post(address, query, variables).await;
     assert!(json.get("errors").is_none(), "{json}");
     json["data"].clone()
 }

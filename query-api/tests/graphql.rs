@@ -23,6 +23,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
+mod common;
+
 /// 2026-11-10T02:00Z.
 const NOVEMBER: Timestamp = Timestamp(1_794_276_000_000_000);
 const BOOK: BookId = BookId(Uuid::from_u128(1));
@@ -88,21 +90,7 @@ async fn receive(bus: &CommandBus<EmbeddedStore>, n: u128, qty: u32) {
     bus.execute::<StockItem>(&meta, &receive).await.unwrap();
 }
 
-/// POSTs a GraphQL query and answers the JSON response.
-async fn post(address: std::net::SocketAddr, query: &str, variables: Value) -> Value {
-    let body = json!({ "query": query, "variables": variables }).to_string();
-    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    let request = format!(
-        "POST /graphql HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
-}
+use common::post;
 
 fn code(response: &Value) -> &str {
     response["errors"][0]["extensions"]["code"]

@@ -267,3 +267,35 @@ async fn a_detached_set_reads_its_snapshots_before_the_store_is_open_and_catches
     set.catch_up(|_, _| {}).await.unwrap();
     assert_eq!(ledger.read(|l| l.clone()).0, rebuilt::<Ledgers>(&store).await.model);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_that_does_not_decode_stops_a_catch_up_before_it_with_the_decode_error() {
+    use infra::{EventMetadata, EventType, ExpectedVersion, NewEvent, StreamId};
+    use projections::runtime::ProjectorSet;
+    let (dir, store, bus) = open().await;
+    sell(&bus, 0, 3).await;
+    let before = store.head_position_now();
+    // A stored type the stock model folds, with a payload that is not one.
+    let command = CommandId(Uuid::from_u128(777));
+    let garbage = NewEvent {
+        event_id: EventId::derive(command, 0),
+        event_type: EventType::new("inventory.StockReserved", 1).unwrap(),
+        metadata: EventMetadata {
+            book: BOOK,
+            actor: "tester".into(),
+            command_id: command,
+            correlation_id: command.0,
+            causation_id: command.0,
+            occurred_at: NOVEMBER,
+        },
+        payload: vec![0xff, 0xff, 0xff],
+    };
+    let stream = StreamId::new("stock-garbage").unwrap();
+    store.append(&stream, ExpectedVersion::Any, vec![garbage]).await.unwrap().unwrap();
+    sell(&bus, 3, 2).await;
+    let mut set = ProjectorSet::new(store.clone(), dir.path().join("snapshots"));
+    let ledger = set.add::<Ledgers>();
+    let failed = set.catch_up(|_, _| {}).await.unwrap_err();
+    assert_eq!(failed.code(), "store.decode", "{failed}");
+    assert!(ledger.position() <= before, "nothing at or after the bad event was folded");
+}
