@@ -22,6 +22,9 @@ use crate::{
     split_page, store_error, uuid, with_model,
 };
 
+/// The most events of a voucher's business flow read to find the event that caused it.
+pub const DRILL_DOWN_EVENTS_MAX: usize = 10_000;
+
 /// 凭证字.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 pub enum Word {
@@ -468,12 +471,16 @@ impl FinanceQuery {
                 correlation: Some(event.metadata.correlation_id),
                 ..Default::default()
             };
-            let mut after = 0;
-            loop {
+            // The cause came before the posting; a flow of more than DRILL_DOWN_EVENTS_MAX events is
+            // not searched to its end (the source's event id is still there to follow).
+            let (mut after, mut examined) = (0, 0);
+            while examined < DRILL_DOWN_EVENTS_MAX {
                 let (candidates, _) = read.audit.read(|audit| {
                     audit.book(book).positions(&filter, after, crate::PAGE_MAX).unwrap_or_default()
                 });
+                let candidates: Vec<u64> = candidates.into_iter().filter(|p| *p < event.position).collect();
                 let Some(last) = candidates.last().copied() else { break };
+                examined += candidates.len();
                 let found =
                     events_at(&read.store, &candidates).await?.into_iter().find(|e| e.event_id == cause);
                 if let Some(found) = found {
