@@ -126,6 +126,10 @@ pub enum ProjectionError {
         "read model {name} is at position {at}; position {wanted} was asked for and not reached in {waited:?}"
     )]
     Behind { name: &'static str, at: u64, wanted: u64, waited: Duration },
+    #[error(
+        "read model {name} as of a past point: {waited:?} waiting for the folds already under way; try again"
+    )]
+    Busy { name: &'static str, waited: Duration },
     #[error("snapshot {path}: {source}")]
     Snapshot { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
@@ -137,6 +141,7 @@ impl ProjectionError {
     pub fn code(&self) -> &'static str {
         match self {
             ProjectionError::Behind { .. } => "projection.behind",
+            ProjectionError::Busy { .. } => "projection.busy",
             ProjectionError::Snapshot { .. } => "projection.snapshot",
             ProjectionError::Store(e) => e.code(),
         }
@@ -873,25 +878,46 @@ pub enum AsOf {
 pub struct AsOfCache<M> {
     capacity: usize,
     entries: std::sync::Mutex<std::collections::VecDeque<(AsOf, u64, Arc<M>)>>,
+    /// One fold at a time per cache: a fold of a long log takes seconds and a fresh model's memory, so
+    /// folds queue (and one asked for twice is folded once).
+    folds: tokio::sync::Semaphore,
 }
+
+/// How long an as-of question waits for the folds ahead of it before it is refused as busy.
+pub const AS_OF_WAIT_MAX: Duration = Duration::from_secs(30);
 
 impl<M: ReadModel> AsOfCache<M> {
     pub fn new(capacity: usize) -> AsOfCache<M> {
-        AsOfCache { capacity: capacity.max(1), entries: Default::default() }
+        AsOfCache {
+            capacity: capacity.max(1),
+            entries: Default::default(),
+            folds: tokio::sync::Semaphore::new(1),
+        }
+    }
+
+    fn cached(&self, at: AsOf, keys_head: u64) -> Option<Arc<M>> {
+        let entries = self.entries.lock().expect("the cache lock is never held across a panic");
+        entries.iter().find(|(a, h, _)| *a == at && *h == keys_head).map(|(_, _, model)| model.clone())
     }
 
     /// The model as of `at`, from the cache or folded now.
-    pub async fn get<S: EventStore>(&self, store: &S, at: AsOf) -> Result<Arc<M>, StoreError> {
+    pub async fn get<S: EventStore>(&self, store: &S, at: AsOf) -> Result<Arc<M>, ProjectionError> {
         let head = store.head_position().await?;
         let (until, keys_head) = match at {
             AsOf::Position(position) => (position.min(head), 0),
             AsOf::Date(_) => (head, head),
         };
-        {
-            let entries = self.entries.lock().expect("the cache lock is never held across a panic");
-            if let Some((_, _, model)) = entries.iter().find(|(a, h, _)| *a == at && *h == keys_head) {
-                return Ok(model.clone());
-            }
+        if let Some(model) = self.cached(at, keys_head) {
+            return Ok(model);
+        }
+        let started = Instant::now();
+        let _fold = match tokio::time::timeout(AS_OF_WAIT_MAX, self.folds.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            _ => return Err(ProjectionError::Busy { name: M::NAME, waited: started.elapsed() }),
+        };
+        // Folded by the fold this one waited for?
+        if let Some(model) = self.cached(at, keys_head) {
+            return Ok(model);
         }
         let mut view = View::<M>::default();
         match at {

@@ -204,7 +204,7 @@ async fn with_model<M: ReadModel, R>(
         let cache =
             cache.ok_or_else(|| error("input.invalid", "this model is not kept as of past points"))?;
         let at = as_of.resolve()?;
-        let model = cache.get(&read.store, at).await.map_err(store_error)?;
+        let model = cache.get(&read.store, at).await.map_err(projection_error)?;
         let position = match at {
             AsOf::Position(p) => p,
             AsOf::Date(_) => read.store.head_position_now(),

@@ -197,6 +197,11 @@ async fn a_model_as_of_a_position_or_a_business_date_counts_back_dated_events_on
     assert_eq!(cash(&cache.get(&store, AsOf::Date(day(2))).await.unwrap()), Decimal::from(19));
     let same = cache.get(&store, AsOf::Position(after_first_day)).await.unwrap();
     assert!(std::sync::Arc::ptr_eq(&by_position, &same));
+    // Asked twice at once: the folds queue, and the second finds the first's model.
+    let (a, b) = tokio::join!(cache.get(&store, AsOf::Date(day(1))), cache.get(&store, AsOf::Date(day(1))));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(std::sync::Arc::ptr_eq(&a, &b), "one fold for both");
+    assert_eq!(cash(&a), Decimal::from(6));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
