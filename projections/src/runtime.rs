@@ -84,17 +84,16 @@ impl<M: ReadModel> View<M> {
         until: u64,
         keep: impl Fn(&RecordedEvent) -> bool,
     ) -> Result<(), StoreError> {
-        while self.position < until {
-            let page = store.read_all(self.position + 1, READ_PAGE).await?;
-            if page.is_empty() {
-                break;
+        let mut pages = ReadAhead::start(store.clone(), self.position, until);
+        while let Some((page, facts)) = pages.next().await? {
+            for (event, fact) in page.iter().zip(&facts) {
+                if keep(event) {
+                    self.model.apply(event, fact);
+                }
+                self.position = event.position;
             }
-            let last = page.last().expect("not empty").position.min(until);
-            let kept: Vec<RecordedEvent> =
-                page.into_iter().take_while(|e| e.position <= until).filter(|e| keep(e)).collect();
-            self.apply_all(&kept)?;
-            self.position = last;
         }
+        pages.finish().await;
         Ok(())
     }
 
@@ -106,16 +105,77 @@ impl<M: ReadModel> View<M> {
         until: u64,
         mut progress: impl FnMut(u64),
     ) -> Result<(), StoreError> {
-        while self.position < until {
-            let page = store.read_all(self.position + 1, READ_PAGE).await?;
-            if page.is_empty() {
-                break;
-            }
-            let page: Vec<RecordedEvent> = page.into_iter().take_while(|e| e.position <= until).collect();
-            self.apply_all(&page)?;
+        let mut pages = ReadAhead::start(store.clone(), self.position, until);
+        while let Some((page, facts)) = pages.next().await? {
+            self.apply_facts(&page, &facts);
             progress(self.position);
         }
+        pages.finish().await;
         Ok(())
+    }
+}
+
+/// A page of the log with each event's fact.
+type DecodedPage = (Vec<RecordedEvent>, Vec<Fact>);
+
+/// Pages of the log after `from` up to `until`, read by one task and decoded by another ahead of
+/// whoever folds them: a catch-up (a rebuild, a cold start's tail, an as-of fold) keeps two cores busy
+/// where there are two. Bounded: [`CATCH_UP_PAGES_AHEAD`] pages between each stage.
+struct ReadAhead {
+    decoded: mpsc::Receiver<Result<DecodedPage, StoreError>>,
+    tasks: [tokio::task::JoinHandle<()>; 2],
+}
+
+impl ReadAhead {
+    fn start<S: EventStore>(store: S, from: u64, until: u64) -> ReadAhead {
+        let (pages, mut read) = mpsc::channel::<Result<Vec<RecordedEvent>, StoreError>>(CATCH_UP_PAGES_AHEAD);
+        let (decoded_pages, decoded) = mpsc::channel(CATCH_UP_PAGES_AHEAD);
+        let reader = tokio::spawn(async move {
+            let mut at = from;
+            while at < until {
+                let page = match store.read_all(at + 1, READ_PAGE).await {
+                    Ok(page) => page,
+                    Err(e) => {
+                        let _ = pages.send(Err(e)).await;
+                        return;
+                    }
+                };
+                let page: Vec<RecordedEvent> = page.into_iter().take_while(|e| e.position <= until).collect();
+                let Some(last) = page.last() else { return };
+                at = last.position;
+                if pages.send(Ok(page)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let decoder = tokio::spawn(async move {
+            while let Some(page) = read.recv().await {
+                let decoded = page.and_then(|page| Fact::decode_all(&page).map(|facts| (page, facts)));
+                let failed = decoded.is_err();
+                if decoded_pages.send(decoded).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        ReadAhead { decoded, tasks: [reader, decoder] }
+    }
+
+    /// The next page with its facts; `None` once `until` is reached (or the log ends).
+    async fn next(&mut self) -> Result<Option<DecodedPage>, StoreError> {
+        self.decoded.recv().await.transpose()
+    }
+
+    /// Waits for both tasks to end (they have, or will at once: the receiver is dropped); a panic in
+    /// either is a bug worth surfacing.
+    async fn finish(self) {
+        drop(self.decoded);
+        for task in self.tasks {
+            if let Err(e) = task.await
+                && e.is_panic()
+            {
+                std::panic::resume_unwind(e.into_panic());
+            }
+        }
     }
 }
 
@@ -768,53 +828,23 @@ impl<S: EventStore> ProjectorSet<S> {
         if from >= until {
             return Ok(from);
         }
-        // A reader task reads the next pages and a decoder task decodes them while this one folds: a
-        // catch-up (a rebuild, a cold start's tail) keeps two cores busy where there are two.
-        type Page = Result<Vec<RecordedEvent>, StoreError>;
-        let (pages, mut read) = mpsc::channel::<Page>(CATCH_UP_PAGES_AHEAD);
-        let (decoded_pages, mut decoded) =
-            mpsc::channel::<Result<(Vec<RecordedEvent>, Vec<Fact>), StoreError>>(CATCH_UP_PAGES_AHEAD);
-        let store = self.store().clone();
-        let reader = tokio::spawn(async move {
-            let mut at = from;
-            while at < until {
-                let page = match store.read_all(at + 1, READ_PAGE).await {
-                    Ok(page) => page,
-                    Err(e) => {
-                        let _ = pages.send(Err(e)).await;
-                        return;
-                    }
-                };
-                let page: Vec<RecordedEvent> = page.into_iter().take_while(|e| e.position <= until).collect();
-                let Some(last) = page.last() else { return };
-                at = last.position;
-                if pages.send(Ok(page)).await.is_err() {
-                    return;
+        let mut pages = ReadAhead::start(self.store().clone(), from, until);
+        loop {
+            let next = match pages.next().await {
+                Ok(next) => next,
+                Err(e) => {
+                    pages.finish().await;
+                    return Err(e.into());
                 }
+            };
+            let Some((page, facts)) = next else { break };
+            if let Err(e) = self.fold_decoded(&page, &facts) {
+                pages.finish().await;
+                return Err(e);
             }
-        });
-        let decoder = tokio::spawn(async move {
-            while let Some(page) = read.recv().await {
-                let decoded = page.and_then(|page| Fact::decode_all(&page).map(|facts| (page, facts)));
-                let failed = decoded.is_err();
-                if decoded_pages.send(decoded).await.is_err() || failed {
-                    return;
-                }
-            }
-        });
-        while let Some(next) = decoded.recv().await {
-            let (page, facts) = next?;
-            self.fold_decoded(&page, &facts)?;
             progress(self.position(), until);
         }
-        // Both have ended (they closed their sides); a panic in either is a bug worth surfacing.
-        for task in [reader, decoder] {
-            if let Err(e) = task.await
-                && e.is_panic()
-            {
-                std::panic::resume_unwind(e.into_panic());
-            }
-        }
+        pages.finish().await;
         Ok(self.position())
     }
 
