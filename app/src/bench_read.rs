@@ -247,6 +247,24 @@ pub(crate) fn queries(data_dir: &Path, queries: usize) -> anyhow::Result<Value> 
                 "target_us": 10_000,
             }));
         }
+        // As of the middle of the log: the first question folds a fresh ledger (the cost of a past
+        // point), the next ones answer from the cache.
+        let middle = store.head_position_now() / 2;
+        let as_of = format!(
+            r#"{{ trialBalance(book: "{book}", period: "1970-06", asOf: {{ position: {middle} }}) {{ rows {{ code closing }} }} }}"#
+        );
+        let t = Instant::now();
+        let response = schema.execute(as_of.as_str()).await;
+        let fold_seconds = t.elapsed().as_secs_f64();
+        anyhow::ensure!(response.errors.is_empty(), "as of: {:?}", response.errors);
+        let t = Instant::now();
+        let response = schema.execute(as_of.as_str()).await;
+        anyhow::ensure!(response.errors.is_empty(), "as of: {:?}", response.errors);
+        out.push(json!({
+            "workload": "query trial_balance as of the log's middle position",
+            "first_seconds": fold_seconds,
+            "cached_us": t.elapsed().as_micros() as u64,
+        }));
         anyhow::Ok(out)
     })?;
     let head = store.head_position_now();

@@ -244,5 +244,5 @@ fn the_read_side_benches_run_over_a_kept_log() {
     let w5 = run(&["bench", "cold-start", "--data-dir", log, "--behind", "100", "--runs", "1", "--json"]);
     assert_eq!(w5["tail_events"], 100, "{w5}");
     let queries = run(&["bench", "queries", "--data-dir", log, "--queries", "3", "--json"]);
-    assert_eq!(queries["results"].as_array().unwrap().len(), 3, "{queries}");
+    assert_eq!(queries["results"].as_array().unwrap().len(), 4, "{queries}");
 }
