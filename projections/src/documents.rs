@@ -343,20 +343,16 @@ impl Documents {
         after: Option<ListKey>,
         first: usize,
     ) -> Vec<&'a Document> {
-        let upper = match (after, filter.to) {
-            // Strictly before the cursor, and before the end of the range.
-            (Some(cursor), Some(to)) => cursor.min((to, Uuid::nil(), DocumentKind::SalesOrder)),
-            (Some(cursor), None) => cursor,
-            (None, Some(to)) => (to, Uuid::nil(), DocumentKind::SalesOrder),
-            (None, None) => (Timestamp(i64::MAX), Uuid::max(), DocumentKind::GoodsReceipt),
+        use std::ops::Bound::{Excluded, Unbounded};
+        // Strictly before the cursor and before `to` (documents created in [from, to)).
+        let end_of_range = filter.to.map(|to| (to, Uuid::nil(), DocumentKind::SalesOrder));
+        let upper = match (after, end_of_range) {
+            (Some(cursor), Some(end)) => Excluded(cursor.min(end)),
+            (Some(bound), None) | (None, Some(bound)) => Excluded(bound),
+            (None, None) => Unbounded,
         };
-        let inclusive = after.is_none() && filter.to.is_none();
         let below = |index: &'a BTreeSet<ListKey>| -> Box<dyn Iterator<Item = &'a ListKey> + 'a> {
-            if inclusive {
-                Box::new(index.range(..=upper).rev())
-            } else {
-                Box::new(index.range(..upper).rev())
-            }
+            Box::new(index.range((Unbounded, upper)).rev())
         };
         let walks: Vec<Box<dyn Iterator<Item = &'a ListKey> + 'a>> = match (filter.partner, filter.kind) {
             (Some(partner), _) => self.by_partner.get(&partner).into_iter().map(below).collect(),

@@ -139,14 +139,25 @@ fn add(
     movement.credit += line.credit;
 }
 
+/// The net movement (debits positive) of `code` in `map` over `months`.
+fn net(
+    map: &BTreeMap<String, BTreeMap<Period, Movement>>,
+    code: &str,
+    months: std::ops::RangeInclusive<Period>,
+) -> Decimal {
+    map.get(code)
+        .map(|by_month| by_month.range(months).map(|(_, m)| m.debit - m.credit).sum())
+        .unwrap_or_default()
+}
+
 impl Ledger {
     /// Folds a journal event recorded at log `position`.
     pub fn apply(&mut self, event: &JournalEvent, position: u64) {
         let JournalEvent::Posted(posted) = event else { return };
-        if self.vouchers.contains_key(&posted.voucher) {
-            return;
-        }
-        self.vouchers.insert(posted.voucher, position);
+        match self.vouchers.entry(posted.voucher) {
+            std::collections::hash_map::Entry::Occupied(_) => return,
+            std::collections::hash_map::Entry::Vacant(vacant) => vacant.insert(position),
+        };
         self.journal.entry(posted.period).or_default().entry(posted.word).or_default().push(position);
         let month_end = posted.source.as_ref().is_some_and(|s| s.kind == MONTH_END_SOURCE);
         for (i, line) in posted.lines.iter().enumerate() {
@@ -177,10 +188,7 @@ impl Ledger {
     /// The log positions of the vouchers posted to an account (not its sub-accounts) in `months`:
     /// month by month, in posting order within a month. [`entries`] expands each into its lines.
     pub fn detail(&self, code: &str, months: std::ops::RangeInclusive<Period>) -> Vec<u64> {
-        self.postings
-            .get(code)
-            .map(|by_month| by_month.range(months).flat_map(|(_, p)| p.after(0)).collect())
-            .unwrap_or_default()
+        self.detail_page(code, months, 0, usize::MAX)
     }
 
     /// A page of an account's detail: the positions from the `skip`-th on, at most `take`.
@@ -223,10 +231,7 @@ impl Ledger {
 
     /// An account's net movement (debits positive) over `months`, without the month-end vouchers.
     pub fn operating_movement(&self, code: &str, months: std::ops::RangeInclusive<Period>) -> Decimal {
-        self.operating
-            .get(code)
-            .map(|by_month| by_month.range(months).map(|(_, m)| m.debit - m.credit).sum())
-            .unwrap_or_default()
+        net(&self.operating, code, months)
     }
 
     /// An account's net movement over `months` on the lines of one department (部门核算; `None`: the
@@ -237,12 +242,7 @@ impl Ledger {
         months: std::ops::RangeInclusive<Period>,
         department: Option<&str>,
     ) -> Decimal {
-        let of = |accounts: &BTreeMap<String, BTreeMap<Period, Movement>>| -> Decimal {
-            accounts
-                .get(code)
-                .map(|by_month| by_month.range(months.clone()).map(|(_, m)| m.debit - m.credit).sum())
-                .unwrap_or_default()
-        };
+        let of = |accounts| net(accounts, code, months.clone());
         match department {
             Some(department) => self.departments.get(department).map(of).unwrap_or_default(),
             None => {

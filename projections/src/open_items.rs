@@ -34,6 +34,14 @@ pub enum ItemKind {
     Credit,
 }
 
+impl ItemKind {
+    /// What an item of this kind adds to the partner's balance per unit open: an invoice raises it,
+    /// an advance or a credit lowers it.
+    pub fn sign(self) -> Decimal {
+        if self == ItemKind::Invoice { Decimal::ONE } else { Decimal::NEGATIVE_ONE }
+    }
+}
+
 /// One open item: an invoice's amount and the payments allocated to it with their dates.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OpenItem {
@@ -222,19 +230,18 @@ impl OpenItems {
 
     fn open(&mut self, item: OpenItem) {
         let key = (item.ledger, item.document);
-        if self.items.contains_key(&key) {
-            return;
-        }
+        let std::collections::hash_map::Entry::Vacant(vacant) = self.items.entry(key) else { return };
         self.latest = self.latest.max(Some(item.dated));
         self.by_partner.entry((item.ledger, item.partner)).or_default().push(item.document);
         if !item.amount.is_zero() {
             self.open.insert(key);
         }
-        self.items.insert(key, item);
+        vacant.insert(item);
     }
 
-    /// Records a settlement of the item at `key` and keeps the open set true.
-    fn settled(&mut self, key: (Ledger, Uuid), at: Timestamp, amount: Decimal) {
+    /// Records a settlement of an item and keeps the open set true.
+    fn settle(&mut self, ledger: Ledger, document: Uuid, at: Timestamp, amount: Decimal) {
+        let key = (ledger, document);
         let Some(item) = self.items.get_mut(&key) else { return };
         item.settlements.push((at, amount));
         self.latest = self.latest.max(Some(at));
@@ -266,10 +273,6 @@ impl OpenItems {
         });
     }
 
-    fn settle(&mut self, ledger: Ledger, document: Uuid, at: Timestamp, amount: Decimal) {
-        self.settled((ledger, document), at, amount);
-    }
-
     fn settle_advances(&mut self, ledger: Ledger, partner: PartnerId, at: Timestamp, amount: Decimal) {
         let mut left = amount;
         let mut advances: Vec<(Timestamp, Uuid, Decimal)> = self
@@ -283,7 +286,7 @@ impl OpenItems {
                 continue;
             }
             let used = left.min(open);
-            self.settled((ledger, document), at, used);
+            self.settle(ledger, document, at, used);
             left -= used;
         }
     }
@@ -321,12 +324,10 @@ impl OpenItems {
     /// settlement in the range with the running balance, and the balance at `to`.
     pub fn statement(&self, ledger: Ledger, partner: PartnerId, from: Timestamp, to: Timestamp) -> Statement {
         let before = Timestamp(from.0 - 1);
-        let sign =
-            |kind: ItemKind| if kind == ItemKind::Invoice { Decimal::ONE } else { Decimal::NEGATIVE_ONE };
         let mut opening = Decimal::ZERO;
         let mut lines = Vec::new();
         for item in self.partner_items(ledger, partner) {
-            let s = sign(item.kind);
+            let s = item.kind.sign();
             opening += s * item.open_at(before);
             let line = |date, opened, amount| StatementLine {
                 date,
@@ -363,9 +364,7 @@ impl OpenItems {
     pub fn balances(&self, ledger: Ledger, at: Timestamp) -> BTreeMap<PartnerId, Decimal> {
         let mut balances = BTreeMap::new();
         for item in self.candidates(ledger, at) {
-            let open = item.open_at(at);
-            let signed = if item.kind == ItemKind::Invoice { open } else { -open };
-            *balances.entry(item.partner).or_insert(Decimal::ZERO) += signed;
+            *balances.entry(item.partner).or_insert(Decimal::ZERO) += item.kind.sign() * item.open_at(at);
         }
         balances.retain(|_, b: &mut Decimal| !b.is_zero());
         balances

@@ -52,18 +52,6 @@ pub struct View<M> {
 }
 
 impl<M: ReadModel> View<M> {
-    /// Folds `events` (in log order, after `self.position`), decoding each one.
-    pub fn apply_all(&mut self, events: &[RecordedEvent]) -> Result<(), StoreError> {
-        for event in events {
-            if event.position <= self.position {
-                continue;
-            }
-            self.model.apply(event, &Fact::decode(event)?);
-            self.position = event.position;
-        }
-        Ok(())
-    }
-
     /// Folds `events` with their facts, decoded once for several models (`facts[i]` is `events[i]`'s).
     pub fn apply_facts(&mut self, events: &[RecordedEvent], facts: &[Fact]) {
         debug_assert_eq!(events.len(), facts.len());
@@ -513,16 +501,13 @@ impl<M: ReadModel, S: EventStore> Projector<M, S> {
     /// the live loop does).
     pub async fn advance(&mut self, mut progress: impl FnMut(u64, u64)) -> Result<u64, ProjectionError> {
         let head = self.store().head_position().await?;
-        while self.position() < head {
-            let page = self.store().read_all(self.position() + 1, READ_PAGE).await?;
-            if page.is_empty() {
-                break;
-            }
-            let facts = Fact::decode_all(&page)?;
+        let mut pages = ReadAhead::start(self.store().clone(), self.position(), head);
+        while let Some((page, facts)) = pages.next().await? {
             self.fold(&page, &facts);
             progress(self.position(), head);
             self.snapshot_if_due()?;
         }
+        pages.finish().await;
         Ok(self.position())
     }
 
@@ -828,20 +813,10 @@ impl<S: EventStore> ProjectorSet<S> {
         if from >= until {
             return Ok(from);
         }
+        // On an error the read-ahead is dropped: its tasks end at their next send.
         let mut pages = ReadAhead::start(self.store().clone(), from, until);
-        loop {
-            let next = match pages.next().await {
-                Ok(next) => next,
-                Err(e) => {
-                    pages.finish().await;
-                    return Err(e.into());
-                }
-            };
-            let Some((page, facts)) = next else { break };
-            if let Err(e) = self.fold_decoded(&page, &facts) {
-                pages.finish().await;
-                return Err(e);
-            }
+        while let Some((page, facts)) = pages.next().await? {
+            self.fold_decoded(&page, &facts)?;
             progress(self.position(), until);
         }
         pages.finish().await;

@@ -123,21 +123,16 @@ pub struct LotLevel {
 }
 
 /// What a stock event does to the quantity on hand and the value where it happens, as the stock
-/// ledger shows it: (kind, signed quantity, signed value, the document behind it as `kind:id`).
-/// `None` for events that move neither (reservations, policies, alerts).
-pub fn movement_of(event: &StockEvent) -> Option<(&'static str, Decimal, Decimal, Option<String>)> {
-    let doc = |kind: &str, id: uuid::Uuid| Some(format!("{kind}:{id}"));
+/// ledger shows it: (kind, signed quantity, signed value). `None` for events that move neither
+/// (reservations, policies, alerts).
+pub fn movement_of(event: &StockEvent) -> Option<(&'static str, Decimal, Decimal)> {
     Some(match event {
-        StockEvent::Received(e) => ("received", e.qty, e.value, doc(&e.source.kind, e.source.id)),
-        StockEvent::Issued(e) => ("issued", -e.qty, -e.value, doc(&e.source.kind, e.source.id)),
-        StockEvent::TransferredOut(e) => {
-            ("transferred_out", -e.qty, -e.value, doc("inventory.StockTransfer", e.transfer.0))
-        }
-        StockEvent::TransferredIn(e) => {
-            ("transferred_in", e.qty, e.value, doc("inventory.StockTransfer", e.transfer.0))
-        }
-        StockEvent::Adjusted(e) => ("adjusted", e.qty_delta, e.value_delta, doc(&e.source.kind, e.source.id)),
-        StockEvent::Revalued(e) => ("revalued", Decimal::ZERO, e.to_stock, doc(&e.source.kind, e.source.id)),
+        StockEvent::Received(e) => ("received", e.qty, e.value),
+        StockEvent::Issued(e) => ("issued", -e.qty, -e.value),
+        StockEvent::TransferredOut(e) => ("transferred_out", -e.qty, -e.value),
+        StockEvent::TransferredIn(e) => ("transferred_in", e.qty, e.value),
+        StockEvent::Adjusted(e) => ("adjusted", e.qty_delta, e.value_delta),
+        StockEvent::Revalued(e) => ("revalued", Decimal::ZERO, e.to_stock),
         StockEvent::Opened(_)
         | StockEvent::PolicyChanged(_)
         | StockEvent::Reserved(_)
@@ -145,6 +140,21 @@ pub fn movement_of(event: &StockEvent) -> Option<(&'static str, Decimal, Decimal
         | StockEvent::ReservationShort(_)
         | StockEvent::FellBelowSafety(_) => return None,
     })
+}
+
+/// The document behind a movement, as `kind:id` (made only when a ledger page is shown, never while
+/// folding).
+fn document_of(event: &StockEvent) -> Option<String> {
+    let (kind, id) = match event {
+        StockEvent::Received(e) => (e.source.kind.as_str(), e.source.id),
+        StockEvent::Issued(e) => (e.source.kind.as_str(), e.source.id),
+        StockEvent::Adjusted(e) => (e.source.kind.as_str(), e.source.id),
+        StockEvent::Revalued(e) => (e.source.kind.as_str(), e.source.id),
+        StockEvent::TransferredOut(e) => ("inventory.StockTransfer", e.transfer.0),
+        StockEvent::TransferredIn(e) => ("inventory.StockTransfer", e.transfer.0),
+        _ => return None,
+    };
+    Some(format!("{kind}:{id}"))
 }
 
 /// Follows the lots of one stock item as its layers do: receipts add to their lot, every issue,
@@ -223,7 +233,7 @@ impl LedgerTail {
             .rev()
             .filter_map(|(position, at, stream, event)| {
                 let key = StockKey::from_stream_id(stream)?;
-                let (kind, qty, value, document) = movement_of(event)?;
+                let (kind, qty, value) = movement_of(event)?;
                 let balance = balances.entry(key.warehouse).or_default();
                 let entry = LedgerEntry {
                     position,
@@ -234,7 +244,7 @@ impl LedgerTail {
                     value,
                     on_hand_after: balance.0,
                     value_after: balance.1,
-                    document,
+                    document: document_of(event),
                 };
                 balance.0 -= qty;
                 balance.1 -= value;
@@ -268,7 +278,6 @@ impl Stock {
                     );
                 }
             }
-            Fact::Item(_) => {}
             _ => {}
         }
     }
@@ -295,18 +304,26 @@ impl Stock {
                     level.issued_by_day.pop_first();
                 }
             }
-            StockEvent::TransferredOut(e) => {
-                self.levels.entry((key.item, e.to)).or_default().in_transit += e.qty;
-            }
             StockEvent::TransferredIn(e) => level.in_transit -= e.qty,
             _ => {}
         }
-        let level = self.levels.entry((key.item, key.warehouse)).or_default();
         lot_event(&mut level.lots, event);
-        let Some((_, qty, value, _)) = movement_of(event) else { return };
-        level.on_hand += qty;
-        level.value += value;
-        self.movements.entry(key.item).or_default().push(position);
+        if let Some((_, qty, value)) = movement_of(event) {
+            level.on_hand += qty;
+            level.value += value;
+            self.movements.entry(key.item).or_default().push(position);
+        }
+        // Goods sent out are in transit towards the other warehouse until they arrive there.
+        if let StockEvent::TransferredOut(e) = event {
+            self.levels.entry((key.item, e.to)).or_default().in_transit += e.qty;
+        }
+    }
+
+    /// An item's levels, warehouse by warehouse.
+    fn levels_of(&self, item: ItemId) -> impl Iterator<Item = (WarehouseId, &StockLevel)> {
+        self.levels
+            .range((item, WarehouseId(uuid::Uuid::nil()))..=(item, WarehouseId(uuid::Uuid::max())))
+            .map(|((_, warehouse), level)| (*warehouse, level))
     }
 
     /// What is on hand of each lot of an item (in one warehouse or all), with the bins each was put
@@ -316,13 +333,10 @@ impl Stock {
         item: ItemId,
         warehouse: Option<WarehouseId>,
     ) -> impl Iterator<Item = (WarehouseId, Option<&str>, &LotLevel)> {
-        self.levels
-            .range((item, WarehouseId(uuid::Uuid::nil()))..=(item, WarehouseId(uuid::Uuid::max())))
-            .filter(move |((_, w), _)| warehouse.is_none_or(|x| x == *w))
-            .flat_map(|((_, w), level)| {
-                let lots = level.lots.iter().filter(|(_, lot)| !lot.on_hand.is_zero());
-                lots.map(move |(lot, l)| (*w, lot.as_deref(), l))
-            })
+        self.levels_of(item).filter(move |(w, _)| warehouse.is_none_or(|x| x == *w)).flat_map(|(w, level)| {
+            let lots = level.lots.iter().filter(|(_, lot)| !lot.on_hand.is_zero());
+            lots.map(move |(lot, l)| (w, lot.as_deref(), l))
+        })
     }
 
     fn set_incoming(&mut self, warehouse: WarehouseId, item: ItemId, delta: Decimal) {
@@ -405,11 +419,7 @@ impl Stock {
     /// [`LedgerTail::entries`] needs to give each its balance after.
     pub fn ledger_tail(&self, item: ItemId, last: u64) -> LedgerTail {
         let positions = self.movements.get(&item).map(|p| p.last_n(last).collect()).unwrap_or_default();
-        let balances = self
-            .levels
-            .range((item, WarehouseId(uuid::Uuid::nil()))..=(item, WarehouseId(uuid::Uuid::max())))
-            .map(|((_, warehouse), level)| (*warehouse, (level.on_hand, level.value)))
-            .collect();
+        let balances = self.levels_of(item).map(|(w, level)| (w, (level.on_hand, level.value))).collect();
         LedgerTail { positions, balances }
     }
 
