@@ -8,26 +8,22 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use infra::{EmbeddedStore, EventStore};
-use projections::per_book::PerBook;
 use projections::runtime::{Opened, ProjectorSet, ReadModel};
+use query_api::EachModel;
 
 use crate::cli::{ProjectionsArgs, ProjectionsCommand};
 
-/// Every read model the runtime keeps, by name and code version.
+/// Every read model the service keeps, by name and code version.
 fn models() -> Vec<(&'static str, u32)> {
-    vec![
-        model::<projections::ledger::Ledgers>(),
-        model::<PerBook<projections::open_items::OpenItems>>(),
-        model::<PerBook<projections::stock::Stock>>(),
-        model::<PerBook<projections::process_metrics::ProcessMetrics>>(),
-        model::<PerBook<projections::documents::Documents>>(),
-        model::<PerBook<projections::dashboard::Dashboard>>(),
-        model::<PerBook<projections::audit::Audit>>(),
-    ]
-}
-
-fn model<M: ReadModel>() -> (&'static str, u32) {
-    (M::NAME, M::VERSION)
+    struct Names(Vec<(&'static str, u32)>);
+    impl EachModel for Names {
+        fn model<M: ReadModel>(&mut self) {
+            self.0.push((M::NAME, M::VERSION));
+        }
+    }
+    let mut names = Names(Vec::new());
+    query_api::for_each_model(&mut names);
+    names.0
 }
 
 pub fn run(command: ProjectionsCommand) -> anyhow::Result<ExitCode> {
@@ -58,15 +54,16 @@ fn status(args: &ProjectionsArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(args)?;
     let head = crate::bench::runtime()?.block_on(store.head_position())?;
     let dir = snapshot_dir(args);
-    let rows = [
-        status_of::<projections::ledger::Ledgers>(&dir),
-        status_of::<PerBook<projections::open_items::OpenItems>>(&dir),
-        status_of::<PerBook<projections::stock::Stock>>(&dir),
-        status_of::<PerBook<projections::process_metrics::ProcessMetrics>>(&dir),
-        status_of::<PerBook<projections::documents::Documents>>(&dir),
-        status_of::<PerBook<projections::dashboard::Dashboard>>(&dir),
-        status_of::<PerBook<projections::audit::Audit>>(&dir),
-    ];
+    struct Rows<'a>(&'a Path, Vec<(&'static str, u32, Opened)>);
+    impl EachModel for Rows<'_> {
+        fn model<M: ReadModel>(&mut self) {
+            let row = status_of::<M>(self.0);
+            self.1.push(row);
+        }
+    }
+    let mut rows = Rows(&dir, Vec::new());
+    query_api::for_each_model(&mut rows);
+    let rows = rows.1;
     for (name, version, opened) in rows {
         let (position, state) = match &opened {
             Opened::Snapshot { position } => (*position, "snapshot".to_string()),
@@ -103,19 +100,15 @@ fn status_of<M: ReadModel>(dir: &Path) -> (&'static str, u32, Opened) {
 
 /// Adds the read model called `name` to `set`, starting from position 0.
 fn add_from_zero(set: &mut ProjectorSet<EmbeddedStore>, name: &str) {
-    use projections::{audit, dashboard, documents, ledger, open_items, process_metrics, stock};
-    fn add<M: ReadModel>(set: &mut ProjectorSet<EmbeddedStore>, name: &str) {
-        if name == M::NAME {
-            set.add_from_zero::<M>();
+    struct Named<'a>(&'a mut ProjectorSet<EmbeddedStore>, &'a str);
+    impl EachModel for Named<'_> {
+        fn model<M: ReadModel>(&mut self) {
+            if self.1 == M::NAME {
+                self.0.add_from_zero::<M>();
+            }
         }
     }
-    add::<ledger::Ledgers>(set, name);
-    add::<PerBook<open_items::OpenItems>>(set, name);
-    add::<PerBook<stock::Stock>>(set, name);
-    add::<PerBook<process_metrics::ProcessMetrics>>(set, name);
-    add::<PerBook<documents::Documents>>(set, name);
-    add::<PerBook<dashboard::Dashboard>>(set, name);
-    add::<PerBook<audit::Audit>>(set, name);
+    query_api::for_each_model(&mut Named(set, name));
 }
 
 /// Folds the named read model, or every one, from position 0 in one reading of the log (each event

@@ -9,16 +9,16 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Enum, Object, SimpleObject};
 use domain::finance::journal::{JournalEvent, VoucherPosted};
-use domain::finance::voucher::VoucherWord;
+use domain::finance::voucher::{VoucherSource, VoucherWord};
 use domain::time::Period;
-use domain::{BookId, PartnerId, Timestamp, VoucherId};
+use domain::{BookId, PartnerId, VoucherId};
 use projections::ledger::entries;
 use projections::open_items::{ItemKind, Ledger as Which};
 use projections::reports::{BalanceSheet, IncomeStatement};
 use rust_decimal::Decimal;
 
 use crate::{
-    AsOfInput, EventEnvelope, ReadSide, Subledger, chart, check_page, date, error, events_at, money,
+    AsOfInput, EventEnvelope, ReadSide, Subledger, chart, check_page, date, end_of, error, events_at, money,
     split_page, store_error, uuid, with_model,
 };
 
@@ -261,12 +261,14 @@ fn which(subledger: Subledger) -> Which {
     }
 }
 
-fn source_view(posted: &VoucherPosted) -> Option<VoucherSourceView> {
-    posted.source.as_ref().map(|s| VoucherSourceView {
-        kind: s.kind.clone(),
-        id: s.id.to_string(),
-        event_id: s.event.0.to_string(),
-    })
+impl From<&VoucherSource> for VoucherSourceView {
+    fn from(source: &VoucherSource) -> Self {
+        VoucherSourceView {
+            kind: source.kind.clone(),
+            id: source.id.to_string(),
+            event_id: source.event.0.to_string(),
+        }
+    }
 }
 
 /// The posting at each position, decoded.
@@ -296,7 +298,7 @@ fn voucher_view(event: &infra::RecordedEvent, posted: VoucherPosted) -> VoucherV
         word: Word::of(posted.word),
         number: posted.number,
         date: posted.date.0,
-        source: source_view(&posted),
+        source: posted.source.as_ref().map(VoucherSourceView::from),
         reverses: posted.reverses.map(|v| v.0.to_string()),
         posted_by: posted.by.clone(),
         debit_total: money(debit),
@@ -361,7 +363,7 @@ impl FinanceQuery {
         };
         let before = from.previous();
         let ((positions, opening, closing), position) =
-            with_model(read, &read.ledger, None, min_position, None, |ledgers| {
+            with_model(read, &read.models.ledger, None, min_position, None, |ledgers| {
                 let ledger = ledgers.book(book);
                 let opening = before.map_or(Decimal::ZERO, |p| ledger.balance(&account, p));
                 let closing = ledger.balance(&account, to);
@@ -392,11 +394,7 @@ impl FinanceQuery {
                     balance: money(balance),
                     partner: entry.partner.map(|p| p.to_string()),
                     department: entry.department,
-                    source: entry.source.as_ref().map(|s| VoucherSourceView {
-                        kind: s.kind.clone(),
-                        id: s.id.to_string(),
-                        event_id: s.event.0.to_string(),
-                    }),
+                    source: entry.source.as_ref().map(VoucherSourceView::from),
                 });
             }
         }
@@ -433,7 +431,7 @@ impl FinanceQuery {
             None => 0,
         };
         let ((positions, total), position) =
-            with_model(read, &read.ledger, None, min_position, None, |ledgers| {
+            with_model(read, &read.models.ledger, None, min_position, None, |ledgers| {
                 ledgers.book(book).journal_page(period, word.map(Word::model), skip, first + 1)
             })
             .await?;
@@ -456,7 +454,7 @@ impl FinanceQuery {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
         let book = BookId(uuid("book", &book)?);
         let voucher = VoucherId(uuid("voucher", &id)?);
-        let (at, _) = with_model(read, &read.ledger, None, min_position, None, |ledgers| {
+        let (at, _) = with_model(read, &read.models.ledger, None, min_position, None, |ledgers| {
             ledgers.book(book).voucher_position(voucher)
         })
         .await?;
@@ -475,7 +473,7 @@ impl FinanceQuery {
             // not searched to its end (the source's event id is still there to follow).
             let (mut after, mut examined) = (0, 0);
             while examined < DRILL_DOWN_EVENTS_MAX {
-                let (candidates, _) = read.audit.read(|audit| {
+                let (candidates, _) = read.models.audit.read(|audit| {
                     audit.book(book).positions(&filter, after, crate::PAGE_MAX).unwrap_or_default()
                 });
                 let candidates: Vec<u64> = candidates.into_iter().filter(|p| *p < event.position).collect();
@@ -507,7 +505,7 @@ impl FinanceQuery {
         let month = month(&period)?;
         let accounts = chart(&read.store, book).await?;
         let (sheet, position) =
-            with_model(read, &read.ledger, Some(&read.ledger_as_of), min_position, as_of, |ledgers| {
+            with_model(read, &read.models.ledger, Some(&read.ledger_as_of), min_position, as_of, |ledgers| {
                 BalanceSheet::at(ledgers.book(book), &accounts, month)
             })
             .await?;
@@ -556,7 +554,7 @@ impl FinanceQuery {
         }
         let accounts = chart(&read.store, book).await?;
         let (statement, position) =
-            with_model(read, &read.ledger, Some(&read.ledger_as_of), min_position, as_of, |ledgers| {
+            with_model(read, &read.models.ledger, Some(&read.ledger_as_of), min_position, as_of, |ledgers| {
                 let ledger = ledgers.book(book);
                 match &department {
                     Some(d) => IncomeStatement::for_department(ledger, &accounts, first..=last, Some(d)),
@@ -601,8 +599,13 @@ impl FinanceQuery {
         let book = BookId(uuid("book", &book)?);
         let partner = PartnerId(uuid("partner", &partner)?);
         let at = end_of(at.as_deref())?;
-        let (items, _) =
-            with_model(read, &read.open_items, Some(&read.items_as_of), min_position, as_of, |items| {
+        let (items, _) = with_model(
+            read,
+            &read.models.open_items,
+            Some(&read.items_as_of),
+            min_position,
+            as_of,
+            |items| {
                 let items = items.book(book);
                 items
                     .open_items(which(subledger), partner, at)
@@ -622,8 +625,9 @@ impl FinanceQuery {
                             .collect(),
                     })
                     .collect()
-            })
-            .await?;
+            },
+        )
+        .await?;
         Ok(items)
     }
 
@@ -647,11 +651,12 @@ impl FinanceQuery {
         if first > last {
             return Err(error("input.invalid", "from is after to"));
         }
-        let (statement, position) = with_model(read, &read.open_items, None, min_position, None, |items| {
-            let items = items.book(book);
-            items.statement(which(subledger), partner_id, first, last)
-        })
-        .await?;
+        let (statement, position) =
+            with_model(read, &read.models.open_items, None, min_position, None, |items| {
+                let items = items.book(book);
+                items.statement(which(subledger), partner_id, first, last)
+            })
+            .await?;
         Ok(PartnerStatement {
             partner,
             position,
@@ -670,13 +675,5 @@ impl FinanceQuery {
                 })
                 .collect(),
         })
-    }
-}
-
-/// The end of the day a query names (China Standard Time), or the end of time when it names none.
-fn end_of(day: Option<&str>) -> async_graphql::Result<Timestamp> {
-    match day {
-        Some(day) => Ok(Timestamp(date(day)?.0 + 86_400_000_000 - 1)),
-        None => Ok(Timestamp(i64::MAX)),
     }
 }

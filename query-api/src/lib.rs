@@ -77,33 +77,37 @@ impl Handles {
     }
 }
 
+/// Something done for each read model the API serves, by its type (tools that list, check or rebuild
+/// the models go through this rather than a list of their own).
+pub trait EachModel {
+    fn model<M: ReadModel>(&mut self);
+}
+
+/// Calls `visit.model::<M>()` for every read model the API serves, as [`Handles`] holds them.
+pub fn for_each_model(visit: &mut impl EachModel) {
+    visit.model::<Ledgers>();
+    visit.model::<PerBook<OpenItems>>();
+    visit.model::<PerBook<Stock>>();
+    visit.model::<PerBook<ProcessMetrics>>();
+    visit.model::<PerBook<Documents>>();
+    visit.model::<PerBook<Dashboard>>();
+    visit.model::<PerBook<Audit>>();
+}
+
 /// What the resolvers read: the store (a book's chart, as-of folds, audit events) and the live models.
 pub struct ReadSide {
     pub store: EmbeddedStore,
-    pub ledger: Handle<Ledgers>,
-    pub open_items: Handle<PerBook<OpenItems>>,
-    pub stock: Handle<PerBook<Stock>>,
-    pub metrics: Handle<PerBook<ProcessMetrics>>,
-    pub documents: Handle<PerBook<Documents>>,
-    pub dashboard: Handle<PerBook<Dashboard>>,
-    pub audit: Handle<PerBook<Audit>>,
+    pub models: Handles,
     stock_as_of: AsOfCache<PerBook<Stock>>,
     ledger_as_of: AsOfCache<Ledgers>,
     items_as_of: AsOfCache<PerBook<OpenItems>>,
 }
 
 impl ReadSide {
-    pub fn new(store: EmbeddedStore, handles: Handles) -> ReadSide {
-        let Handles { ledger, open_items, stock, metrics, documents, dashboard, audit } = handles;
+    pub fn new(store: EmbeddedStore, models: Handles) -> ReadSide {
         ReadSide {
             store,
-            ledger,
-            open_items,
-            stock,
-            metrics,
-            documents,
-            dashboard,
-            audit,
+            models,
             stock_as_of: AsOfCache::new(8),
             ledger_as_of: AsOfCache::new(8),
             items_as_of: AsOfCache::new(8),
@@ -173,6 +177,15 @@ fn date(text: &str) -> async_graphql::Result<Timestamp> {
         .ok_or_else(|| error("input.invalid", format!("{text:?} is not a date (YYYY-MM-DD)")))
 }
 
+/// The last instant of the day a query names (everything that happened on it counts), or the end of
+/// time when it names none (today's books: everything recorded so far).
+fn end_of(day: Option<&str>) -> async_graphql::Result<Timestamp> {
+    match day {
+        Some(day) => Ok(Timestamp(date(day)?.0 + 86_400_000_000 - 1)),
+        None => Ok(Timestamp(i64::MAX)),
+    }
+}
+
 /// A point in the past to read a model at: a log position or a business date (the end of that day).
 #[derive(InputObject, Clone, Debug)]
 pub struct AsOfInput {
@@ -185,7 +198,7 @@ impl AsOfInput {
     fn resolve(&self) -> async_graphql::Result<AsOf> {
         match (&self.position, &self.date) {
             (Some(position), None) => Ok(AsOf::Position(*position)),
-            (None, Some(day)) => Ok(AsOf::Date(Timestamp(date(day)?.0 + 86_400_000_000 - 1))),
+            (None, Some(day)) => Ok(AsOf::Date(end_of(Some(day))?)),
             _ => Err(error("input.invalid", "asOf takes either a position or a date")),
         }
     }
@@ -563,10 +576,10 @@ impl BaseQuery {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
         Positions {
             head: read.store.head_position_now(),
-            ledger: read.ledger.position(),
-            open_items: read.open_items.position(),
-            stock: read.stock.position(),
-            process_metrics: read.metrics.position(),
+            ledger: read.models.ledger.position(),
+            open_items: read.models.open_items.position(),
+            stock: read.models.stock.position(),
+            process_metrics: read.models.metrics.position(),
         }
     }
 
@@ -590,7 +603,7 @@ impl BaseQuery {
         let warehouse = warehouse.map(|w| uuid("warehouse", &w).map(WarehouseId)).transpose()?;
         let after = after.as_deref().map(|a| a.to_string());
         let (rows, position) =
-            with_model(read, &read.stock, Some(&read.stock_as_of), min_position, as_of, |stock| {
+            with_model(read, &read.models.stock, Some(&read.stock_as_of), min_position, as_of, |stock| {
                 let stock = stock.book(book);
                 stock
                     .levels()
@@ -635,7 +648,7 @@ impl BaseQuery {
         let book = BookId(uuid("book", &book)?);
         check_page(last)?;
         let item = ItemId(uuid("item", &item)?);
-        let (tail, _) = with_model(read, &read.stock, None, min_position, None, |stock| {
+        let (tail, _) = with_model(read, &read.models.stock, None, min_position, None, |stock| {
             let stock = stock.book(book);
             stock.ledger_tail(item, last as u64)
         })
@@ -682,7 +695,7 @@ impl BaseQuery {
         let item = ItemId(uuid("item", &item)?);
         let warehouse = warehouse.map(|w| uuid("warehouse", &w).map(WarehouseId)).transpose()?;
         let (lots, _) =
-            with_model(read, &read.stock, Some(&read.stock_as_of), min_position, as_of, |stock| {
+            with_model(read, &read.models.stock, Some(&read.stock_as_of), min_position, as_of, |stock| {
                 let stock = stock.book(book);
                 stock
                     .lots(item, warehouse)
@@ -709,7 +722,7 @@ impl BaseQuery {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
         let book = BookId(uuid("book", &book)?);
         let now = now_or_today(now.as_deref())?;
-        let (suggestions, _) = with_model(read, &read.stock, None, min_position, None, |stock| {
+        let (suggestions, _) = with_model(read, &read.models.stock, None, min_position, None, |stock| {
             let stock = stock.book(book);
             stock
                 .replenishment(now)
@@ -742,7 +755,7 @@ impl BaseQuery {
             return Err(error("input.invalid", "days is 1 to 3,650"));
         }
         let now = now_or_today(now.as_deref())?;
-        let (slow, _) = with_model(read, &read.stock, None, min_position, None, |stock| {
+        let (slow, _) = with_model(read, &read.models.stock, None, min_position, None, |stock| {
             let stock = stock.book(book);
             stock
                 .slow_moving(now, days)
@@ -774,7 +787,7 @@ impl BaseQuery {
             .ok_or_else(|| error("input.invalid", format!("{period:?} is not a month (YYYY-MM)")))?;
         let chart = chart(&read.store, book).await?;
         let (rows, position) =
-            with_model(read, &read.ledger, Some(&read.ledger_as_of), min_position, as_of, |ledgers| {
+            with_model(read, &read.models.ledger, Some(&read.ledger_as_of), min_position, as_of, |ledgers| {
                 ledgers.book(book).trial_balance(&chart, month)
             })
             .await?;
@@ -806,20 +819,23 @@ impl BaseQuery {
     ) -> async_graphql::Result<OpenItemsReport> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
         let book = BookId(uuid("book", &book)?);
-        let at = match at {
-            Some(day) => Timestamp(date(&day)?.0 + 86_400_000_000 - 1),
-            None => Timestamp(i64::MAX),
-        };
+        let at = end_of(at.as_deref())?;
         let which = match subledger {
             Subledger::Receivable => projections::open_items::Ledger::Receivable,
             Subledger::Payable => projections::open_items::Ledger::Payable,
         };
-        let ((balances, aging), position) =
-            with_model(read, &read.open_items, Some(&read.items_as_of), min_position, as_of, |items| {
+        let ((balances, aging), position) = with_model(
+            read,
+            &read.models.open_items,
+            Some(&read.items_as_of),
+            min_position,
+            as_of,
+            |items| {
                 let items = items.book(book);
                 (items.balances(which, at), items.aging(which, at))
-            })
-            .await?;
+            },
+        )
+        .await?;
         Ok(OpenItemsReport {
             position,
             balances: balances
@@ -925,7 +941,7 @@ impl BaseQuery {
             from.is_none_or(|f| day >= f) && to.is_none_or(|t| day < t)
         };
         if let Some(position) = min_position {
-            read.audit.wait_for(position, MIN_POSITION_WAIT).await.map_err(projection_error)?;
+            read.models.audit.wait_for(position, MIN_POSITION_WAIT).await.map_err(projection_error)?;
         }
         let mut found = Vec::new();
         let mut cursor = after.unwrap_or(0);
@@ -933,7 +949,7 @@ impl BaseQuery {
         // kept when the time range admits them, until the page is full or nothing is left.
         loop {
             let (candidates, _) =
-                read.audit.read(|audit| audit.book(book).positions(&filter, cursor, first + 1));
+                read.models.audit.read(|audit| audit.book(book).positions(&filter, cursor, first + 1));
             let events = match candidates {
                 Some(positions) if positions.is_empty() => break,
                 Some(positions) => events_at(&read.store, &positions).await?,
@@ -1005,28 +1021,29 @@ impl BaseQuery {
             }
             None => None,
         };
-        let (rows, position) = with_model(read, &read.documents, None, min_position, None, |documents| {
-            let documents = documents.book(book);
-            documents
-                .list(&filter, after, first + 1)
-                .into_iter()
-                .map(|d| {
-                    let kind_index = K::ALL.iter().position(|k| *k == d.kind).unwrap_or_default();
-                    let row = DocumentRow {
-                        kind: format!("{:?}", d.kind),
-                        id: d.id.to_string(),
-                        partner: d.partner.map(|p| p.to_string()),
-                        amount: money(d.amount),
-                        status: d.status.word().to_string(),
-                        created: d.created.0,
-                        updated: d.updated.0,
-                        reference: d.reference.map(|r| r.to_string()),
-                    };
-                    (format!("{}:{}:{kind_index}", d.created.0, d.id), row)
-                })
-                .collect::<Vec<_>>()
-        })
-        .await?;
+        let (rows, position) =
+            with_model(read, &read.models.documents, None, min_position, None, |documents| {
+                let documents = documents.book(book);
+                documents
+                    .list(&filter, after, first + 1)
+                    .into_iter()
+                    .map(|d| {
+                        let kind_index = K::ALL.iter().position(|k| *k == d.kind).unwrap_or_default();
+                        let row = DocumentRow {
+                            kind: format!("{:?}", d.kind),
+                            id: d.id.to_string(),
+                            partner: d.partner.map(|p| p.to_string()),
+                            amount: money(d.amount),
+                            status: d.status.word().to_string(),
+                            created: d.created.0,
+                            updated: d.updated.0,
+                            reference: d.reference.map(|r| r.to_string()),
+                        };
+                        (format!("{}:{}:{kind_index}", d.created.0, d.id), row)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await?;
         let (rows, has_next_page) = split_page(rows, first);
         let end_cursor = if has_next_page { rows.last().map(|(cursor, _)| cursor.clone()) } else { None };
         let rows = rows.into_iter().map(|(_, row)| row).collect();
@@ -1061,7 +1078,7 @@ impl BaseQuery {
         };
         let now = now_or_today(now.as_deref())?;
         let ((summary, waiting, bottleneck), position) =
-            with_model(read, &read.metrics, None, min_position, None, |m| {
+            with_model(read, &read.models.metrics, None, min_position, None, |m| {
                 let m = m.book(book);
                 (m.summary(kind, &filter), m.waiting(kind, &filter, now), m.bottleneck(kind, &filter))
             })
@@ -1125,13 +1142,13 @@ pub(crate) async fn dashboard_report(
         .filter(|a| matches!(a.role, Some(AccountRole::Cash | AccountRole::Bank)))
         .map(|a| a.code.clone())
         .collect();
-    let (cash, _) = with_model(read, &read.ledger, None, min_position, None, |ledgers| {
+    let (cash, _) = with_model(read, &read.models.ledger, None, min_position, None, |ledgers| {
         cash_codes.iter().map(|code| ledgers.book(book).balance(code, period)).sum::<rust_decimal::Decimal>()
     })
     .await?;
     let everything = Timestamp(i64::MAX);
     let ((receivables, payables), _) =
-        with_model(read, &read.open_items, None, min_position, None, |items| {
+        with_model(read, &read.models.open_items, None, min_position, None, |items| {
             let items = items.book(book);
             use projections::open_items::Ledger as L;
             let total = |l| items.balances(l, everything).values().sum::<rust_decimal::Decimal>();
@@ -1139,8 +1156,9 @@ pub(crate) async fn dashboard_report(
         })
         .await?;
     let (inventory, _) =
-        with_model(read, &read.stock, None, min_position, None, |stock| stock.book(book).valuation()).await?;
-    let (report, _) = with_model(read, &read.dashboard, None, min_position, None, |d| {
+        with_model(read, &read.models.stock, None, min_position, None, |stock| stock.book(book).valuation())
+            .await?;
+    let (report, _) = with_model(read, &read.models.dashboard, None, min_position, None, |d| {
         let d = d.book(book);
         let totals = d.totals(from, to);
         let recent = d.totals(Some(today - 29), Some(today + 1)).cost_of_sales;
@@ -1199,7 +1217,7 @@ pub(crate) async fn stock_alerts(
     book: BookId,
     min_position: Option<u64>,
 ) -> async_graphql::Result<Vec<StockAlert>> {
-    let (alerts, _) = with_model(read, &read.stock, None, min_position, None, |stock| {
+    let (alerts, _) = with_model(read, &read.models.stock, None, min_position, None, |stock| {
         let stock = stock.book(book);
         stock
             .alerts()

@@ -83,7 +83,7 @@ impl SubscriptionRoot {
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<DashboardReport>>> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>().clone();
         let args = DashboardArgs::parse(&book, from.as_deref(), to.as_deref(), top)?;
-        let position = read.dashboard.watch();
+        let position = read.models.dashboard.watch();
         Ok(live(position, move || {
             let read = read.clone();
             async move { dashboard_report(&read, &args, None).await }
@@ -99,7 +99,7 @@ impl SubscriptionRoot {
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Vec<StockAlert>>>> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>().clone();
         let book = domain::BookId(crate::uuid("book", &book)?);
-        let position = read.stock.watch();
+        let position = read.models.stock.watch();
         Ok(live(position, move || {
             let read = read.clone();
             async move { stock_alerts(&read, book, None).await }
