@@ -5,6 +5,7 @@ pub mod books;
 pub mod contract;
 pub mod crash;
 pub mod fixtures;
+pub mod read_models;
 pub mod scenarios;
 
 use domain::{BookId, CommandId, EventId, Timestamp};

@@ -5,16 +5,9 @@
 //! 1122 + 2203, payables equal 2202-supplier + 1123, goods received and not invoiced equal 2202-暂估,
 //! and stock valuation equals 1405.
 
-use projections::audit::Audit;
-use projections::dashboard::Dashboard;
-use projections::documents::Documents;
-use projections::ledger::Ledgers;
-use projections::open_items::OpenItems;
-use projections::per_book::PerBook;
-use projections::process_metrics::ProcessMetrics;
 use projections::runtime::{Handle, ProjectorSet, ReadModel, View};
-use projections::stock::Stock;
 use std::collections::BTreeMap;
+use tests::read_models::ReadModels;
 
 use command_api::CommandBus;
 use command_api::sales::{issue_sales_invoice, place_sales_order};
@@ -433,92 +426,60 @@ async fn check_books(
     Ok(())
 }
 
-/// Every read model under the projector runtime: one set, each event read and decoded once for all.
-struct ReadModels {
-    set: ProjectorSet<EmbeddedStore>,
-    ledger: Handle<Ledgers>,
-    items: Handle<PerBook<OpenItems>>,
-    stock: Handle<PerBook<Stock>>,
-    metrics: Handle<PerBook<ProcessMetrics>>,
-    documents: Handle<PerBook<Documents>>,
-    dashboard: Handle<PerBook<Dashboard>>,
-    audit: Handle<PerBook<Audit>>,
-}
-
-impl ReadModels {
-    fn open(store: &EmbeddedStore, snapshots: &std::path::Path) -> ReadModels {
-        let mut set = ProjectorSet::new(store.clone(), snapshots).with_snapshot_every(97);
-        ReadModels {
-            ledger: set.add(),
-            items: set.add(),
-            stock: set.add(),
-            metrics: set.add(),
-            documents: set.add(),
-            dashboard: set.add(),
-            audit: set.add(),
-            set,
-        }
-    }
-
-    async fn advance(&mut self) {
-        self.set.catch_up(|_, _| {}).await.unwrap();
-    }
-
-    /// Live = rebuilt from zero = restarted from the last snapshot and caught up; and the stock model
-    /// agrees with every stock item aggregate.
-    async fn check(
-        &mut self,
+/// Live = rebuilt from zero = restarted from the last snapshot and caught up; and the stock model
+/// agrees with every stock item aggregate.
+async fn check_models(
+    models: &mut ReadModels,
+    store: &EmbeddedStore,
+    bus: &CommandBus<EmbeddedStore>,
+    snapshots: &std::path::Path,
+) -> Result<(), TestCaseError> {
+    models.advance().await;
+    async fn same<M: ReadModel + Clone + PartialEq + std::fmt::Debug>(
+        live: &Handle<M>,
         store: &EmbeddedStore,
-        bus: &CommandBus<EmbeddedStore>,
         snapshots: &std::path::Path,
-    ) -> Result<(), TestCaseError> {
-        self.advance().await;
-        async fn same<M: ReadModel + Clone + PartialEq + std::fmt::Debug>(
-            live: &Handle<M>,
-            store: &EmbeddedStore,
-            snapshots: &std::path::Path,
-        ) -> Result<M, TestCaseError> {
-            let head = store.head_position_now();
-            let mut fresh = View::<M>::default();
-            fresh.catch_up(store, head, |_| {}).await.unwrap();
-            let mut restarted = ProjectorSet::new(store.clone(), snapshots);
-            let restarted_model = restarted.add::<M>();
-            restarted.catch_up(|_, _| {}).await.unwrap();
-            let live = live.read(M::clone).0;
-            prop_assert_eq!(&live, &fresh.model, "{}: live = rebuilt from zero", M::NAME);
-            prop_assert_eq!(restarted_model.read(M::clone).0, fresh.model, "{}: restart = rebuilt", M::NAME);
-            Ok(live)
-        }
-        same(&self.ledger, store, snapshots).await?;
-        same(&self.items, store, snapshots).await?;
-        let stock = same(&self.stock, store, snapshots).await?;
-        let stock = stock.book(BOOK);
-        same(&self.metrics, store, snapshots).await?;
-        same(&self.documents, store, snapshots).await?;
-        same(&self.dashboard, store, snapshots).await?;
-        same(&self.audit, store, snapshots).await?;
-        for n in 0..ITEMS as u8 {
-            let key = StockKey { item: item(n), warehouse: WAREHOUSE };
-            let aggregate: StockItem = bus.load(&key.stream_id()).await.unwrap();
-            let level = stock.level(key.item, key.warehouse).cloned().unwrap_or_default();
-            prop_assert_eq!(
-                (level.on_hand, level.reserved, level.value),
-                (aggregate.on_hand, aggregate.reserved, aggregate.value),
-                "the stock model follows the stock item"
-            );
-            let mut layers: std::collections::BTreeMap<Option<String>, Decimal> = Default::default();
-            for layer in &aggregate.layers {
-                *layers.entry(layer.lot.clone()).or_default() += layer.qty;
-            }
-            layers.retain(|_, qty| !qty.is_zero());
-            let lots: std::collections::BTreeMap<Option<String>, Decimal> = stock
-                .lots(key.item, Some(key.warehouse))
-                .map(|(_, lot, level)| (lot.map(String::from), level.on_hand))
-                .collect();
-            prop_assert_eq!(lots, layers, "the lots on hand are the stock item's layers");
-        }
-        Ok(())
+    ) -> Result<M, TestCaseError> {
+        let head = store.head_position_now();
+        let mut fresh = View::<M>::default();
+        fresh.catch_up(store, head, |_| {}).await.unwrap();
+        let mut restarted = ProjectorSet::new(store.clone(), snapshots);
+        let restarted_model = restarted.add::<M>();
+        restarted.catch_up(|_, _| {}).await.unwrap();
+        let live = live.read(M::clone).0;
+        prop_assert_eq!(&live, &fresh.model, "{}: live = rebuilt from zero", M::NAME);
+        prop_assert_eq!(restarted_model.read(M::clone).0, fresh.model, "{}: restart = rebuilt", M::NAME);
+        Ok(live)
     }
+    same(&models.ledger, store, snapshots).await?;
+    same(&models.items, store, snapshots).await?;
+    let stock = same(&models.stock, store, snapshots).await?;
+    let stock = stock.book(BOOK);
+    same(&models.metrics, store, snapshots).await?;
+    same(&models.documents, store, snapshots).await?;
+    same(&models.dashboard, store, snapshots).await?;
+    same(&models.audit, store, snapshots).await?;
+    for n in 0..ITEMS as u8 {
+        let key = StockKey { item: item(n), warehouse: WAREHOUSE };
+        let aggregate: StockItem = bus.load(&key.stream_id()).await.unwrap();
+        let level = stock.level(key.item, key.warehouse).cloned().unwrap_or_default();
+        prop_assert_eq!(
+            (level.on_hand, level.reserved, level.value),
+            (aggregate.on_hand, aggregate.reserved, aggregate.value),
+            "the stock model follows the stock item"
+        );
+        let mut layers: std::collections::BTreeMap<Option<String>, Decimal> = Default::default();
+        for layer in &aggregate.layers {
+            *layers.entry(layer.lot.clone()).or_default() += layer.qty;
+        }
+        layers.retain(|_, qty| !qty.is_zero());
+        let lots: std::collections::BTreeMap<Option<String>, Decimal> = stock
+            .lots(key.item, Some(key.warehouse))
+            .map(|(_, lot, level)| (lot.map(String::from), level.on_hand))
+            .collect();
+        prop_assert_eq!(lots, layers, "the lots on hand are the stock item's layers");
+    }
+    Ok(())
 }
 
 fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
@@ -535,7 +496,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         let mut rejected = 0;
         // The read models follow the run as a live projector would, snapshotting every 97 events.
         let snapshots = dir.path().join("snapshots");
-        let mut models = ReadModels::open(&store, &snapshots);
+        let mut models = ReadModels::open(&store, &snapshots, 97);
         for op in &ops {
             apply(&bus, &mut world, op).await;
             rejected += run_process_managers(&bus, dir.path()).await;
@@ -545,7 +506,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         }
         prop_assert_eq!(rejected, 0, "every automatic voucher was booked");
         check_books(&store, &bus, &world).await?;
-        models.check(&store, &bus, &snapshots).await
+        check_models(&mut models, &store, &bus, &snapshots).await
     })
 }
 

@@ -11,51 +11,30 @@ use domain::Timestamp;
 use domain::finance::book::Book;
 use domain::time::Period;
 use infra::{EmbeddedStore, EventStore};
-use projections::audit::{Audit, AuditFilter};
-use projections::dashboard::Dashboard;
-use projections::documents::{DocumentFilter, Documents};
-use projections::ledger::Ledgers;
-use projections::open_items::{Ledger as Which, OpenItems};
-use projections::process_metrics::{FlowKind, ProcessMetrics};
+use projections::audit::AuditFilter;
+use projections::documents::DocumentFilter;
+use projections::open_items::Ledger as Which;
+use projections::process_metrics::FlowKind;
 use projections::reports::{BalanceSheet, IncomeStatement};
-use projections::runtime::{Handle, ProjectorSet};
-use projections::stock::Stock;
+use tests::read_models::ReadModels;
 use tests::scenarios::{BOOK, CUSTOMER, ITEM, NOVEMBER, SUPPLIER};
 
+/// The month of trade with every model folded to the head, as the service keeps them.
 struct Views {
     store: EmbeddedStore,
     bus: CommandBus<EmbeddedStore>,
-    ledger: Handle<Ledgers>,
-    items: Handle<OpenItems>,
-    stock: Handle<Stock>,
-    metrics: Handle<ProcessMetrics>,
-    documents: Handle<Documents>,
-    dashboard: Handle<Dashboard>,
-    audit: Handle<Audit>,
+    models: ReadModels,
     _dir: tempfile::TempDir,
 }
 
-/// The month of trade, every model folded to the head.
 async fn views() -> Views {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
     let bus = CommandBus::new(store.clone());
     tests::scenarios::buy_and_sell(&bus, dir.path()).await;
-    let mut set = ProjectorSet::new(store.clone(), dir.path().join("snapshots"));
-    let views = Views {
-        ledger: set.add(),
-        items: set.add(),
-        stock: set.add(),
-        metrics: set.add(),
-        documents: set.add(),
-        dashboard: set.add(),
-        audit: set.add(),
-        store: store.clone(),
-        bus,
-        _dir: dir,
-    };
-    set.catch_up(|_, _| {}).await.unwrap();
-    views
+    let mut models = ReadModels::open(&store, &dir.path().join("snapshots"), u64::MAX);
+    models.advance().await;
+    Views { store, bus, models, _dir: dir }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,7 +43,7 @@ async fn every_view_after_a_month_of_trade() {
     let month = Period::new(2026, 11).unwrap();
     let chart = v.bus.load::<Book>(&Book::stream(BOOK)).await.unwrap().accounts;
 
-    let ledger = v.ledger.read(|ledgers| {
+    let ledger = v.models.ledger.read(|ledgers| {
         let ledger = ledgers.book(BOOK);
         let mut out = String::from("code       opening      debit     credit    closing\n");
         for row in ledger.trial_balance(&chart, month) {
@@ -87,7 +66,8 @@ async fn every_view_after_a_month_of_trade() {
     });
     insta::assert_snapshot!("ledger", ledger.0);
 
-    let items = v.items.read(|items| {
+    let items = v.models.items.read(|items| {
+        let items = items.book(BOOK);
         let mut out = String::new();
         for which in [Which::Receivable, Which::Payable] {
             let _ = writeln!(out, "{which:?} balances: {:?}", items.balances(which, Timestamp(i64::MAX)));
@@ -107,7 +87,8 @@ async fn every_view_after_a_month_of_trade() {
     });
     insta::assert_snapshot!("open_items", items.0);
 
-    let stock = v.stock.read(|stock| {
+    let stock = v.models.stock.read(|stock| {
+        let stock = stock.book(BOOK);
         let mut out = String::new();
         for (key, level) in stock.levels() {
             let _ = writeln!(out, "{} @ {}: {level:?}", key.item, key.warehouse);
@@ -119,7 +100,8 @@ async fn every_view_after_a_month_of_trade() {
     });
     insta::assert_snapshot!("stock", stock.0);
 
-    let metrics = v.metrics.read(|metrics| {
+    let metrics = v.models.metrics.read(|metrics| {
+        let metrics = metrics.book(BOOK);
         let filter = Default::default();
         let mut out = String::new();
         for kind in [FlowKind::OrderToCash, FlowKind::ProcureToPay] {
@@ -130,11 +112,14 @@ async fn every_view_after_a_month_of_trade() {
     });
     insta::assert_snapshot!("process_metrics", metrics.0);
 
-    let documents =
-        v.documents.read(|documents| format!("{:#?}", documents.list(&DocumentFilter::default(), None, 50)));
+    let documents = v
+        .models
+        .documents
+        .read(|documents| format!("{:#?}", documents.book(BOOK).list(&DocumentFilter::default(), None, 50)));
     insta::assert_snapshot!("documents", documents.0);
 
-    let dashboard = v.dashboard.read(|d| {
+    let dashboard = v.models.dashboard.read(|d| {
+        let d = d.book(BOOK);
         format!(
             "{:#?}\nby channel {:?}\nby region {:?}\ntop items {:?}\ndaily {:?}",
             d.totals(None, None),
@@ -146,7 +131,8 @@ async fn every_view_after_a_month_of_trade() {
     });
     insta::assert_snapshot!("dashboard", dashboard.0);
 
-    let audit = v.audit.read(|audit| {
+    let audit = v.models.audit.read(|audit| {
+        let audit = audit.book(BOOK);
         // How many events each criterion finds (their positions depend on how the process managers
         // interleaved).
         let count = |filter: AuditFilter| audit.positions(&filter, 0, 1_000).map_or(0, |p| p.len());
@@ -160,5 +146,5 @@ async fn every_view_after_a_month_of_trade() {
         )
     });
     insta::assert_snapshot!("audit", audit.0);
-    assert_eq!(v.ledger.position(), v.store.head_position().await.unwrap());
+    assert_eq!(v.models.set.position(), v.store.head_position().await.unwrap());
 }
