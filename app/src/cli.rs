@@ -1,5 +1,5 @@
-//! The command-line grammar of `erp` (clap derive). Subcommands arrive with their issues: `serve`,
-//! `demo`, `seed`, `history` and `export` are not here yet.
+//! The command-line grammar of `erp` (clap derive). Subcommands arrive with their issues: `demo`,
+//! `seed`, `history` and `export` are not here yet.
 
 use std::path::PathBuf;
 
@@ -31,6 +31,46 @@ pub enum Command {
     Projections {
         #[command(subcommand)]
         command: ProjectionsCommand,
+    },
+    /// Serve the command API, GraphQL and the probes (`/healthz`, `/readyz`, `/metrics`).
+    Serve(ServeArgs),
+    /// Bearer tokens for the service.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A TOML configuration file (listen, data_dir, store, [[tokens]]); variables and flags override it.
+    #[arg(long, env = "ERP_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, env = "ERP_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// The embedded store's data directory (default `data`).
+    #[arg(long, env = "ERP_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The store holding the log: `embedded` (default).
+    #[arg(long, env = "ERP_STORE")]
+    pub store: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a new token: prints the token (give it to its user) and the entry for the configuration
+    /// file (which keeps only its hash).
+    New {
+        /// Who acts with the token (recorded as the actor of what they do).
+        #[arg(long)]
+        actor: String,
+        /// The book (UUID) the token acts in.
+        #[arg(long)]
+        book: uuid::Uuid,
+        /// Comma-separated roles: admin, sales, purchasing, warehouse, finance, auditor, analyst.
+        #[arg(long, value_delimiter = ',', required = true)]
+        roles: Vec<String>,
     },
 }
 

@@ -10,6 +10,7 @@ mod bench_flows;
 mod bench_read;
 pub mod cli;
 pub mod projections;
+pub mod serve;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -40,7 +41,51 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::Audit { command: cli::AuditCommand::Verify(args) } => audit::verify(&args),
         cli::Command::Bench { workload } => bench::run(workload),
         cli::Command::Projections { command } => projections::run(command),
+        cli::Command::Serve(args) => serve_command(&args),
+        cli::Command::Token { command: cli::TokenCommand::New { actor, book, roles } } => {
+            let token = command_api::http::auth::Tokens::generate();
+            let entry = command_api::http::auth::TokenEntry {
+                hash: command_api::http::auth::Tokens::hash(&token),
+                actor,
+                book,
+                roles,
+            };
+            // Checked as the service will check it.
+            command_api::http::auth::Tokens::new(std::slice::from_ref(&entry))?;
+            println!("token: {token}");
+            println!();
+            println!("# for the configuration file:");
+            println!("[[tokens]]");
+            println!("hash = {:?}", entry.hash);
+            println!("actor = {:?}", entry.actor);
+            println!("book = \"{}\"", entry.book);
+            println!("roles = {:?}", entry.roles);
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+fn serve_command(args: &cli::ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut config = match &args.config {
+        Some(path) => serve::ServeConfig::read(path)?,
+        None => serve::ServeConfig::default(),
+    };
+    if args.listen.is_some() {
+        config.listen = args.listen;
+    }
+    if args.data_dir.is_some() {
+        config.data_dir = args.data_dir.clone();
+    }
+    if args.store.is_some() {
+        config.store = args.store.clone();
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let service = serve::start(&config).await?;
+        println!("erp serving on http://{}  (GraphiQL: http://{}/graphql)", service.address, service.address);
+        service.wait().await
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Logs to stderr; `RUST_LOG` filters (default `info`), `--log-json` switches to JSON lines.

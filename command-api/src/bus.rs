@@ -49,8 +49,21 @@ pub struct Executed<E> {
 #[derive(Debug)]
 pub enum BusError<R: Rejection> {
     Rejected(R),
-    Conflict { attempts: usize },
+    Conflict {
+        attempts: usize,
+    },
     Store(StoreError),
+    /// The caller named the stream version it expected (HTTP `If-Match`) and the stream is elsewhere
+    /// (`None`: no stream yet). Nothing was decided.
+    Stale {
+        expected: Option<u64>,
+        actual: Option<u64>,
+    },
+    /// The stream belongs to another book than the command's: a book's commands never write into
+    /// another book's streams. Nothing was decided.
+    WrongBook {
+        stream: String,
+    },
 }
 
 impl<R: Rejection> std::fmt::Display for BusError<R> {
@@ -61,8 +74,19 @@ impl<R: Rejection> std::fmt::Display for BusError<R> {
                 write!(f, "the stream kept changing: {attempts} attempts conflicted; retry the command")
             }
             BusError::Store(e) => write!(f, "store [{}]: {e}", e.code()),
+            BusError::WrongBook { stream } => write!(f, "{stream} belongs to another book"),
+            BusError::Stale { expected, actual } => write!(
+                f,
+                "the stream is at version {}, not {}; read it again and decide anew",
+                version_text(*actual),
+                version_text(*expected)
+            ),
         }
     }
+}
+
+fn version_text(version: Option<u64>) -> String {
+    version.map_or_else(|| "none (no stream)".to_string(), |v| v.to_string())
 }
 
 impl<R: Rejection> std::error::Error for BusError<R> {}
@@ -80,6 +104,8 @@ impl<R: Rejection> BusError<R> {
             BusError::Rejected(r) => r.code(),
             BusError::Conflict { .. } => "command.conflict",
             BusError::Store(e) => e.code(),
+            BusError::Stale { .. } => "command.stale_version",
+            BusError::WrongBook { .. } => "auth.wrong_book",
         }
     }
 }
@@ -91,11 +117,13 @@ struct Loaded<A> {
     version: Option<u64>,
     /// The last commands seen in the stream, with the position and version of their last event.
     commands: VecDeque<(CommandId, u64, u64)>,
+    /// The book of the stream's first event: the book the stream belongs to.
+    book: Option<domain::BookId>,
 }
 
 impl<A: Aggregate> Loaded<A> {
     fn new() -> Self {
-        Loaded { state: A::default(), version: None, commands: VecDeque::new() }
+        Loaded { state: A::default(), version: None, commands: VecDeque::new(), book: None }
     }
 
     fn apply(&mut self, event: &A::Event, command: CommandId, position: u64, version: u64) {
@@ -281,7 +309,25 @@ impl<S: EventStore> CommandBus<S> {
         let stream = StreamId::new(&stream_name)?;
         let entry = self.entry(&stream_name);
         let mut slot = entry.lock().await;
-        self.execute_all_in::<A>(&stream, &mut slot, commands).await
+        self.execute_all_in::<A>(&stream, &mut slot, commands, None).await
+    }
+
+    /// Executes `command` only if its stream is at version `expected` (`None`: the stream must not
+    /// exist yet) when it is decided; [`BusError::Stale`] otherwise. A retry of a command already
+    /// executed still answers its original outcome, wherever the stream has moved since.
+    pub async fn execute_expecting<A: Aggregate>(
+        &self,
+        meta: &CommandMeta,
+        command: &A::Command,
+        expected: Option<u64>,
+    ) -> Result<Executed<A::Event>, BusError<A::Rejection>> {
+        let stream_name = A::stream_id(command);
+        let stream = StreamId::new(&stream_name)?;
+        let entry = self.entry(&stream_name);
+        let mut slot = entry.lock().await;
+        let mut outcomes =
+            self.execute_all_in::<A>(&stream, &mut slot, &[(meta, command)], Some(expected)).await?;
+        outcomes.pop().expect("one outcome per command").map_err(BusError::Rejected)
     }
 
     /// Executes a command like [`CommandBus::execute`], but when other callers are waiting for the same
@@ -327,7 +373,7 @@ impl<S: EventStore> CommandBus<S> {
             taken.and_then(|q| q.downcast::<Vec<Waiter<A>>>().ok()).map(|q| *q).unwrap_or_default()
         };
         let commands: Vec<(&CommandMeta, &A::Command)> = batch.iter().map(|(m, c, _)| (m, c)).collect();
-        let outcome = self.execute_all_in::<A>(&stream, &mut slot, &commands).await;
+        let outcome = self.execute_all_in::<A>(&stream, &mut slot, &commands, None).await;
         // Answered before the stream is let go, so a caller whose command was taken finds its answer
         // as soon as it gets the stream.
         match outcome {
@@ -369,12 +415,14 @@ impl<S: EventStore> CommandBus<S> {
         }
     }
 
-    /// [`CommandBus::execute_all`] on a stream whose cache slot the caller holds.
+    /// [`CommandBus::execute_all`] on a stream whose cache slot the caller holds; with `expect`, the
+    /// stream must be at that version whenever a command that is not a retry is decided.
     async fn execute_all_in<A: Aggregate>(
         &self,
         stream: &StreamId,
         slot: &mut Option<Box<dyn Any + Send + Sync>>,
         commands: &[(&CommandMeta, &A::Command)],
+        expect: Option<Option<u64>>,
     ) -> Result<Vec<Result<Executed<A::Event>, A::Rejection>>, BusError<A::Rejection>> {
         if commands.is_empty() {
             return Ok(Vec::new());
@@ -396,12 +444,22 @@ impl<S: EventStore> CommandBus<S> {
             let mut planned: Vec<Planned<A>> = Vec::with_capacity(commands.len());
             let mut new_events = Vec::new();
             let mut failure = None;
+            // The stream's book, or the book of the batch's first command that records something.
+            let mut owner = loaded.book;
             for (meta, command) in commands {
                 if let Some(&(_, position, version)) =
                     loaded.commands.iter().find(|(c, _, _)| *c == meta.command_id)
                 {
                     planned.push(Planned::Duplicate { position, version });
                     continue;
+                }
+                if owner.is_some_and(|book| book != meta.book) {
+                    return Err(BusError::WrongBook { stream: stream.to_string() });
+                }
+                if let Some(expected) = expect
+                    && loaded.version != expected
+                {
+                    return Err(BusError::Stale { expected, actual: loaded.version });
                 }
                 // The same command twice in one batch: the second is a retry of the first.
                 let earlier = planned.iter().position(
@@ -430,6 +488,7 @@ impl<S: EventStore> CommandBus<S> {
                     }
                     loaded.state.evolve(event);
                 }
+                owner.get_or_insert(meta.book);
                 planned.push(Planned::Events { command_id: meta.command_id, before, events });
             }
             if let Some(e) = failure {
@@ -443,6 +502,7 @@ impl<S: EventStore> CommandBus<S> {
             let expected = before_batch.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
             match self.store.append(&stream, expected, new_events).await {
                 Ok(Ok(appended)) => {
+                    loaded.book = owner;
                     let count = appended.last_position + 1 - appended.first_position;
                     let landed = (appended.first_position, appended.next_expected_version + 1 - count);
                     for planned in &planned {
@@ -533,6 +593,7 @@ impl<S: EventStore> CommandBus<S> {
             let batch = self.store.read_stream(stream, from, LOAD_BATCH).await?;
             let done = batch.len() < LOAD_BATCH;
             for recorded in &batch {
+                loaded.book.get_or_insert(recorded.metadata.book);
                 let event = decode_domain_event::<A::Event>(&recorded.event_type, &recorded.payload)?;
                 loaded.apply(
                     &event,

@@ -7,6 +7,7 @@
 
 pub mod bus;
 pub mod finance;
+pub mod http;
 pub mod process;
 pub mod production;
 pub mod purchasing;

@@ -210,6 +210,11 @@ fn bus_outcome<R: Rejection>(error: BusError<R>) -> Result<DispatchOutcome, Stor
         BusError::Rejected(r) => Ok(DispatchOutcome::Rejected { code: r.code(), message: r.to_string() }),
         BusError::Conflict { .. } => Ok(DispatchOutcome::Conflict),
         BusError::Store(e) => Err(e),
+        // Process managers never name an expected version.
+        BusError::Stale { .. } => Ok(DispatchOutcome::Conflict),
+        e @ BusError::WrongBook { .. } => {
+            Ok(DispatchOutcome::Rejected { code: e.code(), message: e.to_string() })
+        }
     }
 }
 

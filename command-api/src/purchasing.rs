@@ -138,6 +138,8 @@ async fn commit_budget<S: EventStore>(
         }
         BusError::Conflict { attempts } => BusError::Conflict { attempts },
         BusError::Store(e) => BusError::Store(e),
+        BusError::Stale { expected, actual } => BusError::Stale { expected, actual },
+        BusError::WrongBook { stream } => BusError::WrongBook { stream },
     })?;
     let recorded = match done.events.first() {
         Some(BudgetEvent::Committed(committed)) => committed.clone(),

@@ -107,6 +107,8 @@ pub async fn place_sales_order<S: EventStore>(
             }
             Err(BusError::Conflict { attempts }) => return Err(BusError::Conflict { attempts }),
             Err(BusError::Store(e)) => return Err(BusError::Store(e)),
+            Err(BusError::Stale { expected, actual }) => return Err(BusError::Stale { expected, actual }),
+            Err(BusError::WrongBook { stream }) => return Err(BusError::WrongBook { stream }),
         }
     }
     bus.execute::<SalesOrder>(meta, command).await.map(Placement::Placed)

@@ -38,6 +38,23 @@ pub enum Role {
     Analyst,
 }
 
+/// Who is calling, as authentication at the edge established it: the person or client (`actor`), the
+/// one book (tenant) they act in, and their roles. Commands take their metadata from it; queries are
+/// answered only for its book.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub actor: String,
+    pub book: BookId,
+    pub roles: Vec<Role>,
+}
+
+impl Caller {
+    /// Whether the caller holds `role` (an admin holds every role).
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role) || self.roles.contains(&Role::Admin)
+    }
+}
+
 impl CommandMeta {
     /// A command issued directly by a person or a client: it starts its own flow.
     pub fn new(

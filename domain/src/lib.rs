@@ -22,7 +22,7 @@ pub mod time;
 pub mod values;
 
 pub use aggregate::Aggregate;
-pub use command::{CommandMeta, Rejection, Role};
+pub use command::{Caller, CommandMeta, Rejection, Role};
 pub use event::{DomainEvent, EventName};
 pub use ids::{
     BookId, CommandId, CustomerReceiptId, EventId, GoodsReceiptId, ItemId, PartnerId, ProductionOrderId,

@@ -19,3 +19,9 @@ pub use envelope::{
 };
 pub use error::StoreError;
 pub use port::{EventStore, Subscription};
+
+/// BLAKE3 of `bytes`, the hash the log's chain is made of, offered to the edges (the hashes of tokens
+/// and of request bodies) so that only infra depends on a hashing crate.
+pub fn digest(bytes: &[u8]) -> [u8; 32] {
+    *blake3::hash(bytes).as_bytes()
+}

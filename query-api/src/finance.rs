@@ -11,7 +11,7 @@ use async_graphql::{Context, Enum, Object, SimpleObject};
 use domain::finance::journal::{JournalEvent, VoucherPosted};
 use domain::finance::voucher::{VoucherSource, VoucherWord};
 use domain::time::Period;
-use domain::{BookId, PartnerId, VoucherId};
+use domain::{PartnerId, VoucherId};
 use projections::ledger::entries;
 use projections::open_items::{ItemKind, Ledger as Which};
 use projections::reports::{BalanceSheet, IncomeStatement};
@@ -352,7 +352,7 @@ impl FinanceQuery {
     ) -> async_graphql::Result<AccountDetail> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
         check_page(first)?;
-        let book = BookId(uuid("book", &book)?);
+        let book = crate::book_of(ctx, &book)?;
         let (from, to) = (month(&from)?, month(&to)?);
         if from > to {
             return Err(error("input.invalid", "from is after to"));
@@ -424,7 +424,7 @@ impl FinanceQuery {
     ) -> async_graphql::Result<VoucherPage> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
         check_page(first)?;
-        let book = BookId(uuid("book", &book)?);
+        let book = crate::book_of(ctx, &book)?;
         let period = month(&period)?;
         let skip = match after.as_deref() {
             Some(cursor) => parse_offset_cursor(cursor)?.0,
@@ -452,7 +452,7 @@ impl FinanceQuery {
         min_position: Option<u64>,
     ) -> async_graphql::Result<Option<VoucherView>> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        let book = BookId(uuid("book", &book)?);
+        let book = crate::book_of(ctx, &book)?;
         let voucher = VoucherId(uuid("voucher", &id)?);
         let (at, _) = with_model(read, &read.models.ledger, None, min_position, None, |ledgers| {
             ledgers.book(book).voucher_position(voucher)
@@ -501,7 +501,7 @@ impl FinanceQuery {
         as_of: Option<AsOfInput>,
     ) -> async_graphql::Result<BalanceSheetReport> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        let book = BookId(uuid("book", &book)?);
+        let book = crate::book_of(ctx, &book)?;
         let month = month(&period)?;
         let accounts = chart(&read.store, book).await?;
         let (sheet, position) =
@@ -547,7 +547,7 @@ impl FinanceQuery {
         as_of: Option<AsOfInput>,
     ) -> async_graphql::Result<IncomeStatementReport> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        let book = BookId(uuid("book", &book)?);
+        let book = crate::book_of(ctx, &book)?;
         let (first, last) = (month(&from)?, month(&to)?);
         if first > last {
             return Err(error("input.invalid", "from is after to"));
@@ -596,7 +596,7 @@ impl FinanceQuery {
         as_of: Option<AsOfInput>,
     ) -> async_graphql::Result<Vec<OpenItemView>> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        let book = BookId(uuid("book", &book)?);
+        let book = crate::book_of(ctx, &book)?;
         let partner = PartnerId(uuid("partner", &partner)?);
         let at = end_of(at.as_deref())?;
         let (items, _) = with_model(
@@ -645,7 +645,7 @@ impl FinanceQuery {
         min_position: Option<u64>,
     ) -> async_graphql::Result<PartnerStatement> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        let book = BookId(uuid("book", &book)?);
+        let book = crate::book_of(ctx, &book)?;
         let partner_id = PartnerId(uuid("partner", &partner)?);
         let (first, last) = (date(&from)?, end_of(Some(&to))?);
         if first > last {

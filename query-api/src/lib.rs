@@ -131,15 +131,42 @@ pub fn sdl() -> String {
     Schema::build(QueryRoot::default(), EmptyMutation, subscriptions::SubscriptionRoot).finish().sdl()
 }
 
-/// `/graphql`: GraphiQL on GET, queries on POST; `/graphql/ws`: subscriptions over WebSocket.
+/// `/graphql`: GraphiQL on GET, queries on POST; `/graphql/ws`: subscriptions over WebSocket. The
+/// caller an authentication layer put in the request's extensions is handed to the resolvers, which
+/// answer only for its book.
 pub fn router(read: Arc<ReadSide>) -> axum::Router {
     let schema = schema(read);
     axum::Router::new()
-        .route(
-            "/graphql",
-            axum::routing::get(graphiql).post_service(async_graphql_axum::GraphQL::new(schema.clone())),
-        )
-        .route_service("/graphql/ws", async_graphql_axum::GraphQLSubscription::new(schema))
+        .route("/graphql", axum::routing::get(graphiql).post(graphql))
+        .route("/graphql/ws", axum::routing::get(graphql_ws))
+        .with_state(schema)
+}
+
+async fn graphql(
+    axum::extract::State(schema): axum::extract::State<ErpSchema>,
+    caller: Option<axum::Extension<domain::Caller>>,
+    request: async_graphql_axum::GraphQLRequest,
+) -> async_graphql_axum::GraphQLResponse {
+    let mut request = request.into_inner();
+    if let Some(axum::Extension(caller)) = caller {
+        request = request.data(caller);
+    }
+    schema.execute(request).await.into()
+}
+
+async fn graphql_ws(
+    axum::extract::State(schema): axum::extract::State<ErpSchema>,
+    caller: Option<axum::Extension<domain::Caller>>,
+    protocol: async_graphql_axum::GraphQLProtocol,
+    upgrade: axum::extract::WebSocketUpgrade,
+) -> axum::response::Response {
+    upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
+        let mut data = async_graphql::Data::default();
+        if let Some(axum::Extension(caller)) = caller {
+            data.insert(caller);
+        }
+        async_graphql_axum::GraphQLWebSocket::new(socket, schema, protocol).with_data(data).serve()
+    })
 }
 
 async fn graphiql() -> axum::response::Html<String> {
@@ -166,6 +193,19 @@ fn now_or_today(day: Option<&str>) -> async_graphql::Result<Timestamp> {
 
 fn projection_error(e: ProjectionError) -> async_graphql::Error {
     error(e.code(), e.to_string())
+}
+
+/// The book a query names, which must be the caller's: a token of one book reads nothing of another
+/// (`auth.wrong_book`). Without a caller (the API mounted without authentication, as in-process
+/// tests do) every book may be read.
+fn book_of(ctx: &Context<'_>, text: &str) -> async_graphql::Result<BookId> {
+    let book = BookId(uuid("book", text)?);
+    match ctx.data_opt::<domain::Caller>() {
+        Some(caller) if caller.book != book => {
+            Err(error("auth.wrong_book", format!("this token reads book {}, not {}", caller.book.0, book.0)))
+        }
+        _ => Ok(book),
+    }
 }
 
 fn uuid(what: &str, text: &str) -> async_graphql::Result<Uuid> {
@@ -597,7 +637,7 @@ impl BaseQuery {
         as_of: Option<AsOfInput>,
     ) -> async_graphql::Result<StockLevelPage> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        let book = BookId(uuid("book", &book)?);
+        let book = book_of(ctx, &book)?;
         check_page(first)?;
         let item = item.map(|i| uuid("item", &i).map(ItemId)).transpose()?;
         let warehouse = warehouse.map(|w| uuid("warehouse", &w).map(WarehouseId)).transpose()?;
@@ -645,7 +685,7 @@ impl BaseQuery {
         min_position: Option<u64>,
     ) -> async_graphql::Result<Vec<StockMovement>> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        let book = BookId(uuid("book", &book)?);
+        let book = book_of(ctx, &book)?;
         check_page(last)?;
         let item = ItemId(uuid("item", &item)?);
         let (tail, _) = with_model(read, &read.models.stock, None, min_position, None, |stock| {
@@ -691,7 +731,7 @@ impl BaseQuery {
         as_of: Option<AsOfInput>,
     ) -> async_graphql::Result<Vec<StockLot>> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        let book = BookId(uuid("book", &book)?);
+        let book = book_of(ctx, &book)?;
         let item = ItemId(uuid("item", &item)?);
         let warehouse = warehouse.map(|w| uuid("warehouse", &w).map(WarehouseId)).transpose()?;
         let (lots, _) =
@@ -720,7 +760,7 @@ impl BaseQuery {
         min_position: Option<u64>,
     ) -> async_graphql::Result<Vec<Suggestion>> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        let book = BookId(uuid("book", &book)?);
+        let book = book_of(ctx, &book)?;
         let now = now_or_today(now.as_deref())?;
         let (suggestions, _) = with_model(read, &read.models.stock, None, min_position, None, |stock| {
             let stock = stock.book(book);
@@ -750,7 +790,7 @@ impl BaseQuery {
         min_position: Option<u64>,
     ) -> async_graphql::Result<Vec<SlowMover>> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        let book = BookId(uuid("book", &book)?);
+        let book = book_of(ctx, &book)?;
         if !(1..=3_650).contains(&days) {
             return Err(error("input.invalid", "days is 1 to 3,650"));
         }
@@ -782,7 +822,7 @@ impl BaseQuery {
         as_of: Option<AsOfInput>,
     ) -> async_graphql::Result<TrialBalance> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        let book = BookId(uuid("book", &book)?);
+        let book = book_of(ctx, &book)?;
         let month = Period::parse(&period)
             .ok_or_else(|| error("input.invalid", format!("{period:?} is not a month (YYYY-MM)")))?;
         let chart = chart(&read.store, book).await?;
@@ -818,7 +858,7 @@ impl BaseQuery {
         as_of: Option<AsOfInput>,
     ) -> async_graphql::Result<OpenItemsReport> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        let book = BookId(uuid("book", &book)?);
+        let book = book_of(ctx, &book)?;
         let at = end_of(at.as_deref())?;
         let which = match subledger {
             Subledger::Receivable => projections::open_items::Ledger::Receivable,
@@ -864,7 +904,7 @@ impl BaseQuery {
         min_position: Option<u64>,
     ) -> async_graphql::Result<DashboardReport> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        let args = DashboardArgs::parse(&book, from.as_deref(), to.as_deref(), top)?;
+        let args = DashboardArgs::parse(ctx, &book, from.as_deref(), to.as_deref(), top)?;
         dashboard_report(read, &args, min_position).await
     }
 
@@ -876,7 +916,7 @@ impl BaseQuery {
         min_position: Option<u64>,
     ) -> async_graphql::Result<Vec<StockAlert>> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        stock_alerts(read, BookId(uuid("book", &book)?), min_position).await
+        stock_alerts(read, book_of(ctx, &book)?, min_position).await
     }
 
     /// A stream's history, oldest first, a page at a time (`after`: the last version seen).
@@ -889,7 +929,7 @@ impl BaseQuery {
         after: Option<u64>,
     ) -> async_graphql::Result<EventPage> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        let book = BookId(uuid("book", &book)?);
+        let book = book_of(ctx, &book)?;
         check_page(first)?;
         let id = StreamId::new(stream).map_err(store_error)?;
         let from = after.map_or(0, |v| v + 1);
@@ -919,7 +959,7 @@ impl BaseQuery {
         min_position: Option<u64>,
     ) -> async_graphql::Result<EventPage> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        let book = BookId(uuid("book", &book)?);
+        let book = book_of(ctx, &book)?;
         check_page(first)?;
         let filter = AuditFilter {
             actor,
@@ -988,7 +1028,7 @@ impl BaseQuery {
         min_position: Option<u64>,
     ) -> async_graphql::Result<DocumentPage> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        let book = BookId(uuid("book", &book)?);
+        let book = book_of(ctx, &book)?;
         check_page(first)?;
         use projections::documents::{DocumentKind as K, Status};
         let status = match status {
@@ -1065,7 +1105,7 @@ impl BaseQuery {
         min_position: Option<u64>,
     ) -> async_graphql::Result<ProcessReport> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        let book = BookId(uuid("book", &book)?);
+        let book = book_of(ctx, &book)?;
         let kind = match process {
             Process::OrderToCash => FlowKind::OrderToCash,
             Process::ProcureToPay => FlowKind::ProcureToPay,
@@ -1113,9 +1153,15 @@ pub(crate) struct DashboardArgs {
 }
 
 impl DashboardArgs {
-    fn parse(book: &str, from: Option<&str>, to: Option<&str>, top: usize) -> async_graphql::Result<Self> {
+    fn parse(
+        ctx: &Context<'_>,
+        book: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+        top: usize,
+    ) -> async_graphql::Result<Self> {
         use domain::time::local_day;
-        let book = BookId(uuid("book", book)?);
+        let book = book_of(ctx, book)?;
         if top == 0 || top > 100 {
             return Err(error("input.invalid", "top is 1 to 100"));
         }

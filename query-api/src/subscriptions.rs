@@ -82,7 +82,7 @@ impl SubscriptionRoot {
         #[graphql(default = 10)] top: usize,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<DashboardReport>>> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>().clone();
-        let args = DashboardArgs::parse(&book, from.as_deref(), to.as_deref(), top)?;
+        let args = DashboardArgs::parse(ctx, &book, from.as_deref(), to.as_deref(), top)?;
         let position = read.models.dashboard.watch();
         Ok(live(position, move || {
             let read = read.clone();
@@ -98,7 +98,7 @@ impl SubscriptionRoot {
         book: String,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Vec<StockAlert>>>> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>().clone();
-        let book = domain::BookId(crate::uuid("book", &book)?);
+        let book = crate::book_of(ctx, &book)?;
         let position = read.models.stock.watch();
         Ok(live(position, move || {
             let read = read.clone();

@@ -1,0 +1,334 @@
+//! `erp serve`: the service. One process holds the log (embedded store), the command API, the process
+//! managers, the read models and the GraphQL API, behind one listener:
+//!
+//! - `POST /api/v1/commands/{name}`, `GET /api/v1/openapi.json` (command-api)
+//! - `/graphql` (GraphiQL on GET), `/graphql/ws` (query-api)
+//! - `/healthz` (the process answers), `/readyz` (the read models reached the log's head as it was at
+//!   start, and the store is sound), `/metrics` (Prometheus text)
+//!
+//! Shutdown (SIGINT/SIGTERM or [`Service::stop`]): the listener stops taking connections, requests in
+//! flight are answered, commands still executing are waited for, the process managers save where they
+//! are, the read models write their snapshots, and the store is closed.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use command_api::http::auth::{TokenEntry, Tokens};
+use command_api::http::{CommandApi, Metrics};
+use command_api::{CommandBus, FileCheckpoints, ProcessRunner};
+use domain::process::ProcessManager;
+use infra::{EmbeddedConfig, EmbeddedStore, EventStore};
+use projections::runtime::ProjectorSet;
+use prometheus_client::metrics::gauge::Gauge;
+use query_api::{Handles, ReadSide};
+use serde::Deserialize;
+use tokio::sync::watch;
+
+/// How long shutdown waits for commands still executing.
+pub const DRAIN_MAX: Duration = Duration::from_secs(15);
+/// A process manager that stopped (a command kept conflicting, a store failure) is started again after
+/// this pause; its derived command ids make the repeated work harmless.
+const PROCESS_RESTART_PAUSE: Duration = Duration::from_secs(1);
+
+/// What the service is configured with: the file (`--config`), then `ERP_*` variables, then flags.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Address to listen on (default 127.0.0.1:8080).
+    pub listen: Option<SocketAddr>,
+    /// The embedded store's data directory (default `data`).
+    pub data_dir: Option<PathBuf>,
+    /// Which store holds the log: `embedded` (the default, in the data directory).
+    pub store: Option<String>,
+    /// The bearer tokens (hashed).
+    #[serde(default)]
+    pub tokens: Vec<TokenEntry>,
+}
+
+impl ServeConfig {
+    pub fn read(path: &Path) -> anyhow::Result<ServeConfig> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read the configuration {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("configuration {}: {e}", path.display()))
+    }
+
+    pub fn listen(&self) -> SocketAddr {
+        self.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)))
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| PathBuf::from("data"))
+    }
+}
+
+/// A running service.
+pub struct Service {
+    pub address: SocketAddr,
+    stop: watch::Sender<bool>,
+    done: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Service {
+    /// Stops the service gracefully and waits until it has.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.done.await?
+    }
+
+    /// Waits until the service stops by itself (a signal).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.done.await?
+    }
+}
+
+/// Runs one process manager for the life of the service, starting it again after a pause if it stops.
+fn spawn_process<P>(
+    bus: &CommandBus<EmbeddedStore>,
+    manager: fn() -> P,
+    checkpoints: &FileCheckpoints,
+    stop: &watch::Receiver<bool>,
+) where
+    P: ProcessManager,
+    P::Output: command_api::Dispatch<EmbeddedStore>,
+{
+    let (bus, checkpoints, mut stop) = (bus.clone(), checkpoints.clone(), stop.clone());
+    tokio::spawn(async move {
+        loop {
+            let mut runner = ProcessRunner::new(bus.clone(), manager(), checkpoints.clone(), 1024)
+                .with_save_interval(Duration::from_millis(500));
+            tokio::select! {
+                outcome = runner.run_until(u64::MAX) => {
+                    if let Err(e) = outcome {
+                        tracing::error!(process = P::NAME, error = %e, "process manager stopped; starting it again");
+                    }
+                }
+                _ = stop.changed() => return,
+            }
+            tokio::time::sleep(PROCESS_RESTART_PAUSE).await;
+        }
+    });
+}
+
+fn spawn_processes(bus: &CommandBus<EmbeddedStore>, dir: &Path, stop: &watch::Receiver<bool>) {
+    use domain::process::auto_vouchers::AutoVouchers;
+    use domain::process::customer_accounts::CustomerAccounts;
+    use domain::process::order_fulfilment::OrderFulfilment;
+    use domain::process::price_differences::PriceDifferences;
+    use domain::process::production::Production;
+    use domain::process::receipt_allocation::ReceiptAllocation;
+    use domain::process::receiving::Receiving;
+    use domain::process::returns::Returns;
+    use domain::process::shipping::Shipping;
+    use domain::process::stocktake_posting::StocktakePosting;
+    use domain::process::supplier_payment::SupplierPaymentAllocation;
+    use domain::process::transfers::Transfers;
+    let c = FileCheckpoints::new(dir);
+    spawn_process(bus, || Receiving, &c, stop);
+    spawn_process(bus, || OrderFulfilment, &c, stop);
+    spawn_process(bus, || Shipping, &c, stop);
+    spawn_process(bus, || ReceiptAllocation, &c, stop);
+    spawn_process(bus, || SupplierPaymentAllocation, &c, stop);
+    spawn_process(bus, || Transfers, &c, stop);
+    spawn_process(bus, || StocktakePosting, &c, stop);
+    spawn_process(bus, || PriceDifferences, &c, stop);
+    spawn_process(bus, || Production, &c, stop);
+    spawn_process(bus, || Returns, &c, stop);
+    spawn_process(bus, || CustomerAccounts, &c, stop);
+    spawn_process(bus, || AutoVouchers, &c, stop);
+}
+
+/// Starts the service: opens the store, loads the read models, starts the process managers and the
+/// listener. Answers once the listener is bound (the read models may still be catching up: `/readyz`).
+pub async fn start(config: &ServeConfig) -> anyhow::Result<Service> {
+    match config.store.as_deref() {
+        None | Some("embedded") => {}
+        Some(other) => anyhow::bail!(
+            "store {other:?} is not supported yet: the embedded store is the one store so far (PostgreSQL and KurrentDB adapters come with the scale-out work)"
+        ),
+    }
+    let tokens = Tokens::new(&config.tokens)?;
+    anyhow::ensure!(
+        !tokens.is_empty(),
+        "no tokens are configured: nobody could use the service (make one with `erp token new`)"
+    );
+    let data_dir = config.data_dir();
+    std::fs::create_dir_all(&data_dir)?;
+    let mut store_config = EmbeddedConfig::new(data_dir.join("log"));
+    store_config.verify_in_background = true;
+    let store = EmbeddedStore::open(store_config)?;
+    let start_head = store.head_position().await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    // Read models: loaded from their snapshots, then folding the log live.
+    let mut set = ProjectorSet::new(store.clone(), data_dir.join("projections"));
+    let handles = Handles::add_to(&mut set);
+    let read = Arc::new(ReadSide::new(store.clone(), handles));
+    let projections = {
+        let stop = stop_rx.clone();
+        tokio::spawn(async move { set.run(stop).await })
+    };
+
+    let bus = CommandBus::new(store.clone());
+    spawn_processes(&bus, &data_dir.join("process"), &stop_rx);
+
+    let mut registry = prometheus_client::registry::Registry::default();
+    let metrics = Metrics::default();
+    metrics.register(&mut registry);
+    let api = CommandApi::new(bus, metrics);
+    let (head, lag) = (Gauge::default(), Gauge::default());
+    registry.register("erp_log_head_position", "The log's last position", head.clone());
+    registry.register("erp_read_models_lag", "Events the slowest read model is behind the log", lag.clone());
+    let probes = Arc::new(Probes {
+        read: read.clone(),
+        store: store.clone(),
+        start_head,
+        ready: AtomicBool::new(false),
+        registry,
+        head,
+        lag,
+    });
+    let router = Router::new()
+        .merge(command_api::http::router(api.clone()))
+        .merge(query_api::router(read.clone()))
+        .merge(probe_routes(probes))
+        .layer(axum::middleware::from_fn_with_state(Arc::new(tokens), command_api::http::auth::authenticate));
+
+    let listener = tokio::net::TcpListener::bind(config.listen()).await?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, head = start_head, data_dir = %data_dir.display(), "serving");
+    let done = {
+        let mut stop = stop_rx.clone();
+        let stop_tx = stop_tx.clone();
+        tokio::spawn(async move {
+            let shutdown = async move {
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s) => {}
+                    _ = signal() => {}
+                }
+            };
+            axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+            tracing::info!("listener closed; draining commands");
+            if !api.drained(DRAIN_MAX).await {
+                tracing::warn!(running = api.running(), "commands still running at shutdown");
+            }
+            let _ = stop_tx.send(true);
+            match projections.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "read models stopped with an error"),
+                Err(e) => tracing::error!(error = %e, "read models task failed"),
+            }
+            store.close()?;
+            tracing::info!("stopped");
+            anyhow::Ok(())
+        })
+    };
+    Ok(Service { address, stop: stop_tx, done })
+}
+
+/// SIGINT or SIGTERM.
+async fn signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+struct Probes {
+    read: Arc<ReadSide>,
+    store: EmbeddedStore,
+    start_head: u64,
+    ready: AtomicBool,
+    registry: prometheus_client::registry::Registry,
+    head: Gauge,
+    lag: Gauge,
+}
+
+impl Probes {
+    /// The lowest position among the read models.
+    fn models_position(&self) -> u64 {
+        let m = &self.read.models;
+        [
+            m.ledger.position(),
+            m.open_items.position(),
+            m.stock.position(),
+            m.metrics.position(),
+            m.documents.position(),
+            m.dashboard.position(),
+            m.audit.position(),
+        ]
+        .into_iter()
+        .min()
+        .unwrap_or(0)
+    }
+}
+
+fn probe_routes(probes: Arc<Probes>) -> Router {
+    Router::new()
+        .route("/healthz", axum::routing::get(|| async { "ok\n" }))
+        .route(
+            "/readyz",
+            axum::routing::get({
+                let probes = probes.clone();
+                move || {
+                    let probes = probes.clone();
+                    async move {
+                        if let Some(damage) = probes.store.damage() {
+                            return (StatusCode::SERVICE_UNAVAILABLE, format!("store damaged: {damage}\n"));
+                        }
+                        let position = probes.models_position();
+                        if probes.ready.load(Ordering::Relaxed) || position >= probes.start_head {
+                            probes.ready.store(true, Ordering::Relaxed);
+                            (StatusCode::OK, "ready\n".to_string())
+                        } else {
+                            (
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                format!("read models at {position} of {}\n", probes.start_head),
+                            )
+                        }
+                    }
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            axum::routing::get(move || {
+                let probes = probes.clone();
+                async move {
+                    let head = probes.store.head_position_now();
+                    probes.head.set(i64::try_from(head).unwrap_or(i64::MAX));
+                    let lag = head.saturating_sub(probes.models_position());
+                    probes.lag.set(i64::try_from(lag).unwrap_or(i64::MAX));
+                    let mut text = String::new();
+                    if prometheus_client::encoding::text::encode(&mut text, &probes.registry).is_err() {
+                        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                    }
+                    let mut response = text.into_response();
+                    response.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static(
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        ),
+                    );
+                    response
+                }
+            }),
+        )
+}

@@ -1,0 +1,485 @@
+//! Black-box tests of `erp serve` over HTTP (the service on port 0): order-to-cash and procure-to-pay
+//! through the command API and GraphQL with read-your-writes; every class of bad input answered with
+//! its status and code while the log's head stays put; idempotency keys, `If-Match`, roles and books;
+//! a restart keeps every acknowledged command.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use app::serve::{ServeConfig, Service};
+use command_api::http::auth::{TokenEntry, Tokens};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const BOOK: &str = "00000000-0000-0000-0000-000000000001";
+const OTHER_BOOK: &str = "00000000-0000-0000-0000-000000000002";
+const ITEM: &str = "00000000-0000-0000-0000-0000000000a1";
+const WAREHOUSE: &str = "00000000-0000-0000-0000-0000000000b1";
+const CUSTOMER: &str = "00000000-0000-0000-0000-0000000000c1";
+const SUPPLIER: &str = "00000000-0000-0000-0000-0000000000d1";
+
+/// The people of the test company, each with a token: (token, actor, book, roles).
+const PEOPLE: [(&str, &str, &str, &[&str]); 8] = [
+    ("t-boss", "boss", BOOK, &["admin"]),
+    ("t-wang", "wang", BOOK, &["sales"]),
+    ("t-zhao", "zhao", BOOK, &["purchasing"]),
+    ("t-qian", "qian", BOOK, &["purchasing"]),
+    ("t-sun", "sun", BOOK, &["warehouse"]),
+    ("t-li", "li", BOOK, &["finance"]),
+    ("t-zhou", "zhou", BOOK, &["auditor"]),
+    ("t-other", "other", OTHER_BOOK, &["admin"]),
+];
+
+fn config(dir: &std::path::Path) -> ServeConfig {
+    let tokens = PEOPLE
+        .iter()
+        .map(|(token, actor, book, roles)| TokenEntry {
+            hash: Tokens::hash(token),
+            actor: actor.to_string(),
+            book: book.parse().unwrap(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+        })
+        .collect();
+    ServeConfig {
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        data_dir: Some(dir.to_path_buf()),
+        store: None,
+        tokens,
+    }
+}
+
+/// One HTTP/1.1 exchange over a fresh connection: (status, headers lower-cased, body).
+async fn request(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // A server may answer (413) before reading all of a large body and close: a write error then is fine.
+    let _ = stream.write_all(body).await;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
+    let head = String::from_utf8_lossy(&response[..split]).to_string();
+    let mut lines = head.lines();
+    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut body = response[split + 4..].to_vec();
+    if headers.iter().any(|(n, v)| n == "transfer-encoding" && v.contains("chunked")) {
+        body = unchunk(&body);
+    }
+    (status, headers, body)
+}
+
+fn unchunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16).unwrap();
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+}
+
+struct Client {
+    address: SocketAddr,
+}
+
+/// What a command request answered.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Value,
+}
+
+impl Answer {
+    fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    fn position(&self) -> u64 {
+        self.body["position"].as_u64().unwrap_or_else(|| panic!("no position in {}", self.body))
+    }
+}
+
+impl Client {
+    async fn command_with(&self, token: &str, name: &str, body: &Value, extra: &[(&str, &str)]) -> Answer {
+        let bearer = format!("Bearer {token}");
+        let mut headers = vec![
+            ("Authorization", bearer.as_str()),
+            ("Content-Type", "application/json"),
+            ("Erp-Occurred-At", "2026-11-16T10:00:00"),
+        ];
+        headers.extend_from_slice(extra);
+        let (status, headers, body) = request(
+            self.address,
+            "POST",
+            &format!("/api/v1/commands/{name}"),
+            &headers,
+            body.to_string().as_bytes(),
+        )
+        .await;
+        let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        Answer { status, headers, body }
+    }
+
+    /// A command that must be accepted; answers its position.
+    async fn ok(&self, token: &str, name: &str, body: Value) -> u64 {
+        let answer = self.command_with(token, name, &body, &[]).await;
+        assert_eq!(answer.status, 200, "{name}: {}", answer.body);
+        answer.position()
+    }
+
+    async fn graphql(&self, token: &str, query: &str, variables: Value) -> Value {
+        let bearer = format!("Bearer {token}");
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        let (status, _, body) = request(
+            self.address,
+            "POST",
+            "/graphql",
+            &[("Authorization", bearer.as_str()), ("Content-Type", "application/json")],
+            body.as_bytes(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    /// Asks `query` until `done` holds for its data (a process manager's step lands a moment after
+    /// the command that triggers it), at most ten seconds.
+    async fn until(
+        &self,
+        token: &str,
+        query: &str,
+        variables: Value,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let started = Instant::now();
+        loop {
+            let answer = self.graphql(token, query, variables.clone()).await;
+            assert!(answer["errors"].is_null(), "{answer}");
+            if done(&answer["data"]) {
+                return answer["data"].clone();
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "never reached: {answer}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn head(&self) -> u64 {
+        let (_, _, body) = request(self.address, "GET", "/metrics", &[], b"").await;
+        let text = String::from_utf8(body).unwrap();
+        let line = text.lines().find(|l| l.starts_with("erp_log_head_position ")).expect("the head gauge");
+        line.split(' ').nth(1).unwrap().parse().unwrap()
+    }
+}
+
+fn dec(v: &Value) -> Decimal {
+    v.as_str().unwrap_or_else(|| panic!("not a decimal string: {v}")).parse().unwrap()
+}
+
+async fn serve(dir: &std::path::Path) -> (Service, Client) {
+    let service = app::serve::start(&config(dir)).await.unwrap();
+    let client = Client { address: service.address };
+    (service, client)
+}
+
+/// The book, its masters, and 10 of the item bought and received (the purchase side of the flow).
+async fn company(c: &Client) {
+    c.ok("t-li", "create-book", json!({ "name": "测试商贸", "firstPeriod": "2026-11" })).await;
+    let warehouse = json!({ "id": WAREHOUSE, "code": "SH1", "name": "上海仓", "city": "上海",
+                            "latitude": "31.23", "longitude": "121.47", "bins": ["A-01"] });
+    c.ok("t-boss", "create-warehouse", warehouse).await;
+    let supplier = json!({ "id": SUPPLIER, "name": "义乌供应商", "supplier": true, "region": "浙江" });
+    c.ok("t-zhao", "create-partner", supplier).await;
+    let customer = json!({ "id": CUSTOMER, "name": "杭州客户", "customer": true, "creditLimit": "100000",
+                           "paymentTermsDays": 30, "region": "浙江" });
+    c.ok("t-wang", "create-partner", customer).await;
+    let item = json!({ "id": ITEM, "sku": "CUP-01", "name": "茶杯", "unit": "个", "vatRate": "0.13",
+                       "defaultSupplier": SUPPLIER, "leadTimeDays": 7 });
+    c.ok("t-zhao", "create-item", item).await;
+}
+
+const PO: &str = "00000000-0000-0000-0000-0000000000e1";
+const RECEIPT: &str = "00000000-0000-0000-0000-0000000000e2";
+
+const STOCK: &str = "query($book: String!, $item: String!, $min: Int) {
+    stockLevels(book: $book, item: $item, minPosition: $min) { nodes { onHand reserved available value } } }";
+
+fn level(data: &Value) -> &Value {
+    &data["stockLevels"]["nodes"][0]
+}
+
+async fn procure(c: &Client) {
+    let po = json!({ "id": PO, "supplier": SUPPLIER, "warehouse": WAREHOUSE, "department": "PUR",
+                     "lines": [{ "item": ITEM, "qty": "10", "unitPrice": "12.00", "vatRate": "0.13" }] });
+    c.ok("t-zhao", "place-purchase-order", po).await;
+    // The buyer may not approve their own order; a second buyer does.
+    let own = c.command_with("t-zhao", "approve-purchase-order", &json!({ "id": PO }), &[]).await;
+    assert_eq!((own.status, own.code()), (422, "po.own_order"), "{}", own.body);
+    c.ok("t-qian", "approve-purchase-order", json!({ "id": PO })).await;
+    let receive =
+        json!({ "order": PO, "receipt": RECEIPT, "lines": [{ "line": 0, "qty": "10" }], "bin": "A-01" });
+    let received = c.ok("t-sun", "receive-goods", receive).await;
+    // The receiving process books the goods into stock a moment later.
+    let data = c
+        .until("t-sun", STOCK, json!({ "book": BOOK, "item": ITEM, "min": received }), |d| {
+            level(d)["onHand"].as_str().is_some_and(|q| q.parse::<Decimal>().unwrap() == Decimal::from(10))
+        })
+        .await;
+    assert_eq!(dec(&level(&data)["value"]), Decimal::new(12000, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_to_cash_and_procure_to_pay_run_over_http_and_read_their_own_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (service, c) = serve(dir.path()).await;
+    company(&c).await;
+    procure(&c).await;
+
+    // Sell 3 at 19.90 + 13 % VAT.
+    const ORDER: &str = "00000000-0000-0000-0000-0000000000f1";
+    let order = json!({ "id": ORDER, "customer": CUSTOMER, "channel": { "kind": "direct" }, "warehouse": WAREHOUSE,
+                        "lines": [{ "item": ITEM, "qty": "3", "unitPrice": "19.90", "vatRate": "0.13" }] });
+    let placed = c.ok("t-wang", "place-sales-order", order).await;
+    c.until("t-wang", STOCK, json!({ "book": BOOK, "item": ITEM, "min": placed }), |d| {
+        level(d)["reserved"].as_str().is_some_and(|q| q.parse::<Decimal>().unwrap() == Decimal::from(3))
+    })
+    .await;
+    const SHIPMENT: &str = "00000000-0000-0000-0000-0000000000f2";
+    let shipment = json!({ "id": SHIPMENT, "order": ORDER, "warehouse": WAREHOUSE,
+                           "lines": [{ "orderLine": 0, "item": ITEM, "qty": "3" }] });
+    c.ok("t-sun", "create-shipment", shipment).await;
+    c.ok("t-sun", "pick-shipment", json!({ "id": SHIPMENT, "picked": ["3"] })).await;
+    let shipped = c.ok("t-sun", "ship-shipment", json!({ "id": SHIPMENT })).await;
+    c.until("t-sun", STOCK, json!({ "book": BOOK, "item": ITEM, "min": shipped }), |d| {
+        level(d)["onHand"].as_str().is_some_and(|q| q.parse::<Decimal>().unwrap() == Decimal::from(7))
+    })
+    .await;
+    const INVOICE: &str = "00000000-0000-0000-0000-0000000000f3";
+    let invoice = json!({ "id": INVOICE, "customer": CUSTOMER, "dueDate": "2026-12-16",
+                          "lines": [{ "shipment": SHIPMENT, "item": ITEM, "qty": "3", "unitPrice": "19.90", "vatRate": "0.13" }] });
+    let invoiced = c.command_with("t-wang", "issue-sales-invoice", &invoice, &[]).await;
+    assert_eq!(invoiced.status, 200, "{}", invoiced.body);
+    assert_eq!(invoiced.body["events"][0]["type"], "sales.SalesInvoiceIssued");
+    assert_eq!(invoiced.body["events"][0]["data"]["amount_gross"], "67.46");
+
+    // Read-your-writes: the receivable is there at the invoice's position, no polling needed.
+    const ITEMS: &str = "query($book: String!, $partner: String!, $min: Int) {
+        partnerOpenItems(book: $book, subledger: RECEIVABLE, partner: $partner, minPosition: $min) { document open } }";
+    let open = c
+        .graphql("t-li", ITEMS, json!({ "book": BOOK, "partner": CUSTOMER, "min": invoiced.position() }))
+        .await;
+    assert_eq!(dec(&open["data"]["partnerOpenItems"][0]["open"]), Decimal::new(6746, 2), "{open}");
+
+    let receipt = json!({ "id": "00000000-0000-0000-0000-0000000000f4", "customer": CUSTOMER, "amount": "67.46",
+                          "invoices": [{ "invoice": INVOICE, "amount": "67.46" }] });
+    let paid = c.ok("t-li", "record-customer-receipt", receipt).await;
+    c.until("t-li", ITEMS, json!({ "book": BOOK, "partner": CUSTOMER, "min": paid }), |d| {
+        d["partnerOpenItems"].as_array().is_some_and(|items| items.iter().all(|i| dec(&i["open"]).is_zero()))
+    })
+    .await;
+
+    // The automatic vouchers: the month's trial balance balances and shows the sale.
+    const TRIAL: &str = "query($book: String!) { trialBalance(book: $book, period: \"2026-11\") { rows { code level debit credit } } }";
+    let trial = c
+        .until("t-li", TRIAL, json!({ "book": BOOK }), |d| {
+            d["trialBalance"]["rows"].as_array().is_some_and(|rows| {
+                rows.iter().any(|r| r["code"] == "5001" && dec(&r["credit"]) == Decimal::new(5970, 2))
+            })
+        })
+        .await;
+    let rows = trial["trialBalance"]["rows"].as_array().unwrap();
+    let top = rows.iter().filter(|r| r["level"] == 1);
+    let (debit, credit) =
+        top.fold((Decimal::ZERO, Decimal::ZERO), |(d, c), r| (d + dec(&r["debit"]), c + dec(&r["credit"])));
+    assert_eq!(debit, credit, "{trial}");
+
+    // The owner's dashboard.
+    const DASHBOARD: &str = "query($book: String!) { dashboard(book: $book) { revenue orders } }";
+    let dashboard = c.graphql("t-boss", DASHBOARD, json!({ "book": BOOK })).await;
+    assert_eq!(dec(&dashboard["data"]["dashboard"]["revenue"]), Decimal::new(5970, 2), "{dashboard}");
+
+    // The supplier is paid once their invoice is in: here, a payment on account.
+    let pay =
+        json!({ "id": "00000000-0000-0000-0000-0000000000f5", "supplier": SUPPLIER, "amount": "100.00" });
+    c.ok("t-li", "pay-supplier", pay).await;
+    service.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_bad_input_answers_its_status_and_code_and_appends_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (service, c) = serve(dir.path()).await;
+    company(&c).await;
+    let head = c.head().await;
+
+    let order = |qty: &str, item: &str, customer: &str| {
+        json!({ "id": "00000000-0000-0000-0000-000000000101", "customer": customer, "channel": { "kind": "direct" },
+                "warehouse": WAREHOUSE, "lines": [{ "item": item, "qty": qty, "unitPrice": "19.90", "vatRate": "0.13" }] })
+    };
+    let unknown = "00000000-0000-0000-0000-00000000dead";
+    /// What is sent (what, token, command, body, extra headers) and the expected (status, code).
+    type Case<'a> = (&'a str, &'a str, &'a str, Vec<u8>, Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
+        ("malformed JSON", "t-wang", "place-sales-order", b"{\"id\": ".to_vec(), vec![], 400, "input.malformed_json"),
+        ("unknown command", "t-wang", "launch-rocket", b"{}".to_vec(), vec![], 404, "command.unknown"),
+        ("missing field", "t-boss", "create-item", br#"{"id": "00000000-0000-0000-0000-000000000102", "name": "x", "unit": "x", "vatRate": "0.13"}"#.to_vec(), vec![], 400, "input.invalid"),
+        ("extra field", "t-wang", "place-sales-order", { let mut o = order("1", ITEM, CUSTOMER); o["discount"] = json!("5"); o.to_string().into_bytes() }, vec![], 400, "input.invalid"),
+        ("negative quantity", "t-wang", "place-sales-order", order("-1", ITEM, CUSTOMER).to_string().into_bytes(), vec![], 400, "value.not_positive"),
+        ("zero quantity", "t-wang", "place-sales-order", order("0", ITEM, CUSTOMER).to_string().into_bytes(), vec![], 400, "value.not_positive"),
+        ("too many decimals", "t-wang", "place-sales-order", order("1.00001", ITEM, CUSTOMER).to_string().into_bytes(), vec![], 400, "value.too_precise"),
+        ("a number for a decimal", "t-wang", "place-sales-order", { let mut o = order("1", ITEM, CUSTOMER); o["lines"][0]["qty"] = json!(1.5); o.to_string().into_bytes() }, vec![], 400, "input.invalid"),
+        ("unknown SKU", "t-wang", "place-sales-order", order("1", unknown, CUSTOMER).to_string().into_bytes(), vec![], 422, "sales.master_unusable"),
+        ("unknown partner", "t-wang", "place-sales-order", order("1", ITEM, unknown).to_string().into_bytes(), vec![], 422, "sales.master_unusable"),
+        ("oversized body", "t-wang", "place-sales-order", vec![b' '; 300 * 1024], vec![], 413, "input.too_large"),
+        ("missing token", "", "place-sales-order", order("1", ITEM, CUSTOMER).to_string().into_bytes(), vec![], 401, "auth.missing_token"),
+        ("wrong token", "t-nobody", "place-sales-order", order("1", ITEM, CUSTOMER).to_string().into_bytes(), vec![], 401, "auth.invalid_token"),
+        ("wrong role", "t-sun", "place-sales-order", order("1", ITEM, CUSTOMER).to_string().into_bytes(), vec![], 403, "auth.forbidden"),
+        ("an auditor writes", "t-zhou", "create-item", b"{}".to_vec(), vec![], 403, "auth.forbidden"),
+        ("not JSON", "t-wang", "place-sales-order", b"id=1".to_vec(), vec![("Content-Type", "text/plain")], 415, "input.unsupported_media_type"),
+        ("bad business date", "t-wang", "place-sales-order", order("1", ITEM, CUSTOMER).to_string().into_bytes(), vec![("Erp-Occurred-At", "16/11/2026")], 400, "input.invalid_header"),
+        ("stale expected version", "t-boss", "create-shipment", json!({ "id": "00000000-0000-0000-0000-000000000103", "order": unknown, "warehouse": WAREHOUSE, "lines": [] }).to_string().into_bytes(), vec![("If-Match", "\"4\"")], 409, "command.stale_version"),
+        ("If-Match on a command across streams", "t-wang", "place-sales-order", order("1", ITEM, CUSTOMER).to_string().into_bytes(), vec![("If-Match", "\"0\"")], 400, "input.if_match_unsupported"),
+        ("another book's stream", "t-other", "create-item", json!({ "id": ITEM, "sku": "X", "name": "x", "unit": "个", "vatRate": "0.13" }).to_string().into_bytes(), vec![], 403, "auth.wrong_book"),
+    ];
+    for (what, token, command, body, extra, status, code) in cases {
+        let bearer = format!("Bearer {token}");
+        let mut headers: Vec<(&str, &str)> = Vec::new();
+        if !token.is_empty() {
+            headers.push(("Authorization", bearer.as_str()));
+        }
+        if !extra.iter().any(|(n, _)| *n == "Content-Type") {
+            headers.push(("Content-Type", "application/json"));
+        }
+        headers.extend(extra.iter().copied());
+        let (got, response_headers, body) =
+            request(c.address, "POST", &format!("/api/v1/commands/{command}"), &headers, &body).await;
+        let problem: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        assert_eq!((got, problem["code"].as_str().unwrap_or("")), (status, code), "{what}: {problem}");
+        assert_eq!(header(&response_headers, "content-type"), Some("application/problem+json"), "{what}");
+        assert_eq!(problem["status"], status, "{what}");
+        assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()), "{what}: a sentence for people");
+        assert_eq!(c.head().await, head, "{what}: nothing appended");
+    }
+
+    // GraphQL: a token reads its own book only.
+    const DOCS: &str = "query($book: String!) { documents(book: $book) { nodes { id } } }";
+    let answer = c.graphql("t-other", DOCS, json!({ "book": BOOK })).await;
+    assert_eq!(answer["errors"][0]["extensions"]["code"], "auth.wrong_book", "{answer}");
+    let answer = c.graphql("t-zhou", DOCS, json!({ "book": BOOK })).await;
+    assert!(answer["errors"].is_null(), "an auditor reads: {answer}");
+    let (status, _, _) =
+        request(c.address, "POST", "/graphql", &[("Content-Type", "application/json")], b"{}").await;
+    assert_eq!(status, 401, "GraphQL needs a token too");
+    service.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotency_key_replays_its_answer_and_refuses_another_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let (service, c) = serve(dir.path()).await;
+    company(&c).await;
+    let partner = |name: &str| json!({ "id": "00000000-0000-0000-0000-000000000201", "name": name, "customer": true, "region": "江苏" });
+    let key = [("Idempotency-Key", "create-partner-201")];
+    let first = c.command_with("t-wang", "create-partner", &partner("苏州客户"), &key).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let head = c.head().await;
+    let again = c.command_with("t-wang", "create-partner", &partner("苏州客户"), &key).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body, first.body, "the original answer, byte for byte");
+    assert_eq!(header(&again.headers, "idempotent-replayed"), Some("true"));
+    let other = c.command_with("t-wang", "create-partner", &partner("无锡客户"), &key).await;
+    assert_eq!((other.status, other.code()), (422, "idempotency.key_reused"), "{}", other.body);
+    assert_eq!(c.head().await, head, "no retry appended anything");
+
+    assert_eq!(header(&first.headers, "etag"), Some("\"0\""), "the stream's version");
+
+    // If-Match: a voucher drafted by one accountant, reviewed by another against the version they saw.
+    const VOUCHER: &str = "00000000-0000-0000-0000-000000000301";
+    let draft = json!({ "id": VOUCHER, "word": "ji", "date": "2026-11-16", "lines": [
+        { "summary": "提现", "account": "1001", "debit": "500.00" },
+        { "summary": "提现", "account": "1002", "credit": "500.00" } ] });
+    let drafted = c.command_with("t-li", "draft-voucher", &draft, &[]).await;
+    assert_eq!(drafted.status, 200, "{}", drafted.body);
+    let seen = header(&drafted.headers, "etag").unwrap().to_string();
+    let stale =
+        c.command_with("t-boss", "review-voucher", &json!({ "id": VOUCHER }), &[("If-Match", "\"7\"")]).await;
+    assert_eq!((stale.status, stale.code()), (409, "command.stale_version"), "{}", stale.body);
+    let reviewed =
+        c.command_with("t-boss", "review-voucher", &json!({ "id": VOUCHER }), &[("If-Match", &seen)]).await;
+    assert_eq!(reviewed.status, 200, "{}", reviewed.body);
+    let posted = c.command_with("t-boss", "post-voucher", &json!({ "id": VOUCHER }), &[]).await;
+    assert_eq!(posted.status, 200, "{}", posted.body);
+    service.stop().await.unwrap();
+
+    // Restarted on the same data directory: every acknowledged command is there, and the key still
+    // cannot execute twice (its command id is derived from it): the retry answers from the log.
+    let (service, c) = serve(dir.path()).await;
+    assert!(c.head().await >= head);
+    let retried = c.command_with("t-wang", "create-partner", &partner("苏州客户"), &key).await;
+    assert_eq!(retried.status, 200, "{}", retried.body);
+    assert_eq!(retried.body["duplicate"], true);
+    assert_eq!(retried.body["position"], first.body["position"]);
+    service.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_describes_itself_and_answers_its_probes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (service, c) = serve(dir.path()).await;
+    let (status, _, body) = request(c.address, "GET", "/api/v1/openapi.json", &[], b"").await;
+    assert_eq!(status, 200);
+    let document: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    let paths = document["paths"].as_object().unwrap();
+    for name in ["place-sales-order", "receive-goods", "draft-voucher", "post-voucher", "create-item"] {
+        let path = &paths[&format!("/api/v1/commands/{name}")]["post"];
+        assert!(path["requestBody"]["content"]["application/json"]["schema"].is_object(), "{name}");
+        assert!(path["responses"]["422"].is_object(), "{name}");
+    }
+    let order = &document["components"]["schemas"]["PlaceSalesOrder"];
+    assert_eq!(order["additionalProperties"], false, "unknown fields are refused, and the document says so");
+    let (status, _, body) = request(c.address, "GET", "/healthz", &[], b"").await;
+    assert_eq!((status, body.as_slice()), (200, &b"ok\n"[..]));
+    let started = Instant::now();
+    loop {
+        let (status, _, _) = request(c.address, "GET", "/readyz", &[], b"").await;
+        if status == 200 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, headers, body) = request(c.address, "GET", "/metrics", &[], b"").await;
+    assert_eq!(status, 200);
+    assert!(header(&headers, "content-type").unwrap().starts_with("application/openmetrics-text"));
+    assert!(String::from_utf8(body).unwrap().contains("erp_read_models_lag"));
+    let (status, _, body) = request(c.address, "GET", "/graphql", &[], b"").await;
+    assert_eq!(status, 200, "GraphiQL is served without a token");
+    assert!(String::from_utf8_lossy(&body).contains("graphiql"));
+    service.stop().await.unwrap();
+}
