@@ -8,7 +8,7 @@ pub fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     if !args.data_dir.is_dir() {
         anyhow::bail!("data directory {} does not exist", args.data_dir.display());
     }
-    let report = infra::embedded::verify_data_dir(&args.data_dir)?;
+    let report = infra::embedded::verify_data_dir(&crate::log_dir(&args.data_dir))?;
     let head_hash = report.head_hash.to_hex();
     let hash_mismatch = args
         .expect_head_hash

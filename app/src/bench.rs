@@ -83,6 +83,11 @@ pub fn run(workload: BenchWorkload) -> anyhow::Result<ExitCode> {
             let result = median_of(common.runs, || crate::bench_read::cold_start(&data_dir))?;
             report(&common, &[result]);
         }
+        BenchWorkload::Http { common, concurrency, seconds } => {
+            anyhow::ensure!((1..=4096).contains(&concurrency), "concurrency is 1 to 4096");
+            let result = median_of(common.runs, || crate::bench_http::http(&common, concurrency, seconds))?;
+            report(&common, &[result]);
+        }
         BenchWorkload::Queries { common, data_dir, queries } => {
             let result = crate::bench_read::queries(&data_dir, queries)?;
             report(&common, &[result]);

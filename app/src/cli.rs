@@ -91,10 +91,10 @@ pub enum ProjectionsCommand {
 
 #[derive(Debug, Args)]
 pub struct ProjectionsArgs {
-    /// The embedded store's data directory.
+    /// The service's data directory (`erp serve --data-dir`), or a log's directory.
     #[arg(long, env = "ERP_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
-    /// Where the snapshots are (default: `projections/` in the data directory).
+    /// Where the snapshots are (default: the service's, `projections/` in the data directory).
     #[arg(long, env = "ERP_SNAPSHOT_DIR")]
     pub snapshot_dir: Option<PathBuf>,
     /// Print one JSON object per read model instead of text.
@@ -111,7 +111,7 @@ pub enum AuditCommand {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The embedded store's data directory.
+    /// The service's data directory (`erp serve --data-dir`), or a log's directory.
     #[arg(long, env = "ERP_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
     /// Also require this head hash (hex), e.g. one published earlier: proves nothing before it changed.
@@ -239,6 +239,17 @@ pub enum BenchWorkload {
         /// Queries of each kind.
         #[arg(long, default_value_t = 1_000)]
         queries: usize,
+    },
+    /// W4: `erp serve` in a child process under load over loopback from this one: sales orders placed
+    /// through the command API by `--concurrency` keep-alive clients, then GraphQL reads.
+    Http {
+        #[command(flatten)]
+        common: BenchCommon,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Seconds of each load (commands, then reads).
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
     },
     /// Opening a store of N events: with the index checkpoint (normal) and by full scan (after a crash).
     Open {

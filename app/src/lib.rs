@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod bench;
 mod bench_flows;
+mod bench_http;
 mod bench_read;
 pub mod cli;
 pub mod projections;
@@ -86,6 +87,13 @@ fn serve_command(args: &cli::ServeArgs) -> anyhow::Result<ExitCode> {
         service.wait().await
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The log's directory for a `--data-dir`: a service's data directory holds it in `log/` (beside
+/// `projections/` and `process/`); any other directory is taken to be a log itself.
+pub(crate) fn log_dir(data_dir: &std::path::Path) -> std::path::PathBuf {
+    let log = data_dir.join("log");
+    if log.is_dir() { log } else { data_dir.to_path_buf() }
 }
 
 /// Logs to stderr; `RUST_LOG` filters (default `info`), `--log-json` switches to JSON lines.

@@ -39,15 +39,20 @@ pub fn run(command: ProjectionsCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Where the snapshots are: as given, else the service's (`DIR/projections` beside `DIR/log`), else
+/// `projections/` in the log's directory (a bare log, such as a benchmark keeps).
 fn snapshot_dir(args: &ProjectionsArgs) -> PathBuf {
-    args.snapshot_dir.clone().unwrap_or_else(|| args.data_dir.join("projections"))
+    args.snapshot_dir.clone().unwrap_or_else(|| {
+        let log = crate::log_dir(&args.data_dir);
+        if log == args.data_dir { log.join("projections") } else { args.data_dir.join("projections") }
+    })
 }
 
 fn open_store(args: &ProjectionsArgs) -> anyhow::Result<EmbeddedStore> {
     if !args.data_dir.is_dir() {
         anyhow::bail!("data directory {} does not exist", args.data_dir.display());
     }
-    Ok(EmbeddedStore::open_dir(&args.data_dir)?)
+    Ok(EmbeddedStore::open_dir(crate::log_dir(&args.data_dir))?)
 }
 
 fn status(args: &ProjectionsArgs) -> anyhow::Result<ExitCode> {

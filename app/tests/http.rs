@@ -10,7 +10,9 @@ use app::serve::{ServeConfig, Service};
 use command_api::http::auth::{TokenEntry, Tokens};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+mod common;
+use common::{header, request};
 
 const BOOK: &str = "00000000-0000-0000-0000-000000000001";
 const OTHER_BOOK: &str = "00000000-0000-0000-0000-000000000002";
@@ -47,61 +49,6 @@ fn config(dir: &std::path::Path) -> ServeConfig {
         store: None,
         tokens,
     }
-}
-
-/// One HTTP/1.1 exchange over a fresh connection: (status, headers lower-cased, body).
-async fn request(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await.unwrap();
-    // A server may answer (413) before reading all of a large body and close: a write error then is fine.
-    let _ = stream.write_all(body).await;
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response).await;
-    let split = response.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
-    let head = String::from_utf8_lossy(&response[..split]).to_string();
-    let mut lines = head.lines();
-    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let mut body = response[split + 4..].to_vec();
-    if headers.iter().any(|(n, v)| n == "transfer-encoding" && v.contains("chunked")) {
-        body = unchunk(&body);
-    }
-    (status, headers, body)
-}
-
-fn unchunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16).unwrap();
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
-}
-
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 
 struct Client {
@@ -323,6 +270,18 @@ async fn order_to_cash_and_procure_to_pay_run_over_http_and_read_their_own_write
     let dashboard = c.graphql("t-boss", DASHBOARD, json!({ "book": BOOK })).await;
     assert_eq!(dec(&dashboard["data"]["dashboard"]["revenue"]), Decimal::new(5970, 2), "{dashboard}");
 
+    // A platform order placed twice (a shop's retry, a second import) is one sales order.
+    let online = |id: &str| {
+        json!({ "id": id, "customer": CUSTOMER, "channel": { "kind": "online", "platform": "taobao", "platformOrderId": "TB-1001" },
+                "warehouse": WAREHOUSE, "lines": [{ "item": ITEM, "qty": "1", "unitPrice": "19.90", "vatRate": "0.13" }] })
+    };
+    c.ok("t-wang", "place-sales-order", online("00000000-0000-0000-0000-0000000000f6")).await;
+    let again = c
+        .command_with("t-wang", "place-sales-order", &online("00000000-0000-0000-0000-0000000000f7"), &[])
+        .await;
+    assert_eq!((again.status, again.code()), (409, "sales_order.platform_order_placed"), "{}", again.body);
+    assert!(again.body["detail"].as_str().unwrap().contains("00000000-0000-0000-0000-0000000000f6"));
+
     // The supplier is paid once their invoice is in: here, a payment on account.
     let pay =
         json!({ "id": "00000000-0000-0000-0000-0000000000f5", "supplier": SUPPLIER, "amount": "100.00" });
@@ -364,6 +323,7 @@ async fn every_bad_input_answers_its_status_and_code_and_appends_nothing() {
         ("bad business date", "t-wang", "place-sales-order", order("1", ITEM, CUSTOMER).to_string().into_bytes(), vec![("Erp-Occurred-At", "16/11/2026")], 400, "input.invalid_header"),
         ("stale expected version", "t-boss", "create-shipment", json!({ "id": "00000000-0000-0000-0000-000000000103", "order": unknown, "warehouse": WAREHOUSE, "lines": [] }).to_string().into_bytes(), vec![("If-Match", "\"4\"")], 409, "command.stale_version"),
         ("If-Match on a command across streams", "t-wang", "place-sales-order", order("1", ITEM, CUSTOMER).to_string().into_bytes(), vec![("If-Match", "\"0\"")], 400, "input.if_match_unsupported"),
+        ("a platform order id the claim's stream cannot hold", "t-wang", "place-sales-order", { let mut o = order("1", ITEM, CUSTOMER); o["channel"] = json!({ "kind": "online", "platform": "taobao", "platformOrderId": "a\u{8}" }); o.to_string().into_bytes() }, vec![], 400, "input.invalid"),
         ("another book's stream", "t-other", "create-item", json!({ "id": ITEM, "sku": "X", "name": "x", "unit": "个", "vatRate": "0.13" }).to_string().into_bytes(), vec![], 403, "auth.wrong_book"),
     ];
     for (what, token, command, body, extra, status, code) in cases {

@@ -43,6 +43,16 @@ use crate::finance::{FinanceError, VoucherDraft};
 use crate::purchasing::{BookSettings, OrderLineDraft, PurchaseOrderDraft};
 use crate::sales::{InvoicingError, Placement};
 
+/// JSON-Schema patterns of what the edge parses (checked against every date 1900-9999 by the fuzz run's
+/// author): a month `YYYY-MM` and a date `YYYY-MM-DD`, from 1970, real days only.
+pub const MONTH_PATTERN: &str = r"^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])$";
+pub const DATE_PATTERN: &str = r"^((19[7-9][0-9]|[2-9][0-9]{3})-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)|(19(7[26]|8[048]|9[26])|[2-9][0-9](0[48]|[2468][048]|[13579][26])|([2468][048]|[3579][26])00)-02-29)$";
+/// An online platform's name: a lower-case slug (taobao, douyin, pinduoduo, wechat), so the claim's
+/// stream id `platform-order-{platform}-{id}` cannot be read two ways.
+pub const PLATFORM_PATTERN: &str = r"^[a-z0-9_]{1,32}$";
+/// A platform's order id: letters, digits, `_` and `-`, 1 to 64.
+pub const PLATFORM_ORDER_PATTERN: &str = r"^[A-Za-z0-9_-]{1,64}$";
+
 /// What a command endpoint is given besides its body: the bus, the command's metadata (built from
 /// the caller, the idempotency key and the business time) and the `If-Match` version, if any.
 pub struct Ctx<S: EventStore> {
@@ -156,6 +166,51 @@ fn money(what: &str, value: Decimal) -> Result<Decimal, Problem> {
     Ok(value)
 }
 
+/// A `u32` as JSON means it: any integer in range, also one written with a zero fraction (`959.0`
+/// is an integer to JSON Schema, and so to the OpenAPI document).
+fn whole<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    struct Whole;
+    impl serde::de::Visitor<'_> for Whole {
+        type Value = u32;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an integer from 0 to 4294967295")
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u32, E> {
+            u32::try_from(v).map_err(|_| E::custom(format!("{v} is out of range (0 to 4294967295)")))
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u32, E> {
+            u32::try_from(v).map_err(|_| E::custom(format!("{v} is out of range (0 to 4294967295)")))
+        }
+        #[allow(clippy::float_arithmetic)] // Only to recognise an integral JSON number; no money here.
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<u32, E> {
+            if v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&v) {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // Checked just above.
+                Ok(v as u32)
+            } else {
+                Err(E::custom(format!("{v} is not an integer from 0 to 4294967295")))
+            }
+        }
+    }
+    deserializer.deserialize_any(Whole)
+}
+
+/// A text the edge restricts to `allowed` characters, 1 to `max` of them (as `pattern` says).
+fn check(
+    what: &str,
+    text: &str,
+    pattern: &str,
+    allowed: fn(char) -> bool,
+    max: usize,
+) -> Result<(), Problem> {
+    if text.is_empty() || text.chars().count() > max || !text.chars().all(allowed) {
+        return Err(Problem::bad_request(
+            "input.invalid",
+            format!("{what} {text:?} does not match {pattern}"),
+        ));
+    }
+    Ok(())
+}
+
 fn date(what: &str, text: &str) -> Result<Timestamp, Problem> {
     domain::time::parse_local_date(text, CHINA_UTC_OFFSET_MINUTES).ok_or_else(|| {
         Problem::bad_request("input.invalid", format!("{what} {text:?} is not a date (YYYY-MM-DD)"))
@@ -206,7 +261,7 @@ pub struct CreateItem {
     pub reorder_qty: Decimal,
     #[schemars(with = "Option<Uuid>")]
     pub default_supplier: Option<PartnerId>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole")]
     pub lead_time_days: u32,
     #[serde(default)]
     pub kind: Kind,
@@ -256,7 +311,7 @@ pub struct CreatePartner {
     /// Most a customer may owe; zero means cash only.
     #[serde(default)]
     pub credit_limit: Decimal,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole")]
     pub payment_terms_days: u32,
     pub region: String,
 }
@@ -342,6 +397,7 @@ pub struct CreateBook {
     #[serde(default)]
     pub standard: AccountingStandard,
     /// The first month kept in this book: YYYY-MM.
+    #[schemars(regex(pattern = MONTH_PATTERN))]
     pub first_period: String,
     #[serde(default)]
     pub vat: Vat,
@@ -394,7 +450,12 @@ pub enum ChannelIn {
     Store { store: String },
     /// An online platform (taobao, douyin, pinduoduo, wechat ...): its order id makes placing idempotent.
     #[serde(rename_all = "camelCase")]
-    Online { platform: String, platform_order_id: String },
+    Online {
+        #[schemars(regex(pattern = PLATFORM_PATTERN))]
+        platform: String,
+        #[schemars(regex(pattern = PLATFORM_ORDER_PATTERN))]
+        platform_order_id: String,
+    },
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -449,6 +510,10 @@ impl HttpCommand for PlaceSalesOrder {
                 ChannelIn::Direct => Channel::Direct,
                 ChannelIn::Store { store } => Channel::Store { store },
                 ChannelIn::Online { platform, platform_order_id } => {
+                    let slug = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
+                    check("channel.platform", &platform, PLATFORM_PATTERN, slug, 32)?;
+                    let id = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+                    check("channel.platformOrderId", &platform_order_id, PLATFORM_ORDER_PATTERN, id, 64)?;
                     Channel::Online { platform, platform_order_id }
                 }
             },
@@ -474,6 +539,7 @@ impl HttpCommand for PlaceSalesOrder {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ShipmentLineIn {
     /// The order line shipped (0-based).
+    #[serde(deserialize_with = "whole")]
     pub order_line: u32,
     #[schemars(with = "Uuid")]
     pub item: ItemId,
@@ -573,6 +639,7 @@ pub struct IssueSalesInvoice {
     pub customer: PartnerId,
     pub lines: Vec<InvoiceLineIn>,
     /// YYYY-MM-DD.
+    #[schemars(regex(pattern = DATE_PATTERN))]
     pub due_date: String,
 }
 
@@ -740,6 +807,7 @@ impl HttpCommand for ApprovePurchaseOrder {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReceivedLine {
     /// The order line (0-based).
+    #[serde(deserialize_with = "whole")]
     pub line: u32,
     pub qty: Decimal,
 }
@@ -872,6 +940,7 @@ pub struct DraftVoucher {
     pub id: VoucherId,
     pub word: Word,
     /// YYYY-MM-DD.
+    #[schemars(regex(pattern = DATE_PATTERN))]
     pub date: String,
     pub lines: Vec<VoucherLineIn>,
 }

@@ -239,6 +239,12 @@ fn occurred_at(headers: &HeaderMap, clock: fn() -> Timestamp) -> Result<Timestam
     Ok(Timestamp(start.0 + seconds * 1_000_000))
 }
 
+/// `Erp-Occurred-At`'s pattern: a date, then optionally a time of day.
+fn occurred_at_pattern() -> String {
+    let date = commands::DATE_PATTERN.trim_end_matches('$');
+    format!("{date}(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])?$")
+}
+
 /// `If-Match: "<version>"`: the stream version the command expects.
 fn if_match(headers: &HeaderMap) -> Result<Option<u64>, Problem> {
     let Some(value) = headers.get(header::IF_MATCH) else { return Ok(None) };
@@ -455,7 +461,7 @@ pub fn openapi_document<S: EventStore>(endpoints: &[&Endpoint<S>]) -> Value {
                     "schema": { "type": "string", "minLength": 1, "maxLength": idempotency::KEY_LEN_MAX, "pattern": "^[!-~]+$" } }),
             json!({ "name": "Erp-Occurred-At", "in": "header", "required": false,
                     "description": "Business time, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS, China Standard Time (default: now).",
-                    "schema": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2})?$" } }),
+                    "schema": { "type": "string", "pattern": occurred_at_pattern() } }),
         ];
         if endpoint.if_match {
             parameters.push(json!({ "name": "If-Match", "in": "header", "required": false,
@@ -499,7 +505,30 @@ pub fn openapi_document<S: EventStore>(endpoints: &[&Endpoint<S>]) -> Value {
 }
 
 mod schemas {
+    use serde_json::Value;
+
+    /// Decimals as the edge takes them: JSON strings of at most 28 digits (every match fits a
+    /// `rust_decimal::Decimal`); written with `[0-9]`, as `\d` means any Unicode digit to some tools.
+    pub const DECIMAL_PATTERN: &str = r"^-?[0-9]{1,18}(\.[0-9]{1,10})?$";
+
+    /// The generator, with the schemas of two kinds of field made to say exactly what the server
+    /// takes: decimals (schemars' default admits JSON numbers and exponents; `serde-str` takes
+    /// neither) and `u32`s (their maximum).
     pub fn generator(settings: schemars::generate::SchemaSettings) -> schemars::SchemaGenerator {
-        settings.into_generator()
+        settings
+            .with_transform(schemars::transform::RecursiveTransform(|schema: &mut schemars::Schema| {
+                let Some(object) = schema.as_object_mut() else { return };
+                let is_decimal = object.get("type").and_then(Value::as_array).is_some_and(|types| {
+                    types.iter().any(|t| t == "string") && types.iter().any(|t| t == "number")
+                });
+                if is_decimal {
+                    object.insert("type".into(), "string".into());
+                    object.insert("pattern".into(), DECIMAL_PATTERN.into());
+                }
+                if object.get("format").and_then(Value::as_str) == Some("uint32") {
+                    object.insert("maximum".into(), u32::MAX.into());
+                }
+            }))
+            .into_generator()
     }
 }
