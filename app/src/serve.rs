@@ -152,7 +152,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Service> {
             "store {other:?} is not supported yet: the embedded store is the one store so far (PostgreSQL and KurrentDB adapters come with the scale-out work)"
         ),
     }
-    let tokens = Tokens::new(&config.tokens)?;
+    let tokens = Arc::new(Tokens::new(&config.tokens)?);
     anyhow::ensure!(
         !tokens.is_empty(),
         "no tokens are configured: nobody could use the service (make one with `erp token new`)"
@@ -177,6 +177,10 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Service> {
     let bus = CommandBus::new(store.clone());
     spawn_processes(&bus, &data_dir.join("process"), &stop_rx);
 
+    let authenticate: query_api::Authenticate = {
+        let tokens = tokens.clone();
+        Arc::new(move |token: &str| tokens.caller(token).cloned())
+    };
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = Metrics::default();
     metrics.register(&mut registry);
@@ -195,9 +199,9 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Service> {
     });
     let router = Router::new()
         .merge(command_api::http::router(api.clone()))
-        .merge(query_api::router(read.clone()))
+        .merge(query_api::router_with(read.clone(), Some(authenticate)))
         .merge(probe_routes(probes))
-        .layer(axum::middleware::from_fn_with_state(Arc::new(tokens), command_api::http::auth::authenticate));
+        .layer(axum::middleware::from_fn_with_state(tokens, command_api::http::auth::authenticate));
 
     let listener = tokio::net::TcpListener::bind(config.listen()).await?;
     let address = listener.local_addr()?;

@@ -443,3 +443,69 @@ async fn the_service_describes_itself_and_answers_its_probes() {
     assert!(String::from_utf8_lossy(&body).contains("graphiql"));
     service.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_subscribes_with_its_token_in_the_connection_init_payload_and_only_to_its_book() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (service, c) = serve(dir.path()).await;
+    company(&c).await;
+    // No Authorization header on the upgrade, as from a browser.
+    let connect = || async {
+        let mut request = format!("ws://{}/graphql/ws", c.address).into_client_request().unwrap();
+        request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+        let tcp = tokio::net::TcpStream::connect(c.address).await.unwrap();
+        tokio_tungstenite::client_async(request, tcp).await.unwrap().0
+    };
+    let text = |value: Value| Message::Text(value.to_string().into());
+    async fn next<S>(socket: &mut S) -> Option<Value>
+    where
+        S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+    {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), socket.next()).await.expect("in time") {
+                Some(Ok(Message::Text(text))) => return Some(serde_json::from_str(&text).unwrap()),
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    // A wrong token: refused at connection_init.
+    let mut socket = connect().await;
+    socket
+        .send(text(json!({ "type": "connection_init", "payload": { "authorization": "Bearer t-nobody" } })))
+        .await
+        .unwrap();
+    let answer = next(&mut socket).await;
+    assert!(answer.as_ref().is_none_or(|a| a["type"] != "connection_ack"), "{answer:?}");
+
+    // The owner's token: acknowledged; the dashboard of the own book streams, another book's is refused.
+    let mut socket = connect().await;
+    socket
+        .send(text(json!({ "type": "connection_init", "payload": { "authorization": "Bearer t-boss" } })))
+        .await
+        .unwrap();
+    assert_eq!(next(&mut socket).await.unwrap()["type"], "connection_ack");
+    let subscribe = |id: &str, book: &str| {
+        json!({ "id": id, "type": "subscribe",
+                "payload": { "query": format!("subscription {{ dashboard(book: \"{book}\") {{ revenue }} }}") } })
+    };
+    socket.send(text(subscribe("own", BOOK))).await.unwrap();
+    let own = next(&mut socket).await.unwrap();
+    assert_eq!((own["id"].as_str(), own["type"].as_str()), (Some("own"), Some("next")), "{own}");
+    assert!(own["payload"]["data"]["dashboard"]["revenue"].is_string(), "{own}");
+    socket.send(text(subscribe("other", OTHER_BOOK))).await.unwrap();
+    let other = next(&mut socket).await.unwrap();
+    assert_eq!(other["id"], "other");
+    let code = if other["type"] == "error" {
+        other["payload"][0]["extensions"]["code"].clone()
+    } else {
+        other["payload"]["errors"][0]["extensions"]["code"].clone()
+    };
+    assert_eq!(code, "auth.wrong_book", "{other}");
+    service.stop().await.unwrap();
+}

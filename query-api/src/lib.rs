@@ -131,19 +131,36 @@ pub fn sdl() -> String {
     Schema::build(QueryRoot::default(), EmptyMutation, subscriptions::SubscriptionRoot).finish().sdl()
 }
 
+/// Checks a bearer token and answers whom it belongs to: how a WebSocket client that cannot set
+/// headers (a browser) authenticates, with `{"authorization": "Bearer <token>"}` as its
+/// `connection_init` payload.
+pub type Authenticate = Arc<dyn Fn(&str) -> Option<domain::Caller> + Send + Sync>;
+
+#[derive(Clone)]
+struct Served {
+    schema: ErpSchema,
+    authenticate: Option<Authenticate>,
+}
+
 /// `/graphql`: GraphiQL on GET, queries on POST; `/graphql/ws`: subscriptions over WebSocket. The
 /// caller an authentication layer put in the request's extensions is handed to the resolvers, which
-/// answer only for its book.
+/// answer only for its book. Without authentication (in-process tests) every book may be read.
 pub fn router(read: Arc<ReadSide>) -> axum::Router {
-    let schema = schema(read);
+    router_with(read, None)
+}
+
+/// [`router`], with WebSocket clients that came without an `Authorization` header authenticated by
+/// their `connection_init` payload through `authenticate` (and refused without a known token).
+pub fn router_with(read: Arc<ReadSide>, authenticate: Option<Authenticate>) -> axum::Router {
+    let served = Served { schema: schema(read), authenticate };
     axum::Router::new()
         .route("/graphql", axum::routing::get(graphiql).post(graphql))
         .route("/graphql/ws", axum::routing::get(graphql_ws))
-        .with_state(schema)
+        .with_state(served)
 }
 
 async fn graphql(
-    axum::extract::State(schema): axum::extract::State<ErpSchema>,
+    axum::extract::State(served): axum::extract::State<Served>,
     caller: Option<axum::Extension<domain::Caller>>,
     request: async_graphql_axum::GraphQLRequest,
 ) -> async_graphql_axum::GraphQLResponse {
@@ -151,21 +168,49 @@ async fn graphql(
     if let Some(axum::Extension(caller)) = caller {
         request = request.data(caller);
     }
-    schema.execute(request).await.into()
+    served.schema.execute(request).await.into()
 }
 
+type Serving = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 async fn graphql_ws(
-    axum::extract::State(schema): axum::extract::State<ErpSchema>,
+    axum::extract::State(served): axum::extract::State<Served>,
     caller: Option<axum::Extension<domain::Caller>>,
     protocol: async_graphql_axum::GraphQLProtocol,
     upgrade: axum::extract::WebSocketUpgrade,
 ) -> axum::response::Response {
     upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
-        let mut data = async_graphql::Data::default();
-        if let Some(axum::Extension(caller)) = caller {
-            data.insert(caller);
-        }
-        async_graphql_axum::GraphQLWebSocket::new(socket, schema, protocol).with_data(data).serve()
+        let socket = async_graphql_axum::GraphQLWebSocket::new(socket, served.schema, protocol);
+        let serving: Serving = match (caller, served.authenticate) {
+            (Some(axum::Extension(caller)), _) => {
+                let mut data = async_graphql::Data::default();
+                data.insert(caller);
+                Box::pin(socket.with_data(data).serve())
+            }
+            (None, Some(authenticate)) => Box::pin(
+                socket
+                    .on_connection_init(move |payload| async move {
+                        let token = ["authorization", "Authorization"]
+                            .iter()
+                            .find_map(|k| payload.get(*k).and_then(serde_json::Value::as_str))
+                            .map(|v| v.trim_start_matches("Bearer ").trim().to_string());
+                        match token.as_deref().and_then(|t| authenticate(t)) {
+                            Some(caller) => {
+                                let mut data = async_graphql::Data::default();
+                                data.insert(caller);
+                                Ok(data)
+                            }
+                            None => Err(error(
+                                "auth.invalid_token",
+                                "send {\"authorization\": \"Bearer <token>\"} as the connection_init payload",
+                            )),
+                        }
+                    })
+                    .serve(),
+            ),
+            (None, None) => Box::pin(socket.serve()),
+        };
+        serving
     })
 }
 

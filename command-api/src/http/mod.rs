@@ -399,13 +399,11 @@ async fn answer<S: EventStore>(
     let ctx = Ctx { bus: api.bus.clone(), meta, expected: expected.map(Some) };
     // A task of its own: the command completes even when the client hangs up (hyper drops the
     // handler's future then), so no command is ever cut between its claims and its document.
-    let running = api.running.clone();
-    running.fetch_add(1, Ordering::SeqCst);
+    let running = Running::start(&api.running);
     let run = endpoint.run;
     let task = tokio::spawn(async move {
         let outcome = run(ctx, body).await;
-        running.fetch_sub(1, Ordering::SeqCst);
-        drop(permit);
+        drop((running, permit));
         outcome
     });
     let outcome = match tokio::time::timeout(COMMAND_WAIT_MAX, task).await {
@@ -439,6 +437,22 @@ async fn answer<S: EventStore>(
         }
     }
     Ok(response_of(&stored, false))
+}
+
+/// One command counted as running until dropped (also when its task panics), for the drain.
+struct Running(Arc<AtomicU64>);
+
+impl Running {
+    fn start(count: &Arc<AtomicU64>) -> Running {
+        count.fetch_add(1, Ordering::SeqCst);
+        Running(count.clone())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// The OpenAPI 3.1 document of the command endpoints: one path per command, the request schema
