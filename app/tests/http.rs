@@ -282,10 +282,39 @@ async fn order_to_cash_and_procure_to_pay_run_over_http_and_read_their_own_write
     assert_eq!((again.status, again.code()), (409, "sales_order.platform_order_placed"), "{}", again.body);
     assert!(again.body["detail"].as_str().unwrap().contains("00000000-0000-0000-0000-0000000000f6"));
 
-    // The supplier is paid once their invoice is in: here, a payment on account.
-    let pay =
-        json!({ "id": "00000000-0000-0000-0000-0000000000f5", "supplier": SUPPLIER, "amount": "100.00" });
-    c.ok("t-li", "pay-supplier", pay).await;
+    // The supplier's invoice at 12.30 (within the 5 % price tolerance) makes the payable; paying it
+    // settles it.
+    const PURCHASE_INVOICE: &str = "00000000-0000-0000-0000-0000000000e3";
+    let invoice = json!({ "id": PURCHASE_INVOICE, "supplier": SUPPLIER, "number": "No.04512399",
+                          "lines": [{ "order": PO, "line": 0, "item": ITEM, "qty": "10", "unitPrice": "12.30", "vatRate": "0.13" }] });
+    let registered = c.ok("t-zhao", "register-purchase-invoice", invoice).await;
+    const PAYABLE: &str = "query($book: String!, $partner: String!, $min: Int) {
+        partnerOpenItems(book: $book, subledger: PAYABLE, partner: $partner, minPosition: $min) { document open } }";
+    let payable =
+        c.graphql("t-li", PAYABLE, json!({ "book": BOOK, "partner": SUPPLIER, "min": registered })).await;
+    assert_eq!(dec(&payable["data"]["partnerOpenItems"][0]["open"]), Decimal::new(13899, 2), "{payable}");
+    let pay = json!({ "id": "00000000-0000-0000-0000-0000000000f5", "supplier": SUPPLIER, "amount": "138.99",
+                      "invoices": [{ "invoice": PURCHASE_INVOICE, "amount": "138.99" }] });
+    let paid = c.ok("t-li", "pay-supplier", pay).await;
+    c.until("t-li", PAYABLE, json!({ "book": BOOK, "partner": SUPPLIER, "min": paid }), |d| {
+        d["partnerOpenItems"].as_array().is_some_and(|items| items.iter().all(|i| dec(&i["open"]).is_zero()))
+    })
+    .await;
+    // Every automatic voucher of the month is posted (the bank paid out 138.99), then the month ends
+    // and closes: a voucher dated in it afterwards is refused.
+    c.until("t-li", TRIAL, json!({ "book": BOOK }), |d| {
+        d["trialBalance"]["rows"].as_array().is_some_and(|rows| {
+            rows.iter().any(|r| r["code"] == "1002" && dec(&r["credit"]) == Decimal::new(13899, 2))
+        })
+    })
+    .await;
+    c.ok("t-li", "run-month-end", json!({ "period": "2026-11" })).await;
+    c.ok("t-li", "close-period", json!({ "period": "2026-11" })).await;
+    let late = json!({ "id": "00000000-0000-0000-0000-0000000000f8", "word": "ji", "date": "2026-11-30", "lines": [
+        { "summary": "迟到的凭证", "account": "1001", "debit": "1.00" },
+        { "summary": "迟到的凭证", "account": "1002", "credit": "1.00" } ] });
+    let refused = c.command_with("t-li", "draft-voucher", &late, &[]).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
     service.stop().await.unwrap();
 }
 

@@ -554,6 +554,20 @@ impl<S: EventStore> CommandBus<S> {
         }
     }
 
+    /// The stream's version as the aggregate was last folded (`None`: no stream yet), brought up to date.
+    pub async fn version<A: Aggregate>(&self, stream_id: &str) -> Result<Option<u64>, StoreError> {
+        let stream = StreamId::new(stream_id)?;
+        let entry = self.entry(stream_id);
+        let mut slot = entry.lock().await;
+        match self.caught_up::<A>(&stream, &mut slot).await {
+            Ok(loaded) => Ok(loaded.version),
+            Err(e) => {
+                *slot = None;
+                Err(e)
+            }
+        }
+    }
+
     /// The cache entry of a stream (created empty when missing).
     fn entry(&self, stream_name: &str) -> CacheEntry {
         let mut cache = self.cache.lock().expect("cache lock");

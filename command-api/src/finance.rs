@@ -29,7 +29,7 @@ fn book_stream(book: BookId) -> String {
     Book::stream(book)
 }
 
-fn journal_stream(book: BookId, period: Period) -> String {
+pub fn journal_stream(book: BookId, period: Period) -> String {
     PeriodJournal::stream_id(&JournalCommand::Close {
         book,
         period,

@@ -339,3 +339,60 @@ pub async fn register_purchase_freight<S: EventStore>(
     };
     bus.execute::<domain::purchasing::PurchaseInvoice>(meta, &register).await
 }
+
+/// The matching tolerances purchase invoices are registered with until books carry their own: the
+/// quantity exactly as received, the price within 5 % of the order's.
+pub const INVOICE_TOLERANCES: domain::purchasing::Tolerances =
+    domain::purchasing::Tolerances { qty: Decimal::ZERO, price: Decimal::from_parts(5, 0, 0, false, 2) };
+
+/// Registers a supplier's invoice (three-way match: order, receipt, invoice) with the facts its rules
+/// need read from the orders it names (price ordered, quantity received and already invoiced per
+/// line) and from the masters (the supplier and every item active).
+pub async fn register_purchase_invoice<S: EventStore>(
+    bus: &CommandBus<S>,
+    meta: &CommandMeta,
+    id: domain::PurchaseInvoiceId,
+    supplier: PartnerId,
+    number: String,
+    lines: Vec<domain::purchasing::PurchaseInvoiceLineInput>,
+) -> Result<
+    Executed<domain::purchasing::PurchaseInvoiceEvent>,
+    BusError<domain::purchasing::PurchaseInvoiceRejection>,
+> {
+    use domain::purchasing::{OrderLineFacts, PurchaseInvoice, PurchaseInvoiceCommand};
+    let partner: Partner = bus.load(&Partner::stream(supplier)).await?;
+    let mut usable = partner.is_usable() && partner.details.as_ref().is_some_and(|d| d.roles.supplier);
+    let mut facts = Vec::new();
+    let mut orders: Vec<PurchaseOrderId> = lines.iter().map(|l| l.po).collect();
+    orders.sort();
+    orders.dedup();
+    for po in orders {
+        let order: PurchaseOrder = bus.load(&PurchaseOrder::stream(po)).await?;
+        for line in &order.lines {
+            let at = line.line as usize;
+            facts.push(OrderLineFacts {
+                po,
+                po_line: line.line,
+                ordered_price: line.unit_price,
+                received_qty: order.received.get(at).copied().unwrap_or_default(),
+                invoiced_qty: order.invoiced.get(at).copied().unwrap_or_default(),
+            });
+        }
+    }
+    let mut items: Vec<ItemId> = lines.iter().map(|l| l.item).collect();
+    items.sort();
+    items.dedup();
+    for item in items {
+        usable &= bus.inspect::<Item, bool>(&Item::stream(item), |i| i.is_usable()).await?;
+    }
+    let register = PurchaseInvoiceCommand::Register {
+        id,
+        supplier,
+        number,
+        lines,
+        facts,
+        tolerances: INVOICE_TOLERANCES,
+        masters_usable: usable,
+    };
+    bus.execute::<PurchaseInvoice>(meta, &register).await
+}

@@ -1048,6 +1048,146 @@ impl HttpCommand for PostVoucher {
     }
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PurchaseInvoiceLineIn {
+    #[schemars(with = "Uuid")]
+    pub order: PurchaseOrderId,
+    /// The order line (0-based).
+    #[serde(deserialize_with = "whole")]
+    pub line: u32,
+    #[schemars(with = "Uuid")]
+    pub item: ItemId,
+    pub qty: Decimal,
+    /// Net unit price on the invoice.
+    pub unit_price: Decimal,
+    pub vat_rate: Decimal,
+}
+
+/// A supplier's VAT invoice (采购发票), matched against its orders and receipts (three-way match): within
+/// tolerance it becomes payable and replaces the estimate (暂估) the receipt was booked at.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegisterPurchaseInvoice {
+    #[schemars(with = "Uuid")]
+    pub id: PurchaseInvoiceId,
+    #[schemars(with = "Uuid")]
+    pub supplier: PartnerId,
+    /// The invoice's number (发票号码).
+    pub number: String,
+    pub lines: Vec<PurchaseInvoiceLineIn>,
+}
+
+impl HttpCommand for RegisterPurchaseInvoice {
+    const NAME: &'static str = "register-purchase-invoice";
+    const SUMMARY: &'static str = "Registers a supplier's invoice against purchase orders and receipts.";
+    const ROLES: &'static [Role] = &[Role::Purchasing, Role::Finance];
+    async fn execute<S: EventStore>(self, ctx: Ctx<S>) -> Result<Accepted, Problem> {
+        let mut lines = Vec::with_capacity(self.lines.len());
+        for (i, l) in self.lines.into_iter().enumerate() {
+            lines.push(domain::purchasing::PurchaseInvoiceLineInput {
+                po: l.order,
+                po_line: l.line,
+                item: l.item,
+                qty: qty(&format!("lines[{i}].qty"), l.qty)?,
+                unit_price: price(&format!("lines[{i}].unitPrice"), l.unit_price)?,
+                vat_rate: l.vat_rate,
+            });
+        }
+        let stream = domain::purchasing::PurchaseInvoice::stream_id(
+            &domain::purchasing::PurchaseInvoiceCommand::ApproveException {
+                id: self.id,
+                reason: String::new(),
+            },
+        );
+        let executed = crate::purchasing::register_purchase_invoice(
+            &ctx.bus,
+            &ctx.meta,
+            self.id,
+            self.supplier,
+            self.number,
+            lines,
+        )
+        .await
+        .map_err(bus_problem)?;
+        Ok(Accepted::of(Self::NAME, &ctx.meta, stream, executed))
+    }
+}
+
+/// Month end (期末结转) for a month of the caller's book: the VAT transfer, surcharges, the profit
+/// transfer (and in December the year end), as automatic vouchers. Running it again books only what
+/// postings since added.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RunMonthEnd {
+    /// YYYY-MM.
+    #[schemars(regex(pattern = MONTH_PATTERN))]
+    pub period: String,
+}
+
+fn period(what: &str, text: &str) -> Result<Period, Problem> {
+    Period::parse(text).ok_or_else(|| {
+        Problem::bad_request("input.invalid", format!("{what} {text:?} is not a month (YYYY-MM)"))
+    })
+}
+
+impl HttpCommand for RunMonthEnd {
+    const NAME: &'static str = "run-month-end";
+    const SUMMARY: &'static str = "Books a month's closing transfers (VAT, surcharges, profit).";
+    const ROLES: &'static [Role] = &[Role::Finance];
+    async fn execute<S: EventStore>(self, ctx: Ctx<S>) -> Result<Accepted, Problem> {
+        let period = period("period", &self.period)?;
+        crate::finance::run_month_end(&ctx.bus, &ctx.meta, ctx.meta.book, period)
+            .await
+            .map_err(|e| finance_problem(&e))?;
+        let journal = crate::finance::journal_stream(ctx.meta.book, period);
+        book_answer::<domain::finance::journal::PeriodJournal, S>(Self::NAME, &ctx, journal).await
+    }
+}
+
+/// Closes a month (结账) of the caller's book: no posting goes into it afterwards. The month before must
+/// be closed and every voucher of the month posted or discarded.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClosePeriod {
+    /// YYYY-MM.
+    #[schemars(regex(pattern = MONTH_PATTERN))]
+    pub period: String,
+}
+
+impl HttpCommand for ClosePeriod {
+    const NAME: &'static str = "close-period";
+    const SUMMARY: &'static str = "Closes a month of the book.";
+    const ROLES: &'static [Role] = &[Role::Finance];
+    async fn execute<S: EventStore>(self, ctx: Ctx<S>) -> Result<Accepted, Problem> {
+        let period = period("period", &self.period)?;
+        let executed = crate::finance::close_period(&ctx.bus, &ctx.meta, ctx.meta.book, period)
+            .await
+            .map_err(|e| finance_problem(&e))?;
+        let stream = crate::finance::journal_stream(ctx.meta.book, period);
+        Ok(Accepted::of(Self::NAME, &ctx.meta, stream, executed))
+    }
+}
+
+/// The answer of a command that wrote through several steps: where the stream it names stands now.
+async fn book_answer<A: Aggregate, S: EventStore>(
+    name: &str,
+    ctx: &Ctx<S>,
+    stream: String,
+) -> Result<Accepted, Problem> {
+    let version = ctx.bus.version::<A>(&stream).await.map_err(|e| Problem::from_store(&e))?;
+    let position = Some(ctx.bus.store().head_position().await.map_err(|e| Problem::from_store(&e))?);
+    Ok(Accepted {
+        command: name.to_string(),
+        command_id: ctx.meta.command_id.0,
+        stream,
+        version,
+        position,
+        duplicate: false,
+        events: Vec::new(),
+    })
+}
+
 /// Every command the API takes, in the order the OpenAPI document lists them.
 #[macro_export]
 macro_rules! for_each_command {
@@ -1065,10 +1205,13 @@ macro_rules! for_each_command {
         $m!(PlacePurchaseOrder);
         $m!(ApprovePurchaseOrder);
         $m!(ReceiveGoods);
+        $m!(RegisterPurchaseInvoice);
         $m!(PaySupplier);
         $m!(DraftVoucher);
         $m!(ReviewVoucher);
         $m!(PostVoucher);
+        $m!(RunMonthEnd);
+        $m!(ClosePeriod);
     };
 }
 
