@@ -1,5 +1,5 @@
-//! The command-line grammar of `erp` (clap derive). Subcommands arrive with their issues: `demo`,
-//! `seed`, `history` and `export` are not here yet.
+//! The command-line grammar of `erp` (clap derive). Subcommands arrive with their issues: `history`
+//! and `export` are not here yet.
 
 use std::path::PathBuf;
 
@@ -32,6 +32,18 @@ pub enum Command {
         #[command(subcommand)]
         command: ProjectionsCommand,
     },
+    /// Make the demo company in a data directory: a year of a trading business through the command
+    /// bus (deterministic for a seed), with a progress bar; `erp serve` then serves it.
+    Seed(SeedArgs),
+    /// Seed the demo company into a data directory (once; an existing demo is served as it is) and
+    /// serve it: prints the URL, GraphiQL and a token for its book.
+    Demo {
+        #[command(flatten)]
+        seed: SeedArgs,
+        /// Address to listen on.
+        #[arg(long, env = "ERP_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+    },
     /// Serve the command API, GraphQL and the probes (`/healthz`, `/readyz`, `/metrics`).
     Serve(ServeArgs),
     /// Bearer tokens for the service.
@@ -39,6 +51,23 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// The data directory to seed (its log must be empty): `data` for `erp seed`, `demo-data` for
+    /// `erp demo`.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Every id, name and choice follows from it: the same seed makes the same company.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Business days, from 2026-01-01.
+    #[arg(long, default_value_t = 365)]
+    pub days: u32,
+    /// Sales orders on an ordinary weekday.
+    #[arg(long, default_value_t = 60)]
+    pub orders_per_day: u32,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ mod bench_flows;
 mod bench_http;
 mod bench_read;
 pub mod cli;
+pub mod demo;
 pub mod projections;
 pub mod serve;
 
@@ -42,6 +43,8 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::Audit { command: cli::AuditCommand::Verify(args) } => audit::verify(&args),
         cli::Command::Bench { workload } => bench::run(workload),
         cli::Command::Projections { command } => projections::run(command),
+        cli::Command::Seed(args) => seed_command(&args),
+        cli::Command::Demo { seed, listen } => demo_command(&seed, listen),
         cli::Command::Serve(args) => serve_command(&args),
         cli::Command::Token { command: cli::TokenCommand::New { actor, book, roles } } => {
             let token = command_api::http::auth::Tokens::generate();
@@ -84,6 +87,90 @@ fn serve_command(args: &cli::ServeArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let service = serve::start(&config).await?;
         println!("erp serving on http://{}  (GraphiQL: http://{}/graphql)", service.address, service.address);
+        service.wait().await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn demo_config(args: &cli::SeedArgs) -> demo::DemoConfig {
+    demo::DemoConfig {
+        seed: args.seed,
+        days: args.days,
+        orders_per_day: args.orders_per_day,
+        ..demo::DemoConfig::default()
+    }
+}
+
+/// Seeds the demo company with a progress bar on stderr (hidden when it is not a terminal), then
+/// prints what it made.
+fn seed_with_progress(
+    runtime: &tokio::runtime::Runtime,
+    data_dir: &std::path::Path,
+    config: &demo::DemoConfig,
+) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let bar = indicatif::ProgressBar::new(u64::from(config.days));
+    if std::io::stderr().is_terminal() {
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{prefix:>12} [{bar:40}] {pos}/{len} days  ETA {eta}")?
+                .progress_chars("=> "),
+        );
+        bar.set_prefix("seeding");
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let summary = runtime.block_on(demo::seed_data_dir(data_dir, config, |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    }))?;
+    bar.finish_and_clear();
+    println!("{summary}");
+    Ok(())
+}
+
+fn seed_command(args: &cli::SeedArgs) -> anyhow::Result<ExitCode> {
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| std::path::PathBuf::from("data"));
+    let config = demo_config(args);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    seed_with_progress(&runtime, &data_dir, &config)?;
+    println!();
+    println!("serve it:      erp serve --data-dir {}", data_dir.display());
+    println!("with a token:  erp token new --actor demo --book {} --roles admin", config.book.0);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn demo_command(args: &cli::SeedArgs, listen: std::net::SocketAddr) -> anyhow::Result<ExitCode> {
+    use command_api::http::auth::{TokenEntry, Tokens};
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| std::path::PathBuf::from("demo-data"));
+    let config = demo_config(args);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    if demo::is_seeded(&data_dir)? {
+        println!("{} holds the demo company already: serving it", data_dir.display());
+    } else {
+        seed_with_progress(&runtime, &data_dir, &config)?;
+    }
+    // A token for this run only: an admin of the demo's book.
+    let token = Tokens::generate();
+    let entry = TokenEntry {
+        hash: Tokens::hash(&token),
+        actor: "demo".into(),
+        book: config.book.0,
+        roles: vec!["admin".into()],
+    };
+    let serve_config = serve::ServeConfig {
+        listen: Some(listen),
+        data_dir: Some(data_dir),
+        store: None,
+        tokens: vec![entry],
+    };
+    runtime.block_on(async {
+        let service = serve::start(&serve_config).await?;
+        let address = service.address;
+        println!();
+        println!("erp demo serving on http://{address}");
+        println!("  GraphiQL     http://{address}/graphql  (header  Authorization: Bearer {token})");
+        println!("  commands     http://{address}/api/v1/openapi.json");
+        println!("  token        {token}  (admin of book {})", config.book.0);
         service.wait().await
     })?;
     Ok(ExitCode::SUCCESS)
