@@ -315,6 +315,12 @@ async fn order_to_cash_and_procure_to_pay_run_over_http_and_read_their_own_write
         { "summary": "迟到的凭证", "account": "1002", "credit": "1.00" } ] });
     let refused = c.command_with("t-li", "draft-voucher", &late, &[]).await;
     assert_eq!(refused.status, 422, "{}", refused.body);
+    // Reopening a month is an admin's (反结账); then the late voucher goes in.
+    let reopen = json!({ "period": "2026-11", "reason": "迟到的凭证" });
+    let denied = c.command_with("t-li", "reopen-period", &reopen, &[]).await;
+    assert_eq!((denied.status, denied.code()), (403, "auth.forbidden"), "{}", denied.body);
+    c.ok("t-boss", "reopen-period", reopen).await;
+    c.ok("t-li", "draft-voucher", late).await;
     service.stop().await.unwrap();
 }
 
@@ -423,6 +429,15 @@ async fn an_idempotency_key_replays_its_answer_and_refuses_another_body() {
     assert_eq!(reviewed.status, 200, "{}", reviewed.body);
     let posted = c.command_with("t-boss", "post-voucher", &json!({ "id": VOUCHER }), &[]).await;
     assert_eq!(posted.status, 200, "{}", posted.body);
+    // A posted voucher is reversed once, by a red voucher; a draft can be discarded.
+    let reverse = |reversal: &str| json!({ "id": VOUCHER, "reversal": reversal, "date": "2026-11-17" });
+    c.ok("t-li", "reverse-voucher", reverse("00000000-0000-0000-0000-000000000302")).await;
+    let twice = c
+        .command_with("t-li", "reverse-voucher", &reverse("00000000-0000-0000-0000-000000000303"), &[])
+        .await;
+    assert_eq!(twice.status, 422, "{}", twice.body);
+    let discard = json!({ "id": "00000000-0000-0000-0000-000000000302", "reason": "冲错了" });
+    c.ok("t-li", "discard-voucher", discard).await;
     service.stop().await.unwrap();
 
     // Restarted on the same data directory: every acknowledged command is there, and the key still

@@ -768,15 +768,7 @@ impl HttpCommand for PlacePurchaseOrder {
             lines,
             requisition: None,
         };
-        let book: Book =
-            ctx.bus.load(&Book::stream(ctx.meta.book)).await.map_err(|e| Problem::from_store(&e))?;
-        let settings = BookSettings {
-            allow_negative_stock: book.settings.as_ref().is_some_and(|s| s.allow_negative_stock),
-            utc_offset_minutes: book
-                .settings
-                .as_ref()
-                .map_or(CHINA_UTC_OFFSET_MINUTES, |s| s.utc_offset_minutes),
-        };
+        let settings = purchasing_settings(&ctx).await?;
         let stream = PurchaseOrder::stream(self.id);
         let executed = crate::purchasing::place_purchase_order(&ctx.bus, &ctx.meta, &draft, &settings)
             .await
@@ -1188,6 +1180,118 @@ async fn book_answer<A: Aggregate, S: EventStore>(
     })
 }
 
+/// Reverses a posted voucher with a red voucher (红字冲销) dated in an open month; the red voucher is
+/// drafted and needs review before it is posted. A voucher is reversed once.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReverseVoucher {
+    /// The posted voucher.
+    #[schemars(with = "Uuid")]
+    pub id: VoucherId,
+    /// The red voucher's id.
+    #[schemars(with = "Uuid")]
+    pub reversal: VoucherId,
+    /// YYYY-MM-DD.
+    #[schemars(regex(pattern = DATE_PATTERN))]
+    pub date: String,
+}
+
+impl HttpCommand for ReverseVoucher {
+    const NAME: &'static str = "reverse-voucher";
+    const SUMMARY: &'static str = "Reverses a posted voucher with a red voucher.";
+    const ROLES: &'static [Role] = &[Role::Finance];
+    async fn execute<S: EventStore>(self, ctx: Ctx<S>) -> Result<Accepted, Problem> {
+        let date = date("date", &self.date)?;
+        let executed = crate::finance::reverse_voucher(&ctx.bus, &ctx.meta, self.id, self.reversal, date)
+            .await
+            .map_err(|e| finance_problem(&e))?;
+        Ok(Accepted::of(Self::NAME, &ctx.meta, Voucher::stream(self.reversal), executed))
+    }
+}
+
+/// Drops a voucher that was never posted (作废).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DiscardVoucher {
+    #[schemars(with = "Uuid")]
+    pub id: VoucherId,
+    pub reason: String,
+}
+
+impl HttpCommand for DiscardVoucher {
+    const NAME: &'static str = "discard-voucher";
+    const SUMMARY: &'static str = "Discards a voucher that was never posted.";
+    const ROLES: &'static [Role] = &[Role::Finance];
+    const IF_MATCH: bool = true;
+    async fn execute<S: EventStore>(self, ctx: Ctx<S>) -> Result<Accepted, Problem> {
+        run::<Voucher, S>(Self::NAME, &ctx, VoucherCommand::Discard { id: self.id, reason: self.reason })
+            .await
+    }
+}
+
+/// Reopens a closed month (反结账) while the month after is still open; an admin's, with a reason.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReopenPeriod {
+    /// YYYY-MM.
+    #[schemars(regex(pattern = MONTH_PATTERN))]
+    pub period: String,
+    pub reason: String,
+}
+
+impl HttpCommand for ReopenPeriod {
+    const NAME: &'static str = "reopen-period";
+    const SUMMARY: &'static str = "Reopens a closed month.";
+    const ROLES: &'static [Role] = &[];
+    async fn execute<S: EventStore>(self, ctx: Ctx<S>) -> Result<Accepted, Problem> {
+        let period = period("period", &self.period)?;
+        let executed =
+            crate::finance::reopen_period(&ctx.bus, &ctx.meta, ctx.meta.book, period, &self.reason)
+                .await
+                .map_err(|e| finance_problem(&e))?;
+        let stream = crate::finance::journal_stream(ctx.meta.book, period);
+        Ok(Accepted::of(Self::NAME, &ctx.meta, stream, executed))
+    }
+}
+
+/// Cancels what is still to come of a purchase order; its budget commitment shrinks to what was
+/// received.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CancelPurchaseOrder {
+    #[schemars(with = "Uuid")]
+    pub id: PurchaseOrderId,
+    pub reason: String,
+}
+
+impl HttpCommand for CancelPurchaseOrder {
+    const NAME: &'static str = "cancel-purchase-order";
+    const SUMMARY: &'static str = "Cancels the rest of a purchase order.";
+    const ROLES: &'static [Role] = &[Role::Purchasing];
+    async fn execute<S: EventStore>(self, ctx: Ctx<S>) -> Result<Accepted, Problem> {
+        let settings = purchasing_settings(&ctx).await?;
+        let executed = crate::purchasing::cancel_purchase_order_remainder(
+            &ctx.bus,
+            &ctx.meta,
+            self.id,
+            &self.reason,
+            &settings,
+        )
+        .await
+        .map_err(bus_problem)?;
+        Ok(Accepted::of(Self::NAME, &ctx.meta, PurchaseOrder::stream(self.id), executed))
+    }
+}
+
+/// The book's settings the purchasing checks need, read from the caller's book.
+async fn purchasing_settings<S: EventStore>(ctx: &Ctx<S>) -> Result<BookSettings, Problem> {
+    let book: Book = ctx.bus.load(&Book::stream(ctx.meta.book)).await.map_err(|e| Problem::from_store(&e))?;
+    Ok(BookSettings {
+        allow_negative_stock: book.settings.as_ref().is_some_and(|s| s.allow_negative_stock),
+        utc_offset_minutes: book.settings.as_ref().map_or(CHINA_UTC_OFFSET_MINUTES, |s| s.utc_offset_minutes),
+    })
+}
+
 /// Every command the API takes, in the order the OpenAPI document lists them.
 #[macro_export]
 macro_rules! for_each_command {
@@ -1204,14 +1308,18 @@ macro_rules! for_each_command {
         $m!(RecordCustomerReceipt);
         $m!(PlacePurchaseOrder);
         $m!(ApprovePurchaseOrder);
+        $m!(CancelPurchaseOrder);
         $m!(ReceiveGoods);
         $m!(RegisterPurchaseInvoice);
         $m!(PaySupplier);
         $m!(DraftVoucher);
         $m!(ReviewVoucher);
         $m!(PostVoucher);
+        $m!(ReverseVoucher);
+        $m!(DiscardVoucher);
         $m!(RunMonthEnd);
         $m!(ClosePeriod);
+        $m!(ReopenPeriod);
     };
 }
 
