@@ -107,6 +107,30 @@ fn push_events(
     Ok(out.len() >= max_count)
 }
 
+/// Adds the events of the frames in `frames` (written back to back, CRC-checked here) with positions
+/// `>= from_position` to `out`, until it holds `max_count`; or the offset of the frame that did not
+/// read and why.
+fn decode_frames(
+    frames: &[u8],
+    from_position: u64,
+    max_count: usize,
+    out: &mut Vec<RecordedEvent>,
+    types: &mut TypeNames,
+) -> Result<(), (usize, String)> {
+    let mut offset = 0usize;
+    while offset < frames.len() && out.len() < max_count {
+        let body_len = match codec::check_frame(&frames[offset..]) {
+            codec::FrameCheck::Valid { body_len } => body_len,
+            other => return Err((offset, format!("{other:?}"))),
+        };
+        let body = &frames[offset + codec::FRAME_HEADER_BYTES..][..body_len];
+        let view = CommitView::decode(body).map_err(|reason| (offset, reason))?;
+        push_events(&view, from_position, max_count, out, types).map_err(|reason| (offset, reason))?;
+        offset += codec::FRAME_HEADER_BYTES + body_len;
+    }
+    Ok(())
+}
+
 impl Shared {
     fn segment_file(&self, segment: u32) -> Result<Arc<File>, StoreError> {
         self.segments
@@ -228,21 +252,29 @@ impl Shared {
             reason,
         };
         for piece in &pieces {
-            let mut offset = 0usize;
-            while offset < piece.frames.len() && out.len() < max_count {
-                let body_len = match codec::check_frame(&piece.frames[offset..]) {
-                    codec::FrameCheck::Valid { body_len } => body_len,
-                    other => return Some(Err(in_memory(offset, format!("{other:?}")))),
-                };
-                let body = &piece.frames[offset + codec::FRAME_HEADER_BYTES..][..body_len];
-                let view = match CommitView::decode(body) {
-                    Ok(view) => view,
-                    Err(reason) => return Some(Err(in_memory(offset, reason))),
-                };
-                if let Err(reason) = push_events(&view, from_position, max_count, &mut out, &mut types) {
-                    return Some(Err(in_memory(offset, reason)));
+            if out.len() >= max_count {
+                break;
+            }
+            // A piece in the decoded window is decoded once, by its first reader, for all of them.
+            if let Some(decoded) = &piece.decoded {
+                let events = decoded.get_or_init(|| {
+                    let mut all = Vec::with_capacity((piece.end_position - piece.first_position) as usize);
+                    decode_frames(&piece.frames, 0, usize::MAX, &mut all, &mut types).map(|()| Arc::from(all))
+                });
+                match events {
+                    Ok(events) => {
+                        let skip = (from_position.saturating_sub(piece.first_position) as usize).min(events.len());
+                        let take = (max_count - out.len()).min(events.len().saturating_sub(skip));
+                        out.extend(events[skip..skip + take].iter().cloned());
+                    }
+                    Err((offset, reason)) => return Some(Err(in_memory(*offset, reason.clone()))),
                 }
-                offset += codec::FRAME_HEADER_BYTES + body_len;
+                continue;
+            }
+            if let Err((offset, reason)) =
+                decode_frames(&piece.frames, from_position, max_count, &mut out, &mut types)
+            {
+                return Some(Err(in_memory(offset, reason)));
             }
         }
         Some(Ok(out))

@@ -12,7 +12,19 @@
 //! go first (the newest one always stays, so one oversized group is still served).
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use crate::envelope::RecordedEvent;
+
+/// How many bytes of the newest frames also keep their decoded events. Every live subscriber (a
+/// service runs a dozen process managers and the read models) reads each new event; decoding it once
+/// for all of them, instead of once each, was the largest item of the service's profile under load
+/// (W4). Bounded apart from the frames, since the decoded form is a few times larger.
+pub(crate) const DECODED_WINDOW_BYTES: usize = 4 * 1024 * 1024;
+
+/// A piece's events, decoded by the first reader and shared by the others (or where the frames did
+/// not decode: the offset and the reason).
+pub(crate) type Decoded = Arc<OnceLock<Result<Arc<[RecordedEvent]>, (usize, String)>>>;
 
 /// Frames written back to back by one `pwrite` of the writer.
 #[derive(Clone, Debug)]
@@ -22,6 +34,15 @@ pub(crate) struct Piece {
     /// One past the position of the last event of the last frame.
     pub end_position: u64,
     pub frames: Arc<[u8]>,
+    /// Set while the piece is among the newest `DECODED_WINDOW_BYTES`: where its decoded events are
+    /// kept. Older pieces are decoded by each reader, as before.
+    pub decoded: Option<Decoded>,
+}
+
+impl Piece {
+    pub fn new(first_position: u64, end_position: u64, frames: Arc<[u8]>) -> Piece {
+        Piece { first_position, end_position, frames, decoded: Some(Decoded::default()) }
+    }
 }
 
 #[derive(Debug)]
@@ -29,11 +50,14 @@ pub(crate) struct TailCache {
     pieces: VecDeque<Piece>,
     bytes: usize,
     bytes_max: usize,
+    /// The first piece of the decoded window, and the frame bytes from it to the newest piece.
+    window_start: usize,
+    window_bytes: usize,
 }
 
 impl TailCache {
     pub fn new(bytes_max: usize) -> Self {
-        TailCache { pieces: VecDeque::new(), bytes: 0, bytes_max }
+        TailCache { pieces: VecDeque::new(), bytes: 0, bytes_max, window_start: 0, window_bytes: 0 }
     }
 
     /// Adds the next piece. A piece that does not start where the cache ends (after a gap the cache did
@@ -45,12 +69,28 @@ impl TailCache {
         if self.pieces.back().is_some_and(|last| last.end_position != piece.first_position) {
             self.pieces.clear();
             self.bytes = 0;
+            self.window_start = 0;
+            self.window_bytes = 0;
         }
         self.bytes += piece.frames.len();
+        self.window_bytes += piece.frames.len();
         self.pieces.push_back(piece);
+        // Pieces that leave the decoded window drop their decoded events (readers holding them keep
+        // theirs until done); the newest piece always keeps its own.
+        while self.window_bytes > DECODED_WINDOW_BYTES && self.window_start + 1 < self.pieces.len() {
+            let leaving = &mut self.pieces[self.window_start];
+            leaving.decoded = None;
+            self.window_bytes -= leaving.frames.len();
+            self.window_start += 1;
+        }
         while self.bytes > self.bytes_max && self.pieces.len() > 1 {
             let old = self.pieces.pop_front().expect("more than one piece");
             self.bytes -= old.frames.len();
+            if self.window_start > 0 {
+                self.window_start -= 1;
+            } else {
+                self.window_bytes -= old.frames.len();
+            }
         }
     }
 
@@ -81,7 +121,7 @@ mod tests {
     use super::*;
 
     fn piece(first: u64, end: u64, bytes: usize) -> Piece {
-        Piece { first_position: first, end_position: end, frames: Arc::from(vec![0u8; bytes]) }
+        Piece::new(first, end, Arc::from(vec![0u8; bytes]))
     }
 
     #[test]
@@ -126,6 +166,27 @@ mod tests {
         let covering = cache.covering(15, 12).expect("covered");
         // 6 events from the piece holding 15, then 10 more: two pieces suffice.
         assert_eq!(covering.len(), 2);
+    }
+
+    #[test]
+    fn only_the_newest_pieces_keep_their_decoded_events() {
+        let mut cache = TailCache::new(64 * DECODED_WINDOW_BYTES);
+        let quarter = DECODED_WINDOW_BYTES / 4;
+        for i in 0..10u64 {
+            cache.push(piece(1 + i * 10, 11 + i * 10, quarter));
+        }
+        let kept: Vec<bool> = cache.pieces.iter().map(|p| p.decoded.is_some()).collect();
+        assert_eq!(kept, [false, false, false, false, false, false, true, true, true, true]);
+        // Eviction from the front keeps the window's bookkeeping right.
+        let mut small = TailCache::new(3 * quarter);
+        for i in 0..10u64 {
+            small.push(piece(1 + i * 10, 11 + i * 10, quarter));
+        }
+        assert_eq!(small.pieces.len(), 3);
+        assert!(small.pieces.iter().all(|p| p.decoded.is_some()));
+        // One piece larger than the window still keeps its own.
+        small.push(piece(101, 111, 2 * DECODED_WINDOW_BYTES));
+        assert!(small.pieces.back().unwrap().decoded.is_some());
     }
 
     #[test]

@@ -476,11 +476,7 @@ impl Writer {
         self.file.write_all_at(&self.buf, self.offset).map_err(|e| format!("write to {name}: {e}"))?;
         self.offset += self.buf.len() as u64;
         // `next_position` is one past the last event framed in `buf`: roll-over writes before it frames more.
-        self.pieces.push(Piece {
-            first_position: self.buf_first_position,
-            end_position: self.next_position,
-            frames: Arc::from(&self.buf[..]),
-        });
+        self.pieces.push(Piece::new(self.buf_first_position, self.next_position, Arc::from(&self.buf[..])));
         self.buf.clear();
         Ok(())
     }
