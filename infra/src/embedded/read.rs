@@ -263,7 +263,8 @@ impl Shared {
                 });
                 match events {
                     Ok(events) => {
-                        let skip = (from_position.saturating_sub(piece.first_position) as usize).min(events.len());
+                        let skip =
+                            (from_position.saturating_sub(piece.first_position) as usize).min(events.len());
                         let take = (max_count - out.len()).min(events.len().saturating_sub(skip));
                         out.extend(events[skip..skip + take].iter().cloned());
                     }
