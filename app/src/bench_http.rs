@@ -5,9 +5,8 @@
 //! (reads/s and latency). Each client is a plain HTTP/1.1 connection, one request at a time.
 #![allow(clippy::float_arithmetic)] // Rates and percentiles for reporting only; no money passes here.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -129,32 +128,9 @@ impl Connection {
 /// Starts `erp serve` (this very binary) on a data directory below `dir`; answers the child and the
 /// address it printed.
 fn start_server(dir: &std::path::Path) -> anyhow::Result<(Child, SocketAddr)> {
-    let config = dir.join("erp.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[tokens]]\nhash = \"{}\"\nactor = \"bench\"\nbook = \"{BOOK}\"\nroles = [\"admin\"]\n\
-             [[tokens]]\nhash = \"{}\"\nactor = \"approver\"\nbook = \"{BOOK}\"\nroles = [\"purchasing\"]\n",
-            command_api::http::auth::Tokens::hash(TOKEN),
-            command_api::http::auth::Tokens::hash(APPROVER)
-        ),
-    )?;
-    let mut child = Command::new(std::env::current_exe()?)
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?).read_line(&mut line)?;
-    let address = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .ok_or_else(|| anyhow::anyhow!("the server said {line:?}"))?;
-    Ok((child, address.parse()?))
+    let tokens = crate::serve::token_entry_toml(TOKEN, "bench", BOOK, "admin")
+        + &crate::serve::token_entry_toml(APPROVER, "approver", BOOK, "purchasing");
+    crate::serve::spawn_child(&std::env::current_exe()?, dir, &tokens)
 }
 
 /// The company the load runs against: a book, a warehouse, a supplier, customers, items, and a

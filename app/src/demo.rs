@@ -42,11 +42,11 @@ use domain::master::{
     Item, ItemCommand, ItemDetails, ItemKind, Partner, PartnerCommand, PartnerDetails, PartnerRoles,
     Warehouse, WarehouseCommand, WarehouseDetails,
 };
-use domain::process::{EventContext, ProcessInput, ProcessManager, reaction_meta};
+use domain::process::{ProcessInput, ProcessManager, reaction_meta};
 use domain::purchasing::order::{InvoiceWithGoods, PO_LINES_MAX};
 use domain::purchasing::{
-    OrderLineFacts, PurchaseInvoice, PurchaseInvoiceCommand, PurchaseInvoiceLineInput, PurchaseInvoiceStatus,
-    PurchaseOrder, PurchaseOrderCommand, SupplierPayment, SupplierPaymentCommand, Tolerances,
+    PurchaseInvoice, PurchaseInvoiceCommand, PurchaseInvoiceLineInput, PurchaseInvoiceStatus, PurchaseOrder,
+    PurchaseOrderCommand, SupplierPayment, SupplierPaymentCommand,
 };
 use domain::sales::routing::{Coordinates, WarehouseStock, route_lines};
 use domain::sales::{
@@ -235,9 +235,12 @@ pub async fn seed(
     demo.settle().await?;
     // The service's process managers carry on from here.
     let checkpoints = FileCheckpoints::new(data_dir.join("process"));
-    for name in PROCESS_MANAGERS {
-        checkpoints.save(name, demo.processed)?;
+    macro_rules! checkpoint {
+        ($p:path) => {
+            checkpoints.save(<$p as ProcessManager>::NAME, demo.processed)?;
+        };
     }
+    command_api::for_each_process_manager!(checkpoint);
     demo.summary.events = store.head_position().await?;
     Ok(demo.summary)
 }
@@ -348,22 +351,6 @@ const PRICE_DIFFERENCE_ONE_IN: u32 = 25;
 const STOCKTAKE_LINES: usize = 25;
 /// The paid-in capital the company starts with, in yuan.
 const CAPITAL_YUAN: i64 = 3_000_000;
-
-/// The service's process managers (app/src/serve.rs), whose checkpoints the demo leaves behind.
-const PROCESS_MANAGERS: [&str; 12] = [
-    domain::process::receiving::Receiving::NAME,
-    domain::process::order_fulfilment::OrderFulfilment::NAME,
-    domain::process::shipping::Shipping::NAME,
-    domain::process::receipt_allocation::ReceiptAllocation::NAME,
-    domain::process::supplier_payment::SupplierPaymentAllocation::NAME,
-    domain::process::transfers::Transfers::NAME,
-    domain::process::stocktake_posting::StocktakePosting::NAME,
-    domain::process::price_differences::PriceDifferences::NAME,
-    domain::process::production::Production::NAME,
-    domain::process::returns::Returns::NAME,
-    domain::process::customer_accounts::CustomerAccounts::NAME,
-    domain::process::auto_vouchers::AutoVouchers::NAME,
-];
 
 const DAY_MICROS: i64 = 86_400_000_000;
 const HOUR_MICROS: i64 = 3_600_000_000;
@@ -1148,33 +1135,15 @@ impl<'c> Demo<'c> {
     /// goes through all of them in turn (the order the flow tests run them in); every command a page
     /// asks for is executed before the next page is read, in the order the events asked for them.
     async fn settle(&mut self) -> anyhow::Result<()> {
-        use domain::process::auto_vouchers::AutoVouchers;
-        use domain::process::customer_accounts::CustomerAccounts;
-        use domain::process::order_fulfilment::OrderFulfilment;
-        use domain::process::price_differences::PriceDifferences;
-        use domain::process::production::Production;
-        use domain::process::receipt_allocation::ReceiptAllocation;
-        use domain::process::receiving::Receiving;
-        use domain::process::returns::Returns;
-        use domain::process::shipping::Shipping;
-        use domain::process::stocktake_posting::StocktakePosting;
-        use domain::process::supplier_payment::SupplierPaymentAllocation;
-        use domain::process::transfers::Transfers;
         loop {
             let page = self.bus.store().read_all(self.processed + 1, BATCH_EVENTS_MAX).await?;
             let Some(last) = page.last().map(|e| e.position) else { return Ok(()) };
-            self.pump(&Receiving, &page).await?;
-            self.pump(&OrderFulfilment, &page).await?;
-            self.pump(&Shipping, &page).await?;
-            self.pump(&ReceiptAllocation, &page).await?;
-            self.pump(&SupplierPaymentAllocation, &page).await?;
-            self.pump(&Transfers, &page).await?;
-            self.pump(&StocktakePosting, &page).await?;
-            self.pump(&PriceDifferences, &page).await?;
-            self.pump(&Production, &page).await?;
-            self.pump(&Returns, &page).await?;
-            self.pump(&CustomerAccounts, &page).await?;
-            self.pump(&AutoVouchers, &page).await?;
+            macro_rules! pump {
+                ($p:path) => {
+                    self.pump(&$p, &page).await?;
+                };
+            }
+            command_api::for_each_process_manager!(pump);
             self.processed = last;
         }
     }
@@ -1194,13 +1163,7 @@ impl<'c> Demo<'c> {
                 continue;
             }
             let input: P::Input = decode_process_input(&event.event_type, &event.payload)?;
-            let context = EventContext {
-                event_id: event.event_id,
-                stream_id: event.stream_id.to_string(),
-                book: event.metadata.book,
-                correlation_id: event.metadata.correlation_id,
-                occurred_at: event.metadata.occurred_at,
-            };
+            let context = command_api::process::event_context(event);
             for (index, command) in manager.react(&input, &context).into_iter().enumerate() {
                 let meta = reaction_meta(P::NAME, &context, index as u32);
                 let stream = Dispatch::<EmbeddedStore>::stream_id(&command);
@@ -2061,7 +2024,6 @@ impl<'c> Demo<'c> {
         for (po, supplier) in due {
             let order: PurchaseOrder = self.bus.load(&PurchaseOrder::stream(po)).await?;
             let mut lines = Vec::new();
-            let mut facts = Vec::new();
             let above = self.rng.u32(..PRICE_DIFFERENCE_ONE_IN) == 0;
             for (i, ordered) in order.lines.iter().enumerate() {
                 let qty = order.received[i] - order.invoiced[i];
@@ -2081,43 +2043,31 @@ impl<'c> Demo<'c> {
                     unit_price: UnitAmount::new(price)?,
                     vat_rate: ordered.vat_rate,
                 });
-                facts.push(OrderLineFacts {
-                    po,
-                    po_line: i as u32,
-                    ordered_price: ordered.unit_price,
-                    received_qty: order.received[i],
-                    invoiced_qty: order.invoiced[i],
-                });
             }
             if lines.is_empty() {
                 continue;
             }
-            // Whether the supplier and the items are active, as the masters say.
-            let mut usable = self.usable::<Partner>(&Partner::stream(self.suppliers[supplier].id)).await?;
-            for l in &lines {
-                usable &= self.usable::<Item>(&Item::stream(l.item)).await?;
-            }
+            // The facts of the match (ordered price, received and invoiced so far) and whether the
+            // masters are active are read by the service, as the API's register-purchase-invoice does.
             let id = PurchaseInvoiceId(self.uuid("purchase-invoice"));
-            let register = PurchaseInvoiceCommand::Register {
+            let number = format!("{:08}", self.rng.u32(..100_000_000));
+            let meta = self.meta(BUYER);
+            let result = command_api::purchasing::register_purchase_invoice(
+                &self.bus,
+                &meta,
                 id,
-                supplier: self.suppliers[supplier].id,
-                number: format!("{:08}", self.rng.u32(..100_000_000)),
+                self.suppliers[supplier].id,
+                number,
                 lines,
-                facts,
-                tolerances: Tolerances { qty: Decimal::ZERO, price: Decimal::new(5, 2) },
-                masters_usable: usable,
-            };
-            if self.run::<PurchaseInvoice>(BUYER, &register).await? {
+            )
+            .await;
+            if self.accepted(result)?.is_some() {
                 self.summary.supplier_invoices += 1;
                 let due_day = day + self.suppliers[supplier].terms_days;
                 self.payables.push(Payable { invoice: id, supplier, due_day });
             }
         }
         Ok(())
-    }
-
-    async fn usable<A: Aggregate + domain::master::Usable>(&self, stream: &str) -> anyhow::Result<bool> {
-        Ok(self.bus.inspect::<A, bool>(stream, |m| m.is_usable()).await?)
     }
 
     /// The monthly payment run (the 25th): each supplier is paid, in one payment, every matched invoice

@@ -86,7 +86,12 @@ fn serve_command(args: &cli::ServeArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let service = serve::start(&config).await?;
-        println!("erp serving on http://{}  (GraphiQL: http://{}/graphql)", service.address, service.address);
+        println!(
+            "{}{}  (GraphiQL: http://{}/graphql)",
+            serve::SERVING_LINE,
+            service.address,
+            service.address
+        );
         service.wait().await
     })?;
     Ok(ExitCode::SUCCESS)

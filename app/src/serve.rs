@@ -116,31 +116,13 @@ fn spawn_process<P>(
 }
 
 fn spawn_processes(bus: &CommandBus<EmbeddedStore>, dir: &Path, stop: &watch::Receiver<bool>) {
-    use domain::process::auto_vouchers::AutoVouchers;
-    use domain::process::customer_accounts::CustomerAccounts;
-    use domain::process::order_fulfilment::OrderFulfilment;
-    use domain::process::price_differences::PriceDifferences;
-    use domain::process::production::Production;
-    use domain::process::receipt_allocation::ReceiptAllocation;
-    use domain::process::receiving::Receiving;
-    use domain::process::returns::Returns;
-    use domain::process::shipping::Shipping;
-    use domain::process::stocktake_posting::StocktakePosting;
-    use domain::process::supplier_payment::SupplierPaymentAllocation;
-    use domain::process::transfers::Transfers;
     let c = FileCheckpoints::new(dir);
-    spawn_process(bus, || Receiving, &c, stop);
-    spawn_process(bus, || OrderFulfilment, &c, stop);
-    spawn_process(bus, || Shipping, &c, stop);
-    spawn_process(bus, || ReceiptAllocation, &c, stop);
-    spawn_process(bus, || SupplierPaymentAllocation, &c, stop);
-    spawn_process(bus, || Transfers, &c, stop);
-    spawn_process(bus, || StocktakePosting, &c, stop);
-    spawn_process(bus, || PriceDifferences, &c, stop);
-    spawn_process(bus, || Production, &c, stop);
-    spawn_process(bus, || Returns, &c, stop);
-    spawn_process(bus, || CustomerAccounts, &c, stop);
-    spawn_process(bus, || AutoVouchers, &c, stop);
+    macro_rules! spawn {
+        ($p:path) => {
+            spawn_process(bus, || $p, &c, stop);
+        };
+    }
+    command_api::for_each_process_manager!(spawn);
 }
 
 /// Starts the service: opens the store, loads the read models, starts the process managers and the
@@ -335,4 +317,45 @@ fn probe_routes(probes: Arc<Probes>) -> Router {
                 }
             }),
         )
+}
+
+/// What `erp serve` prints once it listens; [`spawn_child`] reads the address back from it.
+pub const SERVING_LINE: &str = "erp serving on http://";
+
+/// Starts `erp serve` (the binary at `exe`) as a child process listening on a port of its choosing,
+/// with `tokens` as its configuration (a TOML `[[tokens]]` list, written to `dir/erp.toml`) and
+/// `dir/data` as its data directory; answers the child and the address it printed. For the tests
+/// and benchmarks that need the service in a process of its own (a SIGKILL, a load from outside).
+pub fn spawn_child(
+    exe: &Path,
+    dir: &Path,
+    tokens: &str,
+) -> anyhow::Result<(std::process::Child, SocketAddr)> {
+    use std::io::BufRead;
+    let config = dir.join("erp.toml");
+    std::fs::write(&config, tokens)?;
+    let mut child = std::process::Command::new(exe)
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let mut line = String::new();
+    let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("the child has no stdout"))?;
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    let address = line
+        .strip_prefix(SERVING_LINE)
+        .and_then(|rest| rest.split_whitespace().next())
+        .ok_or_else(|| anyhow::anyhow!("erp serve said {line:?}"))?;
+    Ok((child, address.parse()?))
+}
+
+/// A `[[tokens]]` entry of the configuration file for `token`.
+pub fn token_entry_toml(token: &str, actor: &str, book: &str, role: &str) -> String {
+    format!(
+        "[[tokens]]\nhash = \"{}\"\nactor = \"{actor}\"\nbook = \"{book}\"\nroles = [\"{role}\"]\n",
+        Tokens::hash(token)
+    )
 }

@@ -74,20 +74,15 @@ async fn a_seeded_month_closes_with_books_that_balance_and_agree_with_the_stock(
 
     // The service's process managers find their checkpoints at the head.
     let checkpoints = FileCheckpoints::new(dir.path().join("process"));
-    for name in [
-        domain::process::receiving::Receiving::NAME,
-        domain::process::order_fulfilment::OrderFulfilment::NAME,
-        domain::process::shipping::Shipping::NAME,
-        domain::process::receipt_allocation::ReceiptAllocation::NAME,
-        domain::process::supplier_payment::SupplierPaymentAllocation::NAME,
-        domain::process::transfers::Transfers::NAME,
-        domain::process::stocktake_posting::StocktakePosting::NAME,
-        domain::process::price_differences::PriceDifferences::NAME,
-        domain::process::production::Production::NAME,
-        domain::process::returns::Returns::NAME,
-        domain::process::customer_accounts::CustomerAccounts::NAME,
-        domain::process::auto_vouchers::AutoVouchers::NAME,
-    ] {
+    let mut names = Vec::new();
+    macro_rules! name {
+        ($p:path) => {
+            names.push(<$p as ProcessManager>::NAME);
+        };
+    }
+    command_api::for_each_process_manager!(name);
+    assert_eq!(names.len(), 12);
+    for name in names {
         assert_eq!(checkpoints.load(name).unwrap(), head, "{name}");
     }
 
@@ -150,21 +145,9 @@ async fn erp_serve_on_a_seeded_data_directory_is_ready_and_shows_the_demo_compan
         assert!(started.elapsed() < Duration::from_secs(20), "the read models never caught up");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let bearer = format!("Bearer {token}");
-    let query = json!({
-        "query": "query($book: String!) { dashboard(book: $book) { orders } }",
-        "variables": { "book": config.book.0.to_string() },
-    });
-    let (status, _, body) = common::request(
-        service.address,
-        "POST",
-        "/graphql",
-        &[("Authorization", bearer.as_str()), ("Content-Type", "application/json")],
-        query.to_string().as_bytes(),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let query = "query($book: String!) { dashboard(book: $book) { orders } }";
+    let answer =
+        common::graphql(service.address, &token, query, json!({ "book": config.book.0.to_string() })).await;
     assert_eq!(answer["data"]["dashboard"]["orders"].as_u64(), Some(summary.orders), "{answer}");
     service.stop().await.unwrap();
     // The process managers started at their checkpoints: nothing was left for them to do.

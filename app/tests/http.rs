@@ -101,18 +101,7 @@ impl Client {
     }
 
     async fn graphql(&self, token: &str, query: &str, variables: Value) -> Value {
-        let bearer = format!("Bearer {token}");
-        let body = json!({ "query": query, "variables": variables }).to_string();
-        let (status, _, body) = request(
-            self.address,
-            "POST",
-            "/graphql",
-            &[("Authorization", bearer.as_str()), ("Content-Type", "application/json")],
-            body.as_bytes(),
-        )
-        .await;
-        assert_eq!(status, 200);
-        serde_json::from_slice(&body).unwrap()
+        common::graphql(self.address, token, query, variables).await
     }
 
     /// Asks `query` until `done` holds for its data (a process manager's step lands a moment after

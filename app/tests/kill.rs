@@ -1,14 +1,12 @@
 //! `erp serve` killed with SIGKILL under HTTP load: every command that was answered 2xx is in the log
 //! after a restart on the same data directory (an acknowledged write survives a crash).
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use command_api::http::auth::Tokens;
-use serde_json::{Value, json};
+use serde_json::json;
 
 mod common;
 use common::request;
@@ -16,31 +14,10 @@ use common::request;
 const BOOK: &str = "00000000-0000-0000-0000-000000000001";
 const TOKEN: &str = "t-kill";
 
-/// Starts `erp serve` on a port of its choosing and answers the child and the address it printed.
+/// Starts `erp serve` in a process of its own and answers the child and its address.
 fn start(dir: &std::path::Path) -> (Child, SocketAddr) {
-    let config = dir.join("erp.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[tokens]]\nhash = \"{}\"\nactor = \"load\"\nbook = \"{BOOK}\"\nroles = [\"admin\"]\n",
-            Tokens::hash(TOKEN)
-        ),
-    )
-    .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_erp"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    // "erp serving on http://127.0.0.1:PORT  (GraphiQL: ...)"
-    let address = line.split("http://").nth(1).and_then(|r| r.split_whitespace().next()).expect(&line);
-    (child, address.parse().unwrap())
+    let tokens = app::serve::token_entry_toml(TOKEN, "load", BOOK, "admin");
+    app::serve::spawn_child(std::path::Path::new(env!("CARGO_BIN_EXE_erp")), dir, &tokens).unwrap()
 }
 
 async fn create_partner(address: SocketAddr, n: u64) -> u16 {
@@ -111,21 +88,13 @@ async fn every_command_answered_2xx_before_a_sigkill_is_in_the_log_after_a_resta
     assert!(acknowledged.len() > 50, "the load ran: {} acknowledged", acknowledged.len());
 
     let (mut child, address) = start(dir.path());
-    let bearer = format!("Bearer {TOKEN}");
     let mut missing = Vec::new();
+    const HISTORY: &str = "query($book: String!, $stream: String!) {
+        streamHistory(book: $book, stream: $stream) { nodes { eventType } } }";
     for n in &acknowledged {
-        let query = json!({ "query": "query($book: String!, $stream: String!) { streamHistory(book: $book, stream: $stream) { nodes { eventType } } }",
-                            "variables": { "book": BOOK, "stream": format!("partner-00000000-0000-0000-0000-{n:012x}") } });
-        let (status, _, body) = request(
-            address,
-            "POST",
-            "/graphql",
-            &[("Authorization", bearer.as_str()), ("Content-Type", "application/json")],
-            query.to_string().as_bytes(),
-        )
-        .await;
-        assert_eq!(status, 200);
-        let answer: Value = serde_json::from_slice(&body).unwrap();
+        let stream = format!("partner-00000000-0000-0000-0000-{n:012x}");
+        let answer =
+            common::graphql(address, TOKEN, HISTORY, json!({ "book": BOOK, "stream": stream })).await;
         if answer["data"]["streamHistory"]["nodes"].as_array().is_none_or(|n| n.is_empty()) {
             missing.push(*n);
         }

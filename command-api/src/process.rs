@@ -506,13 +506,7 @@ where
                 continue;
             }
             let input: P::Input = decode_process_input(&event.event_type, &event.payload)?;
-            let context = EventContext {
-                event_id: event.event_id,
-                stream_id: event.stream_id.to_string(),
-                book: event.metadata.book,
-                correlation_id: event.metadata.correlation_id,
-                occurred_at: event.metadata.occurred_at,
-            };
+            let context = event_context(event);
             self.stats.events_handled += 1;
             for (index, command) in self.manager.react(&input, &context).into_iter().enumerate() {
                 let meta = reaction_meta(P::NAME, &context, index as u32);
@@ -566,4 +560,36 @@ async fn run_commands<S: EventStore, C: Dispatch<S>>(
             .extend(positions.into_iter().zip(done.into_iter().map(|o| o.expect("every command answered"))));
     }
     Ok(outcomes)
+}
+
+/// What a process manager is told of the event it reacts to, from its envelope.
+pub fn event_context(event: &RecordedEvent) -> EventContext {
+    EventContext {
+        event_id: event.event_id,
+        stream_id: event.stream_id.to_string(),
+        book: event.metadata.book,
+        correlation_id: event.metadata.correlation_id,
+        occurred_at: event.metadata.occurred_at,
+    }
+}
+
+/// Every process manager the service runs, by type path, in the order they are run where one runs
+/// after the other (the demo's pump): `$m!(domain::process::receiving::Receiving)` and so on. One
+/// list for the service, the demo and their tests, so none of them forgets one.
+#[macro_export]
+macro_rules! for_each_process_manager {
+    ($m:ident) => {
+        $m!(domain::process::receiving::Receiving);
+        $m!(domain::process::order_fulfilment::OrderFulfilment);
+        $m!(domain::process::shipping::Shipping);
+        $m!(domain::process::receipt_allocation::ReceiptAllocation);
+        $m!(domain::process::supplier_payment::SupplierPaymentAllocation);
+        $m!(domain::process::transfers::Transfers);
+        $m!(domain::process::stocktake_posting::StocktakePosting);
+        $m!(domain::process::price_differences::PriceDifferences);
+        $m!(domain::process::production::Production);
+        $m!(domain::process::returns::Returns);
+        $m!(domain::process::customer_accounts::CustomerAccounts);
+        $m!(domain::process::auto_vouchers::AutoVouchers);
+    };
 }

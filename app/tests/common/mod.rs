@@ -60,3 +60,18 @@ fn unchunk(mut data: &[u8]) -> Vec<u8> {
 pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
 }
+
+/// POSTs a GraphQL query with `token` and answers the JSON response (status 200 asserted).
+pub async fn graphql(
+    address: SocketAddr,
+    token: &str,
+    query: &str,
+    variables: serde_json::Value,
+) -> serde_json::Value {
+    let bearer = format!("Bearer {token}");
+    let body = serde_json::json!({ "query": query, "variables": variables }).to_string();
+    let headers = [("Authorization", bearer.as_str()), ("Content-Type", "application/json")];
+    let (status, _, body) = request(address, "POST", "/graphql", &headers, body.as_bytes()).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).unwrap()
+}
