@@ -37,7 +37,7 @@ use command_api::{BusError, CommandBus, Dispatch, DispatchOutcome, FileCheckpoin
 use domain::finance::accounts::{AccountRole, Standard};
 use domain::finance::book::{Book, BookCommand, BookSettings, VatStatus};
 use domain::finance::voucher::{Voucher, VoucherCommand, VoucherLine, VoucherWord};
-use domain::inventory::{CostingMethod, StockItem, StockKey, Stocktake, StocktakeCommand, StocktakeLine};
+use domain::inventory::{CostingMethod, StockItem, StockKey, Stocktake, StocktakeCommand};
 use domain::master::{
     Item, ItemCommand, ItemDetails, ItemKind, Partner, PartnerCommand, PartnerDetails, PartnerRoles,
     Warehouse, WarehouseCommand, WarehouseDetails,
@@ -2150,11 +2150,11 @@ impl<'c> Demo<'c> {
                 continue;
             }
             let key = StockKey { item: self.items[item].id, warehouse: self.warehouses[w] };
-            let (on_hand, available, policy) = self
-                .bus
-                .inspect::<StockItem, _>(&key.stream_id(), |s| (s.on_hand, s.available(), s.policy.clone()))
-                .await?;
-            let Some(policy) = policy else { continue };
+            // The books' side of the line, read as the API's stocktakes read it.
+            let Some(line) = command_api::inventory::book_line(&self.bus, key).await? else { continue };
+            let available =
+                self.bus.inspect::<StockItem, Decimal>(&key.stream_id(), StockItem::available).await?;
+            let on_hand = line.book_qty;
             let counted = match self.rng.u32(..20) {
                 0..=1 if available >= Decimal::ONE => {
                     on_hand - Decimal::from(self.rng.i64(1..=2)).min(available)
@@ -2162,12 +2162,7 @@ impl<'c> Demo<'c> {
                 2 => on_hand + Decimal::ONE,
                 _ => on_hand,
             };
-            lines.push(StocktakeLine {
-                item: self.items[item].id,
-                book_qty: on_hand,
-                policy,
-                unit_cost: None,
-            });
+            lines.push(line);
             counts.push(counted);
             self.touched.insert((item, w));
         }

@@ -396,3 +396,28 @@ pub async fn register_purchase_invoice<S: EventStore>(
     };
     bus.execute::<PurchaseInvoice>(meta, &register).await
 }
+
+/// The estimated amount (net, yuan) above which a requisition needs a buyer's approval, until books
+/// carry a threshold of their own; below it, submitting approves it.
+pub const REQUISITION_APPROVAL_THRESHOLD: Decimal = Decimal::from_parts(5_000, 0, 0, false, 0);
+
+/// A requisition's submission with the facts its approval turns on: the estimated amount (the drafted
+/// quantity at the unit price the requester expects, rounded half-up to cents) and the threshold.
+pub async fn requisition_submission<S: EventStore>(
+    bus: &CommandBus<S>,
+    id: RequisitionId,
+    expected_unit_price: UnitAmount,
+) -> Result<domain::purchasing::RequisitionCommand, StoreError> {
+    use domain::purchasing::{PurchaseRequisition, RequisitionCommand};
+    let stream = PurchaseRequisition::stream_id(&RequisitionCommand::Approve { id });
+    let qty = bus
+        .inspect::<PurchaseRequisition, Decimal>(&stream, |r| {
+            r.drafted.as_ref().map_or(Decimal::ZERO, |d| d.qty)
+        })
+        .await?;
+    Ok(RequisitionCommand::Submit {
+        id,
+        estimated_amount: round_money(qty * expected_unit_price.get()),
+        approval_threshold: REQUISITION_APPROVAL_THRESHOLD,
+    })
+}

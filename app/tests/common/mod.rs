@@ -1,9 +1,15 @@
 //! What the service's black-box tests share: one HTTP/1.1 exchange over a plain TCP connection (no
-//! HTTP client crate for a few lines of protocol).
+//! HTTP client crate for a few lines of protocol), and the test company: its people and tokens, the
+//! service on port 0, a client for commands and GraphQL, the book with its masters, a purchase.
 #![allow(dead_code)] // Each test file uses its own part.
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
+use app::serve::{ServeConfig, Service};
+use command_api::http::auth::{TokenEntry, Tokens};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// One HTTP/1.1 exchange over a fresh connection: (status, headers lower-cased, body).
@@ -74,4 +80,185 @@ pub async fn graphql(
     let (status, _, body) = request(address, "POST", "/graphql", &headers, body.as_bytes()).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     serde_json::from_slice(&body).unwrap()
+}
+
+pub const BOOK: &str = "00000000-0000-0000-0000-000000000001";
+pub const OTHER_BOOK: &str = "00000000-0000-0000-0000-000000000002";
+pub const ITEM: &str = "00000000-0000-0000-0000-0000000000a1";
+pub const WAREHOUSE: &str = "00000000-0000-0000-0000-0000000000b1";
+pub const CUSTOMER: &str = "00000000-0000-0000-0000-0000000000c1";
+pub const SUPPLIER: &str = "00000000-0000-0000-0000-0000000000d1";
+
+/// The people of the test company, each with a token: (token, actor, book, roles).
+pub const PEOPLE: [(&str, &str, &str, &[&str]); 8] = [
+    ("t-boss", "boss", BOOK, &["admin"]),
+    ("t-wang", "wang", BOOK, &["sales"]),
+    ("t-zhao", "zhao", BOOK, &["purchasing"]),
+    ("t-qian", "qian", BOOK, &["purchasing"]),
+    ("t-sun", "sun", BOOK, &["warehouse"]),
+    ("t-li", "li", BOOK, &["finance"]),
+    ("t-zhou", "zhou", BOOK, &["auditor"]),
+    ("t-other", "other", OTHER_BOOK, &["admin"]),
+];
+
+pub fn config(dir: &std::path::Path) -> ServeConfig {
+    let tokens = PEOPLE
+        .iter()
+        .map(|(token, actor, book, roles)| TokenEntry {
+            hash: Tokens::hash(token),
+            actor: actor.to_string(),
+            book: book.parse().unwrap(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+        })
+        .collect();
+    ServeConfig {
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        data_dir: Some(dir.to_path_buf()),
+        store: None,
+        tokens,
+    }
+}
+
+pub struct Client {
+    pub address: SocketAddr,
+}
+
+/// What a command request answered.
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    pub fn position(&self) -> u64 {
+        self.body["position"].as_u64().unwrap_or_else(|| panic!("no position in {}", self.body))
+    }
+}
+
+impl Client {
+    pub async fn command_with(
+        &self,
+        token: &str,
+        name: &str,
+        body: &Value,
+        extra: &[(&str, &str)],
+    ) -> Answer {
+        let bearer = format!("Bearer {token}");
+        let mut headers = vec![
+            ("Authorization", bearer.as_str()),
+            ("Content-Type", "application/json"),
+            ("Erp-Occurred-At", "2026-11-16T10:00:00"),
+        ];
+        headers.extend_from_slice(extra);
+        let (status, headers, body) = request(
+            self.address,
+            "POST",
+            &format!("/api/v1/commands/{name}"),
+            &headers,
+            body.to_string().as_bytes(),
+        )
+        .await;
+        let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        Answer { status, headers, body }
+    }
+
+    /// A command that must be accepted; answers its position.
+    pub async fn ok(&self, token: &str, name: &str, body: Value) -> u64 {
+        let answer = self.command_with(token, name, &body, &[]).await;
+        assert_eq!(answer.status, 200, "{name}: {}", answer.body);
+        answer.position()
+    }
+
+    pub async fn graphql(&self, token: &str, query: &str, variables: Value) -> Value {
+        graphql(self.address, token, query, variables).await
+    }
+
+    /// Asks `query` until `done` holds for its data (a process manager's step lands a moment after
+    /// the command that triggers it), at most ten seconds.
+    pub async fn until(
+        &self,
+        token: &str,
+        query: &str,
+        variables: Value,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let started = Instant::now();
+        loop {
+            let answer = self.graphql(token, query, variables.clone()).await;
+            assert!(answer["errors"].is_null(), "{answer}");
+            if done(&answer["data"]) {
+                return answer["data"].clone();
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "never reached: {answer}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn head(&self) -> u64 {
+        let (_, _, body) = request(self.address, "GET", "/metrics", &[], b"").await;
+        let text = String::from_utf8(body).unwrap();
+        let line = text.lines().find(|l| l.starts_with("erp_log_head_position ")).expect("the head gauge");
+        line.split(' ').nth(1).unwrap().parse().unwrap()
+    }
+}
+
+pub fn dec(v: &Value) -> Decimal {
+    v.as_str().unwrap_or_else(|| panic!("not a decimal string: {v}")).parse().unwrap()
+}
+
+pub async fn serve(dir: &std::path::Path) -> (Service, Client) {
+    let service = app::serve::start(&config(dir)).await.unwrap();
+    let client = Client { address: service.address };
+    (service, client)
+}
+
+/// The book, its masters, and 10 of the item bought and received (the purchase side of the flow).
+pub async fn company(c: &Client) {
+    c.ok("t-li", "create-book", json!({ "name": "测试商贸", "firstPeriod": "2026-11" })).await;
+    let warehouse = json!({ "id": WAREHOUSE, "code": "SH1", "name": "上海仓", "city": "上海",
+                            "latitude": "31.23", "longitude": "121.47", "bins": ["A-01"] });
+    c.ok("t-boss", "create-warehouse", warehouse).await;
+    let supplier = json!({ "id": SUPPLIER, "name": "义乌供应商", "supplier": true, "region": "浙江" });
+    c.ok("t-zhao", "create-partner", supplier).await;
+    let customer = json!({ "id": CUSTOMER, "name": "杭州客户", "customer": true, "creditLimit": "100000",
+                           "paymentTermsDays": 30, "region": "浙江" });
+    c.ok("t-wang", "create-partner", customer).await;
+    let item = json!({ "id": ITEM, "sku": "CUP-01", "name": "茶杯", "unit": "个", "vatRate": "0.13",
+                       "defaultSupplier": SUPPLIER, "leadTimeDays": 7 });
+    c.ok("t-zhao", "create-item", item).await;
+}
+
+pub const PO: &str = "00000000-0000-0000-0000-0000000000e1";
+pub const RECEIPT: &str = "00000000-0000-0000-0000-0000000000e2";
+
+pub const STOCK: &str = "query($book: String!, $item: String!, $min: Int) {
+    stockLevels(book: $book, item: $item, minPosition: $min) { nodes { onHand reserved available value } } }";
+
+pub fn level(data: &Value) -> &Value {
+    &data["stockLevels"]["nodes"][0]
+}
+
+pub async fn procure(c: &Client) {
+    let po = json!({ "id": PO, "supplier": SUPPLIER, "warehouse": WAREHOUSE, "department": "PUR",
+                     "lines": [{ "item": ITEM, "qty": "10", "unitPrice": "12.00", "vatRate": "0.13" }] });
+    c.ok("t-zhao", "place-purchase-order", po).await;
+    // The buyer may not approve their own order; a second buyer does.
+    let own = c.command_with("t-zhao", "approve-purchase-order", &json!({ "id": PO }), &[]).await;
+    assert_eq!((own.status, own.code()), (422, "po.own_order"), "{}", own.body);
+    c.ok("t-qian", "approve-purchase-order", json!({ "id": PO })).await;
+    let receive =
+        json!({ "order": PO, "receipt": RECEIPT, "lines": [{ "line": 0, "qty": "10" }], "bin": "A-01" });
+    let received = c.ok("t-sun", "receive-goods", receive).await;
+    // The receiving process books the goods into stock a moment later.
+    let data = c
+        .until("t-sun", STOCK, json!({ "book": BOOK, "item": ITEM, "min": received }), |d| {
+            level(d)["onHand"].as_str().is_some_and(|q| q.parse::<Decimal>().unwrap() == Decimal::from(10))
+        })
+        .await;
+    assert_eq!(dec(&level(&data)["value"]), Decimal::new(12000, 2));
 }
