@@ -12,10 +12,13 @@
 //! runs one at a time, so two runs append the same events in the same order. Only the store's recording
 //! time differs (it is part of the hash chain, so the head hash does; [`log_digest`] leaves it out).
 //!
-//! The process managers are the service's twelve (app/src/serve.rs), run here to quiet after each step
-//! of a day by one sequential pump instead of `ProcessRunner` (whose concurrent dispatch would order a
-//! batch's appends by timing); their checkpoints are saved at the end under the same names, in the
-//! same directory, so `erp serve` on the data directory carries on from the log's head.
+//! The process managers are the service's (`command_api::for_each_process_manager!`), run here to
+//! quiet after each step of a day by one sequential pump instead of `ProcessRunner` (whose concurrent
+//! dispatch would order a batch's appends by timing); their checkpoints are saved at the end under the
+//! same names, in the same directory, so `erp serve` on the data directory carries on from the log's
+//! head. Among them, replenishment raises a suggestion when a stock item falls below its safety stock;
+//! the demo's buyer orders by reorder point and lead time instead, so those suggestions stay open, the
+//! list a buyer finds when the service starts.
 //!
 //! A command the business refuses (stock short, a credit limit) is counted by its code and skipped; a
 //! store failure stops the seeding.

@@ -81,7 +81,7 @@ async fn a_seeded_month_closes_with_books_that_balance_and_agree_with_the_stock(
         };
     }
     command_api::for_each_process_manager!(name);
-    assert_eq!(names.len(), 12);
+    assert_eq!(names.len(), 13);
     for name in names {
         assert_eq!(checkpoints.load(name).unwrap(), head, "{name}");
     }

@@ -1,6 +1,6 @@
 //! Black-box tests of the operations' command endpoints of `erp serve` (the service on port 0):
 //! requisitions, budgets, amending and closing purchase orders, freight, returns, transfers,
-//! stocktakes, stock policies, production, opening balances, payroll and bank statements. Each group:
+//! stocktakes, stock policies and replenishment suggestions, production, opening balances, payroll and bank statements. Each group:
 //! the events a command appended and their effect on the read models, a business refusal (422, the
 //! domain's code), a refusal at the edge (400) and a role refused (403), none of which appends anything.
 
@@ -189,7 +189,7 @@ async fn an_order_over_its_department_budget_waits_for_finance_and_an_amended_or
     let budget = json!({ "department": "PUR", "period": "2026-11", "amount": "100.00" });
     let set = accepted(&c, "t-li", "set-department-budget", budget).await;
     assert_eq!(types(&set), ["purchasing.BudgetSet"]);
-    assert_eq!(set.body["stream"], "budget-PUR-2026-11");
+    assert_eq!(set.body["stream"], format!("budget-{BOOK}-PUR-2026-11"), "the book's own PUR");
     refused(
         &c,
         "t-zhao",
@@ -353,6 +353,90 @@ async fn a_stocktake_counts_against_the_books_and_adjusts_stock_once_someone_els
     refused(&c, "t-sun", "set-stock-policy", policy(WAREHOUSE, "-5"), 400, "value.negative").await;
     refused(&c, "t-sun", "set-stock-policy", policy(&id(0xbeef), "5"), 422, "stock.not_opened").await;
     refused(&c, "t-wang", "set-stock-policy", policy(WAREHOUSE, "5"), 403, "auth.forbidden").await;
+    service.stop().await.unwrap();
+}
+
+/// The event types of a stream once it has `count` of them (a process manager writes it a moment
+/// after the command that caused it), as the first book's warehouse clerk reads its history.
+async fn history(c: &Client, stream: &str, count: usize) -> Vec<Value> {
+    const HISTORY: &str = "query($book: String!, $stream: String!) {
+        streamHistory(book: $book, stream: $stream) { nodes { eventType actor } } }";
+    let data = c
+        .until("t-sun", HISTORY, json!({ "book": BOOK, "stream": stream }), |d| {
+            d["streamHistory"]["nodes"].as_array().is_some_and(|n| n.len() >= count)
+        })
+        .await;
+    data["streamHistory"]["nodes"].as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_below_its_safety_level_raises_a_suggestion_that_a_buyer_takes_up_or_dismisses() {
+    let dir = tempfile::tempdir().unwrap();
+    let (service, c) = serve(dir.path()).await;
+    company(&c).await;
+    procure(&c).await;
+    let stream = format!("replenishment-{ITEM}-{WAREHOUSE}");
+    let dismiss = json!({ "item": ITEM, "warehouse": WAREHOUSE, "reason": "清仓款，不再补货" });
+    refused(&c, "t-zhao", "dismiss-replenishment", dismiss.clone(), 422, "replenishment.no_open_suggestion")
+        .await;
+
+    // 10 on hand, safety stock raised to 15: the stock falls below it and the replenishment process
+    // suggests the 5 missing.
+    let policy = |safety: &str| json!({ "item": ITEM, "warehouse": WAREHOUSE, "safetyStock": safety });
+    let raised = accepted(&c, "t-sun", "set-stock-policy", policy("15")).await;
+    assert_eq!(types(&raised), ["inventory.StockPolicyChanged", "inventory.StockFellBelowSafety"]);
+    let suggested = history(&c, &stream, 1).await;
+    assert_eq!(suggested[0]["eventType"], "inventory.ReplenishmentSuggested", "{suggested:?}");
+    assert_eq!(suggested[0]["actor"], "process:replenishment");
+
+    // Taken up by a requisition for the item: not by sales, not without a requisition, not by one
+    // for another item or one never drafted.
+    let requisition = id(0xc01);
+    let take_up = json!({ "item": ITEM, "warehouse": WAREHOUSE, "requisition": requisition });
+    refused(&c, "t-wang", "take-up-replenishment", take_up.clone(), 403, "auth.forbidden").await;
+    let mut unnamed = take_up.clone();
+    unnamed.as_object_mut().unwrap().remove("requisition");
+    refused(&c, "t-zhao", "take-up-replenishment", unnamed, 400, "input.invalid").await;
+    let mut not_a_uuid = take_up.clone();
+    not_a_uuid["item"] = json!("CUP-01");
+    refused(&c, "t-zhao", "take-up-replenishment", not_a_uuid, 400, "input.invalid").await;
+    refused(
+        &c,
+        "t-zhao",
+        "take-up-replenishment",
+        take_up.clone(),
+        422,
+        "replenishment.requisition_mismatch",
+    )
+    .await;
+    accepted(
+        &c,
+        "t-zhao",
+        "draft-requisition",
+        json!({ "id": requisition, "item": ITEM, "qty": "5", "supplier": SUPPLIER }),
+    )
+    .await;
+    let taken = accepted(&c, "t-zhao", "take-up-replenishment", take_up.clone()).await;
+    assert_eq!(types(&taken), ["inventory.ReplenishmentTakenUp"]);
+    assert_eq!(taken.body["stream"], stream);
+    assert_eq!(taken.body["events"][0]["data"]["requisition"], requisition);
+    assert_eq!(taken.body["events"][0]["data"]["by"], "zhao");
+    refused(&c, "t-zhao", "take-up-replenishment", take_up, 422, "replenishment.no_open_suggestion").await;
+
+    // Back above safety (5), then below it again (12): a new suggestion, which the warehouse dismisses.
+    accepted(&c, "t-sun", "set-stock-policy", policy("5")).await;
+    let fell = accepted(&c, "t-sun", "set-stock-policy", policy("12")).await;
+    assert_eq!(types(&fell), ["inventory.StockPolicyChanged", "inventory.StockFellBelowSafety"]);
+    let again = history(&c, &stream, 3).await;
+    assert_eq!(again[2]["eventType"], "inventory.ReplenishmentSuggested", "{again:?}");
+    refused(&c, "t-wang", "dismiss-replenishment", dismiss.clone(), 403, "auth.forbidden").await;
+    let mut no_reason = dismiss.clone();
+    no_reason["reason"] = json!(12);
+    refused(&c, "t-sun", "dismiss-replenishment", no_reason, 400, "input.invalid").await;
+    let dismissed = accepted(&c, "t-sun", "dismiss-replenishment", dismiss.clone()).await;
+    assert_eq!(types(&dismissed), ["inventory.ReplenishmentDismissed"]);
+    assert_eq!(dismissed.body["events"][0]["data"]["reason"], "清仓款，不再补货");
+    refused(&c, "t-sun", "dismiss-replenishment", dismiss, 422, "replenishment.no_open_suggestion").await;
     service.stop().await.unwrap();
 }
 
@@ -582,6 +666,8 @@ async fn the_document_lists_each_operation_with_its_roles_and_its_bounds() {
         ("open-stocktake", "admin, warehouse"),
         ("approve-stocktake", "admin, warehouse, finance"),
         ("set-stock-policy", "admin, warehouse, purchasing"),
+        ("take-up-replenishment", "admin, purchasing, warehouse"),
+        ("dismiss-replenishment", "admin, purchasing, warehouse"),
         ("release-production-order", "admin, warehouse"),
         ("enter-opening-balances", "admin, finance"),
         ("import-bank-statement", "admin, finance"),

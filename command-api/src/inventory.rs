@@ -1,8 +1,9 @@
 //! Stock documents with the facts their rules need, read from the aggregates that own them: transfers
 //! (the masters are usable, each item's stock policy should the receiving warehouse not hold it yet),
 //! stocktakes (each line's book quantity and policy as the count opens, from its stock item, so no
-//! client can say what the books hold) and a stock item's policy (the book's setting for negative
-//! stock kept).
+//! client can say what the books hold), a stock item's policy (the book's setting for negative
+//! stock kept) and a replenishment suggestion taken up by a requisition (the requisition's item read
+//! from it).
 
 use domain::inventory::{
     CostingMethod, StockItem, StockKey, StockPolicy, StockTransfer, Stocktake, StocktakeCommand,
@@ -184,4 +185,18 @@ pub async fn stock_policy_command<S: EventStore>(
         key,
         policy: StockPolicy { costing, safety_stock, allow_negative: settings.allow_negative_stock },
     })
+}
+
+/// Taking up the replenishment suggestion of `key` with `requisition`, with the requisition's item as
+/// its stream says (`None` when no such requisition was drafted), which the suggestion's rule checks.
+pub async fn replenishment_take_up<S: EventStore>(
+    bus: &CommandBus<S>,
+    key: StockKey,
+    requisition: domain::RequisitionId,
+) -> Result<domain::inventory::ReplenishmentCommand, StoreError> {
+    use domain::purchasing::{PurchaseRequisition, RequisitionCommand};
+    let stream = PurchaseRequisition::stream_id(&RequisitionCommand::Approve { id: requisition });
+    let requisition_item =
+        bus.inspect::<PurchaseRequisition, _>(&stream, |r| r.drafted.as_ref().map(|d| d.item)).await?;
+    Ok(domain::inventory::ReplenishmentCommand::TakeUp { key, requisition, requisition_item })
 }

@@ -586,6 +586,7 @@ macro_rules! for_each_process_manager {
         $m!(domain::process::supplier_payment::SupplierPaymentAllocation);
         $m!(domain::process::transfers::Transfers);
         $m!(domain::process::stocktake_posting::StocktakePosting);
+        $m!(domain::process::replenishment::Replenishing);
         $m!(domain::process::price_differences::PriceDifferences);
         $m!(domain::process::production::Production);
         $m!(domain::process::returns::Returns);

@@ -5,7 +5,7 @@
 //!   must exist and be active; a bin named for a receipt must be one of the warehouse's bins.
 //! - Stock check: each line records what of its item is available in the receiving warehouse now.
 //! - Budget check: the order's net amount is committed against its department's budget for the month of
-//!   its business date (`DepartmentBudget`, one stream per department and month, so two orders cannot
+//!   its business date (`DepartmentBudget`, one stream per book, department and month, so two orders cannot
 //!   both take the last of it) before the order is placed; the order is placed over budget, waiting for
 //!   finance, when the commitment did not fit. Amending an order commits its new amount; cancelling its
 //!   remainder cuts the commitment to what was received.
@@ -129,7 +129,9 @@ async fn commit_budget<S: EventStore>(
     order: PurchaseOrderId,
     amount: Decimal,
 ) -> Result<Decimal, BusError<PurchaseOrderRejection>> {
-    let commit = BudgetCommand::Commit { department: department.clone(), period, order, amount };
+    // The department's budget in the order's book: codes are the book's own (ADR 0014).
+    let commit =
+        BudgetCommand::Commit { book: meta.book, department: department.clone(), period, order, amount };
     let done = bus.execute::<DepartmentBudget>(meta, &commit).await.map_err(|e| match e {
         // Priced lines are in cents and below the document limit (`price_lines`), which is all a
         // commitment asks; a refusal here is a bug, reported with the budget's own words.

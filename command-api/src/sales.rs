@@ -91,7 +91,9 @@ pub async fn place_sales_order<S: EventStore>(
     if let SalesOrderCommand::Place { id, channel: Channel::Online { platform, platform_order_id }, .. } =
         command
     {
+        // The claim is the book's: another book may sell the same platform order id (ADR 0014).
         let claim = PlatformOrderCommand::Claim {
+            book: meta.book,
             platform: platform.clone(),
             platform_order_id: platform_order_id.clone(),
             order: *id,

@@ -217,6 +217,23 @@ async fn a_second_placement_of_a_platform_order_answers_with_the_first_order() {
     assert_eq!(count(&store, "sales.PlatformOrderClaimed").await, 1);
 }
 
+#[tokio::test]
+async fn another_book_places_the_same_platform_order_id_as_its_own_and_answers_its_own_second_placement() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open_dir(dir.path()).unwrap();
+    let bus = CommandBus::new(store.clone());
+    masters(&bus).await;
+    let online = || Channel::Online { platform: "taobao".into(), platform_order_id: "123".into() };
+    let first = place_sales_order(&bus, &meta(1), &order(1, online())).await.unwrap();
+    assert!(matches!(first, Placement::Placed(_)));
+    let other_book = |n: u128| CommandMeta { book: BookId(Uuid::from_u128(2)), ..meta(n) };
+    let theirs = place_sales_order(&bus, &other_book(3), &order(3, online())).await.unwrap();
+    assert!(matches!(theirs, Placement::Placed(_)), "{theirs:?}");
+    let again = place_sales_order(&bus, &other_book(4), &order(4, online())).await.unwrap();
+    assert!(matches!(again, Placement::AlreadyPlaced(id) if id == SalesOrderId(Uuid::from_u128(1_003))));
+    assert_eq!(count(&store, "sales.PlatformOrderClaimed").await, 2, "one claim in each book");
+}
+
 async fn ship_one_unit(bus: &CommandBus<EmbeddedStore>, order_n: u128, shipment_n: u128) {
     use domain::process::order_fulfilment::line_reservation;
     use domain::sales::{ShipmentCommand, ShipmentLineInput};

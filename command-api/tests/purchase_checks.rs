@@ -31,8 +31,10 @@ const NOVEMBER: Timestamp = Timestamp(1_794_276_000_000_000);
 /// 2026-10-31T23:30Z: still October in UTC, already 1 November in Shanghai.
 const LAST_OCTOBER_NIGHT: Timestamp = Timestamp(1_793_489_400_000_000);
 
+const BOOK: BookId = BookId(Uuid::from_u128(1));
+
 fn meta(n: u128, actor: &str, roles: &[Role], at: Timestamp) -> CommandMeta {
-    CommandMeta::new(CommandId(Uuid::from_u128(n)), actor, BookId(Uuid::from_u128(1)), at).with_roles(roles)
+    CommandMeta::new(CommandId(Uuid::from_u128(n)), actor, BOOK, at).with_roles(roles)
 }
 
 fn d(s: &str) -> Decimal {
@@ -99,12 +101,18 @@ async fn masters(bus: &CommandBus<EmbeddedStore>) {
 }
 
 async fn set_budget(bus: &CommandBus<EmbeddedStore>, amount: &str) {
-    let set = BudgetCommand::Set { department: department(), period: november(), amount: d(amount) };
+    let set =
+        BudgetCommand::Set { book: BOOK, department: department(), period: november(), amount: d(amount) };
     bus.execute::<DepartmentBudget>(&meta(30, "zhao", &[Role::Finance], NOVEMBER), &set).await.unwrap();
 }
 
 async fn budget(bus: &CommandBus<EmbeddedStore>) -> DepartmentBudget {
-    let any = BudgetCommand::Set { department: department(), period: november(), amount: Decimal::ZERO };
+    let any = BudgetCommand::Set {
+        book: BOOK,
+        department: department(),
+        period: november(),
+        amount: Decimal::ZERO,
+    };
     bus.load(&DepartmentBudget::stream_id(&any)).await.unwrap()
 }
 
@@ -202,6 +210,38 @@ async fn of_two_orders_racing_for_the_last_of_the_budget_exactly_one_fits_and_th
             if waiting { PurchaseOrderStatus::AwaitingBudget } else { PurchaseOrderStatus::Placed };
         assert_eq!(order.status, expected);
     }
+}
+
+#[tokio::test]
+async fn another_book_s_department_of_the_same_code_commits_against_its_own_budget() {
+    let (bus, _dir) = open_store();
+    masters(&bus).await;
+    set_budget(&bus, "1000").await;
+    let buyer = meta(80, "li", &[Role::Purchasing], NOVEMBER);
+    let done = place_purchase_order(&bus, &buyer, &draft(10, &[(0, 24, "25")]), &BookSettings::default())
+        .await
+        .unwrap();
+    assert!(!placed(&done.events).over_budget, "600 of the first book's 1,000");
+    // The other book has a 采购部 too, with no budget set: its order is unbudgeted, and the first
+    // book's budget is left as it was.
+    let other_book = BookId(Uuid::from_u128(2));
+    let other_buyer = CommandMeta { book: other_book, ..meta(81, "chen", &[Role::Purchasing], NOVEMBER) };
+    let done =
+        place_purchase_order(&bus, &other_buyer, &draft(11, &[(0, 40, "25")]), &BookSettings::default())
+            .await
+            .unwrap();
+    assert!(!placed(&done.events).over_budget, "1,000 in a month the other book did not budget");
+    assert_eq!(budget(&bus).await.remaining(), Some(d("400")));
+    let theirs = BudgetCommand::Set {
+        book: other_book,
+        department: department(),
+        period: november(),
+        amount: Decimal::ZERO,
+    };
+    let stream = DepartmentBudget::stream_id(&theirs);
+    assert_eq!(stream, format!("budget-{}-采购部-2026-11", other_book.0));
+    let theirs: DepartmentBudget = bus.load(&stream).await.unwrap();
+    assert_eq!((theirs.amount, theirs.committed), (None, d("1000")));
 }
 
 #[tokio::test]

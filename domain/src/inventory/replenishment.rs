@@ -2,6 +2,9 @@
 //! below its safety stock, a suggestion is raised for the buyer, one at a time per stock item, until it
 //! is taken up (a requisition) or dismissed.
 //!
+//! The stream is named after the stock item's ids (UUIDs, never a business key), so it needs no book
+//! of its own (ADR 0014): the bus keeps it in the book of its first event.
+//!
 //! The suggested quantity brings available stock back to the safety level; the buyer rounds it to the
 //! item's reorder quantity and supplier when turning it into a requisition. Suggestions from sales
 //! history and stock in transit (智能补货) build on this with the read models.
@@ -12,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::stock::StockKey;
 use crate::aggregate::Aggregate;
 use crate::command::{CommandMeta, Rejection};
-use crate::ids::RequisitionId;
+use crate::ids::{ItemId, RequisitionId};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ReplenishmentCommand {
@@ -22,10 +25,12 @@ pub enum ReplenishmentCommand {
         available: Decimal,
         safety_stock: Decimal,
     },
-    /// The buyer raised a requisition for it.
+    /// The buyer raised a requisition for it. `requisition_item` is that requisition's item as the
+    /// service read it (`None`: no such requisition), a fact the rule checks.
     TakeUp {
         key: StockKey,
         requisition: RequisitionId,
+        requisition_item: Option<ItemId>,
     },
     Dismiss {
         key: StockKey,
@@ -76,12 +81,15 @@ crate::domain_events! {
 pub enum ReplenishmentRejection {
     #[error("there is no open suggestion for this stock item")]
     NoOpenSuggestion,
+    #[error("a suggestion is taken up by a requisition for its item, drafted before")]
+    RequisitionMismatch,
 }
 
 impl Rejection for ReplenishmentRejection {
     fn code(&self) -> &'static str {
         match self {
             ReplenishmentRejection::NoOpenSuggestion => "replenishment.no_open_suggestion",
+            ReplenishmentRejection::RequisitionMismatch => "replenishment.requisition_mismatch",
         }
     }
 }
@@ -92,14 +100,20 @@ pub struct Replenishment {
     pub suggestions: u32,
 }
 
+impl Replenishment {
+    /// The stream of the suggestions for the stock item `key`: the one place its name is made.
+    pub fn stream(key: StockKey) -> String {
+        format!("replenishment-{}-{}", key.item, key.warehouse)
+    }
+}
+
 impl Aggregate for Replenishment {
     type Command = ReplenishmentCommand;
     type Event = ReplenishmentEvent;
     type Rejection = ReplenishmentRejection;
 
     fn stream_id(command: &ReplenishmentCommand) -> String {
-        let key = command.key();
-        format!("replenishment-{}-{}", key.item, key.warehouse)
+        Replenishment::stream(*command.key())
     }
 
     fn evolve(&mut self, event: &ReplenishmentEvent) {
@@ -130,9 +144,12 @@ impl Aggregate for Replenishment {
                     suggested_qty: safety_stock - available,
                 })])
             }
-            ReplenishmentCommand::TakeUp { requisition, .. } => {
+            ReplenishmentCommand::TakeUp { key, requisition, requisition_item } => {
                 if self.open.is_none() {
                     return Err(ReplenishmentRejection::NoOpenSuggestion);
+                }
+                if *requisition_item != Some(key.item) {
+                    return Err(ReplenishmentRejection::RequisitionMismatch);
                 }
                 Ok(vec![ReplenishmentEvent::TakenUp(ReplenishmentTakenUp {
                     requisition: *requisition,
@@ -155,7 +172,7 @@ impl Aggregate for Replenishment {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{ItemId, WarehouseId};
+    use crate::ids::WarehouseId;
     use crate::testing::{self, given};
     use uuid::Uuid;
 
@@ -182,8 +199,11 @@ mod tests {
             open.when(&testing::meta("p"), &suggest(3)).events().is_empty(),
             "one open suggestion at a time"
         );
-        let take_up =
-            ReplenishmentCommand::TakeUp { key: key(), requisition: RequisitionId(Uuid::from_u128(9)) };
+        let take_up = ReplenishmentCommand::TakeUp {
+            key: key(),
+            requisition: RequisitionId(Uuid::from_u128(9)),
+            requisition_item: Some(key().item),
+        };
         let taken = testing::given_by::<Replenishment>("p", &[suggest(5), take_up.clone()]);
         assert_eq!(
             taken.when(&testing::meta("p"), &suggest(3)).events().len(),
@@ -191,6 +211,24 @@ mod tests {
             "a new dip after the take-up suggests again"
         );
         taken.when(&testing::meta("li"), &take_up).rejected("replenishment.no_open_suggestion");
+    }
+
+    #[test]
+    fn a_suggestion_is_taken_up_only_by_a_requisition_for_its_item() {
+        let open = testing::given_by::<Replenishment>("p", &[suggest(5)]);
+        let by = |item: Option<ItemId>| ReplenishmentCommand::TakeUp {
+            key: key(),
+            requisition: RequisitionId(Uuid::from_u128(9)),
+            requisition_item: item,
+        };
+        open.when(&testing::meta("li"), &by(None)).rejected("replenishment.requisition_mismatch");
+        open.when(&testing::meta("li"), &by(Some(ItemId(Uuid::from_u128(7)))))
+            .rejected("replenishment.requisition_mismatch");
+        let taken = open.when(&testing::meta("li"), &by(Some(key().item)));
+        assert!(
+            matches!(taken.events(), [ReplenishmentEvent::TakenUp(t)] if t.by == "li" && t.requisition.0 == Uuid::from_u128(9))
+        );
+        assert!(taken.after.open.is_none());
     }
 
     #[test]

@@ -8,6 +8,10 @@
 //! both spend the last of the budget. An order's commitment is set again when the order is amended or its
 //! remainder cancelled (its amount is then what is still to come plus what came).
 //!
+//! Department codes are chosen by each book (company), so two books sharing a log may both have a
+//! `PUR`: the budget's stream carries the book (ADR 0014), which travels in the command; the stored
+//! events are unchanged (their envelope names the book).
+//!
 //! A month without a budget set is unbudgeted: orders commit against it (so spending shows) but are never
 //! over budget. Setting a budget needs the finance role.
 
@@ -18,25 +22,31 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregate::Aggregate;
 use crate::command::{CommandMeta, Rejection, Role};
-use crate::ids::PurchaseOrderId;
+use crate::ids::{BookId, PurchaseOrderId};
 use crate::time::Period;
 use crate::values::{Code, DOCUMENT_AMOUNT_MAX};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum BudgetCommand {
-    /// Finance sets (or changes) the month's budget.
-    Set { department: Code, period: Period, amount: Decimal },
+    /// Finance sets (or changes) the month's budget. `book` (the command's `CommandMeta::book`) names
+    /// the stream only.
+    Set { book: BookId, department: Code, period: Period, amount: Decimal },
     /// A purchase order's commitment becomes `amount` (net of VAT): placed, amended, or cut back.
-    Commit { department: Code, period: Period, order: PurchaseOrderId, amount: Decimal },
+    Commit { book: BookId, department: Code, period: Period, order: PurchaseOrderId, amount: Decimal },
 }
 
 impl BudgetCommand {
-    fn key(&self) -> (&Code, Period) {
+    fn key(&self) -> (BookId, &Code, Period) {
         match self {
-            BudgetCommand::Set { department, period, .. }
-            | BudgetCommand::Commit { department, period, .. } => (department, *period),
+            BudgetCommand::Set { book, department, period, .. }
+            | BudgetCommand::Commit { book, department, period, .. } => (*book, department, *period),
         }
     }
+}
+
+/// The stream of a department's budget for a month in `book`: the one place its name is made.
+pub fn budget_stream(book: BookId, department: &Code, period: Period) -> String {
+    format!("budget-{}-{}-{period}", book.0, department.as_str())
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,8 +123,8 @@ impl Aggregate for DepartmentBudget {
     type Rejection = BudgetRejection;
 
     fn stream_id(command: &BudgetCommand) -> String {
-        let (department, period) = command.key();
-        format!("budget-{}-{period}", department.as_str())
+        let (book, department, period) = command.key();
+        budget_stream(book, department, period)
     }
 
     fn evolve(&mut self, event: &BudgetEvent) {
@@ -138,7 +148,7 @@ impl Aggregate for DepartmentBudget {
         meta: &CommandMeta,
     ) -> Result<Vec<BudgetEvent>, BudgetRejection> {
         match command {
-            BudgetCommand::Set { department, period, amount } => {
+            BudgetCommand::Set { department, period, amount, .. } => {
                 if !meta.has_role(Role::Finance) {
                     return Err(BudgetRejection::NotAllowed);
                 }
@@ -155,7 +165,7 @@ impl Aggregate for DepartmentBudget {
                     by: meta.actor.clone(),
                 })])
             }
-            BudgetCommand::Commit { department, period, order, amount } => {
+            BudgetCommand::Commit { department, period, order, amount, .. } => {
                 if !valid_amount(*amount) {
                     return Err(BudgetRejection::InvalidAmount);
                 }
@@ -193,16 +203,21 @@ mod tests {
         Code::new("department", "采购部").unwrap()
     }
 
+    fn book(n: u128) -> BookId {
+        BookId(Uuid::from_u128(n))
+    }
+
     fn period() -> Period {
         Period::new(2026, 11).unwrap()
     }
 
     fn set(amount: &str) -> BudgetCommand {
-        BudgetCommand::Set { department: dept(), period: period(), amount: d(amount) }
+        BudgetCommand::Set { book: book(1), department: dept(), period: period(), amount: d(amount) }
     }
 
     fn commit(order: u128, amount: &str) -> BudgetCommand {
         BudgetCommand::Commit {
+            book: book(1),
             department: dept(),
             period: period(),
             order: PurchaseOrderId(Uuid::from_u128(order)),
@@ -281,7 +296,20 @@ mod tests {
     }
 
     #[test]
-    fn each_department_and_month_is_its_own_stream() {
-        assert_eq!(DepartmentBudget::stream_id(&set("1")), "budget-采购部-2026-11");
+    fn each_book_department_and_month_is_its_own_stream() {
+        assert_eq!(
+            DepartmentBudget::stream_id(&set("1")),
+            "budget-00000000-0000-0000-0000-000000000001-采购部-2026-11"
+        );
+        let other_book =
+            BudgetCommand::Set { book: book(2), department: dept(), period: period(), amount: d("1") };
+        assert_ne!(DepartmentBudget::stream_id(&other_book), DepartmentBudget::stream_id(&set("1")));
+        let next_month = BudgetCommand::Set {
+            book: book(1),
+            department: dept(),
+            period: Period::new(2026, 12).unwrap(),
+            amount: d("1"),
+        };
+        assert_ne!(DepartmentBudget::stream_id(&next_month), DepartmentBudget::stream_id(&set("1")));
     }
 }

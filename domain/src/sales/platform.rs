@@ -1,15 +1,27 @@
 //! A platform order id (Taobao, Pinduoduo, Douyin, WeChat mall ...) names one sales order forever: the
 //! first placement claims it, a second placement with the same id is answered with the first order.
+//!
+//! Platform order ids are unique on their platform, not across the books (companies) that share a log:
+//! two shops may both sell Taobao order "123". The claim's stream therefore carries the book
+//! (ADR 0014), which travels in the command; the stored event is unchanged (its envelope names the
+//! book).
 
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::Aggregate;
 use crate::command::{CommandMeta, Rejection};
-use crate::ids::SalesOrderId;
+use crate::ids::{BookId, SalesOrderId};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PlatformOrderCommand {
-    Claim { platform: String, platform_order_id: String, order: SalesOrderId },
+    /// `book` is the book the order is placed in (the command's `CommandMeta::book`): it names the
+    /// claim's stream only.
+    Claim { book: BookId, platform: String, platform_order_id: String, order: SalesOrderId },
+}
+
+/// The stream of a platform order's claim in `book`: the one place its name is made.
+pub fn platform_order_stream(book: BookId, platform: &str, platform_order_id: &str) -> String {
+    format!("platform-order-{}-{platform}-{platform_order_id}", book.0)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,8 +67,8 @@ impl Aggregate for PlatformOrder {
     type Rejection = PlatformOrderRejection;
 
     fn stream_id(command: &PlatformOrderCommand) -> String {
-        let PlatformOrderCommand::Claim { platform, platform_order_id, .. } = command;
-        format!("platform-order-{platform}-{platform_order_id}")
+        let PlatformOrderCommand::Claim { book, platform, platform_order_id, .. } = command;
+        platform_order_stream(*book, platform, platform_order_id)
     }
 
     fn evolve(&mut self, event: &PlatformOrderEvent) {
@@ -69,7 +81,7 @@ impl Aggregate for PlatformOrder {
         command: &PlatformOrderCommand,
         _meta: &CommandMeta,
     ) -> Result<Vec<PlatformOrderEvent>, PlatformOrderRejection> {
-        let PlatformOrderCommand::Claim { platform, platform_order_id, order } = command;
+        let PlatformOrderCommand::Claim { platform, platform_order_id, order, .. } = command;
         let valid =
             |s: &str| !s.trim().is_empty() && s.chars().count() <= 64 && !s.chars().any(char::is_control);
         if !valid(platform) || !valid(platform_order_id) {

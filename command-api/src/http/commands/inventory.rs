@@ -1,11 +1,12 @@
-//! Stock: transfers between warehouses, stocktakes, and a stock item's policy (its safety stock, below
-//! which it is reported for replenishment).
+//! Stock: transfers between warehouses, stocktakes, a stock item's policy (its safety stock, below
+//! which it is reported for replenishment), and the replenishment suggestions that raises, taken up
+//! or dismissed.
 
 use domain::inventory::{
-    LossTreatment, StockItem, StockKey, StockTransfer, Stocktake, StocktakeCommand, StocktakeLoss,
-    TransferCommand,
+    LossTreatment, Replenishment, ReplenishmentCommand, StockItem, StockKey, StockTransfer, Stocktake,
+    StocktakeCommand, StocktakeLoss, TransferCommand,
 };
-use domain::{StocktakeId, TransferId};
+use domain::{RequisitionId, StocktakeId, TransferId};
 
 use super::*;
 use crate::inventory::TransferDraft;
@@ -294,5 +295,55 @@ impl HttpCommand for SetStockPolicy {
             .await
             .map_err(|e| Problem::from_store(&e))?;
         run::<StockItem, S>(Self::NAME, &ctx, change).await
+    }
+}
+
+/// A replenishment suggestion (补货建议) taken up: the buyer drafted a requisition for the item, and
+/// the suggestion closes with it. The requisition must name the suggestion's item.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TakeUpReplenishment {
+    #[schemars(with = "Uuid")]
+    pub item: ItemId,
+    #[schemars(with = "Uuid")]
+    pub warehouse: WarehouseId,
+    #[schemars(with = "Uuid")]
+    pub requisition: RequisitionId,
+}
+
+impl HttpCommand for TakeUpReplenishment {
+    const NAME: &'static str = "take-up-replenishment";
+    const SUMMARY: &'static str = "Takes up a stock item's open replenishment suggestion with a requisition.";
+    const ROLES: &'static [Role] = &[Role::Purchasing, Role::Warehouse];
+    const IF_MATCH: bool = true;
+    async fn execute<S: EventStore>(self, ctx: Ctx<S>) -> Result<Accepted, Problem> {
+        let key = StockKey { item: self.item, warehouse: self.warehouse };
+        let take_up = crate::inventory::replenishment_take_up(&ctx.bus, key, self.requisition)
+            .await
+            .map_err(|e| Problem::from_store(&e))?;
+        run::<Replenishment, S>(Self::NAME, &ctx, take_up).await
+    }
+}
+
+/// A replenishment suggestion dismissed (not needed: a seasonal item, a discontinued one), saying why.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DismissReplenishment {
+    #[schemars(with = "Uuid")]
+    pub item: ItemId,
+    #[schemars(with = "Uuid")]
+    pub warehouse: WarehouseId,
+    pub reason: String,
+}
+
+impl HttpCommand for DismissReplenishment {
+    const NAME: &'static str = "dismiss-replenishment";
+    const SUMMARY: &'static str = "Dismisses a stock item's open replenishment suggestion.";
+    const ROLES: &'static [Role] = &[Role::Purchasing, Role::Warehouse];
+    const IF_MATCH: bool = true;
+    async fn execute<S: EventStore>(self, ctx: Ctx<S>) -> Result<Accepted, Problem> {
+        let key = StockKey { item: self.item, warehouse: self.warehouse };
+        let dismiss = ReplenishmentCommand::Dismiss { key, reason: self.reason };
+        run::<Replenishment, S>(Self::NAME, &ctx, dismiss).await
     }
 }

@@ -52,10 +52,11 @@ pub use sales::*;
 /// author): a month `YYYY-MM` and a date `YYYY-MM-DD`, from 1970, real days only.
 pub const MONTH_PATTERN: &str = r"^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])$";
 pub const DATE_PATTERN: &str = r"^((19[7-9][0-9]|[2-9][0-9]{3})-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)|(19(7[26]|8[048]|9[26])|[2-9][0-9](0[48]|[2468][048]|[13579][26])|([2468][048]|[3579][26])00)-02-29)$";
-/// A department's code (its budget's stream is named after it): letters, digits, `_`, `-` and `.`.
+/// A department's code (its budget's stream, in the caller's book, is named after it): letters, digits,
+/// `_`, `-` and `.`.
 pub const DEPARTMENT_PATTERN: &str = r"^[A-Za-z0-9_.-]{1,32}$";
 /// An online platform's name: a lower-case slug (taobao, douyin, pinduoduo, wechat), so the claim's
-/// stream id `platform-order-{platform}-{id}` cannot be read two ways.
+/// stream id `platform-order-{book}-{platform}-{id}` cannot be read two ways.
 pub const PLATFORM_PATTERN: &str = r"^[a-z0-9_]{1,32}$";
 /// A platform's order id: letters, digits, `_` and `-`, 1 to 64.
 pub const PLATFORM_ORDER_PATTERN: &str = r"^[A-Za-z0-9_-]{1,64}$";
@@ -378,6 +379,8 @@ macro_rules! for_each_command {
         $m!(ApproveStocktake);
         $m!(RejectStocktake);
         $m!(SetStockPolicy);
+        $m!(TakeUpReplenishment);
+        $m!(DismissReplenishment);
         $m!(ReleaseProductionOrder);
         $m!(CompleteProductionOrder);
         $m!(EnterOpeningBalances);

@@ -380,6 +380,7 @@ impl HttpCommand for SetDepartmentBudget {
         let department = Code::new("department", &self.department)
             .map_err(|e| Problem::bad_request(e.code(), format!("department: {e}")))?;
         let set = BudgetCommand::Set {
+            book: ctx.meta.book,
             department,
             period: period("period", &self.period)?,
             amount: money("amount", self.amount)?,

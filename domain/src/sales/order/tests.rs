@@ -4,6 +4,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use super::*;
+use crate::ids::BookId;
 use crate::sales::platform::{PlatformOrder, PlatformOrderCommand};
 
 fn meta(actor: &str) -> CommandMeta {
@@ -176,6 +177,7 @@ fn confirm_cancel_and_close_follow_the_life_cycle() {
 #[test]
 fn a_platform_order_id_names_one_sales_order_forever() {
     let claim = |order: u128| PlatformOrderCommand::Claim {
+        book: BookId(Uuid::from_u128(1)),
         platform: "taobao".into(),
         platform_order_id: "TB-20261123-0001".into(),
         order: SalesOrderId(Uuid::from_u128(order)),
@@ -194,6 +196,7 @@ fn a_platform_order_id_names_one_sales_order_forever() {
         crate::sales::platform::PlatformOrderRejection::AlreadyPlaced(SalesOrderId(Uuid::from_u128(1)))
     );
     let blank = PlatformOrderCommand::Claim {
+        book: BookId(Uuid::from_u128(1)),
         platform: " ".into(),
         platform_order_id: "x".into(),
         order: SalesOrderId(Uuid::from_u128(3)),
@@ -201,6 +204,25 @@ fn a_platform_order_id_names_one_sales_order_forever() {
     assert_eq!(
         PlatformOrder::default().decide(&blank, &meta("shop")).unwrap_err().code(),
         "sales.invalid_platform_order"
+    );
+}
+
+#[test]
+fn the_same_platform_order_id_in_two_books_is_two_claims_each_on_its_book_s_stream() {
+    let claim = |book: u128| PlatformOrderCommand::Claim {
+        book: BookId(Uuid::from_u128(book)),
+        platform: "taobao".into(),
+        platform_order_id: "123".into(),
+        order: SalesOrderId(Uuid::from_u128(book)),
+    };
+    assert_eq!(
+        PlatformOrder::stream_id(&claim(1)),
+        "platform-order-00000000-0000-0000-0000-000000000001-taobao-123"
+    );
+    assert_ne!(PlatformOrder::stream_id(&claim(1)), PlatformOrder::stream_id(&claim(2)));
+    assert_eq!(
+        PlatformOrder::stream_id(&claim(2)),
+        crate::sales::platform::platform_order_stream(BookId(Uuid::from_u128(2)), "taobao", "123")
     );
 }
 
