@@ -73,8 +73,9 @@ pub fn run(workload: BenchWorkload) -> anyhow::Result<ExitCode> {
             })?;
             report(&common, &[result]);
         }
-        BenchWorkload::Projections { common, data_dir } => {
-            let result = median_of(common.runs, || crate::bench_read::projections(&data_dir))?;
+        BenchWorkload::Projections { common, data_dir, one_thread_only } => {
+            let result =
+                median_of(common.runs, || crate::bench_read::projections(&data_dir, !one_thread_only))?;
             report(&common, &[result]);
         }
         BenchWorkload::ColdStart { common, data_dir, behind } => {

@@ -244,6 +244,9 @@ pub enum BenchWorkload {
         /// The data directory of the log (`order-to-cash --keep DIR`'s `DIR/log`).
         #[arg(long)]
         data_dir: PathBuf,
+        /// Measure only the one-thread fold, not the rebuild through the runtime after it.
+        #[arg(long)]
+        one_thread_only: bool,
     },
     /// W5: from opening the store to every read model caught up with the log's head, with snapshots
     /// taken beforehand at `--behind` events before the head (the tail a restart replays).

@@ -14,6 +14,7 @@ use domain::sales::{CustomerReceiptEvent, SalesInvoiceEvent, SalesOrderEvent, Sh
 use domain::{PartnerId, Timestamp};
 use rust_decimal::Decimal;
 
+use crate::arena::Rows;
 use crate::fact::Fact;
 use serde::{Deserialize, Serialize};
 
@@ -146,7 +147,10 @@ pub type ListKey = (Timestamp, Uuid, DocumentKind);
 /// walk down an index, never a sort of every document: by kind, and by partner.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Documents {
-    documents: HashMap<(DocumentKind, Uuid), Document>,
+    /// Every document once, in the order opened; `rows` finds one by kind and id. Millions of them
+    /// live here, so the map holds row numbers, not documents (ADR 0012).
+    documents: Rows<Document>,
+    rows: HashMap<(DocumentKind, Uuid), u32>,
     by_kind: BTreeMap<DocumentKind, BTreeSet<ListKey>>,
     by_partner: HashMap<PartnerId, BTreeSet<ListKey>>,
     /// For purchase orders: quantity ordered and received so far (the received status comes of it).
@@ -164,8 +168,8 @@ impl Documents {
         amount: Decimal,
         at: Timestamp,
     ) -> Option<&mut Document> {
-        if let std::collections::hash_map::Entry::Vacant(vacant) = self.documents.entry((kind, id)) {
-            vacant.insert(Document {
+        if let std::collections::hash_map::Entry::Vacant(vacant) = self.rows.entry((kind, id)) {
+            vacant.insert(self.documents.push(Document {
                 kind,
                 id,
                 partner,
@@ -174,17 +178,22 @@ impl Documents {
                 created: at,
                 updated: at,
                 reference: None,
-            });
+            }));
             self.by_kind.entry(kind).or_default().insert((at, id, kind));
             if let Some(partner) = partner {
                 self.by_partner.entry(partner).or_default().insert((at, id, kind));
             }
         }
-        self.documents.get_mut(&(kind, id))
+        self.document_mut(kind, id)
+    }
+
+    fn document_mut(&mut self, kind: DocumentKind, id: Uuid) -> Option<&mut Document> {
+        let row = *self.rows.get(&(kind, id))?;
+        self.documents.get_mut(row)
     }
 
     fn set(&mut self, kind: DocumentKind, id: Option<Uuid>, status: Status, at: Timestamp) {
-        if let Some(document) = id.and_then(|id| self.documents.get_mut(&(kind, id))) {
+        if let Some(document) = id.and_then(|id| self.document_mut(kind, id)) {
             document.status = status;
             document.updated = at;
         }
@@ -257,7 +266,7 @@ impl Documents {
                     }
                     PurchaseOrderEvent::Amended(e) => {
                         if let Some(id) = id {
-                            if let Some(d) = self.documents.get_mut(&(K::PurchaseOrder, id)) {
+                            if let Some(d) = self.document_mut(K::PurchaseOrder, id) {
                                 d.amount = e.amount_net;
                             }
                             self.quantities.entry(id).or_default().0 = e.lines.iter().map(|l| l.qty).sum();
@@ -330,7 +339,7 @@ impl Documents {
 
     /// One document.
     pub fn get(&self, kind: DocumentKind, id: Uuid) -> Option<&Document> {
-        self.documents.get(&(kind, id))
+        self.documents.get(*self.rows.get(&(kind, id))?)
     }
 
     /// The documents `filter` admits, newest first (by creation, then id), after the place `after`
@@ -366,7 +375,7 @@ impl Documents {
             if filter.from.is_some_and(|from| key.0 < from) {
                 break;
             }
-            let Some(document) = self.documents.get(&(key.2, key.1)) else { continue };
+            let Some(document) = self.get(key.2, key.1) else { continue };
             if filter.kind.is_none_or(|k| document.kind == k)
                 && filter.status.is_none_or(|s| document.status == s)
                 && filter.partner.is_none_or(|p| document.partner == Some(p))
@@ -400,7 +409,7 @@ impl<'a> Iterator for Merged<'a> {
 
 impl crate::runtime::ReadModel for Documents {
     const NAME: &'static str = "documents";
-    const VERSION: u32 = 2;
+    const VERSION: u32 = 3;
 
     fn apply(&mut self, event: &infra::RecordedEvent, fact: &Fact) {
         Documents::apply(self, fact, event.stream_id.as_str(), event.metadata.occurred_at);

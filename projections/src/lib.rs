@@ -4,6 +4,7 @@
 //! (`apply(&mut self, &event)`) with no I/O. The runtime (`runtime.rs`) is the one place that reads the
 //! log and writes snapshots.
 
+pub mod arena;
 pub mod audit;
 pub mod dashboard;
 pub mod documents;

@@ -31,7 +31,7 @@ pub struct EventRef<'a> {
 
 /// Reuses one `Arc<str>` per distinct event type name within a read.
 #[derive(Default)]
-struct TypeNames(HashMap<Box<str>, Arc<str>>);
+struct TypeNames(HashMap<Box<str>, Arc<str>, foldhash::fast::RandomState>);
 
 impl TypeNames {
     fn get(&mut self, name: &str) -> Arc<str> {
@@ -77,13 +77,88 @@ fn to_recorded(
     }
 }
 
+/// Where a read puts its events: over the events already in the vector first (overwritten in place,
+/// so their payload and actor buffers are reused), then as new ones; [`Slots::finish`] drops the
+/// leftovers. A reader that hands the same vector back page after page allocates almost nothing.
+struct Slots<'o> {
+    out: &'o mut Vec<RecordedEvent>,
+    filled: usize,
+}
+
+impl<'o> Slots<'o> {
+    /// Over `out`'s events, from the first.
+    fn new(out: &'o mut Vec<RecordedEvent>) -> Self {
+        Slots { out, filled: 0 }
+    }
+
+    /// After `out`'s events, keeping them.
+    fn appending(out: &'o mut Vec<RecordedEvent>) -> Self {
+        Slots { filled: out.len(), out }
+    }
+
+    fn len(&self) -> usize {
+        self.filled
+    }
+
+    #[allow(clippy::too_many_arguments)] // The parts of one event, as `to_recorded` takes them.
+    fn put(
+        &mut self,
+        position: u64,
+        stream: &StreamId,
+        version: u64,
+        recorded_at: i64,
+        prev_hash: ChainHash,
+        record: &EventRecord<'_>,
+        types: &mut TypeNames,
+    ) {
+        match self.out.get_mut(self.filled) {
+            Some(slot) => {
+                slot.position = position;
+                if slot.stream_id.as_str() != stream.as_str() {
+                    slot.stream_id = stream.clone();
+                }
+                slot.stream_version = version;
+                slot.event_id = EventId(Uuid::from_bytes(record.event_id));
+                if slot.event_type.name() != record.event_type
+                    || slot.event_type.version() != record.event_version
+                {
+                    slot.event_type =
+                        EventType::from_parts(types.get(record.event_type), record.event_version);
+                }
+                let m = &mut slot.metadata;
+                m.book = BookId(Uuid::from_bytes(record.metadata.book));
+                if m.actor != record.metadata.actor {
+                    m.actor.clear();
+                    m.actor.push_str(record.metadata.actor);
+                }
+                m.command_id = CommandId(Uuid::from_bytes(record.metadata.command_id));
+                m.correlation_id = Uuid::from_bytes(record.metadata.correlation_id);
+                m.causation_id = Uuid::from_bytes(record.metadata.causation_id);
+                m.occurred_at = Timestamp(record.metadata.occurred_at);
+                slot.recorded_at = Timestamp(recorded_at);
+                slot.payload.clear();
+                slot.payload.extend_from_slice(record.payload);
+                slot.prev_hash = prev_hash;
+            }
+            None => {
+                self.out.push(to_recorded(position, stream, version, recorded_at, prev_hash, record, types))
+            }
+        }
+        self.filled += 1;
+    }
+
+    fn finish(self) {
+        self.out.truncate(self.filled);
+    }
+}
+
 /// Adds the events of one commit with positions `>= from_position` to `out`, stopping when it holds
 /// `max_count`; answers whether it is full, or why a record could not be read.
 fn push_events(
     view: &CommitView<'_>,
     from_position: u64,
     max_count: usize,
-    out: &mut Vec<RecordedEvent>,
+    out: &mut Slots<'_>,
     types: &mut TypeNames,
 ) -> Result<bool, String> {
     let header = &view.header;
@@ -102,7 +177,7 @@ fn push_events(
             continue;
         }
         let version = header.first_version + i as u64;
-        out.push(to_recorded(position, &stream, version, header.recorded_at, prev, &record, types));
+        out.put(position, &stream, version, header.recorded_at, prev, &record, types);
     }
     Ok(out.len() >= max_count)
 }
@@ -114,7 +189,7 @@ fn decode_frames(
     frames: &[u8],
     from_position: u64,
     max_count: usize,
-    out: &mut Vec<RecordedEvent>,
+    out: &mut Slots<'_>,
     types: &mut TypeNames,
 ) -> Result<(), (usize, String)> {
     let mut offset = 0usize;
@@ -210,26 +285,41 @@ impl Shared {
 
     /// Events with positions `>= from_position`, at most `max_count`.
     pub fn read_all(&self, from_position: u64, max_count: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        let mut out = Vec::new();
+        self.read_all_into(from_position, max_count, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Shared::read_all`] into `out`, replacing what it holds and reusing its events' buffers.
+    pub fn read_all_into(
+        &self,
+        from_position: u64,
+        max_count: usize,
+        out: &mut Vec<RecordedEvent>,
+    ) -> Result<(), StoreError> {
         if max_count > limits::READ_BATCH_MAX {
             return Err(StoreError::ReadTooLarge { requested: max_count, max: limits::READ_BATCH_MAX });
         }
         let from_position = from_position.max(1);
-        let mut out = Vec::with_capacity(max_count.min(4096));
+        let mut slots = Slots::new(out);
         if max_count == 0 {
-            return Ok(out);
+            slots.finish();
+            return Ok(());
         }
+        slots.out.reserve(max_count.min(4096).saturating_sub(slots.out.len()));
         let mut types = TypeNames::default();
         // Size the read buffer for what is there to read, not for what may be asked: a subscriber asking
         // for 1,024 events when 3 exist should not allocate and zero half a megabyte.
         let head = self.index.read().expect("index lock").head_position();
         let there = (head.saturating_sub(from_position) + 1).min(max_count as u64) as usize;
         let chunk = there.saturating_mul(512).clamp(4 * 1024, segments::SCAN_CHUNK_BYTES);
-        self.walk_commits(from_position, chunk, |view, segment, offset| {
-            let full = push_events(view, from_position, max_count, &mut out, &mut types)
+        let walked = self.walk_commits(from_position, chunk, |view, segment, offset| {
+            let full = push_events(view, from_position, max_count, &mut slots, &mut types)
                 .map_err(|r| corrupt(segment, offset, r))?;
             Ok(!full)
-        })?;
-        Ok(out)
+        });
+        slots.finish();
+        walked
     }
 
     /// Events with positions `>= from_position`, at most `max_count`, decoded from the frames kept in
@@ -259,7 +349,8 @@ impl Shared {
             if let Some(decoded) = &piece.decoded {
                 let events = decoded.get_or_init(|| {
                     let mut all = Vec::with_capacity((piece.end_position - piece.first_position) as usize);
-                    decode_frames(&piece.frames, 0, usize::MAX, &mut all, &mut types).map(|()| Arc::from(all))
+                    decode_frames(&piece.frames, 0, usize::MAX, &mut Slots::appending(&mut all), &mut types)
+                        .map(|()| Arc::from(all))
                 });
                 match events {
                     Ok(events) => {
@@ -272,9 +363,13 @@ impl Shared {
                 }
                 continue;
             }
-            if let Err((offset, reason)) =
-                decode_frames(&piece.frames, from_position, max_count, &mut out, &mut types)
-            {
+            if let Err((offset, reason)) = decode_frames(
+                &piece.frames,
+                from_position,
+                max_count,
+                &mut Slots::appending(&mut out),
+                &mut types,
+            ) {
                 return Some(Err(in_memory(offset, reason)));
             }
         }
