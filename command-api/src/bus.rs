@@ -301,15 +301,34 @@ impl<S: EventStore> CommandBus<S> {
         &self,
         commands: &[(&CommandMeta, &A::Command)],
     ) -> Result<Vec<Result<Executed<A::Event>, A::Rejection>>, BusError<A::Rejection>> {
+        self.execute_batch::<A>(commands, false).await
+    }
+
+    /// [`CommandBus::execute_all`], all or none: the first rejection refuses the whole batch
+    /// ([`BusError::Rejected`]) and nothing is appended. Decided under the stream's lock, so no other
+    /// command can slip between the commands' checks and their append.
+    pub async fn execute_together<A: Aggregate>(
+        &self,
+        commands: &[(&CommandMeta, &A::Command)],
+    ) -> Result<Vec<Executed<A::Event>>, BusError<A::Rejection>> {
+        let outcomes = self.execute_batch::<A>(commands, true).await?;
+        Ok(outcomes.into_iter().map(|o| o.expect("a rejection refuses the batch")).collect())
+    }
+
+    async fn execute_batch<A: Aggregate>(
+        &self,
+        commands: &[(&CommandMeta, &A::Command)],
+        all_or_none: bool,
+    ) -> Result<Vec<Result<Executed<A::Event>, A::Rejection>>, BusError<A::Rejection>> {
         let Some((_, first)) = commands.first() else { return Ok(Vec::new()) };
         let stream_name = A::stream_id(first);
         for (_, command) in &commands[1..] {
-            assert_eq!(A::stream_id(command), stream_name, "execute_all takes the commands of one stream");
+            assert_eq!(A::stream_id(command), stream_name, "a batch takes the commands of one stream");
         }
         let stream = StreamId::new(&stream_name)?;
         let entry = self.entry(&stream_name);
         let mut slot = entry.lock().await;
-        self.execute_all_in::<A>(&stream, &mut slot, commands, None).await
+        self.execute_all_in::<A>(&stream, &mut slot, commands, None, all_or_none).await
     }
 
     /// Executes `command` only if its stream is at version `expected` (`None`: the stream must not
@@ -326,7 +345,7 @@ impl<S: EventStore> CommandBus<S> {
         let entry = self.entry(&stream_name);
         let mut slot = entry.lock().await;
         let mut outcomes =
-            self.execute_all_in::<A>(&stream, &mut slot, &[(meta, command)], Some(expected)).await?;
+            self.execute_all_in::<A>(&stream, &mut slot, &[(meta, command)], Some(expected), false).await?;
         outcomes.pop().expect("one outcome per command").map_err(BusError::Rejected)
     }
 
@@ -373,7 +392,7 @@ impl<S: EventStore> CommandBus<S> {
             taken.and_then(|q| q.downcast::<Vec<Waiter<A>>>().ok()).map(|q| *q).unwrap_or_default()
         };
         let commands: Vec<(&CommandMeta, &A::Command)> = batch.iter().map(|(m, c, _)| (m, c)).collect();
-        let outcome = self.execute_all_in::<A>(&stream, &mut slot, &commands, None).await;
+        let outcome = self.execute_all_in::<A>(&stream, &mut slot, &commands, None, false).await;
         // Answered before the stream is let go, so a caller whose command was taken finds its answer
         // as soon as it gets the stream.
         match outcome {
@@ -423,6 +442,7 @@ impl<S: EventStore> CommandBus<S> {
         slot: &mut Option<Box<dyn Any + Send + Sync>>,
         commands: &[(&CommandMeta, &A::Command)],
         expect: Option<Option<u64>>,
+        all_or_none: bool,
     ) -> Result<Vec<Result<Executed<A::Event>, A::Rejection>>, BusError<A::Rejection>> {
         if commands.is_empty() {
             return Ok(Vec::new());
@@ -471,6 +491,11 @@ impl<S: EventStore> CommandBus<S> {
                 }
                 let events = match loaded.state.decide(command, meta) {
                     Ok(events) => events,
+                    Err(rejection) if all_or_none => {
+                        // The commands before it moved the cached state: fold it again next time.
+                        *slot = None;
+                        return Err(BusError::Rejected(rejection));
+                    }
                     Err(rejection) => {
                         planned.push(Planned::Rejected(rejection));
                         continue;

@@ -136,9 +136,9 @@ pub async fn stocktake_command<S: EventStore>(
     Ok(StocktakeCommand::Open { id, warehouse, lines })
 }
 
-/// Records the counts of a stocktake's lines, all or none: each count is decided against the
-/// stocktake first (an unknown line, a negative count, a stocktake no longer counting refuses them
-/// all), then all are appended at once, each under an id derived from `meta`'s.
+/// Records the counts of a stocktake's lines, all or none: an unknown line, a negative count or a
+/// stocktake no longer counting refuses them all, and nothing is appended; each count under an id
+/// derived from `meta`'s.
 pub async fn record_counts<S: EventStore>(
     bus: &CommandBus<S>,
     meta: &CommandMeta,
@@ -149,13 +149,6 @@ pub async fn record_counts<S: EventStore>(
         .iter()
         .map(|(line, counted)| StocktakeCommand::Count { id, line: *line, counted: *counted })
         .collect();
-    let stream = Stocktake::stream_id(&StocktakeCommand::Submit { id });
-    let mut state: Stocktake = bus.load(&stream).await?;
-    for command in &commands {
-        for event in state.decide(command, meta).map_err(BusError::Rejected)? {
-            state.evolve(&event);
-        }
-    }
     let metas: Vec<CommandMeta> = (0..commands.len())
         .map(|n| CommandMeta {
             command_id: CommandId(Uuid::new_v5(&meta.command_id.0, format!("count/{n}").as_bytes())),
@@ -163,7 +156,7 @@ pub async fn record_counts<S: EventStore>(
         })
         .collect();
     let steps: Vec<(&CommandMeta, &StocktakeCommand)> = metas.iter().zip(&commands).collect();
-    bus.execute_all::<Stocktake>(&steps).await?.into_iter().map(|o| o.map_err(BusError::Rejected)).collect()
+    bus.execute_together::<Stocktake>(&steps).await
 }
 
 /// A stock item's new safety stock, its costing method and the book's setting for negative stock

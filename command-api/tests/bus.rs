@@ -304,3 +304,26 @@ async fn concurrent_commands_to_a_hot_stream_coalesce_into_fewer_appends_and_eac
     let err = fresh.execute::<StockItem>(&meta(999), &reserve(9_999)).await.unwrap_err();
     assert_eq!(err.code(), "stock.insufficient");
 }
+
+#[tokio::test]
+async fn a_batch_executed_together_is_refused_whole_by_one_rejection_and_appends_nothing() {
+    use domain::inventory::StockItem;
+    let (store, _dir) = open_store();
+    let bus = CommandBus::new(store.clone());
+    bus.execute::<StockItem>(&meta(1), &receive(3)).await.unwrap();
+    let head = store.head_position_now();
+    // Four units asked of three: the fourth is refused, and with it the three before it.
+    let metas: Vec<CommandMeta> = (11..15).map(meta).collect();
+    let reserves: Vec<StockCommand> = (101..105).map(reserve).collect();
+    let four: Vec<_> = metas.iter().zip(&reserves).collect();
+    let refused = bus.execute_together::<StockItem>(&four).await.unwrap_err();
+    assert_eq!(refused.code(), "stock.insufficient");
+    assert_eq!(store.head_position_now(), head, "nothing of the refused batch was appended");
+    // The cached state did not keep the refused batch's first three reservations.
+    let three = &four[..3];
+    let executed = bus.execute_together::<StockItem>(three).await.unwrap();
+    assert_eq!(executed.len(), 3);
+    assert_eq!(store.head_position_now(), head + 3);
+    let fourth = bus.execute::<StockItem>(&meta(20), &reserve(120)).await.unwrap_err();
+    assert_eq!(fourth.code(), "stock.insufficient");
+}
