@@ -113,32 +113,42 @@ impl<'o> Slots<'o> {
     ) {
         match self.out.get_mut(self.filled) {
             Some(slot) => {
-                slot.position = position;
-                if slot.stream_id.as_str() != stream.as_str() {
-                    slot.stream_id = stream.clone();
+                // Destructured to the last field, so a field added to the envelope cannot be left stale
+                // here while `to_recorded` (a struct literal) is made to set it.
+                let RecordedEvent {
+                    position: slot_position,
+                    stream_id,
+                    stream_version,
+                    event_id,
+                    event_type,
+                    metadata:
+                        EventMetadata { book, actor, command_id, correlation_id, causation_id, occurred_at },
+                    recorded_at: slot_recorded_at,
+                    payload,
+                    prev_hash: slot_prev_hash,
+                } = slot;
+                *slot_position = position;
+                if stream_id.as_str() != stream.as_str() {
+                    *stream_id = stream.clone();
                 }
-                slot.stream_version = version;
-                slot.event_id = EventId(Uuid::from_bytes(record.event_id));
-                if slot.event_type.name() != record.event_type
-                    || slot.event_type.version() != record.event_version
-                {
-                    slot.event_type =
-                        EventType::from_parts(types.get(record.event_type), record.event_version);
+                *stream_version = version;
+                *event_id = EventId(Uuid::from_bytes(record.event_id));
+                if event_type.name() != record.event_type || event_type.version() != record.event_version {
+                    *event_type = EventType::from_parts(types.get(record.event_type), record.event_version);
                 }
-                let m = &mut slot.metadata;
-                m.book = BookId(Uuid::from_bytes(record.metadata.book));
-                if m.actor != record.metadata.actor {
-                    m.actor.clear();
-                    m.actor.push_str(record.metadata.actor);
+                *book = BookId(Uuid::from_bytes(record.metadata.book));
+                if actor != record.metadata.actor {
+                    actor.clear();
+                    actor.push_str(record.metadata.actor);
                 }
-                m.command_id = CommandId(Uuid::from_bytes(record.metadata.command_id));
-                m.correlation_id = Uuid::from_bytes(record.metadata.correlation_id);
-                m.causation_id = Uuid::from_bytes(record.metadata.causation_id);
-                m.occurred_at = Timestamp(record.metadata.occurred_at);
-                slot.recorded_at = Timestamp(recorded_at);
-                slot.payload.clear();
-                slot.payload.extend_from_slice(record.payload);
-                slot.prev_hash = prev_hash;
+                *command_id = CommandId(Uuid::from_bytes(record.metadata.command_id));
+                *correlation_id = Uuid::from_bytes(record.metadata.correlation_id);
+                *causation_id = Uuid::from_bytes(record.metadata.causation_id);
+                *occurred_at = Timestamp(record.metadata.occurred_at);
+                *slot_recorded_at = Timestamp(recorded_at);
+                payload.clear();
+                payload.extend_from_slice(record.payload);
+                *slot_prev_hash = prev_hash;
             }
             None => {
                 self.out.push(to_recorded(position, stream, version, recorded_at, prev_hash, record, types))

@@ -223,6 +223,18 @@ fn price(what: &str, value: Decimal) -> Result<UnitAmount, Problem> {
     UnitAmount::new(value).map_err(|e| Problem::bad_request(e.code(), format!("{what}: {e}")))
 }
 
+/// The amounts paid or received against invoices, each checked as [`money`] and named by its place
+/// in the `invoices` list.
+pub(crate) fn invoice_amounts<I>(
+    invoices: impl IntoIterator<Item = (I, Decimal)>,
+) -> Result<Vec<(I, Decimal)>, Problem> {
+    invoices
+        .into_iter()
+        .enumerate()
+        .map(|(i, (invoice, amount))| Ok((invoice, money(&format!("invoices[{i}].amount"), amount)?)))
+        .collect()
+}
+
 /// A money amount: not negative, at most two decimals (fen).
 fn money(what: &str, value: Decimal) -> Result<Decimal, Problem> {
     if value.is_sign_negative() {

@@ -171,10 +171,7 @@ impl HttpCommand for PaySupplier {
     const ROLES: &'static [Role] = &[Role::Finance];
     const IF_MATCH: bool = true;
     async fn execute<S: EventStore>(self, ctx: Ctx<S>) -> Result<Accepted, Problem> {
-        let mut allocations = Vec::with_capacity(self.invoices.len());
-        for (i, a) in self.invoices.into_iter().enumerate() {
-            allocations.push((a.invoice, money(&format!("invoices[{i}].amount"), a.amount)?));
-        }
+        let allocations = invoice_amounts(self.invoices.into_iter().map(|a| (a.invoice, a.amount)))?;
         let pay = SupplierPaymentCommand::Pay {
             id: self.id,
             supplier: self.supplier,

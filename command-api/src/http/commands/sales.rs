@@ -272,10 +272,7 @@ impl HttpCommand for RecordCustomerReceipt {
     const ROLES: &'static [Role] = &[Role::Finance];
     const IF_MATCH: bool = true;
     async fn execute<S: EventStore>(self, ctx: Ctx<S>) -> Result<Accepted, Problem> {
-        let mut allocation = Vec::with_capacity(self.invoices.len());
-        for (i, a) in self.invoices.into_iter().enumerate() {
-            allocation.push((a.invoice, money(&format!("invoices[{i}].amount"), a.amount)?));
-        }
+        let allocation = invoice_amounts(self.invoices.into_iter().map(|a| (a.invoice, a.amount)))?;
         let record = CustomerReceiptCommand::Record {
             id: self.id,
             customer: self.customer,
