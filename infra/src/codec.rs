@@ -509,13 +509,21 @@ pub fn decode_process_input<I: domain::process::ProcessInput>(
     event_type: &crate::envelope::EventType,
     payload: &[u8],
 ) -> Result<I, StoreError> {
+    decode_process_input_parts(event_type.name(), event_type.version(), payload)
+}
+
+/// [`decode_process_input`] from the type's name and version as a borrowed envelope holds them.
+pub fn decode_process_input_parts<I: domain::process::ProcessInput>(
+    name: &str,
+    version: u16,
+    payload: &[u8],
+) -> Result<I, StoreError> {
+    let fail = |e: &dyn std::fmt::Display| StoreError::Decode { reason: format!("{name} v{version}: {e}") };
     let mut deserializer = postcard::Deserializer::from_bytes(payload);
-    let input = I::decode(event_type.name(), event_type.version(), &mut deserializer)
-        .map_err(|e| StoreError::Decode { reason: format!("{event_type}: {e}") })?;
-    let rest =
-        deserializer.finalize().map_err(|e| StoreError::Decode { reason: format!("{event_type}: {e}") })?;
+    let input = I::decode(name, version, &mut deserializer).map_err(|e| fail(&e))?;
+    let rest = deserializer.finalize().map_err(|e| fail(&e))?;
     if !rest.is_empty() {
-        return Err(StoreError::Decode { reason: format!("{event_type}: {} trailing bytes", rest.len()) });
+        return Err(fail(&format_args!("{} trailing bytes", rest.len())));
     }
     Ok(input)
 }

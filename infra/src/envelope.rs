@@ -191,6 +191,48 @@ pub struct RecordedEvent {
     pub prev_hash: ChainHash,
 }
 
+impl RecordedEvent {
+    /// The envelope borrowed from this event, without its payload and hash link: what a fold reads.
+    pub fn envelope(&self) -> Envelope<'_> {
+        Envelope {
+            position: self.position,
+            stream_id: self.stream_id.as_str(),
+            stream_version: self.stream_version,
+            event_id: self.event_id,
+            event_type: self.event_type.name(),
+            event_version: self.event_type.version(),
+            book: self.metadata.book,
+            actor: &self.metadata.actor,
+            command_id: self.metadata.command_id,
+            correlation_id: self.metadata.correlation_id,
+            causation_id: self.metadata.causation_id,
+            occurred_at: self.metadata.occurred_at,
+            recorded_at: self.recorded_at,
+        }
+    }
+}
+
+/// An event's envelope borrowed from wherever the event is held (a [`RecordedEvent`], a
+/// [`crate::LogPage`]), without its payload and hash link. Read models fold these: a page of the log
+/// can be folded without an owned event (and a copied payload) per event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Envelope<'a> {
+    pub position: u64,
+    pub stream_id: &'a str,
+    pub stream_version: u64,
+    pub event_id: EventId,
+    /// The stored type name (`sales.OrderPlaced`) and its schema version.
+    pub event_type: &'a str,
+    pub event_version: u16,
+    pub book: BookId,
+    pub actor: &'a str,
+    pub command_id: CommandId,
+    pub correlation_id: Uuid,
+    pub causation_id: Uuid,
+    pub occurred_at: Timestamp,
+    pub recorded_at: Timestamp,
+}
+
 /// The version a writer expects a stream to be at; the append fails with [`WrongExpectedVersion`] otherwise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExpectedVersion {

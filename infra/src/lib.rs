@@ -9,15 +9,17 @@ pub mod embedded;
 pub mod envelope;
 pub mod error;
 pub mod limits;
+pub mod page;
 pub mod port;
 pub mod snapshot;
 
 pub use embedded::{Durability, EmbeddedConfig, EmbeddedStore};
 pub use envelope::{
-    Appended, ChainHash, EventMetadata, EventType, ExpectedVersion, NewEvent, RecordedEvent, StreamId,
-    WrongExpectedVersion,
+    Appended, ChainHash, Envelope, EventMetadata, EventType, ExpectedVersion, NewEvent, RecordedEvent,
+    StreamId, WrongExpectedVersion,
 };
 pub use error::StoreError;
+pub use page::LogPage;
 pub use port::{EventStore, Subscription};
 
 /// BLAKE3 of `bytes`, the hash the log's chain is made of, offered to the edges (the hashes of tokens

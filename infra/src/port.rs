@@ -9,6 +9,7 @@ use std::future::Future;
 
 use crate::envelope::{Appended, ExpectedVersion, NewEvent, RecordedEvent, StreamId, WrongExpectedVersion};
 use crate::error::StoreError;
+use crate::page::LogPage;
 
 /// The result of an append: a failure, or an answer that is either the outcome or the expected conflict.
 pub type AppendResult = Result<Result<Appended, WrongExpectedVersion>, StoreError>;
@@ -43,6 +44,23 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         from_position: u64,
         max_count: usize,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
+
+    /// [`EventStore::read_all`] into `page`, replacing what it holds: the events with positions
+    /// `>= from_position`, at most `max_count`, possibly fewer (a store may end a page early, at a
+    /// segment's end say, but answers at least one event when there is one at or after `from_position`).
+    /// A folder that hands the same page back each time reads without an owned event per event.
+    fn read_page(
+        &self,
+        from_position: u64,
+        max_count: usize,
+        page: &mut LogPage,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            let events = self.read_all(from_position, max_count).await?;
+            page.fill_from(&events);
+            Ok(())
+        }
+    }
 
     /// Subscribes to the global log after `checkpoint` (the last position already processed; 0 for
     /// everything): first the stored events, then live ones, in order, without gaps or duplicates.

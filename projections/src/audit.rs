@@ -3,7 +3,6 @@
 //! envelopes: who, when, caused by what) are read from the log by position. A stream's history needs no
 //! index: the log reads a stream directly.
 
-use infra::RecordedEvent;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -33,7 +32,7 @@ pub struct AuditFilter {
 }
 
 impl Audit {
-    pub fn apply(&mut self, event: &RecordedEvent) {
+    pub fn apply(&mut self, event: &infra::Envelope<'_>) {
         let position = event.position;
         // Look up before inserting: the keys are few and an owned copy per event would cost more than
         // the rest of the fold.
@@ -43,12 +42,12 @@ impl Audit {
                 None => index.entry(key.to_string()).or_default().push(position),
             }
         }
-        push(&mut self.by_actor, &event.metadata.actor, position);
-        push(&mut self.by_type, event.event_type.name(), position);
+        push(&mut self.by_actor, event.actor, position);
+        push(&mut self.by_type, event.event_type, position);
         let flows = &mut self.flows;
         let row = *self
             .by_correlation
-            .entry(event.metadata.correlation_id)
+            .entry(event.correlation_id)
             .or_insert_with(|| flows.push(Postings::default()));
         self.flows.get_mut(row).expect("every row is in the flows").push(position);
     }
@@ -78,7 +77,7 @@ impl crate::runtime::ReadModel for Audit {
     const NAME: &'static str = "audit";
     const VERSION: u32 = 3;
 
-    fn apply(&mut self, event: &RecordedEvent, _fact: &crate::fact::Fact) {
+    fn apply(&mut self, event: &infra::Envelope<'_>, _fact: &crate::fact::Fact) {
         Audit::apply(self, event);
     }
 }

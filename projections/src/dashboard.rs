@@ -157,7 +157,7 @@ impl crate::runtime::ReadModel for Dashboard {
     const NAME: &'static str = "dashboard";
     const VERSION: u32 = 1;
 
-    fn apply(&mut self, event: &infra::RecordedEvent, fact: &Fact) {
-        Dashboard::apply(self, fact, event.stream_id.as_str(), event.metadata.occurred_at);
+    fn apply(&mut self, event: &infra::Envelope<'_>, fact: &Fact) {
+        Dashboard::apply(self, fact, event.stream_id, event.occurred_at);
     }
 }

@@ -411,7 +411,7 @@ impl crate::runtime::ReadModel for Documents {
     const NAME: &'static str = "documents";
     const VERSION: u32 = 3;
 
-    fn apply(&mut self, event: &infra::RecordedEvent, fact: &Fact) {
-        Documents::apply(self, fact, event.stream_id.as_str(), event.metadata.occurred_at);
+    fn apply(&mut self, event: &infra::Envelope<'_>, fact: &Fact) {
+        Documents::apply(self, fact, event.stream_id, event.occurred_at);
     }
 }

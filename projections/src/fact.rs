@@ -19,7 +19,7 @@ use domain::master::{ItemEvent, PartnerEvent};
 use domain::purchasing::{PurchaseInvoiceEvent, PurchaseOrderEvent, RequisitionEvent, SupplierPaymentEvent};
 use domain::returns::ReturnEvent;
 use domain::sales::{CustomerReceiptEvent, SalesInvoiceEvent, SalesOrderEvent, ShipmentEvent};
-use infra::{RecordedEvent, StoreError};
+use infra::{LogPage, RecordedEvent, StoreError};
 
 macro_rules! facts {
     ($( $(#[$doc:meta])* $variant:ident($inner:ty) ),* $(,)?) => {
@@ -101,10 +101,25 @@ impl Fact {
     /// Decodes `event` (old schema versions upcast), or [`Fact::Other`] when no read model folds its
     /// type. A payload that does not decode is an error: a model that skipped it would answer wrongly.
     pub fn decode(event: &RecordedEvent) -> Result<Fact, StoreError> {
-        if !Fact::is_folded(event.event_type.name()) {
+        Fact::decode_parts(event.event_type.name(), event.event_type.version(), &event.payload)
+    }
+
+    /// [`Fact::decode`] from a type name, its version and the payload.
+    pub fn decode_parts(event_type: &str, version: u16, payload: &[u8]) -> Result<Fact, StoreError> {
+        if !Fact::is_folded(event_type) {
             return Ok(Fact::Other);
         }
-        infra::codec::decode_process_input(&event.event_type, &event.payload)
+        infra::codec::decode_process_input_parts(event_type, version, payload)
+    }
+
+    /// One fact per event of `page`, in order, into `facts` (replacing what it holds).
+    pub fn decode_page_into(page: &LogPage, facts: &mut Vec<Fact>) -> Result<(), StoreError> {
+        facts.clear();
+        facts.reserve(page.len());
+        for (event_type, version, payload) in page.payloads() {
+            facts.push(Fact::decode_parts(event_type, version, payload)?);
+        }
+        Ok(())
     }
 
     /// Decodes a batch, one fact per event, in order.

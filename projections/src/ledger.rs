@@ -351,7 +351,7 @@ impl crate::runtime::ReadModel for Ledgers {
     const NAME: &'static str = "ledger";
     const VERSION: u32 = 4;
 
-    fn apply(&mut self, event: &infra::RecordedEvent, fact: &crate::fact::Fact) {
+    fn apply(&mut self, event: &infra::Envelope<'_>, fact: &crate::fact::Fact) {
         if let crate::fact::Fact::Journal(journal) = fact {
             Ledgers::apply(self, journal, event.position);
         }

@@ -396,8 +396,8 @@ impl crate::runtime::ReadModel for OpenItems {
     const NAME: &'static str = "open-items";
     const VERSION: u32 = 2;
 
-    fn apply(&mut self, event: &infra::RecordedEvent, fact: &Fact) {
-        OpenItems::apply(self, fact, event.metadata.occurred_at);
+    fn apply(&mut self, event: &infra::Envelope<'_>, fact: &Fact) {
+        OpenItems::apply(self, fact, event.occurred_at);
     }
 }
 

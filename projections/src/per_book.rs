@@ -3,7 +3,6 @@
 //! the model of the book it was recorded in (its envelope says which); a query names its book.
 
 use domain::BookId;
-use infra::RecordedEvent;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -55,15 +54,15 @@ impl<M: ReadModel> ReadModel for PerBook<M> {
     const NAME: &'static str = M::NAME;
     const VERSION: u32 = M::VERSION + PER_BOOK_VERSION;
 
-    fn apply(&mut self, event: &RecordedEvent, fact: &Fact) {
-        self.book_mut(event.metadata.book).apply(event, fact);
+    fn apply(&mut self, event: &infra::Envelope<'_>, fact: &Fact) {
+        self.book_mut(event.book).apply(event, fact);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use domain::{CommandId, EventId, Timestamp};
-    use infra::{EventMetadata, EventType, StreamId};
+    use infra::{EventMetadata, EventType, RecordedEvent, StreamId};
     use uuid::Uuid;
 
     use super::*;
@@ -94,7 +93,7 @@ mod tests {
     fn each_book_sees_only_the_events_recorded_in_it() {
         let mut audit = PerBook::<Audit>::default();
         for (position, book) in [(1, 2), (2, 1), (3, 2), (4, 3)] {
-            audit.apply(&recorded(position, book), &Fact::Other);
+            audit.apply(&recorded(position, book).envelope(), &Fact::Other);
         }
         let by_li = AuditFilter { actor: Some("li".into()), ..Default::default() };
         let of = |book: u128| audit.book(BookId(Uuid::from_u128(book))).positions(&by_li, 0, 10);

@@ -312,8 +312,8 @@ impl crate::runtime::ReadModel for ProcessMetrics {
     const NAME: &'static str = "process-metrics";
     const VERSION: u32 = 1;
 
-    fn apply(&mut self, event: &infra::RecordedEvent, fact: &Fact) {
-        ProcessMetrics::apply(self, fact, event.stream_id.as_str(), event.metadata.occurred_at);
+    fn apply(&mut self, event: &infra::Envelope<'_>, fact: &Fact) {
+        ProcessMetrics::apply(self, fact, event.stream_id, event.occurred_at);
     }
 }
 

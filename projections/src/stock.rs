@@ -483,8 +483,8 @@ impl crate::runtime::ReadModel for Stock {
     const NAME: &'static str = "stock";
     const VERSION: u32 = 4;
 
-    fn apply(&mut self, event: &infra::RecordedEvent, fact: &Fact) {
-        Stock::apply(self, fact, event.stream_id.as_str(), event.position, event.metadata.occurred_at);
+    fn apply(&mut self, event: &infra::Envelope<'_>, fact: &Fact) {
+        Stock::apply(self, fact, event.stream_id, event.position, event.occurred_at);
     }
 }
 

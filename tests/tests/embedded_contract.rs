@@ -35,3 +35,84 @@ async fn a_read_into_a_used_vector_answers_exactly_what_a_fresh_read_does() {
         assert_eq!(used, fresh, "from {from}, at most {max}");
     }
 }
+
+/// A page read in place ([`infra::EventStore::read_page`]) holds exactly the envelopes and payloads a
+/// read of owned events answers, whatever the page held before; a page may end early (a segment's
+/// end), so the test reads on from where each page ended and compares the whole run.
+#[tokio::test]
+async fn a_page_read_in_place_holds_what_a_read_of_owned_events_answers() {
+    use infra::{EventStore, ExpectedVersion, LogPage, NewEvent};
+    let (store, _dir) = fresh_store().await;
+    for (n, stream) in ["order-1", "stock-item-2", "order-1", "customer-account-3", "x"].iter().enumerate() {
+        let mut batch: Vec<NewEvent> = tests::events(tests::command(), n as u32 + 1);
+        for (i, event) in batch.iter_mut().enumerate() {
+            event.metadata.actor = format!("clerk-{}", "李".repeat(n + i));
+            event.payload = vec![n as u8; 10 * (n + i)];
+            if i % 2 == 1 {
+                event.event_type = infra::EventType::new("test.Other", 2).unwrap();
+            }
+        }
+        store.append(&tests::stream(stream), ExpectedVersion::Any, batch).await.unwrap().unwrap();
+    }
+    let mut page = LogPage::new();
+    for (from, max) in [(1, 15), (3, 4), (9, 100), (1, 1), (14, 2), (16, 5), (2, 0), (1, 15), (5, 7), (0, 3)]
+    {
+        let owned = store.read_all(from, max).await.unwrap();
+        let mut paged = Vec::new();
+        let mut at = from;
+        while paged.len() < owned.len() {
+            store.read_page(at, max - paged.len(), &mut page).await.unwrap();
+            assert!(!page.is_empty(), "a page with events after {at} is never empty");
+            paged.extend(page.iter().map(|(envelope, payload)| (envelope.position, payload.to_vec())));
+            for ((envelope, payload), event) in page.iter().zip(&owned[paged.len() - page.len()..]) {
+                assert_eq!(envelope, event.envelope(), "from {from}, at most {max}");
+                assert_eq!(payload, &event.payload[..]);
+            }
+            at = page.last_position().unwrap() + 1;
+        }
+        assert_eq!(paged.len(), owned.len(), "from {from}, at most {max}");
+        if owned.is_empty() {
+            store.read_page(from, max, &mut page).await.unwrap();
+            assert!(page.is_empty());
+        }
+    }
+}
+
+/// Pages across many small segments and commits of many sizes: reading page after page from any
+/// position visits every event once, in order, with the payload a read of owned events answers.
+#[tokio::test]
+async fn pages_read_on_from_where_each_ended_visit_the_whole_log_across_segments() {
+    use infra::{EventStore, ExpectedVersion, LogPage};
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = infra::EmbeddedConfig::new(dir.path());
+    config.segment_bytes_max = 4 * 1024;
+    let store = infra::EmbeddedStore::open(config).unwrap();
+    for n in 0..60u32 {
+        let mut batch = tests::events(tests::command(), n % 7 + 1);
+        for event in &mut batch {
+            event.payload = vec![n as u8; (n as usize * 37) % 900];
+        }
+        store
+            .append(&tests::stream(&format!("s-{}", n % 5)), ExpectedVersion::Any, batch)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let head = store.head_position().await.unwrap();
+    let owned = store.read_all(1, head as usize).await.unwrap();
+    let mut page = LogPage::new();
+    for (from, max) in [(1, 1024), (1, 3), (17, 50), (head, 10)] {
+        let mut at = from;
+        while at <= head {
+            store.read_page(at, max, &mut page).await.unwrap();
+            assert!(!page.is_empty() && page.len() <= max);
+            for (envelope, payload) in page.iter() {
+                let event = &owned[(envelope.position - 1) as usize];
+                assert_eq!(envelope.position, at, "pages leave no gap and repeat nothing");
+                assert_eq!(envelope, event.envelope());
+                assert_eq!(payload, &event.payload[..]);
+                at += 1;
+            }
+        }
+    }
+}

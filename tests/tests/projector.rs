@@ -11,7 +11,7 @@ use domain::finance::rules::{AutoVoucher, RoleLine};
 use domain::finance::voucher::{VoucherSource, VoucherWord};
 use domain::time::Period;
 use domain::{BookId, CommandId, CommandMeta, EventId, Timestamp, VoucherId};
-use infra::{EmbeddedStore, EventStore, RecordedEvent};
+use infra::{EmbeddedStore, EventStore};
 use projections::fact::Fact;
 use projections::ledger::Ledgers;
 use projections::open_items::OpenItems;
@@ -124,7 +124,7 @@ async fn a_damaged_snapshot_or_a_new_model_version_is_rebuilt_from_zero() {
     impl ReadModel for LedgerV2 {
         const NAME: &'static str = "ledger";
         const VERSION: u32 = <Ledgers as ReadModel>::VERSION + 1;
-        fn apply(&mut self, event: &RecordedEvent, fact: &Fact) {
+        fn apply(&mut self, event: &infra::Envelope<'_>, fact: &Fact) {
             ReadModel::apply(&mut self.0, event, fact)
         }
     }

@@ -293,6 +293,16 @@ impl EmbeddedStore {
         self.inner.shared.read_all_into(from_position, max_count, out)
     }
 
+    /// Synchronous [`EventStore::read_page`]: frames read straight into the page's buffer.
+    pub fn read_page_blocking(
+        &self,
+        from_position: u64,
+        max_count: usize,
+        page: &mut crate::LogPage,
+    ) -> Result<(), StoreError> {
+        self.inner.shared.read_page(from_position, max_count, page)
+    }
+
     /// Visits every event from `from_position` to the head in order without building owned envelopes:
     /// the fast path for replays and rebuilds. Returns the number of events visited.
     pub fn replay_from(
@@ -433,6 +443,30 @@ impl EventStore for EmbeddedStore {
         tokio::task::spawn_blocking(move || shared.read_all(from_position, max_count))
             .await
             .map_err(|e| StoreError::Poisoned { reason: format!("read task failed: {e}") })?
+    }
+
+    async fn read_page(
+        &self,
+        from_position: u64,
+        max_count: usize,
+        page: &mut crate::LogPage,
+    ) -> Result<(), StoreError> {
+        let wanted =
+            (self.head_position_now().saturating_sub(from_position.max(1)) + 1).min(max_count as u64);
+        if from_position.max(1) > self.head_position_now() || wanted as usize <= INLINE_READ_EVENTS_MAX {
+            return self.inner.shared.read_page(from_position, max_count, page);
+        }
+        // The page moves to the blocking task and back, so its buffers are still reused.
+        let shared = self.inner.shared.clone();
+        let mut owned = std::mem::take(page);
+        let (owned, read) = tokio::task::spawn_blocking(move || {
+            let read = shared.read_page(from_position, max_count, &mut owned);
+            (owned, read)
+        })
+        .await
+        .map_err(|e| StoreError::Poisoned { reason: format!("read task failed: {e}") })?;
+        *page = owned;
+        read
     }
 
     fn subscribe_all(&self, checkpoint: u64) -> EmbeddedSubscription {

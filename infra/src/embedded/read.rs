@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 use domain::{BookId, CommandId, EventId, Timestamp};
@@ -15,9 +16,10 @@ use super::Shared;
 use super::index::Loc;
 use super::segments::{self, FrameCursor, Scanned};
 use crate::codec::{self, CommitView, EventRecord, OwnedRecord};
-use crate::envelope::{ChainHash, EventMetadata, EventType, RecordedEvent, StreamId};
+use crate::envelope::{ChainHash, Envelope, EventMetadata, EventType, RecordedEvent, StreamId};
 use crate::error::StoreError;
 use crate::limits;
+use crate::page::LogPage;
 
 /// A borrowed view of one stored event, valid during a replay callback.
 #[derive(Debug)]
@@ -43,6 +45,9 @@ impl TypeNames {
         arc
     }
 }
+
+/// About the most bytes of frames one [`Shared::read_page`] reads (more only for one larger commit).
+pub(crate) const PAGE_BYTES_SOFT_MAX: usize = 4 << 20;
 
 fn corrupt(segment: u32, offset: u64, reason: impl Into<String>) -> StoreError {
     StoreError::Corrupt { segment: segments::segment_file_name(segment), offset, reason: reason.into() }
@@ -330,6 +335,120 @@ impl Shared {
         });
         slots.finish();
         walked
+    }
+
+    /// [`Shared::read_all`] into `page`: the frames are read straight into the page's byte buffer
+    /// (kept from the page before: overwritten, not zeroed again) and each payload stays where it was
+    /// read. The page ends at a segment's end, or after about [`PAGE_BYTES_SOFT_MAX`] bytes of frames.
+    pub fn read_page(
+        &self,
+        from_position: u64,
+        max_count: usize,
+        page: &mut LogPage,
+    ) -> Result<(), StoreError> {
+        if max_count > limits::READ_BATCH_MAX {
+            return Err(StoreError::ReadTooLarge { requested: max_count, max: limits::READ_BATCH_MAX });
+        }
+        page.clear();
+        let from_position = from_position.max(1);
+        let (first, last, after_last) = {
+            let index = self.index.read().expect("index lock");
+            let head = index.head_position();
+            if max_count == 0 || from_position > head {
+                return Ok(());
+            }
+            let last = head.min(from_position + max_count as u64 - 1);
+            // Where the commit holding `last` ends: where the next commit starts (a few steps through
+            // the index, one per event of that commit after `last`), or nowhere in this segment.
+            let mut next = last + 1;
+            while index.loc(next).is_some_and(|loc| loc.index() != 0) {
+                next += 1;
+            }
+            (index.loc(from_position).expect("position <= head"), last, index.loc(next))
+        };
+        let segment = first.segment();
+        let file = self.segment_file(segment)?;
+        // Taken after the head was read, so every frame up to the head is inside this length.
+        let file_len = Self::file_len(&file, segment)?;
+        let frame_start = first.offset();
+        let frames_end = match after_last {
+            Some(next) if next.segment() == segment => next.offset(),
+            _ => file_len,
+        };
+        let read = |page: &mut LogPage, len: usize| {
+            file.read_exact_at(page.raw_buffer(len), frame_start)
+                .map_err(|e| StoreError::io(format!("reading {}", segments::segment_file_name(segment)), e))
+        };
+        let mut len = (frames_end.saturating_sub(frame_start) as usize).min(PAGE_BYTES_SOFT_MAX);
+        read(page, len)?;
+        // The first commit alone may be larger than the soft maximum: read all of it.
+        let (raw, _) = page.split_raw();
+        if raw.len() >= codec::FRAME_HEADER_BYTES {
+            let body_len = u32::from_le_bytes(raw[4..8].try_into().expect("4 bytes")) as usize;
+            let whole = codec::FRAME_HEADER_BYTES + body_len.min(codec::FRAME_BODY_BYTES_MAX);
+            if whole > len && frame_start + whole as u64 <= file_len {
+                len = whole;
+                read(page, len)?;
+            }
+        }
+        let (raw, mut out) = page.split_raw();
+        let base = raw.as_ptr() as usize;
+        let mut offset = 0usize;
+        let mut expected = from_position - first.index() as u64;
+        let mut count = 0usize;
+        while offset < raw.len() && count < max_count {
+            let at = frame_start + offset as u64;
+            let body_len = match codec::check_frame(&raw[offset..]) {
+                codec::FrameCheck::Valid { body_len } => body_len,
+                // A commit cut by the soft maximum: the next page starts with it.
+                codec::FrameCheck::Incomplete if count > 0 => break,
+                other => return Err(corrupt(segment, at, format!("{other:?}"))),
+            };
+            let body = &raw[offset + codec::FRAME_HEADER_BYTES..][..body_len];
+            let view = CommitView::decode(body).map_err(|r| corrupt(segment, at, r))?;
+            let header = &view.header;
+            if header.first_position != expected {
+                return Err(corrupt(
+                    segment,
+                    at,
+                    format!("frame holds position {}, the index expected {expected}", header.first_position),
+                ));
+            }
+            for (i, record) in view.records().enumerate() {
+                let position = header.first_position + i as u64;
+                if position > last || count >= max_count {
+                    break;
+                }
+                let record = record.map_err(|r| corrupt(segment, at, r))?;
+                if position < from_position {
+                    continue;
+                }
+                let envelope = Envelope {
+                    position,
+                    stream_id: header.stream_id,
+                    stream_version: header.first_version + i as u64,
+                    event_id: EventId(Uuid::from_bytes(record.event_id)),
+                    event_type: record.event_type,
+                    event_version: record.event_version,
+                    book: BookId(Uuid::from_bytes(record.metadata.book)),
+                    actor: record.metadata.actor,
+                    command_id: CommandId(Uuid::from_bytes(record.metadata.command_id)),
+                    correlation_id: Uuid::from_bytes(record.metadata.correlation_id),
+                    causation_id: Uuid::from_bytes(record.metadata.causation_id),
+                    occurred_at: Timestamp(record.metadata.occurred_at),
+                    recorded_at: Timestamp(header.recorded_at),
+                };
+                let payload_start = record.payload.as_ptr() as usize - base;
+                out.push_at(&envelope, payload_start..payload_start + record.payload.len());
+                count += 1;
+            }
+            expected += header.event_count as u64;
+            offset += codec::FRAME_HEADER_BYTES + body_len;
+            if expected > last {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Events with positions `>= from_position`, at most `max_count`, decoded from the frames kept in
