@@ -198,6 +198,20 @@ pub fn commit_hash(body: &[u8]) -> ChainHash {
     ChainHash(*blake3::hash(body).as_bytes())
 }
 
+/// The chain hash of the commit body made of `header` and the pre-encoded `records`: the same bytes
+/// [`encode_frame`] puts after the frame header (format byte, postcard header, records), hashed without
+/// building the frame. The PostgreSQL store hashes its commits this way (ADR 0015), so both stores
+/// commit to one canonical encoding of a commit.
+pub fn commit_body_hash(header: &CommitHeaderV1<'_>, records: &[u8]) -> ChainHash {
+    let header_bytes =
+        postcard::to_allocvec(header).expect("encoding a commit header into a Vec cannot fail");
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&[COMMIT_FORMAT_V1]);
+    hasher.update(&header_bytes);
+    hasher.update(records);
+    ChainHash(*hasher.finalize().as_bytes())
+}
+
 /// Encodes the events of one append as back-to-back [`EventRecordV1`]s; returns each record's byte range
 /// within `out`.
 pub fn encode_event_records(events: &[NewEvent], out: &mut Vec<u8>) -> Result<Vec<Range<usize>>, StoreError> {
@@ -662,6 +676,11 @@ mod tests {
         let hash = encode_frame(&mut frame, &header, &records);
         assert_eq!(hex(&frame), GOLDEN_FRAME_V1);
         assert_eq!(hash.to_hex(), GOLDEN_FRAME_V1_HASH);
+        assert_eq!(
+            commit_body_hash(&header, &records).to_hex(),
+            GOLDEN_FRAME_V1_HASH,
+            "the PostgreSQL store's commit hash is the hash of the same body"
+        );
     }
 
     #[test]

@@ -176,7 +176,9 @@ impl fmt::Display for ChainHash {
 /// An event as recorded: the envelope around its payload.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordedEvent {
-    /// Global position, 1-based and gapless: the n-th event ever appended has position n.
+    /// Global position, from 1, strictly increasing along the log; an append's events take contiguous
+    /// positions. Gapless in the embedded store (the n-th event ever appended has position n); the
+    /// PostgreSQL store leaves gaps between appends (see ADR 0015). Compare positions, never count them.
     pub position: u64,
     pub stream_id: StreamId,
     /// Version within the stream, 0-based: the first event of a stream has version 0.

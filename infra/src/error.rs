@@ -35,13 +35,22 @@ pub enum StoreError {
     DuplicateEventId { event_id: uuid::Uuid },
 
     #[error(
-        "event id {event_id} is already stored at version {version} of stream {stream} with different \
-         content; an event id names one event forever"
+        "event id {event_id} is already stored at version {version} of stream {stream} as another event \
+         (other content, or another append); an event id names one event forever"
     )]
     EventIdReused { event_id: uuid::Uuid, stream: String, version: u64 },
 
-    #[error("the store is overloaded: the writer queue stayed full for {waited_ms} ms; retry later")]
+    #[error(
+        "the store is overloaded: no room in the writer queue or no free database connection for \
+         {waited_ms} ms; retry later"
+    )]
     Overloaded { waited_ms: u64 },
+
+    #[error(
+        "stream {stream} is contended: {attempts} appends in a row lost the race for its next version; \
+         retry later"
+    )]
+    Contended { stream: String, attempts: u32 },
 
     #[error("the store is closed")]
     Closed,
@@ -62,6 +71,9 @@ pub enum StoreError {
 
     #[error("read limit exceeded: {requested} events requested, at most {max} per call")]
     ReadTooLarge { requested: usize, max: usize },
+
+    #[error("database: {context}: {reason}")]
+    Database { context: String, reason: String },
 
     #[error("{context}: {source}")]
     Io {
@@ -85,12 +97,14 @@ impl StoreError {
             StoreError::DuplicateEventId { .. } => "store.duplicate_event_id",
             StoreError::EventIdReused { .. } => "store.event_id_reused",
             StoreError::Overloaded { .. } => "store.overloaded",
+            StoreError::Contended { .. } => "store.contended",
             StoreError::Closed => "store.closed",
             StoreError::Poisoned { .. } => "store.poisoned",
             StoreError::DataDirLocked { .. } => "store.data_dir_locked",
             StoreError::Corrupt { .. } => "store.corrupt",
             StoreError::Decode { .. } => "store.decode",
             StoreError::ReadTooLarge { .. } => "store.read_too_large",
+            StoreError::Database { .. } => "store.database",
             StoreError::Io { .. } => "store.io",
         }
     }
@@ -110,6 +124,11 @@ impl StoreError {
                 | StoreError::EventIdReused { .. }
                 | StoreError::ReadTooLarge { .. }
         )
+    }
+
+    /// A failure of the database behind the store (PostgreSQL) with what was being done.
+    pub fn database(context: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+        StoreError::Database { context: context.into(), reason: reason.to_string() }
     }
 
     /// An I/O failure with what was being done.

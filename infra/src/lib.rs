@@ -1,6 +1,7 @@
 //! The storage edge of the ERP: the event store port, its adapters and the codec.
 //!
-//! Invariant: this is the only crate that knows how events are laid out on disk or in a store client.
+//! Invariant: this is the only crate that knows how events are laid out on disk or in a store client
+//! (the embedded log, PostgreSQL).
 //! Everything above it (projections, command-api, query-api) speaks the [`port::EventStore`] trait and
 //! the [`envelope`] types, never file formats.
 
@@ -11,6 +12,7 @@ pub mod error;
 pub mod limits;
 pub mod page;
 pub mod port;
+pub mod postgres;
 pub mod snapshot;
 
 pub use embedded::{Durability, EmbeddedConfig, EmbeddedStore};
@@ -21,6 +23,7 @@ pub use envelope::{
 pub use error::StoreError;
 pub use page::LogPage;
 pub use port::{EventStore, Subscription};
+pub use postgres::{PostgresConfig, PostgresStore};
 
 /// BLAKE3 of `bytes`, the hash the log's chain is made of, offered to the edges (the hashes of tokens
 /// and of request bodies) so that only infra depends on a hashing crate.

@@ -53,3 +53,98 @@ pub const TAIL_CACHE_BYTES_DEFAULT: usize = 32 * 1024 * 1024;
 
 /// Most events returned by one read call; callers page with the position or version they reached.
 pub const READ_BATCH_MAX: usize = 65_536;
+
+/// Connections a [`crate::PostgresStore`] keeps to its database by default (besides its listener): enough
+/// for a node's concurrent appends and readers at the request concurrency the service allows, well
+/// under PostgreSQL's default `max_connections` of 100 when a few nodes share one server.
+pub const POSTGRES_CONNECTIONS_DEFAULT: usize = 16;
+
+/// How long a PostgreSQL append or read waits for a free connection before it is refused as overloaded.
+pub const POSTGRES_CONNECTION_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long a PostgreSQL statement of the store waits for a lock (PostgreSQL's `lock_timeout`): an append
+/// whose stream's next version is being written by another transaction waits for it to end, and a
+/// transaction of a node that went silent would otherwise hold it until TCP gives up on that node.
+/// Appends commit in milliseconds, so ten seconds only ever cuts off a stuck one.
+pub const POSTGRES_LOCK_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Decisions an append makes in a row when it keeps losing races on its stream (a unique violation on
+/// the stream's next version, or a deadlock between two appends that reuse each other's event ids): each
+/// lost race means another append won, so a stream that loses this many in a row is hotter than any
+/// stream of ours should be, and the caller hears `store.contended` instead of spinning.
+pub const POSTGRES_APPEND_ATTEMPTS_MAX: u32 = 64;
+
+/// The PostgreSQL store's global positions are `transaction id << 20 | index in the append` (ADR 0015):
+/// an append may hold at most 2^20 events (far above [`EVENTS_PER_APPEND_MAX`]) ...
+pub const POSTGRES_POSITION_INDEX_BITS: u32 = 20;
+
+/// ... and a transaction id must stay below 2^43 so that a position fits a signed 64-bit `bigint`
+/// (8.8 trillion transactions: three centuries at a thousand transactions a second).
+pub const POSTGRES_XID_MAX: u64 = (1 << (63 - POSTGRES_POSITION_INDEX_BITS)) - 1;
+
+/// How often a caught-up PostgreSQL subscription looks again without being woken. Wake-ups come from
+/// `NOTIFY` on every append's commit; this poll only covers a horizon held back by a transaction that is
+/// not an append (which notifies no one) and a listener connection being re-established. It never skips
+/// anything: it only decides when to look.
+pub const POSTGRES_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// How long a read of the global log (`read_all`, `head_position`) waits for the appends this store
+/// acknowledged to become visible to readers (the horizon passes them once every older transaction has
+/// finished): read-your-writes for a node's own appends. Past it, the read answers what is visible.
+pub const POSTGRES_VISIBILITY_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Checks an append against every limit before any adapter touches its storage: not empty, at most
+/// [`EVENTS_PER_APPEND_MAX`] events, each payload at most [`EVENT_PAYLOAD_BYTES_MAX`], each actor at most
+/// [`ACTOR_BYTES_MAX`], at most [`APPEND_BYTES_MAX`] of payload in all, no event id twice. Returns the
+/// payload bytes. Every adapter calls it, so they refuse exactly the same appends with the same codes.
+pub(crate) fn check_append(events: &[crate::NewEvent]) -> Result<usize, crate::StoreError> {
+    use crate::StoreError;
+    if events.is_empty() {
+        return Err(StoreError::EmptyAppend);
+    }
+    if events.len() > EVENTS_PER_APPEND_MAX {
+        return Err(StoreError::TooManyEvents { count: events.len(), max: EVENTS_PER_APPEND_MAX });
+    }
+    let mut payload_bytes = 0usize;
+    for (index, event) in events.iter().enumerate() {
+        if event.payload.len() > EVENT_PAYLOAD_BYTES_MAX {
+            return Err(StoreError::EventTooLarge {
+                index,
+                size: event.payload.len(),
+                max: EVENT_PAYLOAD_BYTES_MAX,
+            });
+        }
+        if event.metadata.actor.len() > ACTOR_BYTES_MAX {
+            return Err(StoreError::InvalidMetadata {
+                reason: format!("event {index}: the actor is longer than {ACTOR_BYTES_MAX} bytes"),
+            });
+        }
+        payload_bytes += event.payload.len();
+    }
+    if payload_bytes > APPEND_BYTES_MAX {
+        return Err(StoreError::AppendTooLarge { size: payload_bytes, max: APPEND_BYTES_MAX });
+    }
+    if events.len() > 1 {
+        let mut ids: Vec<_> = events.iter().map(|e| e.event_id).collect();
+        ids.sort_unstable();
+        if let Some(pair) = ids.windows(2).find(|w| w[0] == w[1]) {
+            return Err(StoreError::DuplicateEventId { event_id: pair[0].0 });
+        }
+    }
+    Ok(payload_bytes)
+}
+
+/// Encodes an append's events as the stored event records ([`crate::codec::encode_event_records`]) after
+/// [`check_append`], and refuses an encoding over [`APPEND_BYTES_MAX`]. Returns the records and each
+/// one's byte range.
+pub(crate) fn check_and_encode_append(
+    events: &[crate::NewEvent],
+) -> Result<(Vec<u8>, Vec<std::ops::Range<usize>>), crate::StoreError> {
+    let payload_bytes = check_append(events)?;
+    let mut records = Vec::with_capacity(payload_bytes + events.len() * 160);
+    let ranges = crate::codec::encode_event_records(events, &mut records)?;
+    if records.len() > APPEND_BYTES_MAX {
+        return Err(crate::StoreError::AppendTooLarge { size: records.len(), max: APPEND_BYTES_MAX });
+    }
+    Ok((records, ranges))
+}

@@ -39,6 +39,11 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
 
     /// Reads up to `max_count` events of the global log with positions `>= from_position`, in order.
+    ///
+    /// Positions strictly increase along the log and are contiguous within one append; they are gapless
+    /// in the embedded store, not in the PostgreSQL store (ADR 0015), so page with the last position
+    /// read plus one and never count positions. An event this store has acknowledged is in the log
+    /// read here (the PostgreSQL store waits, bounded, for an older transaction still running).
     fn read_all(
         &self,
         from_position: u64,
@@ -63,10 +68,11 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     }
 
     /// Subscribes to the global log after `checkpoint` (the last position already processed; 0 for
-    /// everything): first the stored events, then live ones, in order, without gaps or duplicates.
+    /// everything): first the stored events, then live ones, in order, without gaps or duplicates (no
+    /// event is skipped or repeated; the positions themselves may have gaps, see [`EventStore::read_all`]).
     fn subscribe_all(&self, checkpoint: u64) -> Self::Subscription;
 
-    /// The position of the last durable event (0 when the log is empty).
+    /// The position of the last durable event a reader of the log can see (0 when the log is empty).
     fn head_position(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 

@@ -87,6 +87,18 @@ fn only_infra_and_the_app_depend_on_storage_crates() {
     }
 }
 
+#[test]
+fn only_infra_knows_the_postgresql_client() {
+    let meta = metadata();
+    for package in ["projections", "command-api", "query-api", "app"] {
+        let (direct, _) = normal_dependency_closure(&meta, package);
+        assert!(
+            !direct.contains("tokio-postgres"),
+            "{package} must reach PostgreSQL through infra's PostgresStore, not tokio-postgres"
+        );
+    }
+}
+
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();

@@ -8,6 +8,44 @@ async fn fresh_store() -> (infra::EmbeddedStore, tempfile::TempDir) {
 
 tests::store_contract_tests!(fresh_store());
 
+/// What only the embedded store promises beyond the contract: positions are gapless from 1 (the n-th
+/// event ever appended has position n, each append starts right after the one before), and the head is
+/// the number of events. The PostgreSQL store leaves gaps between appends (ADR 0015).
+#[tokio::test]
+async fn embedded_positions_are_gapless_from_1_and_the_head_counts_the_events() {
+    use infra::{Appended, EventStore, ExpectedVersion, Subscription};
+    let (store, _dir) = fresh_store().await;
+    let first = store
+        .append(&tests::stream("a"), ExpectedVersion::NoStream, tests::events(tests::command(), 1))
+        .await;
+    assert_eq!(
+        first.unwrap().unwrap(),
+        Appended { first_position: 1, last_position: 1, next_expected_version: 0 }
+    );
+    let mut next = 2;
+    for (i, count) in [3u32, 1, 50, 2, 7].into_iter().enumerate() {
+        let appended = store
+            .append(
+                &tests::stream(&format!("s-{}", i % 2)),
+                ExpectedVersion::Any,
+                tests::events(tests::command(), count),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((appended.first_position, appended.last_position), (next, next + count as u64 - 1));
+        next += count as u64;
+    }
+    let total = next - 1;
+    assert_eq!(store.head_position().await.unwrap(), total);
+    let all = store.read_all(0, 1000).await.unwrap();
+    assert_eq!(all.iter().map(|e| e.position).collect::<Vec<_>>(), (1..=total).collect::<Vec<_>>());
+    let mut subscription = store.subscribe_all(0);
+    for expected in 1..=total {
+        assert_eq!(subscription.next().await.unwrap().position, expected);
+    }
+}
+
 /// A batch reader hands the same vector back page after page (`read_all_into_blocking`); what it then
 /// holds must be exactly what a fresh read answers, whatever the vector held before: more events or
 /// fewer, other streams, types, actors and payloads.

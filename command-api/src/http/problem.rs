@@ -58,6 +58,8 @@ impl Problem {
             | StoreError::AppendTooLarge { .. } => StatusCode::BAD_REQUEST,
             StoreError::EventIdReused { .. } => StatusCode::CONFLICT,
             StoreError::Overloaded { .. }
+            | StoreError::Contended { .. }
+            | StoreError::Database { .. }
             | StoreError::Closed
             | StoreError::Poisoned { .. }
             | StoreError::Io { .. } => StatusCode::SERVICE_UNAVAILABLE,

@@ -46,49 +46,7 @@ impl Request {
         expected: ExpectedVersion,
         events: &[NewEvent],
     ) -> Result<Request, StoreError> {
-        if events.is_empty() {
-            return Err(StoreError::EmptyAppend);
-        }
-        if events.len() > limits::EVENTS_PER_APPEND_MAX {
-            return Err(StoreError::TooManyEvents {
-                count: events.len(),
-                max: limits::EVENTS_PER_APPEND_MAX,
-            });
-        }
-        let mut payload_bytes = 0usize;
-        for (index, event) in events.iter().enumerate() {
-            if event.payload.len() > limits::EVENT_PAYLOAD_BYTES_MAX {
-                return Err(StoreError::EventTooLarge {
-                    index,
-                    size: event.payload.len(),
-                    max: limits::EVENT_PAYLOAD_BYTES_MAX,
-                });
-            }
-            if event.metadata.actor.len() > limits::ACTOR_BYTES_MAX {
-                return Err(StoreError::InvalidMetadata {
-                    reason: format!(
-                        "event {index}: the actor is longer than {} bytes",
-                        limits::ACTOR_BYTES_MAX
-                    ),
-                });
-            }
-            payload_bytes += event.payload.len();
-        }
-        if payload_bytes > limits::APPEND_BYTES_MAX {
-            return Err(StoreError::AppendTooLarge { size: payload_bytes, max: limits::APPEND_BYTES_MAX });
-        }
-        if events.len() > 1 {
-            let mut ids: Vec<_> = events.iter().map(|e| e.event_id).collect();
-            ids.sort_unstable();
-            if let Some(pair) = ids.windows(2).find(|w| w[0] == w[1]) {
-                return Err(StoreError::DuplicateEventId { event_id: pair[0].0 });
-            }
-        }
-        let mut records = Vec::with_capacity(payload_bytes + events.len() * 160);
-        let ranges = codec::encode_event_records(events, &mut records)?;
-        if records.len() > limits::APPEND_BYTES_MAX {
-            return Err(StoreError::AppendTooLarge { size: records.len(), max: limits::APPEND_BYTES_MAX });
-        }
+        let (records, ranges) = limits::check_and_encode_append(events)?;
         Ok(Request { stream: stream.clone(), expected, records, ranges, reply: None })
     }
 
