@@ -35,6 +35,7 @@ macro_rules! store_contract_tests {
             reading_a_stream_pages_from_a_version_in_version_order,
             reading_a_missing_stream_gives_nothing,
             reading_all_pages_the_global_log_in_position_order,
+            a_page_read_holds_what_a_read_of_owned_events_answers,
             every_envelope_field_round_trips,
             the_head_position_is_the_position_of_the_last_event,
             a_retried_append_answers_the_original_outcome_and_writes_nothing,
@@ -461,4 +462,51 @@ pub async fn racing_appends_at_the_same_version_let_exactly_one_win<S: EventStor
     }
     assert_eq!((won, conflicts), (1, 19));
     assert_eq!(store.read_stream(&stream("stock-sku1-wh1"), 0, 100).await.unwrap().len(), 2);
+}
+
+/// [`EventStore::read_page`] (a store's own, or the default built on `read_all`) holds exactly the
+/// envelopes and payloads `read_all` answers, whatever the page held before; a page may end early, so
+/// the case reads on from where each page ended and compares the whole run.
+pub async fn a_page_read_holds_what_a_read_of_owned_events_answers<S: EventStore>(store: S) {
+    for (n, name) in ["order-1", "stock-item-2", "order-1", "customer-account-3", "x"].iter().enumerate() {
+        let mut batch = events(command(), n as u32 + 1);
+        for (i, event) in batch.iter_mut().enumerate() {
+            event.metadata.actor = format!("clerk-{}", "李".repeat(n + i));
+            event.payload = vec![n as u8; 10 * (n + i)];
+            if i % 2 == 1 {
+                event.event_type = infra::EventType::new("test.Other", 2).expect("a valid type");
+            }
+        }
+        store
+            .append(&stream(name), ExpectedVersion::Any, batch)
+            .await
+            .expect("no failure")
+            .expect("no conflict");
+    }
+    let all = store.read_all(0, 100).await.expect("read");
+    assert_eq!(all.len(), 15);
+    let at = |i: usize| all[i].position;
+    let mut page = infra::LogPage::new();
+    for (from, max) in
+        [(at(0), 15), (at(2), 4), (at(8), 100), (at(0), 1), (at(13), 2), (at(14) + 1, 5), (at(1), 0), (0, 3)]
+    {
+        let owned = store.read_all(from, max).await.expect("read");
+        let mut seen = 0;
+        let mut next = from;
+        while seen < owned.len() {
+            store.read_page(next, max - seen, &mut page).await.expect("read a page");
+            assert!(!page.is_empty(), "a page with events at or after {next} is never empty");
+            for ((envelope, payload), event) in page.iter().zip(&owned[seen..]) {
+                assert_eq!(envelope, event.envelope(), "from {from}, at most {max}");
+                assert_eq!(payload, &event.payload[..]);
+            }
+            seen += page.len();
+            next = page.last_position().expect("not empty") + 1;
+        }
+        assert_eq!(seen, owned.len(), "from {from}, at most {max}");
+        if owned.is_empty() {
+            store.read_page(from, max, &mut page).await.expect("read a page");
+            assert!(page.is_empty());
+        }
+    }
 }

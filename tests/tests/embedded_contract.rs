@@ -74,48 +74,6 @@ async fn a_read_into_a_used_vector_answers_exactly_what_a_fresh_read_does() {
     }
 }
 
-/// A page read in place ([`infra::EventStore::read_page`]) holds exactly the envelopes and payloads a
-/// read of owned events answers, whatever the page held before; a page may end early (a segment's
-/// end), so the test reads on from where each page ended and compares the whole run.
-#[tokio::test]
-async fn a_page_read_in_place_holds_what_a_read_of_owned_events_answers() {
-    use infra::{EventStore, ExpectedVersion, LogPage, NewEvent};
-    let (store, _dir) = fresh_store().await;
-    for (n, stream) in ["order-1", "stock-item-2", "order-1", "customer-account-3", "x"].iter().enumerate() {
-        let mut batch: Vec<NewEvent> = tests::events(tests::command(), n as u32 + 1);
-        for (i, event) in batch.iter_mut().enumerate() {
-            event.metadata.actor = format!("clerk-{}", "李".repeat(n + i));
-            event.payload = vec![n as u8; 10 * (n + i)];
-            if i % 2 == 1 {
-                event.event_type = infra::EventType::new("test.Other", 2).unwrap();
-            }
-        }
-        store.append(&tests::stream(stream), ExpectedVersion::Any, batch).await.unwrap().unwrap();
-    }
-    let mut page = LogPage::new();
-    for (from, max) in [(1, 15), (3, 4), (9, 100), (1, 1), (14, 2), (16, 5), (2, 0), (1, 15), (5, 7), (0, 3)]
-    {
-        let owned = store.read_all(from, max).await.unwrap();
-        let mut paged = Vec::new();
-        let mut at = from;
-        while paged.len() < owned.len() {
-            store.read_page(at, max - paged.len(), &mut page).await.unwrap();
-            assert!(!page.is_empty(), "a page with events after {at} is never empty");
-            paged.extend(page.iter().map(|(envelope, payload)| (envelope.position, payload.to_vec())));
-            for ((envelope, payload), event) in page.iter().zip(&owned[paged.len() - page.len()..]) {
-                assert_eq!(envelope, event.envelope(), "from {from}, at most {max}");
-                assert_eq!(payload, &event.payload[..]);
-            }
-            at = page.last_position().unwrap() + 1;
-        }
-        assert_eq!(paged.len(), owned.len(), "from {from}, at most {max}");
-        if owned.is_empty() {
-            store.read_page(from, max, &mut page).await.unwrap();
-            assert!(page.is_empty());
-        }
-    }
-}
-
 /// Pages across many small segments and commits of many sizes: reading page after page from any
 /// position visits every event once, in order, with the payload a read of owned events answers.
 #[tokio::test]
