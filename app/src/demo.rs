@@ -2154,7 +2154,10 @@ impl<'c> Demo<'c> {
             }
             let key = StockKey { item: self.items[item].id, warehouse: self.warehouses[w] };
             // The books' side of the line, read as the API's stocktakes read it.
-            let Some(line) = command_api::inventory::book_line(&self.bus, key).await? else { continue };
+            let Some(line) = command_api::inventory::book_line(&self.bus, self.config.book, key).await?
+            else {
+                continue;
+            };
             let available =
                 self.bus.inspect::<StockItem, Decimal>(&key.stream_id(), StockItem::available).await?;
             let on_hand = line.book_qty;

@@ -579,6 +579,38 @@ impl<S: EventStore> CommandBus<S> {
         }
     }
 
+    /// [`CommandBus::load`] as `book` sees it (see [`CommandBus::inspect_in`]).
+    pub async fn load_in<A: Aggregate>(
+        &self,
+        book: domain::BookId,
+        stream_id: &str,
+    ) -> Result<A, StoreError> {
+        self.inspect_in::<A, A>(book, stream_id, A::clone).await
+    }
+
+    /// [`CommandBus::inspect`] as `book` sees it: a stream that belongs to another book (its first
+    /// event was recorded there) reads as one that does not exist. Services that complete a command
+    /// from other streams (is this item active, whose order is this) ask through this, so a book's
+    /// commands never see another book's masters or documents, as they can never write into them.
+    pub async fn inspect_in<A: Aggregate, T>(
+        &self,
+        book: domain::BookId,
+        stream_id: &str,
+        look: impl FnOnce(&A) -> T,
+    ) -> Result<T, StoreError> {
+        let stream = StreamId::new(stream_id)?;
+        let entry = self.entry(stream_id);
+        let mut slot = entry.lock().await;
+        match self.caught_up::<A>(&stream, &mut slot).await {
+            Ok(loaded) if loaded.book.is_some_and(|owner| owner != book) => Ok(look(&A::default())),
+            Ok(loaded) => Ok(look(&loaded.state)),
+            Err(e) => {
+                *slot = None;
+                Err(e)
+            }
+        }
+    }
+
     /// The stream's version as the aggregate was last folded (`None`: no stream yet), brought up to date.
     pub async fn version<A: Aggregate>(&self, stream_id: &str) -> Result<Option<u64>, StoreError> {
         let stream = StreamId::new(stream_id)?;

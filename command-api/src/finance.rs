@@ -177,7 +177,7 @@ pub async fn post_voucher<S: EventStore>(
     meta: &CommandMeta,
     id: VoucherId,
 ) -> Result<u32, FinanceError> {
-    let voucher: Voucher = bus.load(&voucher_stream(id)).await?;
+    let voucher: Voucher = bus.load_in(meta.book, &voucher_stream(id)).await?;
     if let (VoucherStatus::Posted, Some(number)) = (voucher.status, voucher.number) {
         return Ok(number);
     }
@@ -252,7 +252,7 @@ pub async fn reverse_voucher<S: EventStore>(
     )
     .await
     .map_err(FinanceError::Voucher)?;
-    let voucher: Voucher = bus.load(&voucher_stream(original)).await?;
+    let voucher: Voucher = bus.load_in(meta.book, &voucher_stream(original)).await?;
     let drafted = voucher.drafted.as_ref().expect("a claimed voucher was drafted");
     let draft = VoucherDraft {
         id: reversal,
@@ -306,7 +306,8 @@ async fn unposted_vouchers<S: EventStore>(
     .await?;
     let mut unposted = Vec::new();
     for id in drafted {
-        let status = bus.inspect::<Voucher, VoucherStatus>(&voucher_stream(id), |v| v.status).await?;
+        let status =
+            bus.inspect_in::<Voucher, VoucherStatus>(book, &voucher_stream(id), |v| v.status).await?;
         if !matches!(status, VoucherStatus::Posted | VoucherStatus::Discarded) {
             unposted.push(id);
         }
@@ -367,7 +368,7 @@ pub async fn record_automatic_voucher<S: EventStore>(
     for line in lines.iter_mut().filter(|l| l.role == domain::finance::accounts::AccountRole::Inventory) {
         let Some(item) = line.item else { continue };
         let kind = bus
-            .inspect::<domain::master::Item, _>(&domain::master::Item::stream(item), |i| {
+            .inspect_in::<domain::master::Item, _>(meta.book, &domain::master::Item::stream(item), |i| {
                 i.details.as_ref().map(|d| d.kind)
             })
             .await?;
@@ -432,7 +433,7 @@ pub async fn record_automatic_voucher<S: EventStore>(
     }
     if drafted.duplicate {
         // Drafted before; finish a posting a crash may have cut short, else there is nothing to do.
-        let voucher: Voucher = bus.load(&voucher_stream(auto.id)).await?;
+        let voucher: Voucher = bus.load_in(meta.book, &voucher_stream(auto.id)).await?;
         if !auto_post || voucher.status == VoucherStatus::Posted {
             return Ok(AutoVoucherOutcome::Duplicate);
         }
@@ -679,7 +680,8 @@ pub async fn enter_opening_balances<S: EventStore>(
             .map_err(FinanceError::PurchaseInvoice)?;
     }
     for (n, line) in opening.stock.iter().enumerate() {
-        let item: domain::master::Item = bus.load(&domain::master::Item::stream(line.item)).await?;
+        let item: domain::master::Item =
+            bus.load_in(meta.book, &domain::master::Item::stream(line.item)).await?;
         let (costing, safety_stock) =
             item.details.as_ref().map_or(
                 (domain::inventory::CostingMethod::MovingAverage, rust_decimal::Decimal::ZERO),
@@ -828,7 +830,7 @@ async fn match_candidates<S: EventStore>(
     let mut candidates = Vec::with_capacity(found.len());
     for (target, amount, partner, date) in found {
         let counterparty = bus
-            .inspect::<Partner, String>(&Partner::stream(partner), |p| {
+            .inspect_in::<Partner, String>(book, &Partner::stream(partner), |p| {
                 p.details.as_ref().map(|d| d.name.clone()).unwrap_or_default()
             })
             .await?;
@@ -859,7 +861,8 @@ pub async fn import_bank_statement<S: EventStore>(
     let from = lines.iter().map(|l| l.date).min().unwrap_or(Timestamp(0));
     let to = lines.iter().map(|l| l.date).max().unwrap_or(Timestamp(0));
     let candidates = match_candidates(bus, book, from, to).await?;
-    let state: BankStatement = bus.load(&domain::finance::bank::BankStatement::stream(statement)).await?;
+    let state: BankStatement =
+        bus.load_in(meta.book, &domain::finance::bank::BankStatement::stream(statement)).await?;
     for (line, target) in auto_match(&lines, &candidates) {
         if state.matches.contains(&Some(target)) || state.matches[line as usize].is_some() {
             continue;
@@ -869,7 +872,8 @@ pub async fn import_bank_statement<S: EventStore>(
         let step = step_meta(meta, format!("bank/match/{line}").as_bytes());
         bus.execute::<BankStatement>(&step, &matching).await.map_err(BankError::Statement)?;
     }
-    let state: BankStatement = bus.load(&domain::finance::bank::BankStatement::stream(statement)).await?;
+    let state: BankStatement =
+        bus.load_in(meta.book, &domain::finance::bank::BankStatement::stream(statement)).await?;
     let matched = state.matches.iter().enumerate().filter_map(|(i, m)| m.map(|t| (i as u32, t))).collect();
     Ok(StatementReport { matched, unmatched: state.unmatched() })
 }
@@ -886,12 +890,12 @@ pub async fn match_statement_line<S: EventStore>(
     let amount = match target {
         MatchTarget::CustomerReceipt(id) => {
             let receipt: domain::sales::CustomerReceipt =
-                bus.load(&domain::sales::CustomerReceipt::stream(id)).await?;
+                bus.load_in(meta.book, &domain::sales::CustomerReceipt::stream(id)).await?;
             receipt.recorded.map(|r| r.amount)
         }
         MatchTarget::SupplierPayment(id) => {
             let payment: domain::purchasing::SupplierPayment =
-                bus.load(&domain::purchasing::SupplierPayment::stream(id)).await?;
+                bus.load_in(meta.book, &domain::purchasing::SupplierPayment::stream(id)).await?;
             payment.paid.map(|p| -p.amount)
         }
     };

@@ -12,7 +12,7 @@ use domain::inventory::{
 };
 use domain::master::{Item, Usable, Warehouse};
 use domain::values::{Quantity, UnitAmount};
-use domain::{Aggregate, CommandId, CommandMeta, ItemId, StocktakeId, TransferId, WarehouseId};
+use domain::{Aggregate, BookId, CommandId, CommandMeta, ItemId, StocktakeId, TransferId, WarehouseId};
 use infra::{EventStore, StoreError};
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -24,10 +24,11 @@ use crate::purchasing::BookSettings;
 /// active master.
 pub async fn item_policy<S: EventStore>(
     bus: &CommandBus<S>,
+    book: BookId,
     item: ItemId,
     settings: &BookSettings,
 ) -> Result<Option<StockPolicy>, StoreError> {
-    bus.inspect::<Item, _>(&Item::stream(item), |i| {
+    bus.inspect_in::<Item, _>(book, &Item::stream(item), |i| {
         let details = i.details.as_ref().filter(|_| i.is_usable())?;
         Some(StockPolicy {
             costing: details.costing,
@@ -56,16 +57,18 @@ pub struct TransferDraft {
 /// masters and with each item's stock policy.
 pub async fn transfer_command<S: EventStore>(
     bus: &CommandBus<S>,
+    book: BookId,
     draft: &TransferDraft,
     settings: &BookSettings,
 ) -> Result<TransferCommand, StoreError> {
     let mut usable = true;
     for warehouse in [draft.from, draft.to] {
-        usable &= bus.inspect::<Warehouse, bool>(&Warehouse::stream(warehouse), |w| w.is_usable()).await?;
+        usable &=
+            bus.inspect_in::<Warehouse, bool>(book, &Warehouse::stream(warehouse), |w| w.is_usable()).await?;
     }
     let mut lines = Vec::with_capacity(draft.lines.len());
     for (item, qty) in &draft.lines {
-        let policy = item_policy(bus, *item, settings).await?;
+        let policy = item_policy(bus, book, *item, settings).await?;
         usable &= policy.is_some();
         lines.push(TransferLineInput {
             item: *item,
@@ -89,7 +92,7 @@ pub async fn create_transfer<S: EventStore>(
     draft: &TransferDraft,
     settings: &BookSettings,
 ) -> Result<Executed<TransferEvent>, BusError<TransferRejection>> {
-    let create = transfer_command(bus, draft, settings).await?;
+    let create = transfer_command(bus, meta.book, draft, settings).await?;
     bus.execute::<StockTransfer>(meta, &create).await
 }
 
@@ -97,9 +100,10 @@ pub async fn create_transfer<S: EventStore>(
 /// policy (`None` when the warehouse never held the item).
 pub async fn book_line<S: EventStore>(
     bus: &CommandBus<S>,
+    book: BookId,
     key: StockKey,
 ) -> Result<Option<StocktakeLine>, StoreError> {
-    bus.inspect::<StockItem, _>(&key.stream_id(), |s| {
+    bus.inspect_in::<StockItem, _>(book, &key.stream_id(), |s| {
         s.policy.clone().map(|policy| StocktakeLine {
             item: key.item,
             book_qty: s.on_hand,
@@ -116,6 +120,7 @@ pub async fn book_line<S: EventStore>(
 /// held nor an active master makes the lines invalid.
 pub async fn stocktake_command<S: EventStore>(
     bus: &CommandBus<S>,
+    book: BookId,
     id: StocktakeId,
     warehouse: WarehouseId,
     items: &[(ItemId, Option<UnitAmount>)],
@@ -124,9 +129,9 @@ pub async fn stocktake_command<S: EventStore>(
     let mut lines = Vec::with_capacity(items.len());
     for (item, unit_cost) in items {
         let unit_cost = unit_cost.map(UnitAmount::get);
-        let line = match book_line(bus, StockKey { item: *item, warehouse }).await? {
+        let line = match book_line(bus, book, StockKey { item: *item, warehouse }).await? {
             Some(line) => StocktakeLine { unit_cost, ..line },
-            None => match item_policy(bus, *item, settings).await? {
+            None => match item_policy(bus, book, *item, settings).await? {
                 Some(policy) => StocktakeLine { item: *item, book_qty: Decimal::ZERO, policy, unit_cost },
                 None => return Err(BusError::Rejected(StocktakeRejection::InvalidLines)),
             },
@@ -163,16 +168,17 @@ pub async fn record_counts<S: EventStore>(
 /// kept (a stock item that was never opened has no policy to change: the stock says so).
 pub async fn stock_policy_command<S: EventStore>(
     bus: &CommandBus<S>,
+    book: BookId,
     key: StockKey,
     safety_stock: Decimal,
     settings: &BookSettings,
 ) -> Result<domain::inventory::StockCommand, StoreError> {
-    let current = bus.inspect::<StockItem, _>(&key.stream_id(), |s| s.policy.clone()).await?;
+    let current = bus.inspect_in::<StockItem, _>(book, &key.stream_id(), |s| s.policy.clone()).await?;
     let costing = match current {
         Some(policy) => policy.costing,
-        None => {
-            item_policy(bus, key.item, settings).await?.map_or(CostingMethod::MovingAverage, |p| p.costing)
-        }
+        None => item_policy(bus, book, key.item, settings)
+            .await?
+            .map_or(CostingMethod::MovingAverage, |p| p.costing),
     };
     Ok(domain::inventory::StockCommand::ChangePolicy {
         key,
@@ -184,12 +190,14 @@ pub async fn stock_policy_command<S: EventStore>(
 /// its stream says (`None` when no such requisition was drafted), which the suggestion's rule checks.
 pub async fn replenishment_take_up<S: EventStore>(
     bus: &CommandBus<S>,
+    book: BookId,
     key: StockKey,
     requisition: domain::RequisitionId,
 ) -> Result<domain::inventory::ReplenishmentCommand, StoreError> {
     use domain::purchasing::{PurchaseRequisition, RequisitionCommand};
     let stream = PurchaseRequisition::stream_id(&RequisitionCommand::Approve { id: requisition });
-    let requisition_item =
-        bus.inspect::<PurchaseRequisition, _>(&stream, |r| r.drafted.as_ref().map(|d| d.item)).await?;
+    let requisition_item = bus
+        .inspect_in::<PurchaseRequisition, _>(book, &stream, |r| r.drafted.as_ref().map(|d| d.item))
+        .await?;
     Ok(domain::inventory::ReplenishmentCommand::TakeUp { key, requisition, requisition_item })
 }

@@ -34,14 +34,15 @@ pub async fn release_production_order<S: EventStore>(
     draft: &ProductionOrderDraft,
     settings: &BookSettings,
 ) -> Result<Executed<ProductionOrderEvent>, BusError<ProductionRejection>> {
-    let product: Item = bus.load(&Item::stream(draft.product)).await?;
-    let warehouse: Warehouse = bus.load(&Warehouse::stream(draft.warehouse)).await?;
+    let product: Item = bus.load_in(meta.book, &Item::stream(draft.product)).await?;
+    let warehouse: Warehouse = bus.load_in(meta.book, &Warehouse::stream(draft.warehouse)).await?;
     let mut usable = product.is_usable() && warehouse.is_usable();
     let mut materials = Vec::with_capacity(draft.materials.len());
     for (item, qty) in &draft.materials {
-        usable &= bus.load::<Item>(&Item::stream(*item)).await?.is_usable();
+        usable &= bus.load_in::<Item>(meta.book, &Item::stream(*item)).await?.is_usable();
         let available_now = bus
-            .inspect::<StockItem, Decimal>(
+            .inspect_in::<StockItem, Decimal>(
+                meta.book,
                 &StockKey { item: *item, warehouse: draft.warehouse }.stream_id(),
                 |s| s.available(),
             )

@@ -25,7 +25,7 @@ use domain::purchasing::{
 use domain::time::{CHINA_UTC_OFFSET_MINUTES, Period};
 use domain::values::{Code, Quantity, UnitAmount, round_money};
 use domain::{
-    Aggregate, CommandId, CommandMeta, ItemId, PartnerId, PurchaseOrderId, RequisitionId, WarehouseId,
+    Aggregate, BookId, CommandId, CommandMeta, ItemId, PartnerId, PurchaseOrderId, RequisitionId, WarehouseId,
 };
 use infra::{EventStore, StoreError, StreamId};
 use rust_decimal::Decimal;
@@ -75,9 +75,10 @@ fn step_meta(meta: &CommandMeta, name: &[u8]) -> CommandMeta {
 
 async fn usable<S: EventStore, A: Aggregate + Usable>(
     bus: &CommandBus<S>,
+    book: BookId,
     stream: &str,
 ) -> Result<Option<A>, StoreError> {
-    let master: A = bus.load(stream).await?;
+    let master: A = bus.load_in(book, stream).await?;
     Ok(master.is_usable().then_some(master))
 }
 
@@ -85,19 +86,20 @@ async fn usable<S: EventStore, A: Aggregate + Usable>(
 /// usable.
 async fn complete_lines<S: EventStore>(
     bus: &CommandBus<S>,
+    book: BookId,
     supplier: PartnerId,
     warehouse: WarehouseId,
     drafts: &[OrderLineDraft],
     settings: &BookSettings,
 ) -> Result<(Vec<PoLineInput>, bool), StoreError> {
-    let supplier_ok = usable::<S, Partner>(bus, &Partner::stream(supplier))
+    let supplier_ok = usable::<S, Partner>(bus, book, &Partner::stream(supplier))
         .await?
         .is_some_and(|p| p.details.as_ref().is_some_and(|d| d.roles.supplier));
-    let warehouse_ok = usable::<S, Warehouse>(bus, &Warehouse::stream(warehouse)).await?.is_some();
+    let warehouse_ok = usable::<S, Warehouse>(bus, book, &Warehouse::stream(warehouse)).await?.is_some();
     let mut usable_all = supplier_ok && warehouse_ok;
     let mut lines = Vec::with_capacity(drafts.len());
     for draft in drafts {
-        let item = usable::<S, Item>(bus, &Item::stream(draft.item)).await?;
+        let item = usable::<S, Item>(bus, book, &Item::stream(draft.item)).await?;
         let (costing, safety_stock) = match item.as_ref().and_then(|i| i.details.as_ref()) {
             Some(details) => (details.costing, details.safety_stock),
             None => {
@@ -106,7 +108,7 @@ async fn complete_lines<S: EventStore>(
             }
         };
         let key = StockKey { item: draft.item, warehouse };
-        let stock: StockItem = bus.load(&key.stream_id()).await?;
+        let stock: StockItem = bus.load_in(book, &key.stream_id()).await?;
         lines.push(PoLineInput {
             item: draft.item,
             qty: draft.qty,
@@ -147,7 +149,8 @@ async fn commit_budget<S: EventStore>(
         Some(BudgetEvent::Committed(committed)) => committed.clone(),
         // A retry, or the same amount committed already: the commitment on record answers.
         _ => {
-            let budget: DepartmentBudget = bus.load(&DepartmentBudget::stream_id(&commit)).await?;
+            let budget: DepartmentBudget =
+                bus.load_in(meta.book, &DepartmentBudget::stream_id(&commit)).await?;
             match budget.decisions.get(&order) {
                 Some(decision) => decision.clone(),
                 None => {
@@ -184,7 +187,7 @@ pub async fn place_purchase_order<S: EventStore>(
 ) -> Result<Executed<PurchaseOrderEvent>, BusError<PurchaseOrderRejection>> {
     let department = department_code(&draft.department)?;
     let (lines, masters_usable) =
-        complete_lines(bus, draft.supplier, draft.warehouse, &draft.lines, settings).await?;
+        complete_lines(bus, meta.book, draft.supplier, draft.warehouse, &draft.lines, settings).await?;
     let (_, amount_net) = price_lines(&lines).map_err(BusError::Rejected)?;
     let mut budget_remaining = Decimal::MAX;
     if masters_usable {
@@ -226,12 +229,12 @@ pub async fn amend_purchase_order<S: EventStore>(
     drafts: &[OrderLineDraft],
     settings: &BookSettings,
 ) -> Result<Executed<PurchaseOrderEvent>, BusError<PurchaseOrderRejection>> {
-    let current: PurchaseOrder = bus.load(&PurchaseOrder::stream(order)).await?;
+    let current: PurchaseOrder = bus.load_in(meta.book, &PurchaseOrder::stream(order)).await?;
     let Some(placed) = current.placed.clone() else {
         return Err(BusError::Rejected(PurchaseOrderRejection::NotFound));
     };
     let (lines, masters_usable) =
-        complete_lines(bus, placed.supplier, placed.warehouse, drafts, settings).await?;
+        complete_lines(bus, meta.book, placed.supplier, placed.warehouse, drafts, settings).await?;
     if !masters_usable {
         return Err(BusError::Rejected(PurchaseOrderRejection::MasterUnusable));
     }
@@ -262,7 +265,7 @@ pub async fn cancel_purchase_order_remainder<S: EventStore>(
 ) -> Result<Executed<PurchaseOrderEvent>, BusError<PurchaseOrderRejection>> {
     let cancel = PurchaseOrderCommand::CancelRemainder { id: order, reason: reason.to_string() };
     let done = bus.execute::<PurchaseOrder>(meta, &cancel).await?;
-    let state: PurchaseOrder = bus.load(&PurchaseOrder::stream(order)).await?;
+    let state: PurchaseOrder = bus.load_in(meta.book, &PurchaseOrder::stream(order)).await?;
     let Some(placed) = state.placed.as_ref() else { return Ok(done) };
     let received_value: Decimal = state
         .lines
@@ -287,13 +290,13 @@ pub async fn receive_purchase_order<S: EventStore>(
     let mut receive = receive.clone();
     if let PurchaseOrderCommand::Receive { id, bin: Some(bin), bin_known, .. } = &mut receive {
         let warehouse = bus
-            .inspect::<PurchaseOrder, _>(&PurchaseOrder::stream(*id), |o| {
+            .inspect_in::<PurchaseOrder, _>(meta.book, &PurchaseOrder::stream(*id), |o| {
                 o.placed.as_ref().map(|p| p.warehouse)
             })
             .await?;
         *bin_known = match warehouse {
             Some(warehouse) => {
-                bus.inspect::<Warehouse, bool>(&Warehouse::stream(warehouse), |w| {
+                bus.inspect_in::<Warehouse, bool>(meta.book, &Warehouse::stream(warehouse), |w| {
                     w.details.as_ref().is_some_and(|d| d.bins.iter().any(|b| b == bin))
                 })
                 .await?
@@ -323,12 +326,15 @@ pub async fn register_purchase_freight<S: EventStore>(
     BusError<domain::purchasing::PurchaseInvoiceRejection>,
 > {
     let capitalize = bus
-        .inspect::<domain::finance::book::Book, _>(&domain::finance::book::Book::stream(meta.book), |b| {
-            b.capitalize_freight
-        })
+        .inspect_in::<domain::finance::book::Book, _>(
+            meta.book,
+            &domain::finance::book::Book::stream(meta.book),
+            |b| b.capitalize_freight,
+        )
         .await?;
-    let po_known =
-        bus.inspect::<PurchaseOrder, _>(&PurchaseOrder::stream(po), |o| o.placed.is_some()).await?;
+    let po_known = bus
+        .inspect_in::<PurchaseOrder, _>(meta.book, &PurchaseOrder::stream(po), |o| o.placed.is_some())
+        .await?;
     let register = domain::purchasing::PurchaseInvoiceCommand::RegisterFreight {
         id,
         carrier,
@@ -362,14 +368,14 @@ pub async fn register_purchase_invoice<S: EventStore>(
     BusError<domain::purchasing::PurchaseInvoiceRejection>,
 > {
     use domain::purchasing::{OrderLineFacts, PurchaseInvoice, PurchaseInvoiceCommand};
-    let partner: Partner = bus.load(&Partner::stream(supplier)).await?;
+    let partner: Partner = bus.load_in(meta.book, &Partner::stream(supplier)).await?;
     let mut usable = partner.is_usable() && partner.details.as_ref().is_some_and(|d| d.roles.supplier);
     let mut facts = Vec::new();
     let mut orders: Vec<PurchaseOrderId> = lines.iter().map(|l| l.po).collect();
     orders.sort();
     orders.dedup();
     for po in orders {
-        let order: PurchaseOrder = bus.load(&PurchaseOrder::stream(po)).await?;
+        let order: PurchaseOrder = bus.load_in(meta.book, &PurchaseOrder::stream(po)).await?;
         for line in &order.lines {
             let at = line.line as usize;
             facts.push(OrderLineFacts {
@@ -385,7 +391,7 @@ pub async fn register_purchase_invoice<S: EventStore>(
     items.sort();
     items.dedup();
     for item in items {
-        usable &= bus.inspect::<Item, bool>(&Item::stream(item), |i| i.is_usable()).await?;
+        usable &= bus.inspect_in::<Item, bool>(meta.book, &Item::stream(item), |i| i.is_usable()).await?;
     }
     let register = PurchaseInvoiceCommand::Register {
         id,
@@ -407,13 +413,14 @@ pub const REQUISITION_APPROVAL_THRESHOLD: Decimal = Decimal::from_parts(5_000, 0
 /// quantity at the unit price the requester expects, rounded half-up to cents) and the threshold.
 pub async fn requisition_submission<S: EventStore>(
     bus: &CommandBus<S>,
+    book: BookId,
     id: RequisitionId,
     expected_unit_price: UnitAmount,
 ) -> Result<domain::purchasing::RequisitionCommand, StoreError> {
     use domain::purchasing::{PurchaseRequisition, RequisitionCommand};
     let stream = PurchaseRequisition::stream_id(&RequisitionCommand::Approve { id });
     let qty = bus
-        .inspect::<PurchaseRequisition, Decimal>(&stream, |r| {
+        .inspect_in::<PurchaseRequisition, Decimal>(book, &stream, |r| {
             r.drafted.as_ref().map_or(Decimal::ZERO, |d| d.qty)
         })
         .await?;

@@ -12,7 +12,7 @@ use domain::returns::{
 };
 use domain::sales::{SalesOrder, SalesOrderCommand, Shipment, ShipmentCommand};
 use domain::values::{Quantity, UnitAmount};
-use domain::{Aggregate, CommandMeta, PartnerId, PurchaseOrderId, ReturnId, ShipmentId, WarehouseId};
+use domain::{Aggregate, BookId, CommandMeta, PartnerId, PurchaseOrderId, ReturnId, ShipmentId, WarehouseId};
 use infra::{EventStore, StoreError};
 
 use crate::bus::{BusError, CommandBus, Executed};
@@ -37,10 +37,11 @@ fn unknown_line(line: u32) -> BusError<ReturnRejection> {
 
 async fn partner_usable<S: EventStore>(
     bus: &CommandBus<S>,
+    book: BookId,
     partner: PartnerId,
     customer: bool,
 ) -> Result<bool, StoreError> {
-    bus.inspect::<Partner, bool>(&Partner::stream(partner), |p| {
+    bus.inspect_in::<Partner, bool>(book, &Partner::stream(partner), |p| {
         p.is_usable()
             && p.details.as_ref().is_some_and(|d| if customer { d.roles.customer } else { d.roles.supplier })
     })
@@ -58,7 +59,8 @@ pub async fn create_customer_return<S: EventStore>(
     draft: &ReturnDraft,
     settings: &BookSettings,
 ) -> Result<Executed<ReturnEvent>, BusError<ReturnRejection>> {
-    let shipped: Shipment = bus.load(&Shipment::stream_id(&ShipmentCommand::Ship { id: shipment })).await?;
+    let shipped: Shipment =
+        bus.load_in(meta.book, &Shipment::stream_id(&ShipmentCommand::Ship { id: shipment })).await?;
     let Some(order_id) = shipped.order else {
         return Err(unknown_line(draft.lines.first().map_or(0, |(l, _)| *l)));
     };
@@ -66,9 +68,11 @@ pub async fn create_customer_return<S: EventStore>(
         return Err(unknown_line(draft.lines.first().map_or(0, |(l, _)| *l)));
     };
     let order: SalesOrder =
-        bus.load(&SalesOrder::stream_id(&SalesOrderCommand::Close { id: order_id })).await?;
-    let mut usable = partner_usable(bus, customer, true).await?
-        && bus.inspect::<Warehouse, bool>(&Warehouse::stream(warehouse), |w| w.is_usable()).await?;
+        bus.load_in(meta.book, &SalesOrder::stream_id(&SalesOrderCommand::Close { id: order_id })).await?;
+    let mut usable = partner_usable(bus, meta.book, customer, true).await?
+        && bus
+            .inspect_in::<Warehouse, bool>(meta.book, &Warehouse::stream(warehouse), |w| w.is_usable())
+            .await?;
     let mut lines = Vec::with_capacity(draft.lines.len());
     for (line, qty) in &draft.lines {
         let Some(sent) = shipped.shipped.iter().find(|l| l.line == *line) else {
@@ -85,7 +89,7 @@ pub async fn create_customer_return<S: EventStore>(
             .find(|(l, _)| l == line)
             .filter(|_| !sent.qty.is_zero())
             .and_then(|(_, value)| UnitAmount::new((*value / sent.qty).normalize()).ok());
-        let policy = item_policy(bus, sent.item, settings).await?;
+        let policy = item_policy(bus, meta.book, sent.item, settings).await?;
         usable &= policy.is_some();
         lines.push(ReturnLineInput {
             item: sent.item,
@@ -118,19 +122,21 @@ pub async fn create_supplier_return<S: EventStore>(
     draft: &ReturnDraft,
     settings: &BookSettings,
 ) -> Result<Executed<ReturnEvent>, BusError<ReturnRejection>> {
-    let po: PurchaseOrder = bus.load(&PurchaseOrder::stream(order)).await?;
+    let po: PurchaseOrder = bus.load_in(meta.book, &PurchaseOrder::stream(order)).await?;
     let Some(placed) = po.placed.as_ref() else {
         return Err(unknown_line(draft.lines.first().map_or(0, |(l, _)| *l)));
     };
     let warehouse = draft.warehouse.unwrap_or(placed.warehouse);
-    let mut usable = partner_usable(bus, placed.supplier, false).await?
-        && bus.inspect::<Warehouse, bool>(&Warehouse::stream(warehouse), |w| w.is_usable()).await?;
+    let mut usable = partner_usable(bus, meta.book, placed.supplier, false).await?
+        && bus
+            .inspect_in::<Warehouse, bool>(meta.book, &Warehouse::stream(warehouse), |w| w.is_usable())
+            .await?;
     let mut lines = Vec::with_capacity(draft.lines.len());
     for (line, qty) in &draft.lines {
         let Some(ordered) = po.lines.iter().find(|l| l.line == *line) else {
             return Err(unknown_line(*line));
         };
-        let policy = item_policy(bus, ordered.item, settings).await?;
+        let policy = item_policy(bus, meta.book, ordered.item, settings).await?;
         usable &= policy.is_some();
         lines.push(ReturnLineInput {
             item: ordered.item,

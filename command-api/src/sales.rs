@@ -45,12 +45,13 @@ pub enum Placement {
 /// customer's credit limit, and what the customer owes from their account.
 async fn with_master_facts<S: EventStore>(
     bus: &CommandBus<S>,
+    book: domain::BookId,
     command: &SalesOrderCommand,
 ) -> Result<SalesOrderCommand, StoreError> {
     let SalesOrderCommand::Place { customer, warehouse, lines, credit, .. } = command else {
         return Ok(command.clone());
     };
-    let partner: Partner = bus.load(&Partner::stream(*customer)).await?;
+    let partner: Partner = bus.load_in(book, &Partner::stream(*customer)).await?;
     let mut usable =
         partner.is_usable() && partner.details.as_ref().is_some_and(|details| details.roles.customer);
     let mut warehouses: Vec<WarehouseId> =
@@ -58,16 +59,20 @@ async fn with_master_facts<S: EventStore>(
     warehouses.sort();
     warehouses.dedup();
     for id in warehouses {
-        let warehouse: Warehouse = bus.load(&Warehouse::stream(id)).await?;
+        let warehouse: Warehouse = bus.load_in(book, &Warehouse::stream(id)).await?;
         usable &= warehouse.is_usable();
     }
     for line in lines {
-        let item: Item = bus.load(&Item::stream(line.item)).await?;
+        let item: Item = bus.load_in(book, &Item::stream(line.item)).await?;
         usable &= item.is_usable();
     }
     // What the customer owes, as their account says (kept by the customer-accounts process manager).
     let open_receivables = bus
-        .inspect::<CustomerAccount, rust_decimal::Decimal>(&customer_account_stream(*customer), |a| a.balance)
+        .inspect_in::<CustomerAccount, rust_decimal::Decimal>(
+            book,
+            &customer_account_stream(*customer),
+            |a| a.balance,
+        )
         .await?;
     let mut completed = command.clone();
     if let SalesOrderCommand::Place { credit: completed_credit, masters_usable, .. } = &mut completed {
@@ -87,7 +92,7 @@ pub async fn place_sales_order<S: EventStore>(
     meta: &CommandMeta,
     command: &SalesOrderCommand,
 ) -> Result<Placement, BusError<SalesOrderRejection>> {
-    let command = &with_master_facts(bus, command).await?;
+    let command = &with_master_facts(bus, meta.book, command).await?;
     if let SalesOrderCommand::Place { id, channel: Channel::Online { platform, platform_order_id }, .. } =
         command
     {

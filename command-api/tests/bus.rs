@@ -147,6 +147,25 @@ async fn loading_an_aggregate_folds_its_stream_and_a_missing_stream_is_the_defau
 }
 
 #[tokio::test]
+async fn another_books_stream_reads_as_missing_to_a_book_that_inspects_it() {
+    let (store, _dir) = open_store();
+    let bus = CommandBus::new(store);
+    bus.execute::<domain::inventory::StockItem>(&meta(1), &receive(10)).await.unwrap();
+    let on_hand = |s: &domain::inventory::StockItem| s.on_hand;
+    let owner = BookId(Uuid::from_u128(1));
+    let stranger = BookId(Uuid::from_u128(2));
+    assert_eq!(bus.inspect_in(owner, &key().stream_id(), on_hand).await.unwrap(), Decimal::from(10));
+    assert_eq!(bus.inspect_in(stranger, &key().stream_id(), on_hand).await.unwrap(), Decimal::ZERO);
+    let loaded: domain::inventory::StockItem = bus.load_in(stranger, &key().stream_id()).await.unwrap();
+    assert_eq!(loaded, domain::inventory::StockItem::default());
+    // A stream no book has written to reads as missing to every book.
+    let other = StockKey { item: ItemId(Uuid::from_u128(7)), warehouse: WarehouseId(Uuid::from_u128(8)) };
+    assert_eq!(bus.inspect_in(stranger, &other.stream_id(), on_hand).await.unwrap(), Decimal::ZERO);
+    // The stranger's look changed nothing for the owner.
+    assert_eq!(bus.inspect_in(owner, &key().stream_id(), on_hand).await.unwrap(), Decimal::from(10));
+}
+
+#[tokio::test]
 async fn commands_to_one_stream_share_one_append_and_each_keeps_its_own_outcome() {
     use domain::inventory::StockItem;
     let (store, _dir) = open_store();

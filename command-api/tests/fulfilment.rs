@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use command_api::sales::{Placement, place_sales_order};
-use command_api::{CommandBus, FileCheckpoints, ProcessRunner};
+use command_api::{BusError, CommandBus, FileCheckpoints, ProcessRunner};
 use domain::inventory::{CostingMethod, DocRef, StockCommand, StockItem, StockKey, StockPolicy};
 use domain::process::order_fulfilment::OrderFulfilment;
-use domain::sales::{Channel, CreditFacts, OrderLineInput, SalesOrderCommand};
+use domain::sales::{Channel, CreditFacts, OrderLineInput, SalesOrderCommand, SalesOrderRejection};
 use domain::values::{Quantity, UnitAmount};
 use domain::{BookId, CommandId, CommandMeta, ItemId, PartnerId, SalesOrderId, Timestamp, WarehouseId};
 use infra::{EmbeddedStore, EventStore};
@@ -29,6 +29,12 @@ fn warehouse() -> WarehouseId {
 
 /// The masters the orders here name: the customer, the item, the warehouses (placement reads them).
 async fn masters(bus: &CommandBus<EmbeddedStore>) {
+    masters_in(bus, meta, 0).await;
+}
+
+/// [`masters`] recorded with `meta`'s book, their ids shifted by `shift` (ids name streams, and a
+/// stream belongs to one book).
+async fn masters_in(bus: &CommandBus<EmbeddedStore>, meta: impl Fn(u128) -> CommandMeta, shift: u128) {
     use domain::master::{
         Item, ItemCommand, ItemDetails, Partner, PartnerCommand, PartnerDetails, PartnerRoles, Warehouse,
         WarehouseCommand, WarehouseDetails,
@@ -41,7 +47,7 @@ async fn masters(bus: &CommandBus<EmbeddedStore>) {
         payment_terms_days: 30,
         region: "上海".into(),
     };
-    let create = PartnerCommand::Create { id: PartnerId(Uuid::from_u128(30)), details: customer };
+    let create = PartnerCommand::Create { id: PartnerId(Uuid::from_u128(30 + shift)), details: customer };
     bus.execute::<Partner>(&meta(900_001), &create).await.unwrap();
     let details = ItemDetails {
         sku: "SKU-10".into(),
@@ -56,7 +62,8 @@ async fn masters(bus: &CommandBus<EmbeddedStore>) {
         lead_time_days: 7,
         kind: domain::master::ItemKind::Goods,
     };
-    bus.execute::<Item>(&meta(900_002), &ItemCommand::Create { id: item(), details }).await.unwrap();
+    let id = ItemId(Uuid::from_u128(10 + shift));
+    bus.execute::<Item>(&meta(900_002 + shift), &ItemCommand::Create { id, details }).await.unwrap();
     for n in [20u128, 21, 22] {
         let details = WarehouseDetails {
             code: format!("W{n}"),
@@ -66,8 +73,8 @@ async fn masters(bus: &CommandBus<EmbeddedStore>) {
             longitude: Decimal::new(12147, 2),
             bins: Vec::new(),
         };
-        let create = WarehouseCommand::Create { id: WarehouseId(Uuid::from_u128(n)), details };
-        bus.execute::<Warehouse>(&meta(900_000 + n), &create).await.unwrap();
+        let create = WarehouseCommand::Create { id: WarehouseId(Uuid::from_u128(n + shift)), details };
+        bus.execute::<Warehouse>(&meta(900_000 + n + shift), &create).await.unwrap();
     }
 }
 
@@ -91,13 +98,18 @@ async fn stock_up(bus: &CommandBus<EmbeddedStore>, units: u32) {
 }
 
 fn order(n: u128, channel: Channel) -> SalesOrderCommand {
+    order_in(n, channel, 0)
+}
+
+/// [`order`] naming the masters of [`masters_in`] with ids shifted by `shift`.
+fn order_in(n: u128, channel: Channel, shift: u128) -> SalesOrderCommand {
     SalesOrderCommand::Place {
         id: SalesOrderId(Uuid::from_u128(1_000 + n)),
-        customer: PartnerId(Uuid::from_u128(30)),
+        customer: PartnerId(Uuid::from_u128(30 + shift)),
         channel,
-        warehouse: warehouse(),
+        warehouse: WarehouseId(Uuid::from_u128(20 + shift)),
         lines: vec![OrderLineInput {
-            item: item(),
+            item: ItemId(Uuid::from_u128(10 + shift)),
             qty: Quantity::units(1),
             unit_price: UnitAmount::new(Decimal::new(2990, 2)).unwrap(),
             vat_rate: Decimal::new(13, 2),
@@ -227,9 +239,13 @@ async fn another_book_places_the_same_platform_order_id_as_its_own_and_answers_i
     let first = place_sales_order(&bus, &meta(1), &order(1, online())).await.unwrap();
     assert!(matches!(first, Placement::Placed(_)));
     let other_book = |n: u128| CommandMeta { book: BookId(Uuid::from_u128(2)), ..meta(n) };
-    let theirs = place_sales_order(&bus, &other_book(3), &order(3, online())).await.unwrap();
+    // The first book's masters do not exist for the second book: its order naming them is refused.
+    let borrowed = place_sales_order(&bus, &other_book(2), &order(2, shop())).await.unwrap_err();
+    assert!(matches!(borrowed, BusError::Rejected(SalesOrderRejection::MasterUnusable)), "{borrowed:?}");
+    masters_in(&bus, other_book, 100).await;
+    let theirs = place_sales_order(&bus, &other_book(3), &order_in(3, online(), 100)).await.unwrap();
     assert!(matches!(theirs, Placement::Placed(_)), "{theirs:?}");
-    let again = place_sales_order(&bus, &other_book(4), &order(4, online())).await.unwrap();
+    let again = place_sales_order(&bus, &other_book(4), &order_in(4, online(), 100)).await.unwrap();
     assert!(matches!(again, Placement::AlreadyPlaced(id) if id == SalesOrderId(Uuid::from_u128(1_003))));
     assert_eq!(count(&store, "sales.PlatformOrderClaimed").await, 2, "one claim in each book");
 }

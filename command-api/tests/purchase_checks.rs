@@ -58,8 +58,15 @@ fn november() -> Period {
 }
 
 async fn masters(bus: &CommandBus<EmbeddedStore>) {
-    let admin = |n| meta(n, "admin", &[Role::Admin], NOVEMBER);
-    for (n, id, supplier) in [(1, SUPPLIER, true), (2, CUSTOMER_ONLY, false)] {
+    masters_in(bus, BOOK, 0).await;
+}
+
+/// [`masters`] recorded in `book`, their ids shifted by `shift` (ids name streams, and a stream
+/// belongs to one book).
+async fn masters_in(bus: &CommandBus<EmbeddedStore>, book: BookId, shift: u128) {
+    let admin = |n| CommandMeta { book, ..meta(n + shift, "admin", &[Role::Admin], NOVEMBER) };
+    let shifted = |p: PartnerId| PartnerId(Uuid::from_u128(p.0.as_u128() + shift));
+    for (n, id, supplier) in [(1, shifted(SUPPLIER), true), (2, shifted(CUSTOMER_ONLY), false)] {
         let details = PartnerDetails {
             name: format!("partner {n}"),
             roles: PartnerRoles { customer: !supplier, supplier },
@@ -78,9 +85,8 @@ async fn masters(bus: &CommandBus<EmbeddedStore>) {
         longitude: d("121.47"),
         bins: vec!["A-01".into(), "A-02".into()],
     };
-    bus.execute::<Warehouse>(&admin(3), &WarehouseCommand::Create { id: WAREHOUSE, details: warehouse })
-        .await
-        .unwrap();
+    let id = WarehouseId(Uuid::from_u128(WAREHOUSE.0.as_u128() + shift));
+    bus.execute::<Warehouse>(&admin(3), &WarehouseCommand::Create { id, details: warehouse }).await.unwrap();
     for n in 0..3 {
         let details = ItemDetails {
             sku: format!("SKU-{n}"),
@@ -95,9 +101,10 @@ async fn masters(bus: &CommandBus<EmbeddedStore>) {
             lead_time_days: 7,
             kind: domain::master::ItemKind::Goods,
         };
-        bus.execute::<Item>(&admin(10 + n), &ItemCommand::Create { id: item(n), details }).await.unwrap();
+        let id = item(n + shift);
+        bus.execute::<Item>(&admin(10 + n), &ItemCommand::Create { id, details }).await.unwrap();
     }
-    bus.execute::<Item>(&admin(20), &ItemCommand::Deactivate { id: item(2) }).await.unwrap();
+    bus.execute::<Item>(&admin(20), &ItemCommand::Deactivate { id: item(2 + shift) }).await.unwrap();
 }
 
 async fn set_budget(bus: &CommandBus<EmbeddedStore>, amount: &str) {
@@ -226,10 +233,20 @@ async fn another_book_s_department_of_the_same_code_commits_against_its_own_budg
     // book's budget is left as it was.
     let other_book = BookId(Uuid::from_u128(2));
     let other_buyer = CommandMeta { book: other_book, ..meta(81, "chen", &[Role::Purchasing], NOVEMBER) };
-    let done =
-        place_purchase_order(&bus, &other_buyer, &draft(11, &[(0, 40, "25")]), &BookSettings::default())
-            .await
-            .unwrap();
+    // The first book's supplier, warehouse and items do not exist for the other book.
+    let borrowed = CommandMeta { book: other_book, ..meta(82, "chen", &[Role::Purchasing], NOVEMBER) };
+    let err = place_purchase_order(&bus, &borrowed, &draft(12, &[(0, 1, "1")]), &BookSettings::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "po.master_unusable");
+    masters_in(&bus, other_book, 1_000).await;
+    let shift = |n: u128| Uuid::from_u128(n + 1_000);
+    let theirs = PurchaseOrderDraft {
+        supplier: PartnerId(shift(SUPPLIER.0.as_u128())),
+        warehouse: WarehouseId(shift(WAREHOUSE.0.as_u128())),
+        ..draft(11, &[(1_000, 40, "25")])
+    };
+    let done = place_purchase_order(&bus, &other_buyer, &theirs, &BookSettings::default()).await.unwrap();
     assert!(!placed(&done.events).over_budget, "1,000 in a month the other book did not budget");
     assert_eq!(budget(&bus).await.remaining(), Some(d("400")));
     let theirs = BudgetCommand::Set {

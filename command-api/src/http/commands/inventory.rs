@@ -45,7 +45,7 @@ impl HttpCommand for CreateTransfer {
         }
         let draft = TransferDraft { id: self.id, from: self.from, to: self.to, lines };
         let settings = purchasing_settings(&ctx).await?;
-        let create = crate::inventory::transfer_command(&ctx.bus, &draft, &settings)
+        let create = crate::inventory::transfer_command(&ctx.bus, ctx.meta.book, &draft, &settings)
             .await
             .map_err(|e| Problem::from_store(&e))?;
         run::<StockTransfer, S>(Self::NAME, &ctx, create).await
@@ -120,9 +120,16 @@ impl HttpCommand for OpenStocktake {
             items.push((l.item, unit_cost));
         }
         let settings = purchasing_settings(&ctx).await?;
-        let open = crate::inventory::stocktake_command(&ctx.bus, self.id, self.warehouse, &items, &settings)
-            .await
-            .map_err(bus_problem)?;
+        let open = crate::inventory::stocktake_command(
+            &ctx.bus,
+            ctx.meta.book,
+            self.id,
+            self.warehouse,
+            &items,
+            &settings,
+        )
+        .await
+        .map_err(bus_problem)?;
         run::<Stocktake, S>(Self::NAME, &ctx, open).await
     }
 }
@@ -291,9 +298,10 @@ impl HttpCommand for SetStockPolicy {
         let safety_stock = counted("safetyStock", self.safety_stock)?;
         let settings = purchasing_settings(&ctx).await?;
         let key = StockKey { item: self.item, warehouse: self.warehouse };
-        let change = crate::inventory::stock_policy_command(&ctx.bus, key, safety_stock, &settings)
-            .await
-            .map_err(|e| Problem::from_store(&e))?;
+        let change =
+            crate::inventory::stock_policy_command(&ctx.bus, ctx.meta.book, key, safety_stock, &settings)
+                .await
+                .map_err(|e| Problem::from_store(&e))?;
         run::<StockItem, S>(Self::NAME, &ctx, change).await
     }
 }
@@ -318,7 +326,7 @@ impl HttpCommand for TakeUpReplenishment {
     const IF_MATCH: bool = true;
     async fn execute<S: EventStore>(self, ctx: Ctx<S>) -> Result<Accepted, Problem> {
         let key = StockKey { item: self.item, warehouse: self.warehouse };
-        let take_up = crate::inventory::replenishment_take_up(&ctx.bus, key, self.requisition)
+        let take_up = crate::inventory::replenishment_take_up(&ctx.bus, ctx.meta.book, key, self.requisition)
             .await
             .map_err(|e| Problem::from_store(&e))?;
         run::<Replenishment, S>(Self::NAME, &ctx, take_up).await

@@ -481,7 +481,7 @@ impl HttpCommand for SubmitRequisition {
     const IF_MATCH: bool = true;
     async fn execute<S: EventStore>(self, ctx: Ctx<S>) -> Result<Accepted, Problem> {
         let unit_price = price("expectedUnitPrice", self.expected_unit_price)?;
-        let submit = crate::purchasing::requisition_submission(&ctx.bus, self.id, unit_price)
+        let submit = crate::purchasing::requisition_submission(&ctx.bus, ctx.meta.book, self.id, unit_price)
             .await
             .map_err(|e| Problem::from_store(&e))?;
         run::<PurchaseRequisition, S>(Self::NAME, &ctx, submit).await
