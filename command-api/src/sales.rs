@@ -96,6 +96,13 @@ pub async fn place_sales_order<S: EventStore>(
     if let SalesOrderCommand::Place { id, channel: Channel::Online { platform, platform_order_id }, .. } =
         command
     {
+        // Decided against a new order first: a placement its own rules refuse (unusable masters, credit,
+        // bad lines) must not leave its platform order id claimed by an order that never was, or the
+        // corrected order would be answered "already placed" with the refused one's id. (An order that
+        // exists already is the claim's retry, answered below.)
+        if let Err(rejection) = domain::Aggregate::decide(&SalesOrder::default(), command, meta) {
+            return Err(BusError::Rejected(rejection));
+        }
         // The claim is the book's: another book may sell the same platform order id (ADR 0014).
         let claim = PlatformOrderCommand::Claim {
             book: meta.book,

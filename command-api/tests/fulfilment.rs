@@ -239,8 +239,9 @@ async fn another_book_places_the_same_platform_order_id_as_its_own_and_answers_i
     let first = place_sales_order(&bus, &meta(1), &order(1, online())).await.unwrap();
     assert!(matches!(first, Placement::Placed(_)));
     let other_book = |n: u128| CommandMeta { book: BookId(Uuid::from_u128(2)), ..meta(n) };
-    // The first book's masters do not exist for the second book: its order naming them is refused.
-    let borrowed = place_sales_order(&bus, &other_book(2), &order(2, shop())).await.unwrap_err();
+    // The first book's masters do not exist for the second book: its order naming them is refused,
+    // and leaves the platform order id unclaimed for the corrected order below.
+    let borrowed = place_sales_order(&bus, &other_book(2), &order(2, online())).await.unwrap_err();
     assert!(matches!(borrowed, BusError::Rejected(SalesOrderRejection::MasterUnusable)), "{borrowed:?}");
     masters_in(&bus, other_book, 100).await;
     let theirs = place_sales_order(&bus, &other_book(3), &order_in(3, online(), 100)).await.unwrap();
