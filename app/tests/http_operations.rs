@@ -468,6 +468,9 @@ async fn returns_take_their_prices_and_costs_from_the_documents_and_move_the_sto
         .await;
     refused(&c, "t-wang", "create-customer-return", customer_return(0, "0"), 400, "value.not_positive").await;
     refused(&c, "t-li", "create-customer-return", customer_return(0, "1"), 403, "auth.forbidden").await;
+    // Goods shipped to one customer do not come back from another.
+    let from_someone_else = json!({ "id": back, "customer": SUPPLIER, "shipment": shipment, "lines": [{ "line": 0, "qty": "1" }], "reason": "颜色不对" });
+    refused(&c, "t-wang", "create-customer-return", from_someone_else, 422, "return.not_this_customer").await;
     // The shipment's cost is recorded a moment after it shipped.
     let created = eventually(&c, "t-wang", "create-customer-return", customer_return(0, "1")).await;
     assert_eq!(types(&created), ["returns.ReturnCreated"]);

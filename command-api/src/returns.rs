@@ -69,6 +69,9 @@ pub async fn create_customer_return<S: EventStore>(
     };
     let order: SalesOrder =
         bus.load_in(meta.book, &SalesOrder::stream_id(&SalesOrderCommand::Close { id: order_id })).await?;
+    if order.customer != Some(customer) {
+        return Err(BusError::Rejected(ReturnRejection::NotThisCustomer));
+    }
     let mut usable = partner_usable(bus, meta.book, customer, true).await?
         && bus
             .inspect_in::<Warehouse, bool>(meta.book, &Warehouse::stream(warehouse), |w| w.is_usable())

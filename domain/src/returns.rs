@@ -150,6 +150,8 @@ pub enum ReturnRejection {
     MasterUnusable,
     #[error("line {0} is not a line of this supplier return")]
     UnknownLine(u32),
+    #[error("the shipment returned against went to another customer")]
+    NotThisCustomer,
 }
 
 impl Rejection for ReturnRejection {
@@ -157,6 +159,7 @@ impl Rejection for ReturnRejection {
         match self {
             ReturnRejection::AlreadyExists => "return.already_exists",
             ReturnRejection::NotFound => "return.not_found",
+            ReturnRejection::NotThisCustomer => "return.not_this_customer",
             ReturnRejection::InvalidLines => "return.invalid_lines",
             ReturnRejection::MissingCost => "return.missing_cost",
             ReturnRejection::AlreadyCompleted => "return.already_completed",

@@ -287,6 +287,8 @@ impl SalesOrderStatus {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SalesOrder {
     pub id: Option<SalesOrderId>,
+    /// Who ordered (a return against the order's shipments must come from them).
+    pub customer: Option<PartnerId>,
     pub status: SalesOrderStatus,
     pub lines: Vec<OrderLine>,
     pub reserved: Vec<Decimal>,
@@ -310,6 +312,7 @@ impl Aggregate for SalesOrder {
         match event {
             SalesOrderEvent::Placed(e) => {
                 self.id = Some(e.id);
+                self.customer = Some(e.customer);
                 self.status = SalesOrderStatus::Placed;
                 self.lines = e.lines.clone();
                 self.reserved = vec![Decimal::ZERO; e.lines.len()];
