@@ -72,18 +72,25 @@ pub struct SeedArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// A TOML configuration file (listen, data_dir, store, [[tokens]]); variables and flags override it.
+    /// A TOML configuration file (listen, data_dir, store, store_schema, [[tokens]]); variables and flags
+    /// override it.
     #[arg(long, env = "ERP_CONFIG")]
     pub config: Option<PathBuf>,
     /// Address to listen on (default 127.0.0.1:8080).
     #[arg(long, env = "ERP_LISTEN")]
     pub listen: Option<std::net::SocketAddr>,
-    /// The embedded store's data directory (default `data`).
+    /// The data directory (default `data`): the embedded store's log, and with any store the read
+    /// models' snapshots and the process managers' checkpoints.
     #[arg(long, env = "ERP_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// The store holding the log: `embedded` (default).
-    #[arg(long, env = "ERP_STORE")]
+    /// The store holding the log: `embedded` (default) or a PostgreSQL URL
+    /// `postgres://user[:password]@host[:port]/database`.
+    #[arg(long, env = "ERP_STORE", hide_env_values = true)]
     pub store: Option<String>,
+    /// With a PostgreSQL store: the schema holding its tables, created if missing (default: the
+    /// connection's current schema, usually `public`).
+    #[arg(long, env = "ERP_STORE_SCHEMA")]
+    pub store_schema: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

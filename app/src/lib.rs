@@ -83,6 +83,9 @@ fn serve_command(args: &cli::ServeArgs) -> anyhow::Result<ExitCode> {
     if args.store.is_some() {
         config.store = args.store.clone();
     }
+    if args.store_schema.is_some() {
+        config.store_schema = args.store_schema.clone();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let service = serve::start(&config).await?;
@@ -166,6 +169,7 @@ fn demo_command(args: &cli::SeedArgs, listen: std::net::SocketAddr) -> anyhow::R
         listen: Some(listen),
         data_dir: Some(data_dir),
         store: None,
+        store_schema: None,
         tokens: vec![entry],
     };
     runtime.block_on(async {

@@ -1,5 +1,6 @@
-//! `erp serve`: the service. One process holds the log (embedded store), the command API, the process
-//! managers, the read models and the GraphQL API, behind one listener:
+//! `erp serve`: the service. One process holds the log (the embedded store in the data directory, or a
+//! PostgreSQL schema: `--store postgres://...`), the command API, the process managers, the read models
+//! and the GraphQL API, behind one listener:
 //!
 //! - `POST /api/v1/commands/{name}`, `GET /api/v1/openapi.json` (command-api)
 //! - `/graphql` (GraphiQL on GET), `/graphql/ws` (query-api)
@@ -23,7 +24,7 @@ use command_api::http::auth::{TokenEntry, Tokens};
 use command_api::http::{CommandApi, Metrics};
 use command_api::{CommandBus, FileCheckpoints, ProcessRunner};
 use domain::process::ProcessManager;
-use infra::{EmbeddedConfig, EmbeddedStore, EventStore};
+use infra::{AnyStore, EmbeddedConfig, EmbeddedStore, EventStore, PostgresStore};
 use projections::runtime::ProjectorSet;
 use prometheus_client::metrics::gauge::Gauge;
 use query_api::{Handles, ReadSide};
@@ -42,10 +43,15 @@ const PROCESS_RESTART_PAUSE: Duration = Duration::from_secs(1);
 pub struct ServeConfig {
     /// Address to listen on (default 127.0.0.1:8080).
     pub listen: Option<SocketAddr>,
-    /// The embedded store's data directory (default `data`).
+    /// The data directory (default `data`): the embedded store's log, and with any store the read
+    /// models' snapshots and the process managers' checkpoints (local to the node).
     pub data_dir: Option<PathBuf>,
-    /// Which store holds the log: `embedded` (the default, in the data directory).
+    /// Which store holds the log: `embedded` (the default, in the data directory) or a PostgreSQL URL
+    /// `postgres://user[:password]@host[:port]/database` (ADR 0015).
     pub store: Option<String>,
+    /// With a PostgreSQL store: the schema holding its tables (created or migrated on start); the
+    /// connection's current schema (usually `public`) when left out.
+    pub store_schema: Option<String>,
     /// The bearer tokens (hashed).
     #[serde(default)]
     pub tokens: Vec<TokenEntry>,
@@ -88,14 +94,15 @@ impl Service {
 }
 
 /// Runs one process manager for the life of the service, starting it again after a pause if it stops.
-fn spawn_process<P>(
-    bus: &CommandBus<EmbeddedStore>,
+fn spawn_process<S, P>(
+    bus: &CommandBus<S>,
     manager: fn() -> P,
     checkpoints: &FileCheckpoints,
     stop: &watch::Receiver<bool>,
 ) where
+    S: EventStore,
     P: ProcessManager,
-    P::Output: command_api::Dispatch<EmbeddedStore>,
+    P::Output: command_api::Dispatch<S>,
 {
     let (bus, checkpoints, mut stop) = (bus.clone(), checkpoints.clone(), stop.clone());
     tokio::spawn(async move {
@@ -115,7 +122,7 @@ fn spawn_process<P>(
     });
 }
 
-fn spawn_processes(bus: &CommandBus<EmbeddedStore>, dir: &Path, stop: &watch::Receiver<bool>) {
+fn spawn_processes(bus: &CommandBus<AnyStore>, dir: &Path, stop: &watch::Receiver<bool>) {
     let c = FileCheckpoints::new(dir);
     macro_rules! spawn {
         ($p:path) => {
@@ -128,12 +135,6 @@ fn spawn_processes(bus: &CommandBus<EmbeddedStore>, dir: &Path, stop: &watch::Re
 /// Starts the service: opens the store, loads the read models, starts the process managers and the
 /// listener. Answers once the listener is bound (the read models may still be catching up: `/readyz`).
 pub async fn start(config: &ServeConfig) -> anyhow::Result<Service> {
-    match config.store.as_deref() {
-        None | Some("embedded") => {}
-        Some(other) => anyhow::bail!(
-            "store {other:?} is not supported yet: the embedded store is the one store so far (PostgreSQL and KurrentDB adapters come with the scale-out work)"
-        ),
-    }
     let tokens = Arc::new(Tokens::new(&config.tokens)?);
     anyhow::ensure!(
         !tokens.is_empty(),
@@ -141,9 +142,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Service> {
     );
     let data_dir = config.data_dir();
     std::fs::create_dir_all(&data_dir)?;
-    let mut store_config = EmbeddedConfig::new(data_dir.join("log"));
-    store_config.verify_in_background = true;
-    let store = EmbeddedStore::open(store_config)?;
+    let store = open_store(config, &data_dir).await?;
     let start_head = store.head_position().await?;
     let (stop_tx, stop_rx) = watch::channel(false);
 
@@ -187,7 +186,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Service> {
 
     let listener = tokio::net::TcpListener::bind(config.listen()).await?;
     let address = listener.local_addr()?;
-    tracing::info!(%address, head = start_head, data_dir = %data_dir.display(), "serving");
+    tracing::info!(%address, store = store.kind(), head = start_head, data_dir = %data_dir.display(), "serving");
     let done = {
         let mut stop = stop_rx.clone();
         let stop_tx = stop_tx.clone();
@@ -217,6 +216,33 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Service> {
     Ok(Service { address, stop: stop_tx, done })
 }
 
+/// Opens the store `config` names: the embedded store in `data_dir/log` (verified in the background),
+/// or a PostgreSQL schema (created or migrated first).
+async fn open_store(config: &ServeConfig, data_dir: &Path) -> anyhow::Result<AnyStore> {
+    match config.store.as_deref().map(str::trim) {
+        None | Some("") | Some("embedded") => {
+            anyhow::ensure!(
+                config.store_schema.is_none(),
+                "a store schema is for a PostgreSQL store; the embedded store has none"
+            );
+            let mut store_config = EmbeddedConfig::new(data_dir.join("log"));
+            store_config.verify_in_background = true;
+            Ok(EmbeddedStore::open(store_config)?.into())
+        }
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let store = PostgresStore::connect(url, config.store_schema.as_deref())
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL store: {e}"))?;
+            Ok(store.into())
+        }
+        // Only the scheme is repeated: the rest may hold a password.
+        Some(other) => anyhow::bail!(
+            "store {:?} is not known: `embedded` or a `postgres://` URL (KurrentDB comes later)",
+            other.split_once("://").map_or("(no scheme)", |(scheme, _)| scheme)
+        ),
+    }
+}
+
 /// SIGINT or SIGTERM.
 async fn signal() {
     let interrupt = tokio::signal::ctrl_c();
@@ -239,7 +265,7 @@ async fn signal() {
 
 struct Probes {
     read: Arc<ReadSide>,
-    store: EmbeddedStore,
+    store: AnyStore,
     start_head: u64,
     ready: AtomicBool,
     registry: prometheus_client::registry::Registry,
@@ -276,8 +302,11 @@ fn probe_routes(probes: Arc<Probes>) -> Router {
                 move || {
                     let probes = probes.clone();
                     async move {
-                        if let Some(damage) = probes.store.damage() {
-                            return (StatusCode::SERVICE_UNAVAILABLE, format!("store damaged: {damage}\n"));
+                        if let Some(damage) = probes.store.damage().await {
+                            return (
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                format!("store unavailable: {damage}\n"),
+                            );
                         }
                         let position = probes.models_position();
                         if probes.ready.load(Ordering::Relaxed) || position >= probes.start_head {
@@ -298,10 +327,15 @@ fn probe_routes(probes: Arc<Probes>) -> Router {
             axum::routing::get(move || {
                 let probes = probes.clone();
                 async move {
-                    let head = probes.store.head_position_now();
-                    probes.head.set(i64::try_from(head).unwrap_or(i64::MAX));
-                    let lag = head.saturating_sub(probes.models_position());
-                    probes.lag.set(i64::try_from(lag).unwrap_or(i64::MAX));
+                    match probes.store.head_position().await {
+                        Ok(head) => {
+                            probes.head.set(i64::try_from(head).unwrap_or(i64::MAX));
+                            // Positions, not events, over PostgreSQL: its positions have gaps (ADR 0015).
+                            let lag = head.saturating_sub(probes.models_position());
+                            probes.lag.set(i64::try_from(lag).unwrap_or(i64::MAX));
+                        }
+                        Err(e) => tracing::warn!(error = %e, "metrics: the log's head could not be read"),
+                    }
                     let mut text = String::new();
                     if prometheus_client::encoding::text::encode(&mut text, &probes.registry).is_err() {
                         return StatusCode::INTERNAL_SERVER_ERROR.into_response();

@@ -132,6 +132,7 @@ async fn erp_serve_on_a_seeded_data_directory_is_ready_and_shows_the_demo_compan
         listen: Some("127.0.0.1:0".parse().unwrap()),
         data_dir: Some(dir.path().to_path_buf()),
         store: None,
+        store_schema: None,
         tokens: vec![TokenEntry {
             hash: Tokens::hash(&token),
             actor: "demo".into(),

@@ -5,6 +5,7 @@
 //! Everything above it (projections, command-api, query-api) speaks the [`port::EventStore`] trait and
 //! the [`envelope`] types, never file formats.
 
+pub mod any;
 pub mod codec;
 pub mod embedded;
 pub mod envelope;
@@ -15,6 +16,7 @@ pub mod port;
 pub mod postgres;
 pub mod snapshot;
 
+pub use any::{AnyStore, AnySubscription};
 pub use embedded::{Durability, EmbeddedConfig, EmbeddedStore};
 pub use envelope::{
     Appended, ChainHash, Envelope, EventMetadata, EventType, ExpectedVersion, NewEvent, RecordedEvent,

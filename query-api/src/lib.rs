@@ -16,7 +16,7 @@ use async_graphql::{
 use domain::finance::book::Book;
 use domain::time::{CHINA_UTC_OFFSET_MINUTES, Period};
 use domain::{Aggregate, BookId, ItemId, Timestamp, WarehouseId};
-use infra::{EmbeddedStore, EventStore, StreamId};
+use infra::{AnyStore, EventStore, StreamId};
 use projections::audit::{Audit, AuditFilter};
 use projections::dashboard::Dashboard;
 use projections::documents::{DocumentFilter, Documents};
@@ -95,8 +95,9 @@ pub fn for_each_model(visit: &mut impl EachModel) {
 }
 
 /// What the resolvers read: the store (a book's chart, as-of folds, audit events) and the live models.
+/// The store is whichever adapter the service runs over ([`AnyStore`]).
 pub struct ReadSide {
-    pub store: EmbeddedStore,
+    pub store: AnyStore,
     pub models: Handles,
     stock_as_of: AsOfCache<PerBook<Stock>>,
     ledger_as_of: AsOfCache<Ledgers>,
@@ -104,9 +105,9 @@ pub struct ReadSide {
 }
 
 impl ReadSide {
-    pub fn new(store: EmbeddedStore, models: Handles) -> ReadSide {
+    pub fn new(store: impl Into<AnyStore>, models: Handles) -> ReadSide {
         ReadSide {
-            store,
+            store: store.into(),
             models,
             stock_as_of: AsOfCache::new(8),
             ledger_as_of: AsOfCache::new(8),
@@ -305,7 +306,7 @@ async fn with_model<M: ReadModel, R>(
         let model = cache.get(&read.store, at).await.map_err(projection_error)?;
         let position = match at {
             AsOf::Position(p) => p,
-            AsOf::Date(_) => read.store.head_position_now(),
+            AsOf::Date(_) => read.store.head_position().await.map_err(store_error)?,
         };
         return Ok((f(&model), position));
     }
@@ -657,15 +658,15 @@ pub struct BaseQuery;
 #[Object]
 impl BaseQuery {
     /// How far each read model has folded the log.
-    async fn positions(&self, ctx: &Context<'_>) -> Positions {
+    async fn positions(&self, ctx: &Context<'_>) -> async_graphql::Result<Positions> {
         let read = ctx.data_unchecked::<Arc<ReadSide>>();
-        Positions {
-            head: read.store.head_position_now(),
+        Ok(Positions {
+            head: read.store.head_position().await.map_err(store_error)?,
             ledger: read.models.ledger.position(),
             open_items: read.models.open_items.position(),
             stock: read.models.stock.position(),
             process_metrics: read.models.metrics.position(),
-        }
+        })
     }
 
     /// Stock per item and warehouse, by item then warehouse, a page at a time.
@@ -1335,7 +1336,7 @@ fn now_micros() -> i64 {
 
 /// The events at `positions` (each a point read of the log), in the order given.
 async fn events_at(
-    store: &EmbeddedStore,
+    store: &impl EventStore,
     positions: &[u64],
 ) -> async_graphql::Result<Vec<infra::RecordedEvent>> {
     let mut events = Vec::with_capacity(positions.len());
@@ -1351,7 +1352,7 @@ async fn events_at(
 
 /// A book's chart of accounts, folded from its stream.
 async fn chart(
-    store: &EmbeddedStore,
+    store: &impl EventStore,
     book: BookId,
 ) -> async_graphql::Result<Vec<domain::finance::accounts::Account>> {
     let stream = StreamId::new(Book::stream(book)).map_err(store_error)?;

@@ -115,6 +115,7 @@ pub fn config(dir: &std::path::Path) -> ServeConfig {
         listen: Some("127.0.0.1:0".parse().unwrap()),
         data_dir: Some(dir.to_path_buf()),
         store: None,
+        store_schema: None,
         tokens,
     }
 }
