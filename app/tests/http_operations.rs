@@ -131,6 +131,19 @@ async fn a_requisition_above_the_threshold_is_approved_by_a_buyer_who_did_not_ra
     refused(&c, "t-sun", "approve-requisition", json!({ "id": req }), 403, "auth.forbidden").await;
     let approved = accepted(&c, "t-zhao", "approve-requisition", json!({ "id": req })).await;
     assert_eq!(types(&approved), ["purchasing.RequisitionApproved"]);
+    // Only a purchase order placed in the book (for this requisition or none) is what it became.
+    refused(
+        &c,
+        "t-zhao",
+        "convert-requisition",
+        json!({ "id": req, "purchaseOrder": PO }),
+        422,
+        "requisition.unknown_order",
+    )
+    .await;
+    let po = json!({ "id": PO, "supplier": SUPPLIER, "warehouse": WAREHOUSE, "department": "PUR",
+                     "lines": [{ "item": ITEM, "qty": "100", "unitPrice": "60.00", "vatRate": "0.13" }] });
+    accepted(&c, "t-zhao", "place-purchase-order", po).await;
     let converted =
         accepted(&c, "t-zhao", "convert-requisition", json!({ "id": req, "purchaseOrder": PO })).await;
     assert_eq!(types(&converted), ["purchasing.RequisitionConverted"]);

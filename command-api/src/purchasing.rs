@@ -409,6 +409,23 @@ pub async fn register_purchase_invoice<S: EventStore>(
 /// carry a threshold of their own; below it, submitting approves it.
 pub const REQUISITION_APPROVAL_THRESHOLD: Decimal = Decimal::from_parts(5_000, 0, 0, false, 0);
 
+/// Converting requisition `id` into `purchase_order`, with whether that order is placed in `book` and
+/// names this requisition or none (an order placed for another requisition, or none at all, cannot be
+/// what this one became).
+pub async fn requisition_conversion<S: EventStore>(
+    bus: &CommandBus<S>,
+    book: BookId,
+    id: RequisitionId,
+    purchase_order: PurchaseOrderId,
+) -> Result<domain::purchasing::RequisitionCommand, StoreError> {
+    let order_placed = bus
+        .inspect_in::<PurchaseOrder, bool>(book, &PurchaseOrder::stream(purchase_order), |o| {
+            o.placed.as_ref().is_some_and(|p| p.requisition.is_none_or(|r| r == id))
+        })
+        .await?;
+    Ok(domain::purchasing::RequisitionCommand::Convert { id, purchase_order, order_placed })
+}
+
 /// A requisition's submission with the facts its approval turns on: the estimated amount (the drafted
 /// quantity at the unit price the requester expects, rounded half-up to cents) and the threshold.
 pub async fn requisition_submission<S: EventStore>(

@@ -41,6 +41,9 @@ pub enum RequisitionCommand {
     Convert {
         id: RequisitionId,
         purchase_order: PurchaseOrderId,
+        /// Whether that purchase order is placed (in the requisition's book) and names this requisition
+        /// or none, as the service read it from the order.
+        order_placed: bool,
     },
 }
 
@@ -116,6 +119,8 @@ pub enum RequisitionRejection {
     OwnRequest(String),
     #[error("amounts must not be negative")]
     NegativeAmount,
+    #[error("the purchase order is not placed, or was placed for another requisition")]
+    UnknownOrder,
 }
 
 impl Rejection for RequisitionRejection {
@@ -127,6 +132,7 @@ impl Rejection for RequisitionRejection {
             RequisitionRejection::NotAllowed => "requisition.not_allowed",
             RequisitionRejection::OwnRequest(_) => "requisition.own_request",
             RequisitionRejection::NegativeAmount => "requisition.negative_amount",
+            RequisitionRejection::UnknownOrder => "requisition.unknown_order",
         }
     }
 }
@@ -261,8 +267,11 @@ impl Aggregate for PurchaseRequisition {
                     reason: reason.clone(),
                 })])
             }
-            RequisitionCommand::Convert { purchase_order, .. } => {
+            RequisitionCommand::Convert { purchase_order, order_placed, .. } => {
                 expect(S::Approved)?;
+                if !order_placed {
+                    return Err(RequisitionRejection::UnknownOrder);
+                }
                 Ok(vec![RequisitionEvent::Converted(RequisitionConverted {
                     purchase_order: *purchase_order,
                 })])
@@ -356,13 +365,28 @@ mod tests {
         let po = PurchaseOrderId(Uuid::from_u128(9));
         let (_, early) = run(&[
             (meta("li", &[]), draft()),
-            (meta("li", &[]), RequisitionCommand::Convert { id: id(), purchase_order: po }),
+            (
+                meta("li", &[]),
+                RequisitionCommand::Convert { id: id(), purchase_order: po, order_placed: true },
+            ),
         ]);
         assert_eq!(early.unwrap_err().code(), "requisition.wrong_status");
+        let (_, unknown) = run(&[
+            (meta("li", &[]), draft()),
+            (meta("li", &[]), submit(10)),
+            (
+                meta("li", &[]),
+                RequisitionCommand::Convert { id: id(), purchase_order: po, order_placed: false },
+            ),
+        ]);
+        assert_eq!(unknown.unwrap_err().code(), "requisition.unknown_order");
         let (state, _) = run(&[
             (meta("li", &[]), draft()),
             (meta("li", &[]), submit(10)),
-            (meta("li", &[]), RequisitionCommand::Convert { id: id(), purchase_order: po }),
+            (
+                meta("li", &[]),
+                RequisitionCommand::Convert { id: id(), purchase_order: po, order_placed: true },
+            ),
         ]);
         assert_eq!((state.status, state.purchase_order), (RequisitionStatus::Converted, Some(po)));
         let (_, missing) = run(&[(meta("li", &[]), submit(10))]);

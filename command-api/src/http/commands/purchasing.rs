@@ -542,7 +542,10 @@ impl HttpCommand for ConvertRequisition {
     const ROLES: &'static [Role] = &[Role::Purchasing];
     const IF_MATCH: bool = true;
     async fn execute<S: EventStore>(self, ctx: Ctx<S>) -> Result<Accepted, Problem> {
-        let convert = RequisitionCommand::Convert { id: self.id, purchase_order: self.purchase_order };
+        let convert =
+            crate::purchasing::requisition_conversion(&ctx.bus, ctx.meta.book, self.id, self.purchase_order)
+                .await
+                .map_err(|e| Problem::from_store(&e))?;
         run::<PurchaseRequisition, S>(Self::NAME, &ctx, convert).await
     }
 }
