@@ -567,16 +567,7 @@ impl<S: EventStore> CommandBus<S> {
         stream_id: &str,
         look: impl FnOnce(&A) -> T,
     ) -> Result<T, StoreError> {
-        let stream = StreamId::new(stream_id)?;
-        let entry = self.entry(stream_id);
-        let mut slot = entry.lock().await;
-        match self.caught_up::<A>(&stream, &mut slot).await {
-            Ok(loaded) => Ok(look(&loaded.state)),
-            Err(e) => {
-                *slot = None;
-                Err(e)
-            }
-        }
+        self.inspect_as(None, stream_id, look).await
     }
 
     /// [`CommandBus::load`] as `book` sees it (see [`CommandBus::inspect_in`]).
@@ -598,11 +589,23 @@ impl<S: EventStore> CommandBus<S> {
         stream_id: &str,
         look: impl FnOnce(&A) -> T,
     ) -> Result<T, StoreError> {
+        self.inspect_as(Some(book), stream_id, look).await
+    }
+
+    /// What `look` reads from the stream's current state, as `book` sees it when one is given.
+    async fn inspect_as<A: Aggregate, T>(
+        &self,
+        book: Option<domain::BookId>,
+        stream_id: &str,
+        look: impl FnOnce(&A) -> T,
+    ) -> Result<T, StoreError> {
         let stream = StreamId::new(stream_id)?;
         let entry = self.entry(stream_id);
         let mut slot = entry.lock().await;
         match self.caught_up::<A>(&stream, &mut slot).await {
-            Ok(loaded) if loaded.book.is_some_and(|owner| owner != book) => Ok(look(&A::default())),
+            Ok(loaded) if book.is_some() && loaded.book.is_some_and(|owner| Some(owner) != book) => {
+                Ok(look(&A::default()))
+            }
             Ok(loaded) => Ok(look(&loaded.state)),
             Err(e) => {
                 *slot = None;

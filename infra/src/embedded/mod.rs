@@ -281,18 +281,6 @@ impl EmbeddedStore {
         self.inner.shared.read_all(from_position, max_count)
     }
 
-    /// [`EmbeddedStore::read_all_blocking`] into `out`, replacing its events and reusing their buffers
-    /// (payload, actor): a batch reader that passes the same vector page after page allocates almost
-    /// nothing per event.
-    pub fn read_all_into_blocking(
-        &self,
-        from_position: u64,
-        max_count: usize,
-        out: &mut Vec<RecordedEvent>,
-    ) -> Result<(), StoreError> {
-        self.inner.shared.read_all_into(from_position, max_count, out)
-    }
-
     /// Synchronous [`EventStore::read_page`]: frames read straight into the page's buffer.
     pub fn read_page_blocking(
         &self,

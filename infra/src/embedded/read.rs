@@ -82,98 +82,13 @@ fn to_recorded(
     }
 }
 
-/// Where a read puts its events: over the events already in the vector first (overwritten in place,
-/// so their payload and actor buffers are reused), then as new ones; [`Slots::finish`] drops the
-/// leftovers. A reader that hands the same vector back page after page allocates almost nothing.
-struct Slots<'o> {
-    out: &'o mut Vec<RecordedEvent>,
-    filled: usize,
-}
-
-impl<'o> Slots<'o> {
-    /// Over `out`'s events, from the first.
-    fn new(out: &'o mut Vec<RecordedEvent>) -> Self {
-        Slots { out, filled: 0 }
-    }
-
-    /// After `out`'s events, keeping them.
-    fn appending(out: &'o mut Vec<RecordedEvent>) -> Self {
-        Slots { filled: out.len(), out }
-    }
-
-    fn len(&self) -> usize {
-        self.filled
-    }
-
-    #[allow(clippy::too_many_arguments)] // The parts of one event, as `to_recorded` takes them.
-    fn put(
-        &mut self,
-        position: u64,
-        stream: &StreamId,
-        version: u64,
-        recorded_at: i64,
-        prev_hash: ChainHash,
-        record: &EventRecord<'_>,
-        types: &mut TypeNames,
-    ) {
-        match self.out.get_mut(self.filled) {
-            Some(slot) => {
-                // Destructured to the last field, so a field added to the envelope cannot be left stale
-                // here while `to_recorded` (a struct literal) is made to set it.
-                let RecordedEvent {
-                    position: slot_position,
-                    stream_id,
-                    stream_version,
-                    event_id,
-                    event_type,
-                    metadata:
-                        EventMetadata { book, actor, command_id, correlation_id, causation_id, occurred_at },
-                    recorded_at: slot_recorded_at,
-                    payload,
-                    prev_hash: slot_prev_hash,
-                } = slot;
-                *slot_position = position;
-                if stream_id.as_str() != stream.as_str() {
-                    *stream_id = stream.clone();
-                }
-                *stream_version = version;
-                *event_id = EventId(Uuid::from_bytes(record.event_id));
-                if event_type.name() != record.event_type || event_type.version() != record.event_version {
-                    *event_type = EventType::from_parts(types.get(record.event_type), record.event_version);
-                }
-                *book = BookId(Uuid::from_bytes(record.metadata.book));
-                if actor != record.metadata.actor {
-                    actor.clear();
-                    actor.push_str(record.metadata.actor);
-                }
-                *command_id = CommandId(Uuid::from_bytes(record.metadata.command_id));
-                *correlation_id = Uuid::from_bytes(record.metadata.correlation_id);
-                *causation_id = Uuid::from_bytes(record.metadata.causation_id);
-                *occurred_at = Timestamp(record.metadata.occurred_at);
-                *slot_recorded_at = Timestamp(recorded_at);
-                payload.clear();
-                payload.extend_from_slice(record.payload);
-                *slot_prev_hash = prev_hash;
-            }
-            None => {
-                self.out.push(to_recorded(position, stream, version, recorded_at, prev_hash, record, types))
-            }
-        }
-        self.filled += 1;
-    }
-
-    fn finish(self) {
-        self.out.truncate(self.filled);
-    }
-}
-
 /// Adds the events of one commit with positions `>= from_position` to `out`, stopping when it holds
 /// `max_count`; answers whether it is full, or why a record could not be read.
 fn push_events(
     view: &CommitView<'_>,
     from_position: u64,
     max_count: usize,
-    out: &mut Slots<'_>,
+    out: &mut Vec<RecordedEvent>,
     types: &mut TypeNames,
 ) -> Result<bool, String> {
     let header = &view.header;
@@ -192,7 +107,7 @@ fn push_events(
             continue;
         }
         let version = header.first_version + i as u64;
-        out.put(position, &stream, version, header.recorded_at, prev, &record, types);
+        out.push(to_recorded(position, &stream, version, header.recorded_at, prev, &record, types));
     }
     Ok(out.len() >= max_count)
 }
@@ -204,7 +119,7 @@ fn decode_frames(
     frames: &[u8],
     from_position: u64,
     max_count: usize,
-    out: &mut Slots<'_>,
+    out: &mut Vec<RecordedEvent>,
     types: &mut TypeNames,
 ) -> Result<(), (usize, String)> {
     let mut offset = 0usize;
@@ -300,41 +215,27 @@ impl Shared {
 
     /// Events with positions `>= from_position`, at most `max_count`.
     pub fn read_all(&self, from_position: u64, max_count: usize) -> Result<Vec<RecordedEvent>, StoreError> {
-        let mut out = Vec::new();
-        self.read_all_into(from_position, max_count, &mut out)?;
-        Ok(out)
-    }
-
-    /// [`Shared::read_all`] into `out`, replacing what it holds and reusing its events' buffers.
-    pub fn read_all_into(
-        &self,
-        from_position: u64,
-        max_count: usize,
-        out: &mut Vec<RecordedEvent>,
-    ) -> Result<(), StoreError> {
         if max_count > limits::READ_BATCH_MAX {
             return Err(StoreError::ReadTooLarge { requested: max_count, max: limits::READ_BATCH_MAX });
         }
         let from_position = from_position.max(1);
-        let mut slots = Slots::new(out);
+        let mut out = Vec::new();
         if max_count == 0 {
-            slots.finish();
-            return Ok(());
+            return Ok(out);
         }
-        slots.out.reserve(max_count.min(4096).saturating_sub(slots.out.len()));
+        out.reserve(max_count.min(4096));
         let mut types = TypeNames::default();
         // Size the read buffer for what is there to read, not for what may be asked: a subscriber asking
         // for 1,024 events when 3 exist should not allocate and zero half a megabyte.
         let head = self.index.read().expect("index lock").head_position();
         let there = (head.saturating_sub(from_position) + 1).min(max_count as u64) as usize;
         let chunk = there.saturating_mul(512).clamp(4 * 1024, segments::SCAN_CHUNK_BYTES);
-        let walked = self.walk_commits(from_position, chunk, |view, segment, offset| {
-            let full = push_events(view, from_position, max_count, &mut slots, &mut types)
+        self.walk_commits(from_position, chunk, |view, segment, offset| {
+            let full = push_events(view, from_position, max_count, &mut out, &mut types)
                 .map_err(|r| corrupt(segment, offset, r))?;
             Ok(!full)
-        });
-        slots.finish();
-        walked
+        })?;
+        Ok(out)
     }
 
     /// [`Shared::read_all`] into `page`: the frames are read straight into the page's byte buffer
@@ -478,8 +379,7 @@ impl Shared {
             if let Some(decoded) = &piece.decoded {
                 let events = decoded.get_or_init(|| {
                     let mut all = Vec::with_capacity((piece.end_position - piece.first_position) as usize);
-                    decode_frames(&piece.frames, 0, usize::MAX, &mut Slots::appending(&mut all), &mut types)
-                        .map(|()| Arc::from(all))
+                    decode_frames(&piece.frames, 0, usize::MAX, &mut all, &mut types).map(|()| Arc::from(all))
                 });
                 match events {
                     Ok(events) => {
@@ -492,13 +392,9 @@ impl Shared {
                 }
                 continue;
             }
-            if let Err((offset, reason)) = decode_frames(
-                &piece.frames,
-                from_position,
-                max_count,
-                &mut Slots::appending(&mut out),
-                &mut types,
-            ) {
+            if let Err((offset, reason)) =
+                decode_frames(&piece.frames, from_position, max_count, &mut out, &mut types)
+            {
                 return Some(Err(in_memory(offset, reason)));
             }
         }
