@@ -5,6 +5,13 @@ use std::process::ExitCode;
 use crate::cli::VerifyArgs;
 
 pub fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
+    if let Some(store) = args.store.as_deref().map(str::trim).filter(|s| !s.is_empty() && *s != "embedded") {
+        return verify_postgres(args, store);
+    }
+    anyhow::ensure!(
+        args.store_schema.is_none(),
+        "a store schema is for a PostgreSQL store; the embedded log has none"
+    );
     if !args.data_dir.is_dir() {
         anyhow::bail!("data directory {} does not exist", args.data_dir.display());
     }
@@ -62,6 +69,71 @@ pub fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             "verify OK: every frame, the hash chain, positions 1..={} and every stream's versions",
             report.head_position
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `erp audit verify --store postgres://...`: walks every stream's hash chain of a PostgreSQL store
+/// (ADR 0015), opened read-only (a schema without a store is refused, never created).
+fn verify_postgres(args: &VerifyArgs, url: &str) -> anyhow::Result<ExitCode> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        // Only the scheme is repeated: the rest may hold a password.
+        anyhow::bail!(
+            "store {:?} is not known: `embedded` or a `postgres://` URL",
+            url.split_once("://").map_or("(no scheme)", |(scheme, _)| scheme)
+        );
+    }
+    let mut config = infra::PostgresConfig::new(url);
+    config.schema = args.store_schema.clone();
+    config.create_or_migrate = false;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let report = runtime.block_on(async {
+        let store = infra::PostgresStore::open(config)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL store: {e}"))?;
+        anyhow::Ok((store.schema().to_string(), store.verify().await?))
+    });
+    let (schema, report) = report?;
+    let digest = report.heads_digest.to_hex();
+    let digest_mismatch = args
+        .expect_head_hash
+        .as_ref()
+        .filter(|expected| !expected.eq_ignore_ascii_case(&digest) && report.is_ok());
+    if args.json {
+        let json = serde_json::json!({
+            "ok": report.is_ok() && digest_mismatch.is_none(),
+            "store": "postgres",
+            "schema": schema,
+            "streams": report.streams,
+            "commits": report.commits,
+            "events": report.events,
+            "heads_digest": digest,
+            "problem": report.problem.as_ref().map(|p| serde_json::json!({
+                "stream": p.stream, "version": p.version, "position": p.position, "reason": p.reason,
+            })),
+            "expected_heads_digest": args.expect_head_hash,
+        });
+        println!("{json}");
+    } else {
+        println!("schema          {schema}");
+        println!("streams         {}", report.streams);
+        println!("commits         {}", report.commits);
+        println!("events          {}", report.events);
+        println!("heads digest    {digest}");
+    }
+    if let Some(p) = &report.problem {
+        eprintln!(
+            "verify FAILED at stream {} version {} (position {}): {}",
+            p.stream, p.version, p.position, p.reason
+        );
+        return Ok(ExitCode::from(1));
+    }
+    if let Some(expected) = digest_mismatch {
+        eprintln!("verify FAILED: heads digest is {digest}, expected {expected}");
+        return Ok(ExitCode::from(1));
+    }
+    if !args.json {
+        println!("verify OK: every stream's hash chain, versions and positions");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -32,6 +32,10 @@ pub enum Command {
         #[command(subcommand)]
         command: ProjectionsCommand,
     },
+    /// Copy a log into another store, keeping every event's id, stream, version, metadata and
+    /// timestamps, then prove the copy (ADR 0017). Resumes an earlier copy; run it again after
+    /// stopping the service to copy what came in meanwhile.
+    Migrate(MigrateArgs),
     /// Make the demo company in a data directory: a year of a trading business through the command
     /// bus (deterministic for a seed), with a progress bar; `erp serve` then serves it.
     Seed(SeedArgs),
@@ -151,8 +155,36 @@ pub struct VerifyArgs {
     #[arg(long, env = "ERP_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
     /// Also require this head hash (hex), e.g. one published earlier: proves nothing before it changed.
+    /// For a PostgreSQL store, the heads digest.
     #[arg(long)]
     pub expect_head_hash: Option<String>,
+    /// Verify a PostgreSQL store instead (`postgres://...`): every stream's hash chain, read only.
+    #[arg(long, env = "ERP_STORE", hide_env_values = true)]
+    pub store: Option<String>,
+    /// The PostgreSQL store's schema (default: the connection's current schema).
+    #[arg(long, env = "ERP_STORE_SCHEMA")]
+    pub store_schema: Option<String>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The log to copy: a data directory (`erp serve --data-dir`, or a log's own directory) or a
+    /// `postgres://` URL. A PostgreSQL source is only read: a schema without a store is refused.
+    #[arg(long, env = "ERP_MIGRATE_FROM", hide_env_values = true)]
+    pub from: String,
+    /// The source's PostgreSQL schema (default: the connection's current schema).
+    #[arg(long)]
+    pub from_schema: Option<String>,
+    /// Where to copy it: a data directory (the log goes to its `log/`) or a `postgres://` URL (the
+    /// schema is created if missing). Must be empty or an earlier copy of the same log.
+    #[arg(long, env = "ERP_MIGRATE_TO", hide_env_values = true)]
+    pub to: String,
+    /// The target's PostgreSQL schema (default: the connection's current schema).
+    #[arg(long)]
+    pub to_schema: Option<String>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,

@@ -11,6 +11,7 @@ mod bench_http;
 mod bench_read;
 pub mod cli;
 pub mod demo;
+pub mod migrate;
 pub mod projections;
 pub mod serve;
 
@@ -42,6 +43,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         cli::Command::Audit { command: cli::AuditCommand::Verify(args) } => audit::verify(&args),
         cli::Command::Bench { workload } => bench::run(workload),
+        cli::Command::Migrate(args) => migrate::run(&args),
         cli::Command::Projections { command } => projections::run(command),
         cli::Command::Seed(args) => seed_command(&args),
         cli::Command::Demo { seed, listen } => demo_command(&seed, listen),

@@ -143,6 +143,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Service> {
     let data_dir = config.data_dir();
     std::fs::create_dir_all(&data_dir)?;
     let store = open_store(config, &data_dir).await?;
+    bind_data_dir(&store.identity(), &data_dir)?;
     let start_head = store.head_position().await?;
     let (stop_tx, stop_rx) = watch::channel(false);
 
@@ -241,6 +242,51 @@ async fn open_store(config: &ServeConfig, data_dir: &Path) -> anyhow::Result<Any
             other.split_once("://").map_or("(no scheme)", |(scheme, _)| scheme)
         ),
     }
+}
+
+/// The file naming the log a data directory's derived state came from.
+const STORE_IDENTITY_FILE: &str = "store.identity";
+
+/// Binds `data_dir`'s derived state to the store it is served from. Read-model snapshots (`projections/`)
+/// and process-manager checkpoints (`process/`) are positions in one log; another log, even a copy of
+/// this one (`erp migrate`), numbers its events otherwise, and folding it from those positions would
+/// count events twice or skip them. So when the store is not the one the directory names, both are
+/// discarded (they are rebuilt from the log) and the directory names the new store. A directory
+/// without the file is taken to belong to an embedded log (its own `log/`), and to no PostgreSQL store.
+fn bind_data_dir(identity: &str, data_dir: &Path) -> anyhow::Result<()> {
+    let path = data_dir.join(STORE_IDENTITY_FILE);
+    let derived = [data_dir.join("projections"), data_dir.join("process")];
+    let stale = match std::fs::read_to_string(&path) {
+        Ok(found) if found.trim() == identity => return Ok(()),
+        Ok(found) => Some(found.trim().to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (identity != "embedded"
+            && derived.iter().any(|d| d.exists()))
+        .then(|| "(not recorded)".to_string()),
+        Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
+    };
+    if let Some(found) = stale {
+        tracing::warn!(
+            data_dir = %data_dir.display(), was = %found, now = %identity,
+            "the data directory's read models and process checkpoints came from another log: rebuilding them"
+        );
+        for dir in &derived {
+            match std::fs::remove_dir_all(dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => anyhow::bail!("cannot discard {}: {e}", dir.display()),
+            }
+        }
+    }
+    let temporary = data_dir.join(format!("{STORE_IDENTITY_FILE}.tmp"));
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&temporary)?;
+        writeln!(file, "{identity}")?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&temporary, &path)?;
+    std::fs::File::open(data_dir)?.sync_all()?;
+    Ok(())
 }
 
 /// SIGINT or SIGTERM.

@@ -246,3 +246,92 @@ fn the_read_side_benches_run_over_a_kept_log() {
     let queries = run(&["bench", "queries", "--data-dir", log, "--queries", "3", "--json"]);
     assert_eq!(queries["results"].as_array().unwrap().len(), 4, "{queries}");
 }
+
+/// `erp migrate` copies an embedded log to PostgreSQL and on to another data directory, proving each
+/// copy; `erp audit verify --store` checks the PostgreSQL copy's chains; a second run copies nothing;
+/// refusals exit 1 with a stable code and never repeat a URL.
+#[tokio::test]
+async fn migrate_copies_a_log_through_postgres_and_back_and_audit_verify_checks_the_postgres_copy() {
+    let Some(schema) = tests::postgres::Schema::fresh() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let head_hash = store_with_three_commits(dir.path()).await;
+    let to_postgres = |json: bool| {
+        let mut c = erp();
+        c.args(["migrate", "--from"]).arg(dir.path()).args([
+            "--to",
+            schema.url(),
+            "--to-schema",
+            schema.name(),
+        ]);
+        if json {
+            c.arg("--json");
+        }
+        c.output().unwrap()
+    };
+    let out = to_postgres(false);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("events          6 in 3 commits"), "{stdout}");
+    assert!(stdout.contains("migrate OK"), "{stdout}");
+    assert!(stdout.contains(&head_hash), "the source's head hash is reported: {stdout}");
+
+    let out = to_postgres(true);
+    assert!(out.status.success());
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((again["copied"].as_u64(), again["already_copied"].as_u64()), (Some(0), Some(6)), "{again}");
+
+    let out = erp()
+        .args(["audit", "verify", "--json", "--store", schema.url(), "--store-schema", schema.name()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let verified: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((verified["events"].as_u64(), verified["commits"].as_u64()), (Some(6), Some(3)), "{verified}");
+    assert_eq!(verified["heads_digest"], again["target"]["hash"], "{verified} {again}");
+
+    let back = tempfile::tempdir().unwrap();
+    let out = erp()
+        .args(["migrate", "--json", "--from", schema.url(), "--from-schema", schema.name(), "--to"])
+        .arg(back.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let home: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(home["content_digest"], again["content_digest"], "{home} {again}");
+    // Laid out as a service's data directory, and an intact log.
+    let out = erp().args(["audit", "verify", "--data-dir"]).arg(back.path().join("data")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Copying the first log into the copy-back is fine (the same log); another log is refused.
+    let other = tempfile::tempdir().unwrap();
+    store_with_three_commits(other.path()).await;
+    let out = erp()
+        .args(["migrate", "--from"])
+        .arg(other.path())
+        .arg("--to")
+        .arg(back.path().join("data"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("migrate.target_diverged"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A source without a log, and a PostgreSQL source schema without a store, are refused, creating nothing.
+    let empty = tempfile::tempdir().unwrap();
+    let out =
+        erp().args(["migrate", "--from"]).arg(empty.path()).arg("--to").arg(other.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds no log"));
+    let secret = schema.url().replacen("postgres://", "postgres://user:hunter2@", 1);
+    let out = erp()
+        .args(["migrate", "--from", &secret, "--from-schema", "erp_no_such_store", "--to"])
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}

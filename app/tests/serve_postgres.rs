@@ -110,3 +110,51 @@ async fn serve_refuses_an_unknown_store_without_repeating_its_url() {
     let error = app::serve::start(&config).await.err().expect("refused").to_string();
     assert!(error.contains("schema"), "{error}");
 }
+
+/// A log copied to another PostgreSQL schema (`erp migrate`) numbers its events otherwise: the data
+/// directory's snapshots and process checkpoints, positions in the old log, must not be taken for the
+/// copy's (the read models would count every event twice). Served from the copy with the same data
+/// directory, the service rebuilds them from the copy and answers exactly what it answered before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_over_a_migrated_copy_with_the_same_data_directory_rebuilds_instead_of_counting_twice() {
+    let (Some(original), Some(copy)) = (tests::postgres::Schema::fresh(), tests::postgres::Schema::fresh())
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (service, c) = start(&original, dir.path()).await;
+    ready(&c).await;
+    company(&c).await;
+    procure(&c).await;
+    const ORDER: &str = "00000000-0000-0000-0000-0000000000f2";
+    let order = json!({ "id": ORDER, "customer": CUSTOMER, "channel": { "kind": "direct" }, "warehouse": WAREHOUSE,
+                        "lines": [{ "item": ITEM, "qty": "3", "unitPrice": "19.90", "vatRate": "0.13" }] });
+    let placed = c.ok("t-wang", "place-sales-order", order).await;
+    c.until("t-wang", STOCK, json!({ "book": BOOK, "item": ITEM, "min": placed }), |d| {
+        level(d)["reserved"].as_str().is_some_and(|q| q.parse::<Decimal>().unwrap() == Decimal::from(3))
+    })
+    .await;
+    service.stop().await.unwrap();
+    assert!(dir.path().join("projections").read_dir().unwrap().next().is_some(), "snapshots were written");
+
+    let (from, to) = (original.connect().await, copy.connect().await);
+    let report = infra::migrate::migrate(&from.into(), &to.clone().into(), &mut |_| {}).await.unwrap();
+    assert!(report.events > 0);
+    drop(to);
+
+    let (service, c) = start(&copy, dir.path()).await;
+    ready(&c).await;
+    let head = c.head().await;
+    let data = c
+        .until("t-sun", STOCK, json!({ "book": BOOK, "item": ITEM, "min": head }), |d| {
+            level(d)["reserved"].as_str().is_some_and(|q| q.parse::<Decimal>().unwrap() >= Decimal::from(3))
+        })
+        .await;
+    assert_eq!(dec(&level(&data)["reserved"]), Decimal::from(3), "{data}");
+    assert_eq!(dec(&level(&data)["onHand"]), Decimal::from(10), "{data}");
+    let docs = c.graphql("t-wang", DOCS, json!({ "book": BOOK, "kind": "SALES_ORDER", "min": head })).await;
+    assert_eq!(docs["data"]["documents"]["nodes"].as_array().unwrap().len(), 1, "{docs}");
+    let identity = std::fs::read_to_string(dir.path().join("store.identity")).unwrap();
+    assert!(identity.starts_with("postgres:"), "{identity}");
+    service.stop().await.unwrap();
+}

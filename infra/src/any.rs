@@ -6,7 +6,9 @@
 //! paths (`read_page` into a reused buffer, its subscription's batches) are delegated to as they are.
 
 use crate::embedded::EmbeddedSubscription;
-use crate::envelope::{ExpectedVersion, NewEvent, RecordedEvent, StreamId};
+use crate::envelope::{
+    Appended, ExpectedVersion, ImportCommit, NewEvent, RecordedEvent, StreamId, WrongExpectedVersion,
+};
 use crate::error::StoreError;
 use crate::page::LogPage;
 use crate::port::{AppendResult, EventStore, Subscription};
@@ -41,6 +43,17 @@ impl AnyStore {
         }
     }
 
+    /// Which log this is, for what is derived from its positions (read-model snapshots, process
+    /// checkpoints): `embedded` for the log in a service's own data directory, `postgres:<id>` for a
+    /// PostgreSQL store (its identity, minted when it was made). Two stores with one identity number
+    /// their events the same way.
+    pub fn identity(&self) -> String {
+        match self {
+            AnyStore::Embedded(_) => "embedded".to_string(),
+            AnyStore::Postgres(s) => format!("postgres:{}", s.identity()),
+        }
+    }
+
     /// Why the store cannot serve, if it cannot: for the embedded store the damage found by its
     /// verification or a writer failure; for PostgreSQL a cheap query (the log's head) failing.
     /// `None` for a healthy store.
@@ -48,6 +61,19 @@ impl AnyStore {
         match self {
             AnyStore::Embedded(s) => s.damage(),
             AnyStore::Postgres(s) => s.head_position().await.err().map(|e| e.to_string()),
+        }
+    }
+
+    /// Appends commits copied from another log, in order, each keeping its recording time (`erp
+    /// migrate`, ADR 0017); answers each commit's outcome in order, stopping at or soon after the first
+    /// conflict.
+    pub async fn import(
+        &self,
+        commits: Vec<ImportCommit>,
+    ) -> Result<Vec<Result<Appended, WrongExpectedVersion>>, StoreError> {
+        match self {
+            AnyStore::Embedded(s) => s.import(commits).await,
+            AnyStore::Postgres(s) => s.import(&commits).await,
         }
     }
 

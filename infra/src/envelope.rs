@@ -235,6 +235,28 @@ pub struct Envelope<'a> {
     pub recorded_at: Timestamp,
 }
 
+/// One commit of another log, written again as it was (`erp migrate`, ADR 0017): the same stream,
+/// versions, event ids, metadata and payloads, and the recording time the source gave it rather than
+/// this store's clock. It is appended at exactly `first_version` (a stream that must not exist when
+/// that is 0), so a copy can only extend what it has copied so far.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportCommit {
+    pub stream: StreamId,
+    pub first_version: u64,
+    pub recorded_at: Timestamp,
+    pub events: Vec<NewEvent>,
+}
+
+impl ImportCommit {
+    /// The expected version that appends this commit at `first_version`.
+    pub fn expected(&self) -> ExpectedVersion {
+        match self.first_version {
+            0 => ExpectedVersion::NoStream,
+            v => ExpectedVersion::Exact(v - 1),
+        }
+    }
+}
+
 /// The version a writer expects a stream to be at; the append fails with [`WrongExpectedVersion`] otherwise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExpectedVersion {

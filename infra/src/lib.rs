@@ -11,6 +11,7 @@ pub mod embedded;
 pub mod envelope;
 pub mod error;
 pub mod limits;
+pub mod migrate;
 pub mod page;
 pub mod port;
 pub mod postgres;
@@ -19,8 +20,8 @@ pub mod snapshot;
 pub use any::{AnyStore, AnySubscription};
 pub use embedded::{Durability, EmbeddedConfig, EmbeddedStore};
 pub use envelope::{
-    Appended, ChainHash, Envelope, EventMetadata, EventType, ExpectedVersion, NewEvent, RecordedEvent,
-    StreamId, WrongExpectedVersion,
+    Appended, ChainHash, Envelope, EventMetadata, EventType, ExpectedVersion, ImportCommit, NewEvent,
+    RecordedEvent, StreamId, WrongExpectedVersion,
 };
 pub use error::StoreError;
 pub use page::LogPage;

@@ -260,10 +260,12 @@ async fn a_store_connected_again_keeps_its_log_runs_no_migration_twice_and_appen
         rows.iter().map(|row| (row.get(0), row.get(1))).collect()
     };
     let applied_before = applied(raw.query(migrations, &[]).await.unwrap());
-    assert_eq!(applied_before.iter().map(|(v, _)| *v).collect::<Vec<_>>(), vec![1]);
-    drop(store);
+    assert_eq!(applied_before.iter().map(|(v, _)| *v).collect::<Vec<_>>(), vec![1, 2]);
 
+    let identity = store.identity();
+    drop(store);
     let store = schema.connect().await;
+    assert_eq!(store.identity(), identity, "the store keeps its identity");
     assert_eq!(applied(raw.query(migrations, &[]).await.unwrap()), applied_before, "no migration ran again");
     wait_until_visible(&store, before.last().unwrap().position).await;
     assert_eq!(read_everything(&store).await, before, "every envelope as it was");
@@ -311,7 +313,8 @@ async fn two_nodes_starting_at_once_on_a_new_schema_migrate_it_once_and_both_ser
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(versions, vec![1]);
+    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(a.identity(), b.identity(), "one store, one identity");
     append(&a, "s", ExpectedVersion::NoStream, 1).await;
     append(&b, "s", ExpectedVersion::Exact(0), 1).await;
     assert_eq!(a.read_stream(&stream("s"), 0, 10).await.unwrap().len(), 2);

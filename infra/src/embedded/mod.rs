@@ -23,7 +23,10 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::envelope::{ChainHash, ExpectedVersion, NewEvent, RecordedEvent, StreamId};
+use crate::envelope::{
+    Appended, ChainHash, ExpectedVersion, ImportCommit, NewEvent, RecordedEvent, StreamId,
+    WrongExpectedVersion,
+};
 use crate::error::StoreError;
 use crate::limits;
 use crate::port::{AppendResult, EventStore, Subscription};
@@ -309,6 +312,44 @@ impl EmbeddedStore {
         max_count: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         self.inner.shared.read_stream(stream, from_version, max_count)
+    }
+
+    /// Appends commits copied from another log, in order, each with its own recording time, at exactly
+    /// its first version (`erp migrate`, ADR 0017). They go to the writer one after another without
+    /// waiting for each other's flush, so a batch shares its fsyncs like concurrent appends do; the
+    /// writer takes them in the order sent. Answers each commit's outcome, in order; a commit whose
+    /// stream is not where the copy expects answers a conflict (and later ones of the batch are still
+    /// decided: the caller stops at the first conflict).
+    pub async fn import(
+        &self,
+        commits: Vec<ImportCommit>,
+    ) -> Result<Vec<Result<Appended, WrongExpectedVersion>>, StoreError> {
+        let mut replies = Vec::with_capacity(commits.len());
+        let requests = commits
+            .iter()
+            .map(|commit| {
+                let request = writer::Request::new(&commit.stream, commit.expected(), &commit.events)?;
+                Ok(writer::Request { recorded_at: Some(commit.recorded_at.unix_micros()), ..request })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let tx = self.inner.tx.lock().expect("tx lock").clone().ok_or(StoreError::Closed)?;
+        for request in requests {
+            let (reply_tx, reply_rx) = oneshot::channel();
+            tx.send(writer::Request { reply: Some(reply_tx), ..request })
+                .await
+                .map_err(|_| StoreError::Closed)?;
+            replies.push(reply_rx);
+        }
+        let mut outcomes = Vec::with_capacity(replies.len());
+        for reply in replies {
+            outcomes.push(reply.await.map_err(|_| StoreError::Closed)??);
+        }
+        Ok(outcomes)
+    }
+
+    /// The directory of the log's segment files.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.inner.shared.dir
     }
 
     async fn append_inner(

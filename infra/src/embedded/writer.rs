@@ -36,6 +36,8 @@ pub(crate) struct Request {
     pub records: Vec<u8>,
     /// Each record's range in `records`.
     pub ranges: Vec<Range<usize>>,
+    /// The recording time a copied commit keeps (`erp migrate`); `None` takes the writer's clock.
+    pub recorded_at: Option<i64>,
     pub reply: Option<oneshot::Sender<AppendResult>>,
 }
 
@@ -47,7 +49,7 @@ impl Request {
         events: &[NewEvent],
     ) -> Result<Request, StoreError> {
         let (records, ranges) = limits::check_and_encode_append(events)?;
-        Ok(Request { stream: stream.clone(), expected, records, ranges, reply: None })
+        Ok(Request { stream: stream.clone(), expected, records, ranges, recorded_at: None, reply: None })
     }
 
     fn event_id(&self, i: usize) -> [u8; 16] {
@@ -345,6 +347,9 @@ impl Writer {
             }
         }
 
+        // A copied commit keeps its recording time; later appends never go back before it.
+        let recorded_at = request.recorded_at.unwrap_or(recorded_at);
+        self.last_recorded_at = self.last_recorded_at.max(recorded_at);
         let frame_estimate = (request.records.len() + 128 + request.stream.as_str().len()) as u64;
         let used = self.offset + self.buf.len() as u64;
         if used > 0 && used + frame_estimate > self.segment_bytes_max {

@@ -28,7 +28,8 @@ use super::pool::Conn;
 use super::read::{Names, decode_event, event_columns};
 use crate::codec::{self, CommitHeaderV1};
 use crate::envelope::{
-    Appended, ChainHash, ExpectedVersion, NewEvent, RecordedEvent, StreamId, WrongExpectedVersion,
+    Appended, ChainHash, ExpectedVersion, ImportCommit, NewEvent, RecordedEvent, StreamId,
+    WrongExpectedVersion,
 };
 use crate::error::StoreError;
 use crate::limits;
@@ -112,9 +113,40 @@ pub(crate) async fn append(
     expected: ExpectedVersion,
     events: &[NewEvent],
 ) -> AppendResult {
+    append_recorded(inner, stream, expected, events, None).await
+}
+
+/// Appends commits copied from another log (`erp migrate`, ADR 0017), one transaction each, in order,
+/// each keeping its recording time; answers each one's outcome and stops after the first conflict.
+pub(crate) async fn import(
+    inner: &Arc<Inner>,
+    commits: &[ImportCommit],
+) -> Result<Vec<Result<Appended, WrongExpectedVersion>>, StoreError> {
+    let mut outcomes = Vec::with_capacity(commits.len());
+    for commit in commits {
+        let recorded_at = Some(commit.recorded_at.unix_micros());
+        let outcome =
+            append_recorded(inner, &commit.stream, commit.expected(), &commit.events, recorded_at).await?;
+        let conflict = outcome.is_err();
+        outcomes.push(outcome);
+        if conflict {
+            break;
+        }
+    }
+    Ok(outcomes)
+}
+
+/// An append whose recording time is the database's clock, or `recorded_at` when given.
+async fn append_recorded(
+    inner: &Arc<Inner>,
+    stream: &StreamId,
+    expected: ExpectedVersion,
+    events: &[NewEvent],
+    recorded_at: Option<i64>,
+) -> AppendResult {
     let (records, _) = limits::check_and_encode_append(events)?;
     for _ in 0..limits::POSTGRES_APPEND_ATTEMPTS_MAX {
-        match attempt(inner, stream, expected, events, &records).await? {
+        match attempt(inner, stream, expected, events, &records, recorded_at).await? {
             Attempt::Answer(answer) => {
                 if let Ok(Ok(original)) = &answer {
                     // A retry's caller may read its events next, like the original's.
@@ -149,7 +181,7 @@ pub(crate) async fn append_held(
 ) -> Result<Result<HeldAppend, WrongExpectedVersion>, StoreError> {
     let (records, _) = limits::check_and_encode_append(events)?;
     for _ in 0..limits::POSTGRES_APPEND_ATTEMPTS_MAX {
-        match attempt(inner, stream, expected, events, &records).await? {
+        match attempt(inner, stream, expected, events, &records, None).await? {
             Attempt::Answer(Ok(Err(conflict))) => return Ok(Err(conflict)),
             Attempt::Answer(Ok(Ok(_))) => {
                 return Err(StoreError::database("holding an append", "these events are already stored"));
@@ -179,6 +211,7 @@ async fn attempt(
     expected: ExpectedVersion,
     events: &[NewEvent],
     records: &[u8],
+    copied_recorded_at: Option<i64>,
 ) -> Result<Attempt, StoreError> {
     let mut conn = inner.pool.get().await?;
     conn.begin().await?;
@@ -267,8 +300,9 @@ async fn attempt(
         );
     }
     let prev_hash = head.map_or(ChainHash::GENESIS, |h| h.hash);
-    // Recording time never goes backwards along a stream, even if the database's clock does.
-    let recorded_at = head.map_or(now, |h| now.max(h.recorded_at));
+    // Recording time never goes backwards along a stream, even if the database's clock does; a copied
+    // commit keeps the time its source gave it (which the source kept in order along the stream).
+    let recorded_at = copied_recorded_at.unwrap_or_else(|| head.map_or(now, |h| now.max(h.recorded_at)));
     let header = CommitHeaderV1 {
         prev_hash: prev_hash.0,
         first_position,

@@ -33,7 +33,9 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::envelope::{ExpectedVersion, NewEvent, RecordedEvent, StreamId, WrongExpectedVersion};
+use crate::envelope::{
+    Appended, ExpectedVersion, ImportCommit, NewEvent, RecordedEvent, StreamId, WrongExpectedVersion,
+};
 use crate::error::StoreError;
 use crate::limits;
 use crate::port::{AppendResult, EventStore};
@@ -61,6 +63,10 @@ pub struct PostgresConfig {
     /// How long `read_all` and `head_position` wait for this store's acknowledged appends to become
     /// visible to readers (read-your-writes within a node).
     pub visibility_wait_max: Duration,
+    /// Create the schema and tables, or migrate them, when they are missing or older (the service);
+    /// `false` opens only a store that exists at this build's schema version and changes nothing (the
+    /// auditor and the source of a migration).
+    pub create_or_migrate: bool,
 }
 
 impl PostgresConfig {
@@ -72,6 +78,7 @@ impl PostgresConfig {
             connection_wait_max: limits::POSTGRES_CONNECTION_WAIT_MAX,
             poll_interval: limits::POSTGRES_POLL_INTERVAL,
             visibility_wait_max: limits::POSTGRES_VISIBILITY_WAIT_MAX,
+            create_or_migrate: true,
         }
     }
 }
@@ -85,6 +92,7 @@ impl std::fmt::Debug for PostgresConfig {
             .field("connection_wait_max", &self.connection_wait_max)
             .field("poll_interval", &self.poll_interval)
             .field("visibility_wait_max", &self.visibility_wait_max)
+            .field("create_or_migrate", &self.create_or_migrate)
             .finish_non_exhaustive()
     }
 }
@@ -100,6 +108,8 @@ pub(crate) struct Inner {
     pool: Arc<pool::Pool>,
     /// The schema the tables live in, and the payload of this store's notifications.
     schema: String,
+    /// Minted when the store was made (see [`PostgresStore::identity`]).
+    identity: uuid::Uuid,
     /// Bumped on every wake-up: a notification of an append to this schema (from any node), an append
     /// of this store, or the listener (re)connecting.
     wake_tx: Arc<watch::Sender<u64>>,
@@ -167,7 +177,12 @@ impl PostgresStore {
                     )
                 })?,
         };
-        schema::migrate(&mut client, &schema).await?;
+        if config.create_or_migrate {
+            schema::migrate(&mut client, &schema).await?;
+        } else {
+            schema::check(&mut client, &schema).await?;
+        }
+        let identity = schema::identity(&mut client, &schema).await?;
         drop(client);
         // Every pooled connection works in the schema (the name was checked to need no quoting) and
         // waits at most so long for a lock: an append blocked behind another append to its stream whose
@@ -186,6 +201,7 @@ impl PostgresStore {
             inner: Arc::new(Inner {
                 pool: pool::Pool::new(pg, config.connections_max, config.connection_wait_max),
                 schema,
+                identity,
                 wake_tx,
                 acked: AtomicU64::new(0),
                 poll_interval: config.poll_interval,
@@ -198,6 +214,22 @@ impl PostgresStore {
     /// The schema holding the store's tables.
     pub fn schema(&self) -> &str {
         &self.inner.schema
+    }
+
+    /// The store's identity, minted once when it was made: a copy (`erp migrate`) has its own, and
+    /// its own positions, so what was derived from one log's positions is never taken for the other's.
+    pub fn identity(&self) -> uuid::Uuid {
+        self.inner.identity
+    }
+
+    /// Appends commits copied from another log, in order, each keeping its recording time
+    /// (`erp migrate`, ADR 0017): one transaction per commit, so each keeps its own transaction id and
+    /// the per-stream chain links as for any append. Stops after the first conflict.
+    pub async fn import(
+        &self,
+        commits: &[ImportCommit],
+    ) -> Result<Vec<Result<Appended, WrongExpectedVersion>>, StoreError> {
+        append::import(&self.inner, commits).await
     }
 
     /// Walks every stream's hash chain and checks it (see [`PostgresVerifyReport`]).

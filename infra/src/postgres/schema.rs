@@ -27,9 +27,10 @@ pub(crate) struct Migration {
 /// - times are `bigint` microseconds since the Unix epoch, exactly `domain::Timestamp` (a `timestamptz`
 ///   holds microseconds too, but only from 4713 BC to 294276 AD, and would round-trip through a calendar).
 /// - `prev_hash` / `commit_hash`: the per-stream hash chain, on every row of a commit.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: "
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: "
         CREATE TABLE events (
             position        bigint   PRIMARY KEY,
             stream_id       text     NOT NULL,
@@ -50,7 +51,23 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             CONSTRAINT events_stream_version_key UNIQUE (stream_id, stream_version)
         );
     ",
-}];
+    },
+    Migration {
+        version: 2,
+        // The store's identity (ADR 0017): minted once when the store is made, never changed, so whatever a
+        // node derives from this log (read-model snapshots, process-manager checkpoints, all keyed by
+        // position) can tell this log from another one, such as a copy made by `erp migrate`, whose
+        // positions differ. A dump restored elsewhere keeps it, and keeps its positions too.
+        sql: "
+        CREATE TABLE store_identity (
+            id          uuid        NOT NULL,
+            created_at  timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE UNIQUE INDEX store_identity_one_row ON store_identity ((true));
+        INSERT INTO store_identity (id) VALUES (gen_random_uuid());
+    ",
+    },
+];
 
 /// The advisory lock key that serialises migrations of one schema across nodes.
 const MIGRATION_LOCK_PREFIX: &str = "erp.event_store.migrate.";
@@ -110,6 +127,54 @@ pub(crate) async fn migrate(client: &mut Client, schema: &str) -> Result<usize, 
         tracing::info!(schema, migrations = ran, version = known, "event store schema migrated");
     }
     Ok(ran)
+}
+
+/// Checks that `schema` holds a store this build can use, without creating or changing anything: for
+/// the readers that must not make an empty store where they expected one (`erp audit verify`, the
+/// source of `erp migrate`).
+pub(crate) async fn check(client: &mut Client, schema: &str) -> Result<(), StoreError> {
+    let quoted = quote_ident(schema);
+    let exists: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM information_schema.tables \
+             WHERE table_schema = $1 AND table_name = 'erp_schema_migrations')",
+            &[&schema],
+        )
+        .await
+        .map_err(|e| StoreError::database("looking for the store's tables", e))?
+        .get(0);
+    if !exists {
+        return Err(StoreError::database(
+            "opening an existing store",
+            format!("schema {schema} holds no event store (nothing was created)"),
+        ));
+    }
+    let newest: Option<i32> = client
+        .query_one(&format!("SELECT max(version) FROM {quoted}.erp_schema_migrations"), &[])
+        .await
+        .map_err(|e| StoreError::database("reading the applied migrations", e))?
+        .get(0);
+    let known = MIGRATIONS.last().map_or(0, |m| m.version);
+    if newest != Some(known) {
+        return Err(StoreError::database(
+            "checking the schema version",
+            format!(
+                "schema {schema} is at migration {}, this build reads {known}; open it once with \
+                 `erp serve` of this build (which migrates it) or use the build that made it",
+                newest.unwrap_or(0)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The store's identity (migration 2), minted when the store was made.
+pub(crate) async fn identity(client: &mut Client, schema: &str) -> Result<uuid::Uuid, StoreError> {
+    client
+        .query_one(&format!("SELECT id FROM {}.store_identity", quote_ident(schema)), &[])
+        .await
+        .map(|row| row.get(0))
+        .map_err(|e| StoreError::database("reading the store's identity", e))
 }
 
 /// `name` as a quoted SQL identifier. A schema named in the configuration is a plain identifier already
