@@ -13,7 +13,8 @@ use std::time::Instant;
 
 use domain::{BookId, CommandId, EventId, Timestamp};
 use infra::{
-    EmbeddedConfig, EmbeddedStore, EventMetadata, EventStore, EventType, ExpectedVersion, NewEvent, StreamId,
+    AnyStore, EmbeddedConfig, EmbeddedStore, EventMetadata, EventStore, EventType, ExpectedVersion, NewEvent,
+    PostgresStore, StreamId,
 };
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -23,6 +24,28 @@ use uuid::Uuid;
 use crate::cli::{BenchCommon, BenchWorkload};
 
 pub fn run(workload: BenchWorkload) -> anyhow::Result<ExitCode> {
+    let on_postgres = match &workload {
+        BenchWorkload::Append { common, .. }
+        | BenchWorkload::AppendBatch { common, .. }
+        | BenchWorkload::Projections { common, .. } => {
+            anyhow::ensure!(
+                common.store.is_some() || common.store_schema.is_none(),
+                "--store-schema is for a PostgreSQL --store"
+            );
+            false
+        }
+        BenchWorkload::Disk { common }
+        | BenchWorkload::Replay { common, .. }
+        | BenchWorkload::OrderToCash { common, .. }
+        | BenchWorkload::ColdStart { common, .. }
+        | BenchWorkload::Http { common, .. }
+        | BenchWorkload::Queries { common, .. }
+        | BenchWorkload::Open { common, .. } => common.store.is_some(),
+    };
+    anyhow::ensure!(
+        !on_postgres,
+        "this workload runs on the embedded store only; --store is for append, append-batch and projections"
+    );
     match workload {
         BenchWorkload::Disk { common } => {
             let dir = scratch(&common)?;
@@ -69,6 +92,15 @@ pub fn run(workload: BenchWorkload) -> anyhow::Result<ExitCode> {
                     projections,
                     days,
                     keep.as_deref(),
+                )
+            })?;
+            report(&common, &[result]);
+        }
+        BenchWorkload::Projections { common, data_dir: _, one_thread_only: _ } if common.store.is_some() => {
+            let result = median_of(common.runs, || {
+                crate::bench_read::projections_postgres(
+                    common.store.as_deref().expect("checked"),
+                    common.store_schema.as_deref(),
                 )
             })?;
             report(&common, &[result]);
@@ -303,10 +335,13 @@ fn append_single(
     streams: usize,
 ) -> anyhow::Result<Value> {
     let dir = scratch(common)?;
-    let disk = measure_disk(dir.path(), 300, common.probe_mib << 20)?;
+    let disk = match common.store {
+        None => Some(measure_disk(dir.path(), 300, common.probe_mib << 20)?),
+        Some(_) => None,
+    };
     let store_dir = dir.path().join("log");
-    let store = EmbeddedStore::open_dir(&store_dir)?;
     let rt = runtime()?;
+    let store = rt.block_on(bench_store(common, &store_dir))?;
     let per_writer = events / concurrency as u64;
     // Events are built before the clock starts: this measures the store, not the event factory.
     let prepared: Vec<Vec<NewEvent>> = (0..concurrency as u64)
@@ -347,19 +382,35 @@ fn append_single(
     })?;
     let seconds = started.elapsed().as_secs_f64();
     let total = per_writer * concurrency as u64;
-    let stats = store.writer_stats();
     let cpu = thread_cpu_seconds();
     let cpu_share = |name: &str| cpu.get(name).copied().unwrap_or(0.0) / seconds;
-    store.close()?;
-    let bytes_per_event = dir_bytes(&store_dir) as f64 / total as f64;
     let mut all: Vec<u64> = latencies.into_iter().flatten().collect();
     all.sort_unstable();
     let events_per_sec = total as f64 / seconds;
+    let AnyStore::Embedded(embedded) = &store else {
+        rt.block_on(finish_store(store, &store_dir))?;
+        return Ok(json!({
+            "workload": "W1 append-single",
+            "store": "postgres",
+            "concurrency": concurrency,
+            "events": total,
+            "seconds": seconds,
+            "events_per_sec": events_per_sec,
+            "p50_us": percentile(&all, 0.5),
+            "p99_us": percentile(&all, 0.99),
+            "cpu_clients": cpu_share("tokio-rt-worker"),
+            "peak_rss_mib": peak_rss_mib(),
+        }));
+    };
+    let stats = embedded.writer_stats();
+    let disk = disk.expect("measured for the embedded store");
+    let bytes_per_event = rt.block_on(finish_store(store, &store_dir))? as f64 / total as f64;
     let group_limit = concurrency as f64 * 1e6 / disk.fsync_p50_us.max(1) as f64;
     let bandwidth_limit = disk.bandwidth_bytes_per_sec / bytes_per_event;
     let limit = group_limit.min(bandwidth_limit);
     Ok(json!({
         "workload": "W1 append-single",
+        "store": "embedded",
         "concurrency": concurrency,
         "events": total,
         "seconds": seconds,
@@ -381,6 +432,41 @@ fn append_single(
     }))
 }
 
+/// The store a write benchmark runs on: the embedded store in `dir`, or a fresh schema
+/// (`erp_bench_<pid>_<time>`) of the PostgreSQL server `--store` names.
+async fn bench_store(common: &BenchCommon, dir: &Path) -> anyhow::Result<AnyStore> {
+    match common.store.as_deref() {
+        None => Ok(EmbeddedStore::open_dir(dir)?.into()),
+        Some(url) => {
+            anyhow::ensure!(
+                url.starts_with("postgres://") || url.starts_with("postgresql://"),
+                "--store takes a postgres:// URL"
+            );
+            let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_micros();
+            let schema = format!("erp_bench_{}_{unique}", std::process::id());
+            let store = PostgresStore::connect(url, Some(&schema))
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL store: {e}"))?;
+            Ok(store.into())
+        }
+    }
+}
+
+/// Closes a benchmark's store and answers the bytes its log took (embedded), or drops the
+/// PostgreSQL schema it made (and answers 0).
+async fn finish_store(store: AnyStore, dir: &Path) -> anyhow::Result<u64> {
+    match store {
+        AnyStore::Embedded(s) => {
+            s.close()?;
+            Ok(dir_bytes(dir))
+        }
+        AnyStore::Postgres(s) => {
+            s.drop_schema().await?;
+            Ok(0)
+        }
+    }
+}
+
 /// One command's worth of events (an import of `count` order lines): they share the command's metadata.
 fn batch_events(first: u64, count: usize) -> Vec<NewEvent> {
     (0..count as u64).map(|i| command_event(first, first + i, i as u32)).collect()
@@ -388,10 +474,13 @@ fn batch_events(first: u64, count: usize) -> Vec<NewEvent> {
 
 fn append_batch(common: &BenchCommon, events: u64, batch: usize, pipeline: usize) -> anyhow::Result<Value> {
     let dir = scratch(common)?;
-    let disk = measure_disk(dir.path(), 100, common.probe_mib << 20)?;
+    let disk = match common.store {
+        None => Some(measure_disk(dir.path(), 100, common.probe_mib << 20)?),
+        Some(_) => None,
+    };
     let store_dir = dir.path().join("log");
-    let store = EmbeddedStore::open_dir(&store_dir)?;
     let rt = runtime()?;
+    let store = rt.block_on(bench_store(common, &store_dir))?;
     let appends = events / batch as u64;
     let streams = 100u64;
     let started = Instant::now();
@@ -432,13 +521,29 @@ fn append_batch(common: &BenchCommon, events: u64, batch: usize, pipeline: usize
     })?;
     let seconds = started.elapsed().as_secs_f64();
     let total = appends * batch as u64;
-    store.close()?;
-    let bytes_per_event = dir_bytes(&store_dir) as f64 / total as f64;
+    let kind = store.kind();
+    let bytes = rt.block_on(finish_store(store, &store_dir))?;
     latencies.sort_unstable();
     let events_per_sec = total as f64 / seconds;
+    let Some(disk) = disk else {
+        return Ok(json!({
+            "workload": "W1b append-batch",
+            "store": kind,
+            "batch": batch,
+            "pipeline": pipeline,
+            "events": total,
+            "seconds": seconds,
+            "events_per_sec": events_per_sec,
+            "p50_us": percentile(&latencies, 0.5),
+            "p99_us": percentile(&latencies, 0.99),
+            "peak_rss_mib": peak_rss_mib(),
+        }));
+    };
+    let bytes_per_event = bytes as f64 / total as f64;
     let limit = disk.bandwidth_bytes_per_sec / bytes_per_event;
     Ok(json!({
         "workload": "W1b append-batch",
+        "store": kind,
         "batch": batch,
         "pipeline": pipeline,
         "events": total,

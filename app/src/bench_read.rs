@@ -146,6 +146,48 @@ pub(crate) fn projections(data_dir: &Path, rebuild: bool) -> anyhow::Result<Valu
     Ok(result)
 }
 
+/// W2 on PostgreSQL: every read model rebuilt from position 0 by the runtime's catch-up (pages read
+/// ahead of the fold, as a node over PostgreSQL rebuilds), from a log copied into `schema` with
+/// `erp migrate`. The store is opened read-only.
+pub(crate) fn projections_postgres(url: &str, schema: Option<&str>) -> anyhow::Result<Value> {
+    use infra::EventStore;
+    let runtime = crate::bench::runtime()?;
+    let scratch = tempfile::tempdir()?;
+    runtime.block_on(async {
+        let mut config = infra::PostgresConfig::new(url);
+        config.schema = schema.map(str::to_owned);
+        config.create_or_migrate = false;
+        let store = infra::AnyStore::from(
+            infra::PostgresStore::open(config)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL store: {e}"))?,
+        );
+        // Positions have gaps on PostgreSQL: count the events (a read of the whole log, which also
+        // leaves the server's cache as warm as the embedded store's page cache is for W2 there).
+        let (mut events, mut from) = (0u64, 1u64);
+        loop {
+            let page = store.read_all(from, 10_000).await?;
+            let Some(last) = page.last() else { break };
+            (events, from) = (events + page.len() as u64, last.position + 1);
+        }
+        let head = store.head_position().await?;
+        let started = Instant::now();
+        let mut set = ProjectorSet::new(store.clone(), scratch.path()).with_snapshot_every(u64::MAX);
+        let _handles = query_api::Handles::add_all_from_zero(&mut set);
+        let reached = set.catch_up(|_, _| {}).await?;
+        let seconds = started.elapsed().as_secs_f64();
+        anyhow::ensure!(reached >= head, "the rebuild reached {reached}, not the head {head}");
+        anyhow::Ok(json!({
+            "workload": "W2 through every read model (the runtime's rebuild)",
+            "store": "postgres",
+            "events": events,
+            "seconds": seconds,
+            "events_per_sec": events as f64 / seconds,
+            "peak_rss_mib": peak_rss_mib(),
+        }))
+    })
+}
+
 /// Prepares `erp bench cold-start`: every model folded to `behind` events before the head and
 /// snapshotted there, as a service that stopped (or crashed after its last snapshot) would leave them.
 pub(crate) fn prepare_cold_start(data_dir: &Path, behind: u64) -> anyhow::Result<(u64, u64)> {

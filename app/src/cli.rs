@@ -206,6 +206,14 @@ pub struct BenchCommon {
     /// MiB written to measure sequential bandwidth in the same run.
     #[arg(long, default_value_t = 512)]
     pub probe_mib: u64,
+    /// Run `append`, `append-batch` and `projections` against a PostgreSQL server (`postgres://...`)
+    /// instead of the embedded store: each run makes a fresh schema `erp_bench_*` and drops it after
+    /// (`projections` reads `--store-schema` instead, a log copied there with `erp migrate`).
+    #[arg(long, env = "ERP_BENCH_STORE", hide_env_values = true)]
+    pub store: Option<String>,
+    /// The schema `projections` reads on PostgreSQL.
+    #[arg(long)]
+    pub store_schema: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -335,3 +335,36 @@ async fn migrate_copies_a_log_through_postgres_and_back_and_audit_verify_checks_
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("hunter2"), "{stderr}");
 }
+
+/// `erp bench append --store postgres://...` runs W1 on a fresh schema of the server and drops it after.
+#[test]
+fn bench_append_runs_on_postgres_in_a_schema_of_its_own_and_drops_it() {
+    let Some(url) = tests::postgres::url() else {
+        eprintln!(
+            "SKIPPED: {} is not set, so this PostgreSQL test did not run (CI sets it)",
+            tests::postgres::URL_VAR
+        );
+        return;
+    };
+    let out = erp()
+        .args([
+            "bench",
+            "append",
+            "--concurrency",
+            "2",
+            "--events",
+            "40",
+            "--runs",
+            "1",
+            "--json",
+            "--store",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((json["store"].as_str(), json["events"].as_u64()), (Some("postgres"), Some(40)), "{json}");
+    let out = erp().args(["bench", "replay", "--store", &url]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "a workload of the embedded store only refuses --store");
+}

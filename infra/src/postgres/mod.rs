@@ -237,6 +237,16 @@ impl PostgresStore {
         verify::verify(&self.inner).await
     }
 
+    /// Drops the store's schema and everything in it: for benchmarks that make a schema per run.
+    #[doc(hidden)]
+    pub async fn drop_schema(self) -> Result<(), StoreError> {
+        let conn = self.inner.pool.get().await?;
+        conn.client()
+            .batch_execute(&format!("DROP SCHEMA \"{}\" CASCADE", self.inner.schema))
+            .await
+            .map_err(|e| StoreError::database("dropping the schema", e))
+    }
+
     /// Appends like [`EventStore::append`] but stops before `COMMIT`, holding the transaction open
     /// until [`HeldAppend::commit`]: for tests of what readers see while a writer's transaction is open.
     #[doc(hidden)]
