@@ -425,7 +425,9 @@ impl Batch {
         let outcomes = target.import(commits).await?;
         for (i, outcome) in outcomes.iter().enumerate() {
             match outcome {
-                Err(_) => return Err(MigrateError::TargetWritten { stream: streams[i].clone() }),
+                Err(conflict) => {
+                    return Err(MigrateError::TargetWritten { stream: conflict.stream.to_string() });
+                }
                 Ok(appended) if same_place && appended.first_position != positions[i] => {
                     return Err(MigrateError::TargetWritten { stream: streams[i].clone() });
                 }

@@ -116,24 +116,223 @@ pub(crate) async fn append(
     append_recorded(inner, stream, expected, events, None).await
 }
 
-/// Appends commits copied from another log (`erp migrate`, ADR 0017), one transaction each, in order,
-/// each keeping its recording time; answers each one's outcome and stops after the first conflict.
+/// Appends commits copied from another log (`erp migrate`, ADR 0017), in order, all in one
+/// transaction: the heads of their streams are read first (before the transaction takes its id, as
+/// for any append), each commit is decided against them in turn, and the commits take consecutive
+/// positions `X << 20 | i` of the one transaction id, each chained to its stream's previous commit
+/// (perhaps one earlier in the batch) and keeping its recording time. All or nothing: a commit whose
+/// stream is not where the copy expects answers one conflict and nothing is written. One transaction,
+/// one `NOTIFY` and one WAL flush per batch instead of per commit.
 pub(crate) async fn import(
     inner: &Arc<Inner>,
     commits: &[ImportCommit],
 ) -> Result<Vec<Result<Appended, WrongExpectedVersion>>, StoreError> {
-    let mut outcomes = Vec::with_capacity(commits.len());
+    if commits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let encoded = commits
+        .iter()
+        .map(|c| limits::check_and_encode_append(&c.events).map(|(records, _)| records))
+        .collect::<Result<Vec<_>, _>>()?;
+    let total: usize = commits.iter().map(|c| c.events.len()).sum();
+    if total >= 1 << limits::POSTGRES_POSITION_INDEX_BITS {
+        return Err(StoreError::TooManyEvents {
+            count: total,
+            max: (1 << limits::POSTGRES_POSITION_INDEX_BITS) - 1,
+        });
+    }
+    let mut conn = inner.pool.get().await?;
+    conn.begin().await?;
+    let failed = |context: &'static str| move |e: tokio_postgres::Error| StoreError::database(context, e);
+
+    let mut streams: Vec<&str> = commits.iter().map(|c| c.stream.as_str()).collect();
+    streams.sort_unstable();
+    streams.dedup();
+    let rows = conn.query(STREAM_HEADS, &[&streams]).await.map_err(failed("reading the streams' heads"))?;
+    // Each stream's last version (to decide the commits) and its last commit's hash (to chain them).
+    let mut versions: HashMap<String, u64> = HashMap::with_capacity(rows.len());
+    let mut links: HashMap<String, ChainHash> = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let stream: String = row.get(0);
+        let version: i64 = row.get(1);
+        let hash: &[u8] = row.get(2);
+        let hash: [u8; 32] = hash.try_into().map_err(|_| StoreError::Decode {
+            reason: format!("stream {stream}: a commit hash of {} bytes", hash.len()),
+        })?;
+        versions.insert(stream.clone(), version as u64);
+        links.insert(stream, ChainHash(hash));
+    }
     for commit in commits {
-        let recorded_at = Some(commit.recorded_at.unix_micros());
-        let outcome =
-            append_recorded(inner, &commit.stream, commit.expected(), &commit.events, recorded_at).await?;
-        let conflict = outcome.is_err();
-        outcomes.push(outcome);
-        if conflict {
-            break;
+        let actual = versions.get(commit.stream.as_str()).copied();
+        let holds = match commit.expected() {
+            ExpectedVersion::NoStream => actual.is_none(),
+            ExpectedVersion::Exact(v) => actual == Some(v),
+            ExpectedVersion::Any => true,
+        };
+        if !holds {
+            conn.rollback().await;
+            return Ok(vec![Err(WrongExpectedVersion {
+                stream: commit.stream.clone(),
+                expected: commit.expected(),
+                actual,
+            })]);
+        }
+        versions
+            .insert(commit.stream.as_str().to_owned(), commit.first_version + commit.events.len() as u64 - 1);
+    }
+
+    let row = conn.query(TAKE_XID, &[&inner.schema]).await.map_err(failed("taking a transaction id"))?;
+    let row = row.first().ok_or_else(|| StoreError::database("taking a transaction id", "no row"))?;
+    let xid = row.get::<_, i64>(0) as u64;
+    if xid > limits::POSTGRES_XID_MAX {
+        return Err(StoreError::database(
+            "assigning positions",
+            format!("transaction id {xid} is too large (ADR 0015)"),
+        ));
+    }
+    let base = xid << limits::POSTGRES_POSITION_INDEX_BITS;
+    let mut rows = ImportRows::with_capacity(total);
+    let mut outcomes = Vec::with_capacity(commits.len());
+    let mut next = base;
+    for (commit, records) in commits.iter().zip(&encoded) {
+        let prev_hash = links.get(commit.stream.as_str()).copied().unwrap_or(ChainHash::GENESIS);
+        let recorded_at = commit.recorded_at.unix_micros();
+        let header = CommitHeaderV1 {
+            prev_hash: prev_hash.0,
+            first_position: next,
+            stream_id: commit.stream.as_str(),
+            first_version: commit.first_version,
+            recorded_at,
+            event_count: commit.events.len() as u32,
+        };
+        let commit_hash = codec::commit_body_hash(&header, records);
+        links.insert(commit.stream.as_str().to_owned(), commit_hash);
+        for (i, event) in commit.events.iter().enumerate() {
+            rows.push(next + i as u64, commit, i, event, recorded_at, prev_hash, commit_hash);
+        }
+        let count = commit.events.len() as u64;
+        outcomes.push(Ok(Appended {
+            first_position: next,
+            last_position: next + count - 1,
+            next_expected_version: commit.first_version + count - 1,
+        }));
+        next += count;
+    }
+    let inserted = conn
+        .query(
+            IMPORT_INSERT,
+            &[
+                &rows.positions,
+                &rows.streams,
+                &rows.versions,
+                &rows.ids,
+                &rows.types,
+                &rows.type_versions,
+                &rows.books,
+                &rows.actors,
+                &rows.commands,
+                &rows.correlations,
+                &rows.causations,
+                &rows.occurred,
+                &rows.recorded,
+                &rows.payloads,
+                &rows.prev_hashes,
+                &rows.commit_hashes,
+            ],
+        )
+        .await;
+    if let Err(e) = inserted {
+        conn.rollback().await;
+        return Err(StoreError::database("inserting copied events", e));
+    }
+    conn.commit().await.map_err(|e| StoreError::database("committing copied events", e))?;
+    inner.acknowledge(next - 1);
+    Ok(outcomes)
+}
+
+/// Every stream's last event among `$1`: its version and its commit's hash.
+const STREAM_HEADS: &str = "SELECT DISTINCT ON (stream_id) stream_id, stream_version, commit_hash FROM events \
+                            WHERE stream_id = ANY($1) ORDER BY stream_id, stream_version DESC";
+
+/// The rows of a batch of copied commits, one array element per event.
+const IMPORT_INSERT: &str = "INSERT INTO events (position, stream_id, stream_version, event_id, event_type, \
+                             type_version, book, actor, command_id, correlation_id, causation_id, occurred_at, \
+                             recorded_at, payload, prev_hash, commit_hash) \
+                             SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], \
+                             $6::integer[], $7::uuid[], $8::text[], $9::uuid[], $10::uuid[], $11::uuid[], \
+                             $12::bigint[], $13::bigint[], $14::bytea[], $15::bytea[], $16::bytea[])";
+
+/// The columns of [`IMPORT_INSERT`], gathered.
+#[derive(Default)]
+struct ImportRows<'a> {
+    positions: Vec<i64>,
+    streams: Vec<&'a str>,
+    versions: Vec<i64>,
+    ids: Vec<Uuid>,
+    types: Vec<&'a str>,
+    type_versions: Vec<i32>,
+    books: Vec<Uuid>,
+    actors: Vec<&'a str>,
+    commands: Vec<Uuid>,
+    correlations: Vec<Uuid>,
+    causations: Vec<Uuid>,
+    occurred: Vec<i64>,
+    recorded: Vec<i64>,
+    payloads: Vec<&'a [u8]>,
+    prev_hashes: Vec<Vec<u8>>,
+    commit_hashes: Vec<Vec<u8>>,
+}
+
+impl<'a> ImportRows<'a> {
+    fn with_capacity(n: usize) -> Self {
+        ImportRows {
+            positions: Vec::with_capacity(n),
+            streams: Vec::with_capacity(n),
+            versions: Vec::with_capacity(n),
+            ids: Vec::with_capacity(n),
+            types: Vec::with_capacity(n),
+            type_versions: Vec::with_capacity(n),
+            books: Vec::with_capacity(n),
+            actors: Vec::with_capacity(n),
+            commands: Vec::with_capacity(n),
+            correlations: Vec::with_capacity(n),
+            causations: Vec::with_capacity(n),
+            occurred: Vec::with_capacity(n),
+            recorded: Vec::with_capacity(n),
+            payloads: Vec::with_capacity(n),
+            prev_hashes: Vec::with_capacity(n),
+            commit_hashes: Vec::with_capacity(n),
         }
     }
-    Ok(outcomes)
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        position: u64,
+        commit: &'a ImportCommit,
+        index: usize,
+        event: &'a NewEvent,
+        recorded_at: i64,
+        prev_hash: ChainHash,
+        commit_hash: ChainHash,
+    ) {
+        self.positions.push(position as i64);
+        self.streams.push(commit.stream.as_str());
+        self.versions.push((commit.first_version + index as u64) as i64);
+        self.ids.push(event.event_id.0);
+        self.types.push(event.event_type.name());
+        self.type_versions.push(i32::from(event.event_type.version()));
+        self.books.push(event.metadata.book.0);
+        self.actors.push(&event.metadata.actor);
+        self.commands.push(event.metadata.command_id.0);
+        self.correlations.push(event.metadata.correlation_id);
+        self.causations.push(event.metadata.causation_id);
+        self.occurred.push(event.metadata.occurred_at.unix_micros());
+        self.recorded.push(recorded_at);
+        self.payloads.push(&event.payload);
+        self.prev_hashes.push(prev_hash.0.to_vec());
+        self.commit_hashes.push(commit_hash.0.to_vec());
+    }
 }
 
 /// An append whose recording time is the database's clock, or `recorded_at` when given.

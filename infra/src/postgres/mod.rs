@@ -223,8 +223,9 @@ impl PostgresStore {
     }
 
     /// Appends commits copied from another log, in order, each keeping its recording time
-    /// (`erp migrate`, ADR 0017): one transaction per commit, so each keeps its own transaction id and
-    /// the per-stream chain links as for any append. Stops after the first conflict.
+    /// (`erp migrate`, ADR 0017): all in one transaction, taking consecutive positions of its id, each
+    /// chained to its stream's previous commit. All or nothing: a conflict answers one
+    /// `Err(WrongExpectedVersion)` and writes nothing.
     pub async fn import(
         &self,
         commits: &[ImportCommit],

@@ -1,9 +1,10 @@
 //! The PostgreSQL store's audit check: every stream's hash chain, walked from its first commit.
 //!
 //! For each stream, in stream id order, it checks that versions run 0, 1, 2 ... and positions increase
-//! with them; groups the rows into commits (one transaction id, `position >> 20`, per append); checks
-//! that a commit's rows hold positions `X << 20 | 0, 1, 2 ...` and share their previous hash, commit
-//! hash and recording time; that the commit links to the stream's previous commit (zeros for the
+//! with them; groups the rows into commits (the rows of one transaction id, `position >> 20`, with one
+//! commit hash: an append writes one commit per transaction, a copy by `erp migrate` several); checks
+//! that a commit's rows hold consecutive positions and share their previous hash, commit hash and
+//! recording time; that the commit links to the stream's previous commit (zeros for the
 //! first); and that its stored hash is the hash of its body recomputed from the rows (the embedded
 //! store's commit body, ADR 0015). It stops at the first problem and names it. It reads every committed
 //! row, whatever the horizon, and takes no lock.
@@ -153,8 +154,11 @@ fn take_row(
             w.last_position
         )));
     }
+    // A commit is the rows of one transaction with one commit hash: an append writes one commit per
+    // transaction, a copy (`erp migrate`, ADR 0017) several, each with its own hash and link.
     let starts_commit = w.commit.first().is_none_or(|c| {
         c.event.position >> POSTGRES_POSITION_INDEX_BITS != position >> POSTGRES_POSITION_INDEX_BITS
+            || c.commit_hash != row.commit_hash
     });
     if starts_commit && !w.commit.is_empty() {
         check_commit(w, report)?;
@@ -177,13 +181,8 @@ fn check_commit(w: &mut StreamWalk, report: &mut PostgresVerifyReport) -> Result
     };
     let first_position = first.event.position;
     for (i, row) in rows.iter().enumerate() {
-        if row.event.position != first_position + i as u64
-            || first_position & ((1 << POSTGRES_POSITION_INDEX_BITS) - 1) != 0
-        {
-            return Err(fail(
-                row,
-                "positions within a commit do not run from its transaction's index 0".into(),
-            ));
+        if row.event.position != first_position + i as u64 {
+            return Err(fail(row, "positions within a commit are not consecutive".into()));
         }
         if row.event.prev_hash != first.event.prev_hash
             || row.commit_hash != first.commit_hash
