@@ -76,7 +76,7 @@ pub struct SeedArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// A TOML configuration file (listen, data_dir, store, store_schema, [[tokens]]); variables and flags
+    /// A TOML configuration file (listen, data_dir, store, store_schema, read_only, [[tokens]]); variables and flags
     /// override it.
     #[arg(long, env = "ERP_CONFIG")]
     pub config: Option<PathBuf>,
@@ -95,6 +95,11 @@ pub struct ServeArgs {
     /// connection's current schema, usually `public`).
     #[arg(long, env = "ERP_STORE_SCHEMA")]
     pub store_schema: Option<String>,
+    /// A query node: GraphQL and the probes only; every command is answered 503 `service.read_only`
+    /// and the process managers do not run here (`read_only = true` in the configuration file; with
+    /// `ERP_READ_ONLY`, any value but 0, false, no, off or empty).
+    #[arg(long, env = "ERP_READ_ONLY", value_parser = clap::builder::FalseyValueParser::new())]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -88,6 +88,11 @@ fn serve_command(args: &cli::ServeArgs) -> anyhow::Result<ExitCode> {
     if args.store_schema.is_some() {
         config.store_schema = args.store_schema.clone();
     }
+    // The flag (or `ERP_READ_ONLY`) makes a node a query node; it cannot make one configured read-only
+    // take commands.
+    if args.read_only {
+        config.read_only = true;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let service = serve::start(&config).await?;
@@ -172,6 +177,7 @@ fn demo_command(args: &cli::SeedArgs, listen: std::net::SocketAddr) -> anyhow::R
         data_dir: Some(data_dir),
         store: None,
         store_schema: None,
+        read_only: false,
         tokens: vec![entry],
     };
     runtime.block_on(async {

@@ -7,6 +7,11 @@
 //! - `/healthz` (the process answers), `/readyz` (the read models reached the log's head as it was at
 //!   start, and the store is sound), `/metrics` (Prometheus text)
 //!
+//! A query node (`read_only`, `erp serve --read-only`) serves the same routes but answers every command
+//! 503 `service.read_only` and runs no process managers: several nodes over one PostgreSQL store, some
+//! taking commands (each running the process managers, whose derived command ids make two nodes'
+//! reactions to one event execute once), some only queries.
+//!
 //! Shutdown (SIGINT/SIGTERM or [`Service::stop`]): the listener stops taking connections, requests in
 //! flight are answered, commands still executing are waited for, the process managers save where they
 //! are, the read models write their snapshots, and the store is closed.
@@ -52,6 +57,11 @@ pub struct ServeConfig {
     /// With a PostgreSQL store: the schema holding its tables (created or migrated on start); the
     /// connection's current schema (usually `public`) when left out.
     pub store_schema: Option<String>,
+    /// A query node: commands are answered 503 `service.read_only` and the process managers do not
+    /// run here (the nodes that take commands run them); GraphQL and the probes work as usual. For
+    /// several nodes over one PostgreSQL store.
+    #[serde(default)]
+    pub read_only: bool,
     /// The bearer tokens (hashed).
     #[serde(default)]
     pub tokens: Vec<TokenEntry>,
@@ -157,7 +167,11 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Service> {
     };
 
     let bus = CommandBus::new(store.clone());
-    spawn_processes(&bus, &data_dir.join("process"), &stop_rx);
+    // A query node appends nothing, so its process managers (which issue commands) stay off: the nodes
+    // that take commands run them.
+    if !config.read_only {
+        spawn_processes(&bus, &data_dir.join("process"), &stop_rx);
+    }
 
     let authenticate: query_api::Authenticate = {
         let tokens = tokens.clone();
@@ -166,7 +180,8 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Service> {
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = Metrics::default();
     metrics.register(&mut registry);
-    let api = CommandApi::new(bus, metrics);
+    let api =
+        if config.read_only { CommandApi::read_only(bus, metrics) } else { CommandApi::new(bus, metrics) };
     let (head, lag) = (Gauge::default(), Gauge::default());
     registry.register("erp_log_head_position", "The log's last position", head.clone());
     registry.register("erp_read_models_lag", "Events the slowest read model is behind the log", lag.clone());
@@ -187,7 +202,7 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Service> {
 
     let listener = tokio::net::TcpListener::bind(config.listen()).await?;
     let address = listener.local_addr()?;
-    tracing::info!(%address, store = store.kind(), head = start_head, data_dir = %data_dir.display(), "serving");
+    tracing::info!(%address, store = store.kind(), head = start_head, data_dir = %data_dir.display(), read_only = config.read_only, "serving");
     let done = {
         let mut stop = stop_rx.clone();
         let stop_tx = stop_tx.clone();
@@ -411,16 +426,29 @@ pub fn spawn_child(
     dir: &Path,
     tokens: &str,
 ) -> anyhow::Result<(std::process::Child, SocketAddr)> {
+    spawn_child_with(exe, dir, tokens, &[], std::process::Stdio::null())
+}
+
+/// [`spawn_child`] with more arguments for `erp serve` (`--read-only`, `--store ...`) and the child's
+/// stderr (its log) sent to `stderr`.
+pub fn spawn_child_with(
+    exe: &Path,
+    dir: &Path,
+    config: &str,
+    args: &[&str],
+    stderr: std::process::Stdio,
+) -> anyhow::Result<(std::process::Child, SocketAddr)> {
     use std::io::BufRead;
-    let config = dir.join("erp.toml");
-    std::fs::write(&config, tokens)?;
+    let config_path = dir.join("erp.toml");
+    std::fs::write(&config_path, config)?;
     let mut child = std::process::Command::new(exe)
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
+        .arg(&config_path)
         .arg("--data-dir")
         .arg(dir.join("data"))
+        .args(args)
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(stderr)
         .spawn()?;
     let mut line = String::new();
     let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("the child has no stdout"))?;

@@ -119,11 +119,16 @@ struct Loaded<A> {
     commands: VecDeque<(CommandId, u64, u64)>,
     /// The book of the stream's first event: the book the stream belongs to.
     book: Option<domain::BookId>,
+    /// The state holds events decided but not (yet) known to be appended: set before a batch is decided,
+    /// cleared once its append landed. A caller cancelled in between (a process manager's task aborted
+    /// while its append was on the way) leaves it set, and the next caller folds the stream afresh
+    /// rather than deciding on events that may never have been stored.
+    deciding: bool,
 }
 
 impl<A: Aggregate> Loaded<A> {
     fn new() -> Self {
-        Loaded { state: A::default(), version: None, commands: VecDeque::new(), book: None }
+        Loaded { state: A::default(), version: None, commands: VecDeque::new(), book: None, deciding: false }
     }
 
     fn apply(&mut self, event: &A::Event, command: CommandId, position: u64, version: u64) {
@@ -448,7 +453,13 @@ impl<S: EventStore> CommandBus<S> {
             return Ok(Vec::new());
         }
         let stream = stream.clone();
-        for attempt in 1..=ATTEMPTS_MAX {
+        // Commands of the batch found executed before, further back than the remembered commands: the
+        // store refused their derived event ids as already stored in this stream. Their original
+        // outcome, found once each (so they do not count as attempts).
+        let mut found_before: Vec<(CommandId, u64, u64)> = Vec::new();
+        let mut attempt = 0;
+        while attempt < ATTEMPTS_MAX {
+            attempt += 1;
             // Each command decides on the state the ones before it left, so the cached state moves as the
             // batch is decided. If the append does not land, the cache is emptied and the next attempt
             // (or the next caller) folds the stream again: a cost paid only on a conflict or a failure,
@@ -461,6 +472,7 @@ impl<S: EventStore> CommandBus<S> {
                     return Err(e.into());
                 }
             };
+            loaded.deciding = true;
             let mut planned: Vec<Planned<A>> = Vec::with_capacity(commands.len());
             let mut new_events = Vec::new();
             let mut failure = None;
@@ -468,7 +480,7 @@ impl<S: EventStore> CommandBus<S> {
             let mut owner = loaded.book;
             for (meta, command) in commands {
                 if let Some(&(_, position, version)) =
-                    loaded.commands.iter().find(|(c, _, _)| *c == meta.command_id)
+                    loaded.commands.iter().chain(&found_before).find(|(c, _, _)| *c == meta.command_id)
                 {
                     planned.push(Planned::Duplicate { position, version });
                     continue;
@@ -522,11 +534,13 @@ impl<S: EventStore> CommandBus<S> {
             }
             let before_batch = loaded.version;
             if new_events.is_empty() {
+                loaded.deciding = false;
                 return Ok(outcomes::<A>(planned, before_batch, None));
             }
             let expected = before_batch.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
             match self.store.append(&stream, expected, new_events).await {
                 Ok(Ok(appended)) => {
+                    loaded.deciding = false;
                     loaded.book = owner;
                     let count = appended.last_position + 1 - appended.first_position;
                     let landed = (appended.first_position, appended.next_expected_version + 1 - count);
@@ -546,12 +560,64 @@ impl<S: EventStore> CommandBus<S> {
                 }
                 Err(e) => {
                     *slot = None;
+                    // An event id of this stream already stored: its command ran here before, further back
+                    // than the remembered commands (another node's process manager, or a node's own after
+                    // a restart from an old checkpoint, reacting to the same event). Event ids are derived
+                    // from the command id, so that is the command's original outcome, not a new one.
+                    if let StoreError::EventIdReused { event_id, stream: found_in, version } = &e
+                        && found_in.as_str() == stream.as_str()
+                        && let Some(command_id) = planned.iter().find_map(|p| match p {
+                            Planned::Events { command_id, events, .. }
+                                if (0..events.len())
+                                    .any(|i| EventId::derive(*command_id, i as u32).0 == *event_id) =>
+                            {
+                                Some(*command_id)
+                            }
+                            _ => None,
+                        })
+                        && !found_before.iter().any(|(c, _, _)| *c == command_id)
+                    {
+                        let Some((position, version)) = self.original(&stream, command_id, *version).await?
+                        else {
+                            return Err(e.into());
+                        };
+                        tracing::debug!(stream = %stream, %command_id, version, "executed before; its original outcome");
+                        found_before.push((command_id, position, version));
+                        attempt -= 1;
+                        continue;
+                    }
                     return Err(e.into());
                 }
             }
         }
         *slot = None;
         Err(BusError::Conflict { attempts: ATTEMPTS_MAX })
+    }
+
+    /// The position and version of the last event `command` recorded in `stream` from `version` on
+    /// (`None` if the event at `version` is not the command's).
+    async fn original(
+        &self,
+        stream: &StreamId,
+        command: CommandId,
+        version: u64,
+    ) -> Result<Option<(u64, u64)>, StoreError> {
+        let mut last = None;
+        let mut from = version;
+        loop {
+            let batch = self.store.read_stream(stream, from, LOAD_BATCH).await?;
+            let done = batch.len() < LOAD_BATCH;
+            for recorded in &batch {
+                if recorded.metadata.command_id != command {
+                    return Ok(last);
+                }
+                last = Some((recorded.position, recorded.stream_version));
+                from = recorded.stream_version + 1;
+            }
+            if done {
+                return Ok(last);
+            }
+        }
     }
 
     /// The current state of the aggregate in `stream_id`, folded from its events (the default state when
@@ -648,7 +714,11 @@ impl<S: EventStore> CommandBus<S> {
         stream: &StreamId,
         slot: &'s mut Option<Box<dyn Any + Send + Sync>>,
     ) -> Result<&'s mut Loaded<A>, StoreError> {
-        if !slot.as_ref().is_some_and(|state| state.is::<Loaded<A>>()) {
+        let usable = slot
+            .as_ref()
+            .and_then(|state| state.downcast_ref::<Loaded<A>>())
+            .is_some_and(|loaded| !loaded.deciding);
+        if !usable {
             *slot = Some(Box::new(Loaded::<A>::new()));
         }
         let loaded: &mut Loaded<A> = slot.as_mut().and_then(|b| b.downcast_mut()).expect("set above");

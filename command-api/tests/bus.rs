@@ -346,3 +346,74 @@ async fn a_batch_executed_together_is_refused_whole_by_one_rejection_and_appends
     let fourth = bus.execute::<StockItem>(&meta(20), &reserve(120)).await.unwrap_err();
     assert_eq!(fourth.code(), "stock.insufficient");
 }
+
+/// The embedded store with a gate: while `hold` is set, an append never completes (a caller waiting
+/// for it can only be cancelled).
+#[derive(Clone)]
+struct Gate {
+    store: EmbeddedStore,
+    hold: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl EventStore for Gate {
+    type Subscription = <EmbeddedStore as EventStore>::Subscription;
+
+    async fn append(
+        &self,
+        stream: &infra::StreamId,
+        expected: infra::ExpectedVersion,
+        events: Vec<infra::NewEvent>,
+    ) -> Result<Result<infra::Appended, infra::WrongExpectedVersion>, infra::StoreError> {
+        if self.hold.load(std::sync::atomic::Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        self.store.append(stream, expected, events).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &infra::StreamId,
+        from_version: u64,
+        max_count: usize,
+    ) -> Result<Vec<infra::RecordedEvent>, infra::StoreError> {
+        self.store.read_stream(stream, from_version, max_count).await
+    }
+
+    async fn read_all(
+        &self,
+        from_position: u64,
+        max_count: usize,
+    ) -> Result<Vec<infra::RecordedEvent>, infra::StoreError> {
+        self.store.read_all(from_position, max_count).await
+    }
+
+    fn subscribe_all(&self, checkpoint: u64) -> Self::Subscription {
+        self.store.subscribe_all(checkpoint)
+    }
+
+    async fn head_position(&self) -> Result<u64, infra::StoreError> {
+        self.store.head_position().await
+    }
+}
+
+#[tokio::test]
+async fn a_command_cancelled_while_its_append_is_on_the_way_leaves_no_trace_in_the_next_decision() {
+    // A process manager's task is aborted when its runner stops (a store error in another task), maybe
+    // while its command waits for the append: the cached state then holds events that were never
+    // stored, and the next command on the stream must not decide on them.
+    let (store, _dir) = open_store();
+    let hold = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let bus = CommandBus::new(Gate { store: store.clone(), hold: hold.clone() });
+    bus.execute::<domain::inventory::StockItem>(&meta(1), &receive(1)).await.unwrap();
+    hold.store(true, std::sync::atomic::Ordering::SeqCst);
+    let cancelled = tokio::time::timeout(
+        std::time::Duration::from_millis(100),
+        bus.execute::<domain::inventory::StockItem>(&meta(2), &reserve(10)),
+    )
+    .await;
+    assert!(cancelled.is_err(), "the append never completes while held");
+    hold.store(false, std::sync::atomic::Ordering::SeqCst);
+    let reserved = bus.execute::<domain::inventory::StockItem>(&meta(3), &reserve(11)).await;
+    assert!(reserved.is_ok(), "the unit is still available: {reserved:?}");
+    assert_eq!(store.head_position().await.unwrap(), 3, "opened, received, reserved once");
+}

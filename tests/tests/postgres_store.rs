@@ -385,3 +385,57 @@ async fn verify_passes_a_good_log_and_names_the_first_broken_link_after_a_payloa
     assert_eq!((problem.stream.as_str(), problem.version), ("c", 1));
     assert!(problem.reason.contains("gap"), "{}", problem.reason);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_executed_further_back_than_the_bus_remembers_is_answered_as_its_original_outcome() {
+    // Two nodes' process managers react to the same events with the same derived command ids; one that
+    // lags (or restarts from an old checkpoint) can meet a command its stream recorded more than
+    // `REMEMBERED_COMMANDS_MAX` commands ago. Its derived event ids are stored already: that is the
+    // command's original outcome, not a refusal (which stopped the process manager for good) and not
+    // a second execution.
+    use command_api::CommandBus;
+    use command_api::bus::REMEMBERED_COMMANDS_MAX;
+    use domain::master::{Partner, PartnerCommand};
+    use domain::{BookId, CommandId, CommandMeta, PartnerId, Timestamp};
+    let Some((store, _schema)) = tests::postgres::fresh_store().await else { return };
+    let customer = PartnerId(uuid::Uuid::from_u128(0xc1));
+    let bus = CommandBus::new(store.clone());
+    tests::fixtures::masters(&bus, &[customer], &[], &[]).await;
+    let meta = |n: u64| {
+        CommandMeta::new(
+            CommandId(uuid::Uuid::new_v5(&customer.0, &n.to_be_bytes())),
+            "admin",
+            BookId(uuid::Uuid::from_u128(1)),
+            Timestamp(0),
+        )
+    };
+    let toggle = |n: u64| {
+        if n.is_multiple_of(2) {
+            PartnerCommand::Deactivate { id: customer }
+        } else {
+            PartnerCommand::Reactivate { id: customer }
+        }
+    };
+    let rounds = REMEMBERED_COMMANDS_MAX as u64 + 44;
+    let first = bus.execute::<Partner>(&meta(0), &toggle(0)).await.expect("deactivated");
+    for n in 1..rounds {
+        bus.execute::<Partner>(&meta(n), &toggle(n)).await.expect("toggled");
+    }
+    let stream = StreamId::new(Partner::stream(customer)).unwrap();
+    let before = store.read_stream(&stream, 0, 10_000).await.unwrap().len();
+
+    // Another node (a bus of its own) executes the first command again, as a lagging process manager would.
+    let other = CommandBus::new(store.clone());
+    let again =
+        other.execute::<Partner>(&meta(0), &toggle(0)).await.expect("the original outcome, not an error");
+    assert!(again.duplicate, "{again:?}");
+    assert!(again.events.is_empty());
+    assert_eq!(again.last_position, first.last_position);
+    assert_eq!(again.stream_version, first.stream_version);
+    // In a batch with a new command, the old one is recognised and the new one executes.
+    let batch = [(&meta(0), &toggle(0)), (&meta(rounds), &toggle(rounds))];
+    let outcomes = other.execute_all::<Partner>(&batch).await.expect("no failure");
+    assert!(outcomes[0].as_ref().is_ok_and(|o| o.duplicate), "{outcomes:?}");
+    assert!(outcomes[1].as_ref().is_ok_and(|o| !o.duplicate && o.events.len() == 1), "{outcomes:?}");
+    assert_eq!(store.read_stream(&stream, 0, 10_000).await.unwrap().len(), before + 1);
+}

@@ -157,6 +157,8 @@ pub struct CommandApi<S: EventStore> {
     running: Arc<AtomicU64>,
     /// The business clock when a request names no `Erp-Occurred-At` (microseconds since the epoch).
     clock: fn() -> Timestamp,
+    /// A query node (`erp serve --read-only`): every command is refused with 503 `service.read_only`.
+    read_only: bool,
 }
 
 fn wall_clock() -> Timestamp {
@@ -168,6 +170,16 @@ fn wall_clock() -> Timestamp {
 
 impl<S: EventStore> CommandApi<S> {
     pub fn new(bus: CommandBus<S>, metrics: Metrics) -> Arc<CommandApi<S>> {
+        Self::build(bus, metrics, false)
+    }
+
+    /// The command API of a query node (`erp serve --read-only`): every known command is answered 503
+    /// `service.read_only` and appends nothing; the OpenAPI document is served as on any node.
+    pub fn read_only(bus: CommandBus<S>, metrics: Metrics) -> Arc<CommandApi<S>> {
+        Self::build(bus, metrics, true)
+    }
+
+    fn build(bus: CommandBus<S>, metrics: Metrics, read_only: bool) -> Arc<CommandApi<S>> {
         Arc::new(CommandApi {
             bus,
             endpoints: endpoints::<S>().into_iter().map(|e| (e.name, e)).collect(),
@@ -176,6 +188,7 @@ impl<S: EventStore> CommandApi<S> {
             metrics,
             running: Arc::new(AtomicU64::new(0)),
             clock: wall_clock,
+            read_only,
         })
     }
 
@@ -305,6 +318,9 @@ async fn answer<S: EventStore>(
             format!("there is no command {name:?}; /api/v1/openapi.json lists them"),
         ));
     };
+    if api.read_only {
+        return Err(Problem::read_only());
+    }
     let Some(caller) = caller else {
         return Err(Problem::new(StatusCode::UNAUTHORIZED, "auth.missing_token", "no caller"));
     };
@@ -505,7 +521,8 @@ pub fn openapi_document<S: EventStore>(endpoints: &[&Endpoint<S>]) -> Value {
                     "413": problem_response("The body is too large."),
                     "415": problem_response("The body is not JSON."),
                     "422": problem_response("The business refused the command; nothing was appended."),
-                    "503": problem_response("Overloaded or unavailable; retry with the same Idempotency-Key."),
+                    "503": problem_response("Overloaded or unavailable; retry with the same Idempotency-Key. A query node \
+                        (`erp serve --read-only`) answers every command 503 `service.read_only`: send it to a node that takes commands."),
                 }
             } }),
         );

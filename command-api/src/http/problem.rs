@@ -8,6 +8,9 @@ use serde::Serialize;
 
 use crate::bus::BusError;
 
+/// The code of a command sent to a query node (`erp serve --read-only`).
+pub const READ_ONLY: &str = "service.read_only";
+
 /// One refused request: its HTTP status, a stable code (`stock.insufficient`, `input.invalid`) and a
 /// sentence for people.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -40,6 +43,16 @@ impl Problem {
     /// The business said no.
     pub fn rejected(code: &str, detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
+    }
+
+    /// A query node (`erp serve --read-only`) takes no commands: 503 `service.read_only`, without
+    /// `Retry-After` (this node will not take it later either).
+    pub fn read_only() -> Problem {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            READ_ONLY,
+            "this node serves queries only; send commands to a node that takes them",
+        )
     }
 
     pub fn status(&self) -> StatusCode {
@@ -83,7 +96,8 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status();
-        let retry = matches!(status, StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS);
+        let retry = matches!(status, StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS)
+            && self.code != READ_ONLY;
         let body = serde_json::to_vec(&self).unwrap_or_default();
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
