@@ -190,6 +190,12 @@ pub struct MigrateArgs {
     /// The target's PostgreSQL schema (default: the connection's current schema).
     #[arg(long)]
     pub to_schema: Option<String>,
+    /// The data directory of the node that will serve the copy (for an embedded target, `--to`
+    /// itself): its process managers' checkpoints are carried over to the copy's positions, so they
+    /// neither act on history again nor skip anything; its read-model snapshots are dropped (they
+    /// rebuild from the copy); and it is bound to the copy's store.
+    #[arg(long)]
+    pub data_dir: Option<std::path::PathBuf>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,

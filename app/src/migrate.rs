@@ -54,7 +54,13 @@ pub fn run(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
                 tracing::info!(phase, done, total, "migrating");
             }
         };
-        let outcome = infra::migrate::migrate(&source, &target, &mut on_progress).await;
+        let checkpoints = match &args.data_dir {
+            Some(dir) => read_checkpoints(dir)?,
+            None => Vec::new(),
+        };
+        let positions: Vec<u64> = checkpoints.iter().map(|(_, p)| *p).collect();
+        let outcome =
+            infra::migrate::migrate_translating(&source, &target, &positions, &mut on_progress).await;
         bar.finish_and_clear();
         let closed = (source.close(), target.close());
         let report = match outcome {
@@ -72,6 +78,9 @@ pub fn run(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
         };
         closed.0?;
         closed.1?;
+        if let Some(dir) = &args.data_dir {
+            carry_over(dir, &target, &checkpoints, &report)?;
+        }
         print_report(&report, args.json, started.elapsed());
         Ok(ExitCode::SUCCESS)
     })
@@ -158,4 +167,76 @@ fn has_segments(dir: &Path) -> bool {
     std::fs::read_dir(dir)
         .map(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().ends_with(".seg")))
         .unwrap_or(false)
+}
+
+/// [`read_checkpoints`], for tests.
+#[doc(hidden)]
+pub fn read_checkpoints_for_test(data_dir: &Path) -> anyhow::Result<Vec<(String, u64)>> {
+    read_checkpoints(data_dir)
+}
+
+/// The process managers' checkpoints in `data_dir/process`: (name, position), in name order.
+fn read_checkpoints(data_dir: &Path) -> anyhow::Result<Vec<(String, u64)>> {
+    let dir = data_dir.join("process");
+    let checkpoints = command_api::FileCheckpoints::new(&dir);
+    let mut found = Vec::new();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
+        Err(e) => anyhow::bail!("cannot read {}: {e}", dir.display()),
+    };
+    for entry in entries {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if let Some(manager) = name.strip_prefix("process-").and_then(|n| n.strip_suffix(".ckpt")) {
+            found.push((manager.to_string(), checkpoints.load(manager)?));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Readies `data_dir` to serve the copy: every checkpoint moved to its event's position in the copy
+/// (one not found there is refused: the source moved on after the copy began, so run it again once the
+/// service is stopped), the snapshots dropped unless the copy keeps every position, the store named.
+fn carry_over(
+    data_dir: &Path,
+    target: &AnyStore,
+    checkpoints: &[(String, u64)],
+    report: &MigrateReport,
+) -> anyhow::Result<()> {
+    let mut moved = Vec::with_capacity(checkpoints.len());
+    for (name, position) in checkpoints {
+        let to = match report.translated.iter().find(|(from, _)| from == position) {
+            Some(&(_, to)) => to,
+            None if *position == 0 => 0,
+            None => anyhow::bail!(
+                "process manager {name}'s checkpoint {position} is not in the copy (the source went on after \
+                 this run began); stop the service and run erp migrate again"
+            ),
+        };
+        moved.push((name, to));
+    }
+    let (kind, dest) = match target {
+        AnyStore::Embedded(s) => ("embedded", s.dir().parent().map(Path::to_path_buf)),
+        AnyStore::Postgres(_) => ("postgres", Some(data_dir.to_path_buf())),
+    };
+    let dest = dest.ok_or_else(|| anyhow::anyhow!("the target log has no data directory around it"))?;
+    anyhow::ensure!(
+        kind != "embedded" || dest.join("log").is_dir(),
+        "for an embedded target give --to a data directory (its log goes to log/), not a log directory"
+    );
+    let checkpoints = command_api::FileCheckpoints::new(dest.join("process"));
+    for (name, to) in &moved {
+        checkpoints.save(name, *to)?;
+    }
+    if !(report.hashes_identical && dest == data_dir) {
+        match std::fs::remove_dir_all(dest.join("projections")) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => anyhow::bail!("cannot drop the read-model snapshots: {e}"),
+        }
+    }
+    crate::serve::record_store_identity(&dest, &target.identity())?;
+    tracing::info!(data_dir = %dest.display(), checkpoints = moved.len(), "process checkpoints carried over to the copy");
+    Ok(())
 }

@@ -119,15 +119,17 @@ fn spawn_process<S, P>(
         loop {
             let mut runner = ProcessRunner::new(bus.clone(), manager(), checkpoints.clone(), 1024)
                 .with_save_interval(Duration::from_millis(500));
+            // On a stop, the runner lets its running commands finish and saves where it is.
+            if let Err(e) = runner.run_until_stopped(stop.clone()).await {
+                tracing::error!(process = P::NAME, error = %e, "process manager stopped; starting it again");
+            }
+            if *stop.borrow() {
+                return;
+            }
             tokio::select! {
-                outcome = runner.run_until(u64::MAX) => {
-                    if let Err(e) = outcome {
-                        tracing::error!(process = P::NAME, error = %e, "process manager stopped; starting it again");
-                    }
-                }
+                _ = tokio::time::sleep(PROCESS_RESTART_PAUSE) => {}
                 _ = stop.changed() => return,
             }
-            tokio::time::sleep(PROCESS_RESTART_PAUSE).await;
         }
     });
 }
@@ -292,6 +294,12 @@ fn bind_data_dir(identity: &str, data_dir: &Path) -> anyhow::Result<()> {
             }
         }
     }
+    record_store_identity(data_dir, identity)
+}
+
+/// Names `identity` as the store `data_dir`'s derived state belongs to (atomically).
+pub fn record_store_identity(data_dir: &Path, identity: &str) -> anyhow::Result<()> {
+    std::fs::create_dir_all(data_dir)?;
     let temporary = data_dir.join(format!("{STORE_IDENTITY_FILE}.tmp"));
     {
         use std::io::Write;
@@ -299,7 +307,7 @@ fn bind_data_dir(identity: &str, data_dir: &Path) -> anyhow::Result<()> {
         writeln!(file, "{identity}")?;
         file.sync_all()?;
     }
-    std::fs::rename(&temporary, &path)?;
+    std::fs::rename(&temporary, data_dir.join(STORE_IDENTITY_FILE))?;
     std::fs::File::open(data_dir)?.sync_all()?;
     Ok(())
 }

@@ -158,3 +158,57 @@ async fn serve_over_a_migrated_copy_with_the_same_data_directory_rebuilds_instea
     assert!(identity.starts_with("postgres:"), "{identity}");
     service.stop().await.unwrap();
 }
+
+/// Moving a node from its embedded log to PostgreSQL with `erp migrate --data-dir`: the process
+/// managers' checkpoints are carried to the copy's positions (so they neither act on history again nor
+/// skip anything), the snapshots are dropped, and the node serves the same books from the copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_moved_to_postgres_with_migrate_keeps_its_process_checkpoints_and_its_books() {
+    let Some(schema) = tests::postgres::Schema::fresh() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let service = app::serve::start(&common::config(dir.path())).await.unwrap();
+    let c = Client { address: service.address };
+    ready(&c).await;
+    company(&c).await;
+    procure(&c).await;
+    let head = c.head().await;
+    c.until("t-sun", STOCK, json!({ "book": BOOK, "item": ITEM, "min": head }), |d| {
+        level(d)["onHand"].as_str().is_some_and(|q| q.parse::<Decimal>().unwrap() == Decimal::from(10))
+    })
+    .await;
+    service.stop().await.unwrap();
+    let data = dir.path().to_path_buf();
+    let before = app::migrate::read_checkpoints_for_test(&data).unwrap();
+    assert!(before.iter().any(|(_, p)| *p > 0), "the process managers ran: {before:?}");
+
+    let args = app::cli::MigrateArgs {
+        from: data.display().to_string(),
+        from_schema: None,
+        to: schema.url().to_string(),
+        to_schema: Some(schema.name().to_string()),
+        data_dir: Some(data.clone()),
+        json: true,
+    };
+    let code = tokio::task::spawn_blocking(move || app::migrate::run(&args)).await.unwrap().unwrap();
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    let after = app::migrate::read_checkpoints_for_test(&data).unwrap();
+    assert_eq!(after.len(), before.len());
+    for ((name, was), (_, now)) in before.iter().zip(&after) {
+        assert!((*was == 0) == (*now == 0), "{name}: {was} -> {now}");
+        assert!(*now == 0 || *now > 1 << 20, "{name}: a PostgreSQL position: {now}");
+    }
+    assert!(!data.join("projections").exists(), "snapshots of the old positions are dropped");
+
+    let (service, c) = start(&schema, dir.path()).await;
+    ready(&c).await;
+    let head = c.head().await;
+    let stock = c
+        .until("t-sun", STOCK, json!({ "book": BOOK, "item": ITEM, "min": head }), |d| {
+            level(d)["onHand"].as_str().is_some_and(|q| q.parse::<Decimal>().unwrap() >= Decimal::from(10))
+        })
+        .await;
+    assert_eq!(dec(&level(&stock)["onHand"]), Decimal::from(10), "{stock}");
+    let kept = app::migrate::read_checkpoints_for_test(&data).unwrap();
+    assert!(kept.iter().zip(&after).all(|((_, k), (_, a))| k >= a), "{kept:?} {after:?}");
+    service.stop().await.unwrap();
+}

@@ -11,7 +11,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 
 use domain::inventory::{
@@ -218,6 +218,18 @@ fn bus_outcome<R: Rejection>(error: BusError<R>) -> Result<DispatchOutcome, Stor
     }
 }
 
+/// Resolves once `stop` turns true (never without one, or once its sender is gone).
+async fn wait_for_stop(stop: &mut Option<watch::Receiver<bool>>) {
+    match stop {
+        Some(stop) => {
+            if stop.wait_for(|s| *s).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// Checkpoints of process managers, one small file each, replaced atomically.
 #[derive(Clone, Debug)]
 pub struct FileCheckpoints {
@@ -382,6 +394,18 @@ where
     /// batches (each task waits for the stream's previous one). The checkpoint moves past a batch only
     /// when it and every batch before it are done.
     pub async fn run_until(&mut self, until: u64) -> Result<u64, RunnerError> {
+        self.run(until, None).await
+    }
+
+    /// Handles events from the checkpoint until `stop` turns true, then lets the commands already
+    /// running finish, saves the checkpoint past every batch they completed and answers it: a service's
+    /// graceful stop, after which a restart neither re-reads nor skips anything.
+    pub async fn run_until_stopped(&mut self, stop: watch::Receiver<bool>) -> Result<u64, RunnerError> {
+        self.run(u64::MAX, Some(stop)).await
+    }
+
+    async fn run(&mut self, until: u64, mut stop: Option<watch::Receiver<bool>>) -> Result<u64, RunnerError> {
+        let mut stopping = stop.as_ref().is_some_and(|s| *s.borrow());
         let mut checkpoint = self.checkpoints.load(P::NAME)?;
         let mut saved = checkpoint;
         let mut saved_at = Instant::now();
@@ -401,7 +425,8 @@ where
             }
             let stuck = in_flight.front().and_then(|b| if b.running == 0 { b.stuck } else { None });
             let due = checkpoint - saved >= self.save_every && saved_at.elapsed() >= self.save_interval;
-            if checkpoint > saved && (due || checkpoint >= until || stuck.is_some()) {
+            let stopped = stopping && tasks.is_empty();
+            if checkpoint > saved && (due || checkpoint >= until || stuck.is_some() || stopped) {
                 self.save(checkpoint).await?;
                 saved = checkpoint;
                 saved_at = Instant::now();
@@ -411,15 +436,16 @@ where
                 while tasks.join_next().await.is_some() {}
                 return Err(RunnerError::Stuck { process: P::NAME, position });
             }
-            if checkpoint >= until {
+            if checkpoint >= until || stopped {
                 return Ok(checkpoint);
             }
-            let may_read = read_to < until && in_flight.len() < BATCHES_IN_FLIGHT_MAX;
+            let may_read = !stopping && read_to < until && in_flight.len() < BATCHES_IN_FLIGHT_MAX;
             if !may_read && tasks.is_empty() {
                 unreachable!("a batch in flight has running tasks, else it was retired above");
             }
             tokio::select! {
                 biased;
+                _ = wait_for_stop(&mut stop), if !stopping => stopping = true,
                 Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
                     let (seq, outcomes) = joined.map_err(|e| {
                         RunnerError::Store(StoreError::Poisoned { reason: format!("dispatch task failed: {e}") })

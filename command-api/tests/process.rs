@@ -264,3 +264,38 @@ async fn a_streams_commands_run_in_event_order_across_the_batches_a_live_runner_
     };
     target.decide(&every_unit, &meta(1, "clerk")).expect("every reservation was released");
 }
+
+/// A runner told to stop (the service's graceful stop) lets its running commands finish and saves its
+/// checkpoint where it is, even far short of its save interval: a restart re-reads nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_told_to_stop_saves_its_checkpoint_where_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
+    let bus = CommandBus::new(store.clone());
+    approved_stocktake(&bus).await;
+    let checkpoints = FileCheckpoints::new(dir.path());
+    let mut runner = ProcessRunner::new(bus.clone(), StocktakePosting, checkpoints.clone(), 1_000_000)
+        .with_save_interval(Duration::from_secs(3600));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(async move {
+        let at = runner.run_until_stopped(stop_rx).await;
+        (runner, at)
+    });
+    // Until every command of the stocktake has run (the log stops growing), then stop.
+    let mut head = 0;
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = store.head_position().await.unwrap();
+        if now == head {
+            break;
+        }
+        head = now;
+    }
+    stop_tx.send(true).unwrap();
+    let (runner, at) = running.await.unwrap();
+    let at = at.unwrap();
+    assert_eq!(runner.stats.commands_done, 4);
+    assert_eq!(checkpoints.load(<StocktakePosting as domain::process::ProcessManager>::NAME).unwrap(), at);
+    assert!(at > 0 && at <= store.head_position().await.unwrap());
+    assert_posted_exactly_once(&store).await;
+}

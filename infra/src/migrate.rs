@@ -99,6 +99,8 @@ pub struct MigrateReport {
     /// Whether every position and chain hash was carried over unchanged (embedded to embedded), checked
     /// by comparing head hashes.
     pub hashes_identical: bool,
+    /// Each asked-for source position found in the copy, with its position there (`migrate_translating`).
+    pub translated: Vec<(u64, u64)>,
 }
 
 /// How far a migration has come, for a progress bar.
@@ -120,6 +122,20 @@ pub async fn migrate(
     target: &AnyStore,
     progress: &mut (dyn FnMut(MigrateProgress) + Send),
 ) -> Result<MigrateReport, MigrateError> {
+    migrate_translating(source, target, &[], progress).await
+}
+
+/// [`migrate`], also finding where the events at the source positions `translate` landed in the
+/// target ([`MigrateReport::translated`]): a process manager's checkpoint, a position in the source,
+/// carried over to the copy.
+pub async fn migrate_translating(
+    source: &AnyStore,
+    target: &AnyStore,
+    translate: &[u64],
+    progress: &mut (dyn FnMut(MigrateProgress) + Send),
+) -> Result<MigrateReport, MigrateError> {
+    let wanted: std::collections::HashSet<u64> = translate.iter().copied().filter(|p| *p > 0).collect();
+    let mut translated: Vec<(u64, u64)> = Vec::new();
     progress(MigrateProgress::CheckingSource);
     let source_seal = seal(source).await?.map_err(|reason| MigrateError::SourceDamaged { reason })?;
     let until = source.head_position().await?;
@@ -144,6 +160,9 @@ pub async fn migrate(
                     if let Some(reason) = difference(&event, starts, &stored, stored_starts) {
                         return Err(MigrateError::TargetDiverged { index: already_copied + 1, reason });
                     }
+                    if wanted.contains(&event.position) {
+                        translated.push((event.position, stored.position));
+                    }
                     already_copied += 1;
                 }
                 None if !starts => {
@@ -160,9 +179,10 @@ pub async fn migrate(
         }
         if copying {
             if starts && batch.events >= IMPORT_BATCH_EVENTS {
-                batch.flush(target, same_place).await?;
+                batch.flush(target, same_place, &mut translated).await?;
             }
-            batch.push(event, starts);
+            let want = wanted.contains(&event.position);
+            batch.push(event, starts, want);
         }
         done += 1;
         if done.is_multiple_of(PAGE_EVENTS as u64) {
@@ -175,7 +195,7 @@ pub async fn migrate(
             reason: "the target holds more events than the source".into(),
         });
     }
-    batch.flush(target, same_place).await?;
+    batch.flush(target, same_place, &mut translated).await?;
     let copied = done - already_copied;
     progress(MigrateProgress::Copying { done, total });
 
@@ -209,6 +229,7 @@ pub async fn migrate(
         source_seal,
         target_seal,
         hashes_identical,
+        translated,
     })
 }
 
@@ -387,11 +408,18 @@ struct Batch {
     commits: Vec<ImportCommit>,
     source_positions: Vec<u64>,
     events: usize,
+    /// Source positions to translate: (position, its commit's index in the batch, offset in the commit).
+    wanted: Vec<(u64, usize, u64)>,
 }
 
 impl Batch {
-    fn push(&mut self, event: RecordedEvent, starts: bool) {
+    fn push(&mut self, event: RecordedEvent, starts: bool, want: bool) {
         let position = event.position;
+        let offset = if starts || self.commits.is_empty() {
+            0
+        } else {
+            self.commits.last().map_or(0, |c| c.events.len() as u64)
+        };
         let new = NewEvent {
             event_id: event.event_id,
             event_type: event.event_type,
@@ -410,16 +438,25 @@ impl Batch {
                 self.source_positions.push(position);
             }
         }
+        if want {
+            self.wanted.push((position, self.commits.len() - 1, offset));
+        }
         self.events += 1;
     }
 
     /// Imports the batch; with `same_place` every commit must land at its source position.
-    async fn flush(&mut self, target: &AnyStore, same_place: bool) -> Result<(), MigrateError> {
+    async fn flush(
+        &mut self,
+        target: &AnyStore,
+        same_place: bool,
+        translated: &mut Vec<(u64, u64)>,
+    ) -> Result<(), MigrateError> {
         if self.commits.is_empty() {
             return Ok(());
         }
         let commits = std::mem::take(&mut self.commits);
         let positions = std::mem::take(&mut self.source_positions);
+        let wanted = std::mem::take(&mut self.wanted);
         self.events = 0;
         let streams: Vec<String> = commits.iter().map(|c| c.stream.to_string()).collect();
         let outcomes = target.import(commits).await?;
@@ -436,6 +473,11 @@ impl Batch {
         }
         if outcomes.len() < streams.len() {
             return Err(MigrateError::TargetWritten { stream: streams[outcomes.len()].clone() });
+        }
+        for (source, commit, offset) in wanted {
+            if let Ok(appended) = &outcomes[commit] {
+                translated.push((source, appended.first_position + offset));
+            }
         }
         Ok(())
     }

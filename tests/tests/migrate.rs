@@ -254,3 +254,30 @@ async fn a_copy_into_postgres_batches_commits_per_transaction_and_every_commit_s
         "the commit holding version 2: {broken:?}"
     );
 }
+
+/// A position of the source (a process manager's checkpoint) is carried to where the same event landed
+/// in the copy, whether the event was copied by this run or found there from an earlier one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_positions_are_translated_to_the_same_events_in_the_copy() {
+    let Some(schema) = Schema::fresh() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let source = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
+    append_batches(&source, "s", 3).await;
+    let (source, copy) = (AnyStore::from(source), AnyStore::from(schema.connect().await));
+    let first =
+        infra::migrate::migrate_translating(&source, &copy, &[0, 1, 5, 6], &mut |_| {}).await.unwrap();
+    append_batches(&source, "s", 3).await;
+    let asked = [5, 17, 18, 36];
+    let second = infra::migrate::migrate_translating(&source, &copy, &asked, &mut |_| {}).await.unwrap();
+
+    let (from, to) = (whole_log(&source).await, whole_log(&copy).await);
+    for report in [&first, &second] {
+        for &(at, there) in &report.translated {
+            let a = from.iter().find(|e| e.position == at).unwrap();
+            let b = to.iter().find(|e| e.position == there).unwrap();
+            assert_eq!(a.event_id, b.event_id, "{at} -> {there}");
+        }
+    }
+    assert_eq!(first.translated.iter().map(|t| t.0).collect::<Vec<_>>(), vec![1, 5, 6], "0 is no event");
+    assert_eq!(second.translated.iter().map(|t| t.0).collect::<Vec<_>>(), asked.to_vec());
+}
