@@ -464,6 +464,8 @@ async fn finish_store(store: AnyStore, dir: &Path) -> anyhow::Result<u64> {
             s.drop_schema().await?;
             Ok(0)
         }
+        #[cfg(feature = "kurrentdb")]
+        AnyStore::Kurrent(_) => Ok(0),
     }
 }
 

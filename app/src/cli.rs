@@ -76,7 +76,8 @@ pub struct SeedArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// A TOML configuration file (listen, data_dir, store, store_schema, read_only, [[tokens]]); variables and flags
+    /// A TOML configuration file (listen, data_dir, store, store_schema, store_namespace, read_only,
+    /// [[tokens]]); variables and flags
     /// override it.
     #[arg(long, env = "ERP_CONFIG")]
     pub config: Option<PathBuf>,
@@ -87,8 +88,10 @@ pub struct ServeArgs {
     /// models' snapshots and the process managers' checkpoints.
     #[arg(long, env = "ERP_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// The store holding the log: `embedded` (default) or a PostgreSQL URL
-    /// `postgres://user[:password]@host[:port]/database`.
+    /// The store holding the log: `embedded` (default), a PostgreSQL URL
+    /// `postgres://user[:password]@host[:port]/database`, or a KurrentDB URL
+    /// `kurrentdb://[user:password@]host[:port][?tls=false]` (also `esdb://`, `kurrentdb+discover://`;
+    /// only in a build with the `kurrentdb` feature).
     #[arg(long, env = "ERP_STORE", hide_env_values = true)]
     pub store: Option<String>,
     /// With a PostgreSQL store: the schema holding its tables, created if missing (default: the
@@ -100,6 +103,10 @@ pub struct ServeArgs {
     /// `ERP_READ_ONLY`, any value but 0, false, no, off or empty).
     #[arg(long, env = "ERP_READ_ONLY", value_parser = clap::builder::FalseyValueParser::new())]
     pub read_only: bool,
+    /// With a KurrentDB store: the prefix of its stream names on the server (`NAMESPACE/stream`), so
+    /// that several companies or test runs share one server (default: none, the stream ids as they are).
+    #[arg(long, env = "ERP_STORE_NAMESPACE")]
+    pub store_namespace: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -90,6 +90,11 @@ fn serve_command(args: &cli::ServeArgs) -> anyhow::Result<ExitCode> {
     }
     // The flag (or `ERP_READ_ONLY`) makes a node a query node; it cannot make one configured read-only
     // take commands.
+    if args.store_namespace.is_some() {
+        config.store_namespace = args.store_namespace.clone();
+    }
+    // The flag (or `ERP_READ_ONLY`) makes a node a query node; it cannot make one configured read-only
+    // take commands.
     if args.read_only {
         config.read_only = true;
     }
@@ -178,6 +183,7 @@ fn demo_command(args: &cli::SeedArgs, listen: std::net::SocketAddr) -> anyhow::R
         store: None,
         store_schema: None,
         read_only: false,
+        store_namespace: None,
         tokens: vec![entry],
     };
     runtime.block_on(async {

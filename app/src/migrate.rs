@@ -219,6 +219,8 @@ fn carry_over(
     let (kind, dest) = match target {
         AnyStore::Embedded(s) => ("embedded", s.dir().parent().map(Path::to_path_buf)),
         AnyStore::Postgres(_) => ("postgres", Some(data_dir.to_path_buf())),
+        #[cfg(feature = "kurrentdb")]
+        AnyStore::Kurrent(_) => ("kurrentdb", Some(data_dir.to_path_buf())),
     };
     let dest = dest.ok_or_else(|| anyhow::anyhow!("the target log has no data directory around it"))?;
     anyhow::ensure!(

@@ -51,8 +51,9 @@ pub struct ServeConfig {
     /// The data directory (default `data`): the embedded store's log, and with any store the read
     /// models' snapshots and the process managers' checkpoints (local to the node).
     pub data_dir: Option<PathBuf>,
-    /// Which store holds the log: `embedded` (the default, in the data directory) or a PostgreSQL URL
-    /// `postgres://user[:password]@host[:port]/database` (ADR 0015).
+    /// Which store holds the log: `embedded` (the default, in the data directory), a PostgreSQL URL
+    /// `postgres://user[:password]@host[:port]/database` (ADR 0015), or a KurrentDB URL
+    /// `kurrentdb://...` / `esdb://...` (ADR 0016; only in a build with the `kurrentdb` feature).
     pub store: Option<String>,
     /// With a PostgreSQL store: the schema holding its tables (created or migrated on start); the
     /// connection's current schema (usually `public`) when left out.
@@ -62,6 +63,9 @@ pub struct ServeConfig {
     /// several nodes over one PostgreSQL store.
     #[serde(default)]
     pub read_only: bool,
+    /// With a KurrentDB store: the prefix of its stream names on the server (`NAMESPACE/stream`); the
+    /// stream ids as they are when left out.
+    pub store_namespace: Option<String>,
     /// The bearer tokens (hashed).
     #[serde(default)]
     pub tokens: Vec<TokenEntry>,
@@ -235,9 +239,16 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Service> {
 }
 
 /// Opens the store `config` names: the embedded store in `data_dir/log` (verified in the background),
-/// or a PostgreSQL schema (created or migrated first).
+/// a PostgreSQL schema (created or migrated first), or a KurrentDB server (in a build with the
+/// `kurrentdb` feature).
 async fn open_store(config: &ServeConfig, data_dir: &Path) -> anyhow::Result<AnyStore> {
-    match config.store.as_deref().map(str::trim) {
+    let store = config.store.as_deref().map(str::trim);
+    let kurrentdb = store.is_some_and(infra::kurrentdb::is_kurrentdb_url);
+    anyhow::ensure!(
+        config.store_namespace.is_none() || kurrentdb,
+        "a store namespace is for a KurrentDB store"
+    );
+    match store {
         None | Some("") | Some("embedded") => {
             anyhow::ensure!(
                 config.store_schema.is_none(),
@@ -253,9 +264,16 @@ async fn open_store(config: &ServeConfig, data_dir: &Path) -> anyhow::Result<Any
                 .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL store: {e}"))?;
             Ok(store.into())
         }
+        Some(url) if kurrentdb => {
+            anyhow::ensure!(
+                config.store_schema.is_none(),
+                "a store schema is for a PostgreSQL store; a KurrentDB store has a namespace"
+            );
+            open_kurrentdb(url, config.store_namespace.as_deref()).await
+        }
         // Only the scheme is repeated: the rest may hold a password.
         Some(other) => anyhow::bail!(
-            "store {:?} is not known: `embedded` or a `postgres://` URL (KurrentDB comes later)",
+            "store {:?} is not known: `embedded`, a `postgres://` URL or a `kurrentdb://` URL",
             other.split_once("://").map_or("(no scheme)", |(scheme, _)| scheme)
         ),
     }
@@ -310,6 +328,21 @@ pub fn record_store_identity(data_dir: &Path, identity: &str) -> anyhow::Result<
     std::fs::rename(&temporary, data_dir.join(STORE_IDENTITY_FILE))?;
     std::fs::File::open(data_dir)?.sync_all()?;
     Ok(())
+}
+
+/// Connects to a KurrentDB server (ADR 0016). The URL is never repeated: it may hold a password.
+#[cfg(feature = "kurrentdb")]
+async fn open_kurrentdb(url: &str, namespace: Option<&str>) -> anyhow::Result<AnyStore> {
+    let store = infra::KurrentStore::connect(url, namespace)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the KurrentDB store: {e}"))?;
+    Ok(store.into())
+}
+
+/// A build without the adapter says which feature it lacks.
+#[cfg(not(feature = "kurrentdb"))]
+async fn open_kurrentdb(_url: &str, _namespace: Option<&str>) -> anyhow::Result<AnyStore> {
+    anyhow::bail!(infra::kurrentdb::NOT_BUILT_IN)
 }
 
 /// SIGINT or SIGTERM.

@@ -134,6 +134,7 @@ async fn erp_serve_on_a_seeded_data_directory_is_ready_and_shows_the_demo_compan
         store: None,
         store_schema: None,
         read_only: false,
+        store_namespace: None,
         tokens: vec![TokenEntry {
             hash: Tokens::hash(&token),
             actor: "demo".into(),

@@ -212,3 +212,26 @@ async fn a_node_moved_to_postgres_with_migrate_keeps_its_process_checkpoints_and
     assert!(kept.iter().zip(&after).all(|((_, k), (_, a))| k >= a), "{kept:?} {after:?}");
     service.stop().await.unwrap();
 }
+
+/// A KurrentDB URL is recognised in every build; without the `kurrentdb` feature the service says which
+/// feature it lacks, and in either build it never repeats the URL (it may hold a password).
+#[tokio::test]
+async fn serve_answers_a_kurrentdb_url_without_repeating_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::config(dir.path());
+    for url in ["kurrentdb://admin:secret@127.0.0.1:1?tls=false", "esdb://admin:secret@127.0.0.1:1?tls=false"]
+    {
+        config.store = Some(url.into());
+        let error = app::serve::start(&config).await.err().expect("refused").to_string();
+        assert!(!error.contains("secret"), "{error}");
+        if cfg!(feature = "kurrentdb") {
+            assert!(error.contains("KurrentDB"), "{error}");
+        } else {
+            assert_eq!(error, infra::kurrentdb::NOT_BUILT_IN);
+        }
+    }
+    config.store = None;
+    config.store_namespace = Some("acme".into());
+    let error = app::serve::start(&config).await.err().expect("refused").to_string();
+    assert!(error.contains("namespace"), "{error}");
+}

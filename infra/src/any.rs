@@ -5,11 +5,15 @@
 //! resolver object, and a match per call costs nothing next to a read. The embedded store's own fast
 //! paths (`read_page` into a reused buffer, its subscription's batches) are delegated to as they are.
 
+#[cfg(feature = "kurrentdb")]
+use crate::KurrentStore;
 use crate::embedded::EmbeddedSubscription;
 use crate::envelope::{
     Appended, ExpectedVersion, ImportCommit, NewEvent, RecordedEvent, StreamId, WrongExpectedVersion,
 };
 use crate::error::StoreError;
+#[cfg(feature = "kurrentdb")]
+use crate::kurrentdb::KurrentSubscription;
 use crate::page::LogPage;
 use crate::port::{AppendResult, EventStore, Subscription};
 use crate::postgres::PostgresSubscription;
@@ -20,6 +24,9 @@ use crate::{EmbeddedStore, PostgresStore};
 pub enum AnyStore {
     Embedded(EmbeddedStore),
     Postgres(PostgresStore),
+    /// Only in a build with the `kurrentdb` feature (ADR 0016).
+    #[cfg(feature = "kurrentdb")]
+    Kurrent(KurrentStore),
 }
 
 impl From<EmbeddedStore> for AnyStore {
@@ -34,12 +41,21 @@ impl From<PostgresStore> for AnyStore {
     }
 }
 
+#[cfg(feature = "kurrentdb")]
+impl From<KurrentStore> for AnyStore {
+    fn from(store: KurrentStore) -> Self {
+        AnyStore::Kurrent(store)
+    }
+}
+
 impl AnyStore {
-    /// Which adapter this is: `embedded` or `postgres`.
+    /// Which adapter this is: `embedded`, `postgres` or `kurrentdb`.
     pub fn kind(&self) -> &'static str {
         match self {
             AnyStore::Embedded(_) => "embedded",
             AnyStore::Postgres(_) => "postgres",
+            #[cfg(feature = "kurrentdb")]
+            AnyStore::Kurrent(_) => "kurrentdb",
         }
     }
 
@@ -51,16 +67,23 @@ impl AnyStore {
         match self {
             AnyStore::Embedded(_) => "embedded".to_string(),
             AnyStore::Postgres(s) => format!("postgres:{}", s.identity()),
+            // The namespace on its server: `erp migrate` neither reads nor writes KurrentDB yet, so no
+            // copy of a KurrentDB log with other positions can exist under the same name.
+            #[cfg(feature = "kurrentdb")]
+            AnyStore::Kurrent(s) => format!("kurrentdb:{}", s.namespace().unwrap_or("")),
         }
     }
 
     /// Why the store cannot serve, if it cannot: for the embedded store the damage found by its
-    /// verification or a writer failure; for PostgreSQL a cheap query (the log's head) failing.
+    /// verification or a writer failure; for PostgreSQL and KurrentDB a cheap query (the log's head)
+    /// failing.
     /// `None` for a healthy store.
     pub async fn damage(&self) -> Option<String> {
         match self {
             AnyStore::Embedded(s) => s.damage(),
             AnyStore::Postgres(s) => s.head_position().await.err().map(|e| e.to_string()),
+            #[cfg(feature = "kurrentdb")]
+            AnyStore::Kurrent(s) => s.head_position().await.err().map(|e| e.to_string()),
         }
     }
 
@@ -74,15 +97,23 @@ impl AnyStore {
         match self {
             AnyStore::Embedded(s) => s.import(commits).await,
             AnyStore::Postgres(s) => s.import(&commits).await,
+            #[cfg(feature = "kurrentdb")]
+            AnyStore::Kurrent(_) => Err(StoreError::database(
+                "copying into KurrentDB",
+                "erp migrate does not write to KurrentDB yet",
+            )),
         }
     }
 
     /// Closes the store: the embedded store stops taking appends and writes its index checkpoint; the
-    /// PostgreSQL store has nothing to write (its connections close when the last clone is dropped).
+    /// PostgreSQL and KurrentDB stores have nothing to write (their connections close when the last
+    /// clone is dropped).
     pub fn close(&self) -> Result<(), StoreError> {
         match self {
             AnyStore::Embedded(s) => s.close(),
             AnyStore::Postgres(_) => Ok(()),
+            #[cfg(feature = "kurrentdb")]
+            AnyStore::Kurrent(_) => Ok(()),
         }
     }
 }
@@ -99,6 +130,8 @@ impl EventStore for AnyStore {
         match self {
             AnyStore::Embedded(s) => s.append(stream, expected, events).await,
             AnyStore::Postgres(s) => s.append(stream, expected, events).await,
+            #[cfg(feature = "kurrentdb")]
+            AnyStore::Kurrent(s) => s.append(stream, expected, events).await,
         }
     }
 
@@ -111,6 +144,8 @@ impl EventStore for AnyStore {
         match self {
             AnyStore::Embedded(s) => s.read_stream(stream, from_version, max_count).await,
             AnyStore::Postgres(s) => s.read_stream(stream, from_version, max_count).await,
+            #[cfg(feature = "kurrentdb")]
+            AnyStore::Kurrent(s) => s.read_stream(stream, from_version, max_count).await,
         }
     }
 
@@ -118,6 +153,8 @@ impl EventStore for AnyStore {
         match self {
             AnyStore::Embedded(s) => s.read_all(from_position, max_count).await,
             AnyStore::Postgres(s) => s.read_all(from_position, max_count).await,
+            #[cfg(feature = "kurrentdb")]
+            AnyStore::Kurrent(s) => s.read_all(from_position, max_count).await,
         }
     }
 
@@ -130,6 +167,8 @@ impl EventStore for AnyStore {
         match self {
             AnyStore::Embedded(s) => s.read_page(from_position, max_count, page).await,
             AnyStore::Postgres(s) => s.read_page(from_position, max_count, page).await,
+            #[cfg(feature = "kurrentdb")]
+            AnyStore::Kurrent(s) => s.read_page(from_position, max_count, page).await,
         }
     }
 
@@ -137,6 +176,8 @@ impl EventStore for AnyStore {
         match self {
             AnyStore::Embedded(s) => AnySubscription::Embedded(s.subscribe_all(checkpoint)),
             AnyStore::Postgres(s) => AnySubscription::Postgres(s.subscribe_all(checkpoint)),
+            #[cfg(feature = "kurrentdb")]
+            AnyStore::Kurrent(s) => AnySubscription::Kurrent(s.subscribe_all(checkpoint)),
         }
     }
 
@@ -144,6 +185,8 @@ impl EventStore for AnyStore {
         match self {
             AnyStore::Embedded(s) => s.head_position().await,
             AnyStore::Postgres(s) => s.head_position().await,
+            #[cfg(feature = "kurrentdb")]
+            AnyStore::Kurrent(s) => s.head_position().await,
         }
     }
 }
@@ -152,6 +195,8 @@ impl EventStore for AnyStore {
 pub enum AnySubscription {
     Embedded(EmbeddedSubscription),
     Postgres(PostgresSubscription),
+    #[cfg(feature = "kurrentdb")]
+    Kurrent(KurrentSubscription),
 }
 
 impl Subscription for AnySubscription {
@@ -159,6 +204,8 @@ impl Subscription for AnySubscription {
         match self {
             AnySubscription::Embedded(s) => s.next().await,
             AnySubscription::Postgres(s) => s.next().await,
+            #[cfg(feature = "kurrentdb")]
+            AnySubscription::Kurrent(s) => s.next().await,
         }
     }
 
@@ -166,6 +213,8 @@ impl Subscription for AnySubscription {
         match self {
             AnySubscription::Embedded(s) => s.next_batch(max).await,
             AnySubscription::Postgres(s) => s.next_batch(max).await,
+            #[cfg(feature = "kurrentdb")]
+            AnySubscription::Kurrent(s) => s.next_batch(max).await,
         }
     }
 }

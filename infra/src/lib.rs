@@ -1,7 +1,7 @@
 //! The storage edge of the ERP: the event store port, its adapters and the codec.
 //!
 //! Invariant: this is the only crate that knows how events are laid out on disk or in a store client
-//! (the embedded log, PostgreSQL).
+//! (the embedded log, PostgreSQL, KurrentDB behind the `kurrentdb` feature).
 //! Everything above it (projections, command-api, query-api) speaks the [`port::EventStore`] trait and
 //! the [`envelope`] types, never file formats.
 
@@ -10,6 +10,7 @@ pub mod codec;
 pub mod embedded;
 pub mod envelope;
 pub mod error;
+pub mod kurrentdb;
 pub mod limits;
 pub mod migrate;
 pub mod page;
@@ -17,6 +18,8 @@ pub mod port;
 pub mod postgres;
 pub mod snapshot;
 
+#[cfg(feature = "kurrentdb")]
+pub use crate::kurrentdb::{KurrentConfig, KurrentStore, KurrentSubscription};
 pub use any::{AnyStore, AnySubscription};
 pub use embedded::{Durability, EmbeddedConfig, EmbeddedStore};
 pub use envelope::{

@@ -93,6 +93,37 @@ pub const POSTGRES_POLL_INTERVAL: std::time::Duration = std::time::Duration::fro
 /// finished): read-your-writes for a node's own appends. Past it, the read answers what is visible.
 pub const POSTGRES_VISIBILITY_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// The KurrentDB store's global positions are `$all commit position of the append's first event << 14
+/// | index in the append` (ADR 0016): an append may hold at most 2^14 events (above
+/// [`EVENTS_PER_APPEND_MAX`], asserted at compile time) ...
+pub const KURRENTDB_POSITION_INDEX_BITS: u32 = 14;
+
+/// ... and the transaction log may be at most 2^50 bytes (a pebibyte) long for a position to fit 64 bits.
+pub const KURRENTDB_LOG_POSITION_MAX: u64 = (1 << (64 - KURRENTDB_POSITION_INDEX_BITS)) - 1;
+
+/// Longest namespace of a KurrentDB store (the prefix of its stream names on the server): short next to
+/// [`STREAM_ID_BYTES_MAX`], as it is repeated in every stream name.
+pub const KURRENTDB_NAMESPACE_BYTES_MAX: usize = 64;
+
+/// Decisions an `Any` append to a KurrentDB stream makes in a row when another writer keeps taking the
+/// stream's next version between its read of the head and its write (the head's hash is chained into
+/// the append, so it is written at the exact version it read): as for PostgreSQL, a stream that loses
+/// this many in a row is hotter than any of ours should be, and the caller hears `store.contended`.
+pub const KURRENTDB_APPEND_ATTEMPTS_MAX: u32 = 64;
+
+/// Events a KurrentDB subscription fetches ahead of its consumer (held in a channel between the task
+/// that follows the server's subscription and the consumer): a few pages of a busy log, and the bound
+/// that turns a slow consumer into back-pressure on the server's stream instead of memory.
+pub const KURRENTDB_SUBSCRIPTION_BUFFER: usize = 1024;
+
+/// Times a KurrentDB subscription re-subscribes (from the last event it received) after its stream to
+/// the server drops, 500 ms apart, before it hands the consumer the failure.
+pub const KURRENTDB_RESUBSCRIBE_MAX: usize = 20;
+
+/// Events a read of `$all` backwards looks at per request when it looks for the last event of ours
+/// (`head_position`); with a namespace the server's filter makes the first one ours.
+pub const KURRENTDB_HEAD_SCAN_BATCH: usize = 64;
+
 /// Checks an append against every limit before any adapter touches its storage: not empty, at most
 /// [`EVENTS_PER_APPEND_MAX`] events, each payload at most [`EVENT_PAYLOAD_BYTES_MAX`], each actor at most
 /// [`ACTOR_BYTES_MAX`], at most [`APPEND_BYTES_MAX`] of payload in all, no event id twice. Returns the

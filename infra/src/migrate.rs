@@ -315,6 +315,11 @@ pub async fn seal(store: &AnyStore) -> Result<Result<ChainSeal, String>, StoreEr
                 }),
             })
         }
+        #[cfg(feature = "kurrentdb")]
+        AnyStore::Kurrent(_) => Err(StoreError::database(
+            "checking the hash chain",
+            "there is no chain check for KurrentDB yet, so erp migrate does not copy from or to it",
+        )),
         AnyStore::Postgres(s) => {
             let report = s.verify().await?;
             Ok(match report.problem {

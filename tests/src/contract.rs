@@ -1,12 +1,14 @@
 //! The event store contract: what every adapter of [`infra::EventStore`] must do, as async functions
 //! generic over the store. [`store_contract_tests!`](crate::store_contract_tests) turns them into one
 //! named test each for a given adapter; the embedded store runs them always, PostgreSQL when
-//! `ERP_TEST_POSTGRES_URL` is set (and KurrentDB later) runs the very same cases.
+//! `ERP_TEST_POSTGRES_URL` is set and KurrentDB when `ERP_TEST_KURRENTDB_URL` is set (in a build with
+//! the `kurrentdb` feature) run the very same cases.
 //!
 //! Positions are compared, never counted: the contract promises that they strictly increase along the
 //! log, that an append's events take contiguous positions from `Appended::first_position` to
 //! `last_position`, and that the head is the last event's position. Only the embedded store promises
-//! gapless positions from 1 (its own test says so); PostgreSQL leaves gaps between appends (ADR 0015).
+//! gapless positions from 1 (its own test says so); PostgreSQL and KurrentDB leave gaps between appends
+//! (ADRs 0015, 0016).
 
 use infra::{Appended, EventStore, ExpectedVersion, StoreError, Subscription, WrongExpectedVersion};
 

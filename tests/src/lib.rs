@@ -1,11 +1,12 @@
 //! Black-box tests across crates. The library part holds what several test files share: the event store
-//! contract suite (run against every adapter), a fresh PostgreSQL schema per test, and builders for test
-//! events.
+//! contract suite (run against every adapter), a fresh PostgreSQL schema or KurrentDB namespace per
+//! test, and builders for test events.
 
 pub mod books;
 pub mod contract;
 pub mod crash;
 pub mod fixtures;
+pub mod kurrentdb;
 pub mod postgres;
 pub mod read_models;
 pub mod scenarios;

@@ -99,6 +99,22 @@ fn only_infra_knows_the_postgresql_client() {
     }
 }
 
+#[test]
+fn only_infra_knows_the_kurrentdb_client_and_the_default_build_leaves_it_out() {
+    // `cargo metadata` resolves the workspace with its default features, as the default build does.
+    let meta = metadata();
+    for package in ["projections", "command-api", "query-api", "app", "tests"] {
+        let (direct, all) = normal_dependency_closure(&meta, package);
+        assert!(!direct.contains("kurrentdb"), "{package} must reach KurrentDB through infra's KurrentStore");
+        for heavy in ["kurrentdb", "tonic", "aws-lc-sys"] {
+            assert!(
+                !all.contains(heavy),
+                "{package} pulls in {heavy} without the `kurrentdb` feature (ADR 0016)"
+            );
+        }
+    }
+}
+
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();

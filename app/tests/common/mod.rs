@@ -117,6 +117,7 @@ pub fn config(dir: &std::path::Path) -> ServeConfig {
         store: None,
         store_schema: None,
         read_only: false,
+        store_namespace: None,
         tokens,
     }
 }
