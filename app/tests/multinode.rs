@@ -48,6 +48,11 @@ impl Drop for Node {
         let _ = self.child.wait();
         if std::thread::panicking() {
             let log = std::fs::read_to_string(self.dir.join("erp.log")).unwrap_or_default();
+            // A panic inside the node (a task's) with where it happened, wherever it is in the log.
+            for (i, _) in log.lines().enumerate().filter(|(_, l)| l.contains("panicked at")) {
+                eprintln!("--- node {} panicked (log line {i}) ---", self.name);
+                log.lines().skip(i).take(3).for_each(|l| eprintln!("{l}"));
+            }
             let tail: Vec<&str> = log.lines().rev().take(40).collect();
             eprintln!("--- node {} log (last lines) ---", self.name);
             for line in tail.iter().rev() {

@@ -178,15 +178,44 @@ enum Planned<A: Aggregate> {
 
 /// Each command's outcome once the batch's events landed at `landed` (first position, first version),
 /// or `None` when the batch recorded nothing; `before_batch` is the stream's version before it.
+/// Where a batch's events landed: their versions run on from `first_version`; their positions run on
+/// from `first_position` when the append answered contiguous ones. A retry recognised as already stored
+/// may answer events that several appends wrote (another node's, on PostgreSQL, whose positions have
+/// gaps between appends): then every event is reported at the last position, which is never earlier
+/// than the event's own, so a reader waiting for it sees the event.
+#[derive(Clone, Copy)]
+struct Landed {
+    first_position: u64,
+    last_position: u64,
+    first_version: u64,
+    contiguous: bool,
+}
+
+impl Landed {
+    fn new(appended: &infra::Appended, count: u64) -> Landed {
+        Landed {
+            first_position: appended.first_position,
+            last_position: appended.last_position,
+            first_version: (appended.next_expected_version + 1).saturating_sub(count),
+            contiguous: appended.last_position.checked_sub(appended.first_position) == Some(count - 1),
+        }
+    }
+
+    /// The position of the batch's `k`-th event (from 0).
+    fn position(&self, k: u64) -> u64 {
+        if self.contiguous { self.first_position + k } else { self.last_position }
+    }
+}
+
 fn outcomes<A: Aggregate>(
     planned: Vec<Planned<A>>,
     before_batch: Option<u64>,
-    landed: Option<(u64, u64)>,
+    landed: Option<Landed>,
 ) -> Vec<Result<Executed<A::Event>, A::Rejection>> {
     // The stream's version after the first `n` events of the batch.
     let version_after = |n: usize| match (n, landed) {
         (0, _) | (_, None) => before_batch,
-        (n, Some((_, first_version))) => Some(first_version + n as u64 - 1),
+        (n, Some(landed)) => Some(landed.first_version + n as u64 - 1),
     };
     let mut out: Vec<Result<Executed<A::Event>, A::Rejection>> = Vec::with_capacity(planned.len());
     for planned in planned {
@@ -209,11 +238,11 @@ fn outcomes<A: Aggregate>(
                 duplicate: false,
             }),
             Planned::Events { before, events, .. } => {
-                let (first_position, _) = landed.expect("a batch with events has landed");
+                let landed = landed.expect("a batch with events has landed");
                 let end = before + events.len();
                 Ok(Executed {
                     events,
-                    last_position: Some(first_position + end as u64 - 1),
+                    last_position: Some(landed.position(end as u64 - 1)),
                     stream_version: version_after(end),
                     duplicate: false,
                 })
@@ -538,17 +567,18 @@ impl<S: EventStore> CommandBus<S> {
                 return Ok(outcomes::<A>(planned, before_batch, None));
             }
             let expected = before_batch.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
+            // Counted from what was sent, never from the answer's positions (which may have gaps).
+            let count = new_events.len() as u64;
             match self.store.append(&stream, expected, new_events).await {
                 Ok(Ok(appended)) => {
                     loaded.deciding = false;
                     loaded.book = owner;
-                    let count = appended.last_position + 1 - appended.first_position;
-                    let landed = (appended.first_position, appended.next_expected_version + 1 - count);
+                    let landed = Landed::new(&appended, count);
                     for planned in &planned {
                         if let Planned::Events { command_id, before, events } = planned {
                             for i in 0..events.len() {
                                 let k = (before + i) as u64;
-                                loaded.record(*command_id, landed.0 + k, landed.1 + k);
+                                loaded.record(*command_id, landed.position(k), landed.first_version + k);
                             }
                         }
                     }
@@ -750,5 +780,30 @@ impl<S: EventStore> CommandBus<S> {
                 return Ok(());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Landed;
+
+    #[test]
+    fn a_batch_landed_in_one_append_takes_consecutive_positions() {
+        let appended = infra::Appended { first_position: 100, last_position: 102, next_expected_version: 7 };
+        let landed = Landed::new(&appended, 3);
+        assert_eq!((landed.first_version, landed.position(0), landed.position(2)), (5, 100, 102));
+    }
+
+    #[test]
+    fn a_batch_stored_by_several_appends_is_placed_at_its_last_position_without_overflowing() {
+        // A retry recognised as already stored, written by two appends on PostgreSQL (gaps between).
+        let appended = infra::Appended {
+            first_position: 5 << 20,
+            last_position: (9 << 20) + 1,
+            next_expected_version: 3,
+        };
+        let landed = Landed::new(&appended, 2);
+        assert_eq!(landed.first_version, 2);
+        assert_eq!((landed.position(0), landed.position(1)), ((9 << 20) + 1, (9 << 20) + 1));
     }
 }

@@ -14,8 +14,10 @@
 //! - The hash chain is per stream (the global order of an append is not final until every older
 //!   transaction has finished): each commit hashes the embedded store's commit body, which holds the hash
 //!   of the stream's previous commit (`verify.rs` walks it).
-//! - Subscriptions page the log from their checkpoint and, when caught up, wait for a `NOTIFY` sent by
-//!   every append's commit, with a slow poll as a fallback wake-up (`subscription.rs`).
+//! - Subscriptions page the log from their checkpoint and, when caught up, wait for a wake-up: this
+//!   store's own appends, or a `NOTIFY` that each node's listener connection sends after its appends
+//!   commit (not inside them: that would serialise every commit of the server), with a slow poll as a
+//!   fallback (`subscription.rs`).
 //!
 //! Connections come from a small pool of its own (`pool.rs`); the schema is created or migrated when the
 //! store connects (`schema.rs`).
@@ -113,6 +115,9 @@ pub(crate) struct Inner {
     /// Bumped on every wake-up: a notification of an append to this schema (from any node), an append
     /// of this store, or the listener (re)connecting.
     wake_tx: Arc<watch::Sender<u64>>,
+    /// Bumped by this store's acknowledged appends only: the listener connection notifies the other
+    /// nodes when it moves (coalescing the appends acknowledged while a notification is on its way).
+    appended_tx: watch::Sender<u64>,
     /// The last position this store acknowledged; reads of the global log wait, bounded, until the
     /// horizon passes it.
     acked: AtomicU64,
@@ -132,6 +137,7 @@ impl Inner {
     /// notification's round trip.
     fn acknowledge(&self, last_position: u64) {
         self.acked.fetch_max(last_position, Ordering::AcqRel);
+        self.appended_tx.send_modify(|n| *n = n.wrapping_add(1));
         self.wake();
     }
 
@@ -195,7 +201,8 @@ impl PostgresStore {
         pg.options(options);
         let (wake_tx, _) = watch::channel(0u64);
         let wake_tx = Arc::new(wake_tx);
-        let listener = subscription::spawn_listener(pg.clone(), schema.clone(), wake_tx.clone());
+        let (appended_tx, appended_rx) = watch::channel(0u64);
+        let listener = subscription::spawn_listener(pg.clone(), schema.clone(), wake_tx.clone(), appended_rx);
         tracing::info!(schema = %schema, "PostgreSQL event store connected");
         Ok(PostgresStore {
             inner: Arc::new(Inner {
@@ -203,6 +210,7 @@ impl PostgresStore {
                 schema,
                 identity,
                 wake_tx,
+                appended_tx,
                 acked: AtomicU64::new(0),
                 poll_interval: config.poll_interval,
                 visibility_wait_max: config.visibility_wait_max,

@@ -106,10 +106,11 @@ pub(crate) fn spawn_listener(
     config: tokio_postgres::Config,
     schema: String,
     wake: Arc<watch::Sender<u64>>,
+    mut appended: watch::Receiver<u64>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            if let Err(e) = listen(&config, &schema, &wake).await {
+            if let Err(e) = listen(&config, &schema, &wake, &mut appended).await {
                 tracing::warn!(error = %e, "the event store's notification listener lost its connection");
             }
             wake.send_modify(|n| *n = n.wrapping_add(1));
@@ -118,16 +119,22 @@ pub(crate) fn spawn_listener(
     })
 }
 
-/// One listening connection, until it ends.
+/// One listening connection, until it ends. It also tells the other nodes about this node's appends:
+/// when `appended` moves it sends one `NOTIFY` (after the appends' commits, outside their
+/// transactions), and appends acknowledged while it is on its way are told by the next one.
 async fn listen(
     config: &tokio_postgres::Config,
     schema: &str,
     wake: &watch::Sender<u64>,
+    appended: &mut watch::Receiver<u64>,
 ) -> Result<(), tokio_postgres::Error> {
     let (client, mut connection) = config.connect(NoTls).await?;
     let listen = client.batch_execute("LISTEN erp_events");
     tokio::pin!(listen);
     let mut listening = false;
+    // Appends acknowledged before this connection was up are told too (a notification costs little).
+    appended.mark_changed();
+    let mut notifying: Option<std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send + '_>>> = None;
     loop {
         tokio::select! {
             result = &mut listen, if !listening => {
@@ -135,6 +142,19 @@ async fn listen(
                 listening = true;
                 // Anything committed before LISTEN took effect is found by the read this prompts.
                 wake.send_modify(|n| *n = n.wrapping_add(1));
+            }
+            changed = appended.changed(), if listening && notifying.is_none() => {
+                if changed.is_err() {
+                    return Ok(()); // The store is gone.
+                }
+                let client = &client;
+                notifying = Some(Box::pin(async move {
+                    client.execute("SELECT pg_notify('erp_events', $1)", &[&schema]).await
+                }));
+            }
+            result = async { notifying.as_mut().expect("guarded").await }, if notifying.is_some() => {
+                notifying = None;
+                result?;
             }
             message = std::future::poll_fn(|cx| connection.poll_message(cx)) => match message {
                 Some(Ok(AsyncMessage::Notification(n))) if n.payload() == schema => {
