@@ -106,6 +106,7 @@ pub fn run(workload: BenchWorkload) -> anyhow::Result<ExitCode> {
             report(&common, &[result]);
         }
         BenchWorkload::Projections { common, data_dir, one_thread_only } => {
+            let data_dir = data_dir.expect("clap requires it without --store");
             let result =
                 median_of(common.runs, || crate::bench_read::projections(&data_dir, !one_thread_only))?;
             report(&common, &[result]);

@@ -306,9 +306,9 @@ pub enum BenchWorkload {
     Projections {
         #[command(flatten)]
         common: BenchCommon,
-        /// The data directory of the log (`order-to-cash --keep DIR`'s `DIR/log`).
-        #[arg(long)]
-        data_dir: PathBuf,
+        /// The data directory of the log (`order-to-cash --keep DIR`'s `DIR/log`); not with `--store`.
+        #[arg(long, required_unless_present = "store", conflicts_with = "store")]
+        data_dir: Option<PathBuf>,
         /// Measure only the one-thread fold, not the rebuild through the runtime after it.
         #[arg(long)]
         one_thread_only: bool,

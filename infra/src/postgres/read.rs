@@ -49,8 +49,12 @@ const READ_STREAM: &str = concat!(
 /// `$1` below it; one row with null event columns when there are none. (`MATERIALIZED` so the look
 /// beyond the horizon runs once, not once per row.)
 const READ_ALL: &str = concat!(
-    "WITH h AS MATERIALIZED (SELECT horizon, EXISTS (SELECT 1 FROM events WHERE position >= greatest($1, horizon)) \
-     AS held_back FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20 AS horizon) x) ",
+    // `held_back`: is anything stored at or after where this read may not look yet? Asked of the
+    // index's last entry: an `EXISTS` over the same condition was planned as a sequential scan (the
+    // horizon is computed in the query), which read the whole table whenever nothing matched, i.e. on
+    // every read of a caught-up reader: 0.5 s per page at a million events.
+    "WITH h AS MATERIALIZED (SELECT horizon, coalesce((SELECT max(position) FROM events) >= greatest($1, horizon), \
+     false) AS held_back FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20 AS horizon) x) ",
     "SELECT h.horizon, h.held_back, e.* FROM h LEFT JOIN LATERAL (SELECT ",
     event_columns!(),
     " FROM events WHERE position >= $1 AND position < h.horizon ORDER BY position LIMIT $2) e ON true ",
