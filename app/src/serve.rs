@@ -113,7 +113,8 @@ fn spawn_process<S, P>(
     manager: fn() -> P,
     checkpoints: &FileCheckpoints,
     stop: &watch::Receiver<bool>,
-) where
+) -> tokio::task::JoinHandle<()>
+where
     S: EventStore,
     P: ProcessManager,
     P::Output: command_api::Dispatch<S>,
@@ -135,17 +136,25 @@ fn spawn_process<S, P>(
                 _ = stop.changed() => return,
             }
         }
-    });
+    })
 }
 
-fn spawn_processes(bus: &CommandBus<AnyStore>, dir: &Path, stop: &watch::Receiver<bool>) {
+/// Starts every process manager; the service's stop waits for them (they finish their running
+/// commands and save their checkpoints) before it closes the store.
+fn spawn_processes(
+    bus: &CommandBus<AnyStore>,
+    dir: &Path,
+    stop: &watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let c = FileCheckpoints::new(dir);
+    let mut running = Vec::new();
     macro_rules! spawn {
         ($p:path) => {
-            spawn_process(bus, || $p, &c, stop);
+            running.push(spawn_process(bus, || $p, &c, stop));
         };
     }
     command_api::for_each_process_manager!(spawn);
+    running
 }
 
 /// Starts the service: opens the store, loads the read models, starts the process managers and the
@@ -175,9 +184,11 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Service> {
     let bus = CommandBus::new(store.clone());
     // A query node appends nothing, so its process managers (which issue commands) stay off: the nodes
     // that take commands run them.
-    if !config.read_only {
-        spawn_processes(&bus, &data_dir.join("process"), &stop_rx);
-    }
+    let processes = if config.read_only {
+        Vec::new()
+    } else {
+        spawn_processes(&bus, &data_dir.join("process"), &stop_rx)
+    };
 
     let authenticate: query_api::Authenticate = {
         let tokens = tokens.clone();
@@ -225,6 +236,11 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Service> {
                 tracing::warn!(running = api.running(), "commands still running at shutdown");
             }
             let _ = stop_tx.send(true);
+            for process in processes {
+                if let Err(e) = process.await {
+                    tracing::error!(error = %e, "a process manager's task failed");
+                }
+            }
             match projections.await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::error!(error = %e, "read models stopped with an error"),

@@ -141,9 +141,20 @@ async fn a_requisition_above_the_threshold_is_approved_by_a_buyer_who_did_not_ra
         "requisition.unknown_order",
     )
     .await;
-    let po = json!({ "id": PO, "supplier": SUPPLIER, "warehouse": WAREHOUSE, "department": "PUR",
-                     "lines": [{ "item": ITEM, "qty": "100", "unitPrice": "60.00", "vatRate": "0.13" }] });
-    accepted(&c, "t-zhao", "place-purchase-order", po).await;
+    // An order placed for a requisition names an approved one of the book: not a draft, not an
+    // unknown one (and nothing is appended when it is refused).
+    let po_for = |requisition: &str| {
+        json!({ "id": PO, "supplier": SUPPLIER, "warehouse": WAREHOUSE, "department": "PUR",
+                "lines": [{ "item": ITEM, "qty": "100", "unitPrice": "60.00", "vatRate": "0.13" }],
+                "requisition": requisition })
+    };
+    accepted(&c, "t-sun", "draft-requisition", json!({ "id": id(0x505), "item": ITEM, "qty": "1" })).await;
+    for unusable in [id(0x505), id(0x5ff)] {
+        refused(&c, "t-zhao", "place-purchase-order", po_for(&unusable), 422, "po.requisition_unusable")
+            .await;
+    }
+    let placed = accepted(&c, "t-zhao", "place-purchase-order", po_for(&req)).await;
+    assert_eq!(placed.body["events"][0]["data"]["requisition"], req.as_str(), "{}", placed.body);
     let converted =
         accepted(&c, "t-zhao", "convert-requisition", json!({ "id": req, "purchaseOrder": PO })).await;
     assert_eq!(types(&converted), ["purchasing.RequisitionConverted"]);

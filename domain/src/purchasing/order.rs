@@ -340,6 +340,8 @@ pub enum PurchaseOrderRejection {
     UnknownBin(String),
     #[error("an invoice that comes with the goods has a number and one price for each line received")]
     InvalidInvoice,
+    #[error("the requisition named is not an approved one of this book waiting for its purchase order")]
+    RequisitionUnusable,
 }
 
 impl Rejection for PurchaseOrderRejection {
@@ -350,6 +352,7 @@ impl Rejection for PurchaseOrderRejection {
             PurchaseOrderRejection::AmountTooLarge(_) => "po.amount_too_large",
             PurchaseOrderRejection::UnknownBin(_) => "po.unknown_bin",
             PurchaseOrderRejection::InvalidInvoice => "po.invalid_invoice",
+            PurchaseOrderRejection::RequisitionUnusable => "po.requisition_unusable",
             PurchaseOrderRejection::NotFound => "po.not_found",
             PurchaseOrderRejection::InvalidLines => "po.invalid_lines",
             PurchaseOrderRejection::WrongStatus(_) => "po.wrong_status",

@@ -39,6 +39,10 @@ pub struct PlacePurchaseOrder {
     /// The buying department's code (its budget is checked).
     pub department: String,
     pub lines: Vec<PurchaseLineIn>,
+    /// The approved requisition (请购单) this order is placed for, if any; `convert-requisition`
+    /// then records the conversion.
+    #[schemars(with = "Option<Uuid>")]
+    pub requisition: Option<RequisitionId>,
 }
 
 impl HttpCommand for PlacePurchaseOrder {
@@ -61,7 +65,7 @@ impl HttpCommand for PlacePurchaseOrder {
             warehouse: self.warehouse,
             department: self.department,
             lines,
-            requisition: None,
+            requisition: self.requisition,
         };
         let settings = purchasing_settings(&ctx).await?;
         let stream = PurchaseOrder::stream(self.id);
