@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 mod common;
 use common::{
     BOOK, CUSTOMER, ITEM, OTHER_BOOK, PO, STOCK, SUPPLIER, WAREHOUSE, company, dec, header, level, procure,
-    request, serve,
+    request, sell_three, serve,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -23,13 +23,7 @@ async fn order_to_cash_and_procure_to_pay_run_over_http_and_read_their_own_write
 
     // Sell 3 at 19.90 + 13 % VAT.
     const ORDER: &str = "00000000-0000-0000-0000-0000000000f1";
-    let order = json!({ "id": ORDER, "customer": CUSTOMER, "channel": { "kind": "direct" }, "warehouse": WAREHOUSE,
-                        "lines": [{ "item": ITEM, "qty": "3", "unitPrice": "19.90", "vatRate": "0.13" }] });
-    let placed = c.ok("t-wang", "place-sales-order", order).await;
-    c.until("t-wang", STOCK, json!({ "book": BOOK, "item": ITEM, "min": placed }), |d| {
-        level(d)["reserved"].as_str().is_some_and(|q| q.parse::<Decimal>().unwrap() == Decimal::from(3))
-    })
-    .await;
+    sell_three(&c, ORDER).await;
     const SHIPMENT: &str = "00000000-0000-0000-0000-0000000000f2";
     let shipment = json!({ "id": SHIPMENT, "order": ORDER, "warehouse": WAREHOUSE,
                            "lines": [{ "orderLine": 0, "item": ITEM, "qty": "3" }] });

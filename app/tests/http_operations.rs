@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 mod common;
 use common::{
-    Answer, BOOK, CUSTOMER, Client, ITEM, PO, STOCK, SUPPLIER, WAREHOUSE, company, dec, level, procure, serve,
+    Answer, BOOK, CUSTOMER, Client, ITEM, PO, SUPPLIER, WAREHOUSE, company, dec, level, procure, sell_three,
+    serve,
 };
 
 const WAREHOUSE_2: &str = "00000000-0000-0000-0000-0000000000b2";
@@ -472,13 +473,7 @@ async fn returns_take_their_prices_and_costs_from_the_documents_and_move_the_sto
     procure(&c).await;
     // Sell 3 at 19.90 and ship them.
     let (order, shipment) = (id(0x901), id(0x902));
-    let place = json!({ "id": order, "customer": CUSTOMER, "channel": { "kind": "direct" }, "warehouse": WAREHOUSE,
-                        "lines": [{ "item": ITEM, "qty": "3", "unitPrice": "19.90", "vatRate": "0.13" }] });
-    let placed = c.ok("t-wang", "place-sales-order", place).await;
-    c.until("t-sun", STOCK, json!({ "book": BOOK, "item": ITEM, "min": placed }), |d| {
-        level(d)["reserved"].as_str().is_some_and(|q| q.parse::<Decimal>().unwrap() == Decimal::from(3))
-    })
-    .await;
+    sell_three(&c, &order).await;
     let ship = json!({ "id": shipment, "order": order, "warehouse": WAREHOUSE, "lines": [{ "orderLine": 0, "item": ITEM, "qty": "3" }] });
     c.ok("t-sun", "create-shipment", ship).await;
     c.ok("t-sun", "pick-shipment", json!({ "id": shipment, "picked": ["3"] })).await;

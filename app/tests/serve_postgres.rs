@@ -8,7 +8,10 @@ use rust_decimal::Decimal;
 use serde_json::json;
 
 mod common;
-use common::{BOOK, CUSTOMER, Client, ITEM, PO, STOCK, WAREHOUSE, company, dec, level, procure, request};
+use common::{
+    BOOK, Client, ITEM, PO, STOCK, company, dec, level, order_of_three, procure, request, reserved_is,
+    sell_three,
+};
 
 const DOCS: &str = "query($book: String!, $kind: DocumentKind, $min: Int) {
     documents(book: $book, kind: $kind, minPosition: $min) { nodes { id status } position } }";
@@ -49,9 +52,7 @@ async fn serve_over_postgres_reads_its_own_writes_and_keeps_them_across_a_restar
 
     // Read-your-writes: the sales order is among the documents at its own position, no polling.
     const ORDER: &str = "00000000-0000-0000-0000-0000000000f1";
-    let order = json!({ "id": ORDER, "customer": CUSTOMER, "channel": { "kind": "direct" }, "warehouse": WAREHOUSE,
-                        "lines": [{ "item": ITEM, "qty": "3", "unitPrice": "19.90", "vatRate": "0.13" }] });
-    let placed = c.ok("t-wang", "place-sales-order", order).await;
+    let placed = c.ok("t-wang", "place-sales-order", order_of_three(ORDER)).await;
     let docs = c.graphql("t-wang", DOCS, json!({ "book": BOOK, "kind": "SALES_ORDER", "min": placed })).await;
     assert!(docs["errors"].is_null(), "{docs}");
     let nodes = docs["data"]["documents"]["nodes"].as_array().unwrap();
@@ -60,10 +61,8 @@ async fn serve_over_postgres_reads_its_own_writes_and_keeps_them_across_a_restar
     assert!(docs["data"]["documents"]["position"].as_u64().unwrap() >= placed, "{docs}");
 
     // The order-fulfilment process reserves the 3 cups a moment later.
-    c.until("t-wang", STOCK, json!({ "book": BOOK, "item": ITEM, "min": placed }), |d| {
-        level(d)["reserved"].as_str().is_some_and(|q| q.parse::<Decimal>().unwrap() == Decimal::from(3))
-    })
-    .await;
+    c.until("t-wang", STOCK, json!({ "book": BOOK, "item": ITEM, "min": placed }), |d| reserved_is(d, 3))
+        .await;
     let head = c.head().await;
     assert!(head >= placed, "the head gauge {head} is behind the order's position {placed}");
     let positions = c.graphql("t-boss", POSITIONS, json!({})).await;
@@ -76,9 +75,7 @@ async fn serve_over_postgres_reads_its_own_writes_and_keeps_them_across_a_restar
     let (service, c) = start(&schema, second_dir.path()).await;
     ready(&c).await;
     let data = c
-        .until("t-sun", STOCK, json!({ "book": BOOK, "item": ITEM, "min": head }), |d| {
-            level(d)["reserved"].as_str().is_some_and(|q| q.parse::<Decimal>().unwrap() == Decimal::from(3))
-        })
+        .until("t-sun", STOCK, json!({ "book": BOOK, "item": ITEM, "min": head }), |d| reserved_is(d, 3))
         .await;
     assert_eq!(dec(&level(&data)["onHand"]), Decimal::from(10), "{data}");
     assert_eq!(dec(&level(&data)["value"]), Decimal::new(12000, 2), "{data}");
@@ -89,9 +86,7 @@ async fn serve_over_postgres_reads_its_own_writes_and_keeps_them_across_a_restar
 
     // The restarted service takes commands where the first one left off: the order is known (its
     // second placement is refused or answered as a repeat, never a second order).
-    let again = json!({ "id": ORDER, "customer": CUSTOMER, "channel": { "kind": "direct" }, "warehouse": WAREHOUSE,
-                        "lines": [{ "item": ITEM, "qty": "3", "unitPrice": "19.90", "vatRate": "0.13" }] });
-    let answer = c.command_with("t-wang", "place-sales-order", &again, &[]).await;
+    let answer = c.command_with("t-wang", "place-sales-order", &order_of_three(ORDER), &[]).await;
     assert_ne!(answer.status, 500, "{}", answer.body);
     let docs = c.graphql("t-wang", DOCS, json!({ "book": BOOK, "kind": "SALES_ORDER", "min": head })).await;
     assert_eq!(docs["data"]["documents"]["nodes"].as_array().unwrap().len(), 1, "{docs}");
@@ -126,14 +121,7 @@ async fn serve_over_a_migrated_copy_with_the_same_data_directory_rebuilds_instea
     ready(&c).await;
     company(&c).await;
     procure(&c).await;
-    const ORDER: &str = "00000000-0000-0000-0000-0000000000f2";
-    let order = json!({ "id": ORDER, "customer": CUSTOMER, "channel": { "kind": "direct" }, "warehouse": WAREHOUSE,
-                        "lines": [{ "item": ITEM, "qty": "3", "unitPrice": "19.90", "vatRate": "0.13" }] });
-    let placed = c.ok("t-wang", "place-sales-order", order).await;
-    c.until("t-wang", STOCK, json!({ "book": BOOK, "item": ITEM, "min": placed }), |d| {
-        level(d)["reserved"].as_str().is_some_and(|q| q.parse::<Decimal>().unwrap() == Decimal::from(3))
-    })
-    .await;
+    sell_three(&c, "00000000-0000-0000-0000-0000000000f2").await;
     service.stop().await.unwrap();
     assert!(dir.path().join("projections").read_dir().unwrap().next().is_some(), "snapshots were written");
 
@@ -178,7 +166,7 @@ async fn a_node_moved_to_postgres_with_migrate_keeps_its_process_checkpoints_and
     .await;
     service.stop().await.unwrap();
     let data = dir.path().to_path_buf();
-    let before = app::migrate::read_checkpoints_for_test(&data).unwrap();
+    let before = app::migrate::read_checkpoints(&data).unwrap();
     assert!(before.iter().any(|(_, p)| *p > 0), "the process managers ran: {before:?}");
 
     let args = app::cli::MigrateArgs {
@@ -191,7 +179,7 @@ async fn a_node_moved_to_postgres_with_migrate_keeps_its_process_checkpoints_and
     };
     let code = tokio::task::spawn_blocking(move || app::migrate::run(&args)).await.unwrap().unwrap();
     assert_eq!(code, std::process::ExitCode::SUCCESS);
-    let after = app::migrate::read_checkpoints_for_test(&data).unwrap();
+    let after = app::migrate::read_checkpoints(&data).unwrap();
     assert_eq!(after.len(), before.len());
     for ((name, was), (_, now)) in before.iter().zip(&after) {
         assert!((*was == 0) == (*now == 0), "{name}: {was} -> {now}");
@@ -208,7 +196,7 @@ async fn a_node_moved_to_postgres_with_migrate_keeps_its_process_checkpoints_and
         })
         .await;
     assert_eq!(dec(&level(&stock)["onHand"]), Decimal::from(10), "{stock}");
-    let kept = app::migrate::read_checkpoints_for_test(&data).unwrap();
+    let kept = app::migrate::read_checkpoints(&data).unwrap();
     assert!(kept.iter().zip(&after).all(|((_, k), (_, a))| k >= a), "{kept:?} {after:?}");
     service.stop().await.unwrap();
 }

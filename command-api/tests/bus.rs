@@ -209,65 +209,17 @@ async fn commands_to_one_stream_share_one_append_and_each_keeps_its_own_outcome(
     assert_eq!(err.code(), "stock.insufficient");
 }
 
-/// A store through which another node writes to the stream just before the first armed append, so
-/// that append meets a conflict.
-#[derive(Clone)]
-struct Interloper {
-    inner: EmbeddedStore,
-    other_node: CommandBus<EmbeddedStore>,
-    armed: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl EventStore for Interloper {
-    type Subscription = infra::embedded::EmbeddedSubscription;
-
-    async fn append(
-        &self,
-        stream: &infra::StreamId,
-        expected: infra::ExpectedVersion,
-        events: Vec<infra::NewEvent>,
-    ) -> infra::port::AppendResult {
-        if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
-            self.other_node.execute::<domain::inventory::StockItem>(&meta(99), &reserve(199)).await.unwrap();
-        }
-        self.inner.append(stream, expected, events).await
-    }
-
-    async fn read_stream(
-        &self,
-        stream: &infra::StreamId,
-        from_version: u64,
-        max_count: usize,
-    ) -> Result<Vec<infra::RecordedEvent>, infra::StoreError> {
-        self.inner.read_stream(stream, from_version, max_count).await
-    }
-
-    async fn read_all(
-        &self,
-        from_position: u64,
-        max_count: usize,
-    ) -> Result<Vec<infra::RecordedEvent>, infra::StoreError> {
-        self.inner.read_all(from_position, max_count).await
-    }
-
-    fn subscribe_all(&self, checkpoint: u64) -> Self::Subscription {
-        self.inner.subscribe_all(checkpoint)
-    }
-
-    async fn head_position(&self) -> Result<u64, infra::StoreError> {
-        self.inner.head_position().await
-    }
-}
-
 #[tokio::test]
 async fn a_batch_that_meets_a_conflict_is_decided_again_from_the_stored_state_not_its_own_guesses() {
     use domain::inventory::StockItem;
     let (store, _dir) = open_store();
     let armed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let bus = CommandBus::new(Interloper {
+    let bus = CommandBus::new(Hooked {
         inner: store.clone(),
-        other_node: CommandBus::new(store.clone()),
-        armed: armed.clone(),
+        before_append: BeforeAppend::OtherNodeWrites {
+            other_node: CommandBus::new(store.clone()),
+            armed: armed.clone(),
+        },
     });
     bus.execute::<StockItem>(&meta(1), &receive(3)).await.unwrap();
     armed.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -347,55 +299,6 @@ async fn a_batch_executed_together_is_refused_whole_by_one_rejection_and_appends
     assert_eq!(fourth.code(), "stock.insufficient");
 }
 
-/// The embedded store with a gate: while `hold` is set, an append never completes (a caller waiting
-/// for it can only be cancelled).
-#[derive(Clone)]
-struct Gate {
-    store: EmbeddedStore,
-    hold: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl EventStore for Gate {
-    type Subscription = <EmbeddedStore as EventStore>::Subscription;
-
-    async fn append(
-        &self,
-        stream: &infra::StreamId,
-        expected: infra::ExpectedVersion,
-        events: Vec<infra::NewEvent>,
-    ) -> Result<Result<infra::Appended, infra::WrongExpectedVersion>, infra::StoreError> {
-        if self.hold.load(std::sync::atomic::Ordering::SeqCst) {
-            std::future::pending::<()>().await;
-        }
-        self.store.append(stream, expected, events).await
-    }
-
-    async fn read_stream(
-        &self,
-        stream: &infra::StreamId,
-        from_version: u64,
-        max_count: usize,
-    ) -> Result<Vec<infra::RecordedEvent>, infra::StoreError> {
-        self.store.read_stream(stream, from_version, max_count).await
-    }
-
-    async fn read_all(
-        &self,
-        from_position: u64,
-        max_count: usize,
-    ) -> Result<Vec<infra::RecordedEvent>, infra::StoreError> {
-        self.store.read_all(from_position, max_count).await
-    }
-
-    fn subscribe_all(&self, checkpoint: u64) -> Self::Subscription {
-        self.store.subscribe_all(checkpoint)
-    }
-
-    async fn head_position(&self) -> Result<u64, infra::StoreError> {
-        self.store.head_position().await
-    }
-}
-
 #[tokio::test]
 async fn a_command_cancelled_while_its_append_is_on_the_way_leaves_no_trace_in_the_next_decision() {
     // A process manager's task is aborted when its runner stops (a store error in another task), maybe
@@ -403,7 +306,8 @@ async fn a_command_cancelled_while_its_append_is_on_the_way_leaves_no_trace_in_t
     // stored, and the next command on the stream must not decide on them.
     let (store, _dir) = open_store();
     let hold = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let bus = CommandBus::new(Gate { store: store.clone(), hold: hold.clone() });
+    let bus =
+        CommandBus::new(Hooked { inner: store.clone(), before_append: BeforeAppend::Hold(hold.clone()) });
     bus.execute::<domain::inventory::StockItem>(&meta(1), &receive(1)).await.unwrap();
     hold.store(true, std::sync::atomic::Ordering::SeqCst);
     let cancelled = tokio::time::timeout(
@@ -416,4 +320,76 @@ async fn a_command_cancelled_while_its_append_is_on_the_way_leaves_no_trace_in_t
     let reserved = bus.execute::<domain::inventory::StockItem>(&meta(3), &reserve(11)).await;
     assert!(reserved.is_ok(), "the unit is still available: {reserved:?}");
     assert_eq!(store.head_position().await.unwrap(), 3, "opened, received, reserved once");
+}
+
+/// The embedded store with something done before each append, to stage what a test needs.
+#[derive(Clone)]
+struct Hooked {
+    inner: EmbeddedStore,
+    before_append: BeforeAppend,
+}
+
+#[derive(Clone)]
+enum BeforeAppend {
+    /// Another node writes to the stream just before the first append after `armed` is set, so that
+    /// append meets a conflict.
+    OtherNodeWrites {
+        other_node: CommandBus<EmbeddedStore>,
+        armed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    },
+    /// While set, an append never completes (a caller waiting for it can only be cancelled).
+    Hold(std::sync::Arc<std::sync::atomic::AtomicBool>),
+}
+
+impl EventStore for Hooked {
+    type Subscription = <EmbeddedStore as EventStore>::Subscription;
+
+    async fn append(
+        &self,
+        stream: &infra::StreamId,
+        expected: infra::ExpectedVersion,
+        events: Vec<infra::NewEvent>,
+    ) -> infra::port::AppendResult {
+        match &self.before_append {
+            BeforeAppend::OtherNodeWrites { other_node, armed } => {
+                if armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                    other_node
+                        .execute::<domain::inventory::StockItem>(&meta(99), &reserve(199))
+                        .await
+                        .unwrap();
+                }
+            }
+            BeforeAppend::Hold(hold) => {
+                if hold.load(std::sync::atomic::Ordering::SeqCst) {
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
+        self.inner.append(stream, expected, events).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &infra::StreamId,
+        from_version: u64,
+        max_count: usize,
+    ) -> Result<Vec<infra::RecordedEvent>, infra::StoreError> {
+        self.inner.read_stream(stream, from_version, max_count).await
+    }
+
+    async fn read_all(
+        &self,
+        from_position: u64,
+        max_count: usize,
+    ) -> Result<Vec<infra::RecordedEvent>, infra::StoreError> {
+        self.inner.read_all(from_position, max_count).await
+    }
+
+    fn subscribe_all(&self, checkpoint: u64) -> Self::Subscription {
+        self.inner.subscribe_all(checkpoint)
+    }
+
+    async fn head_position(&self) -> Result<u64, infra::StoreError> {
+        self.inner.head_position().await
+    }
 }

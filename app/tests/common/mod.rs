@@ -246,6 +246,26 @@ pub fn level(data: &Value) -> &Value {
     &data["stockLevels"]["nodes"][0]
 }
 
+/// A direct sales order `id` of 3 cups at 19.90 + 13 % VAT from the customer, from the warehouse.
+pub fn order_of_three(id: &str) -> Value {
+    json!({ "id": id, "customer": CUSTOMER, "channel": { "kind": "direct" }, "warehouse": WAREHOUSE,
+            "lines": [{ "item": ITEM, "qty": "3", "unitPrice": "19.90", "vatRate": "0.13" }] })
+}
+
+/// Whether a stock level answer shows exactly `qty` cups reserved.
+pub fn reserved_is(data: &Value, qty: i64) -> bool {
+    level(data)["reserved"].as_str().is_some_and(|q| q.parse::<Decimal>().unwrap() == Decimal::from(qty))
+}
+
+/// Places [`order_of_three`] as `t-wang` and waits until the order-fulfilment process has reserved
+/// the 3 cups; answers the order's position.
+pub async fn sell_three(c: &Client, id: &str) -> u64 {
+    let placed = c.ok("t-wang", "place-sales-order", order_of_three(id)).await;
+    c.until("t-wang", STOCK, json!({ "book": BOOK, "item": ITEM, "min": placed }), |d| reserved_is(d, 3))
+        .await;
+    placed
+}
+
 pub async fn procure(c: &Client) {
     let po = json!({ "id": PO, "supplier": SUPPLIER, "warehouse": WAREHOUSE, "department": "PUR",
                      "lines": [{ "item": ITEM, "qty": "10", "unitPrice": "12.00", "vatRate": "0.13" }] });
