@@ -76,11 +76,11 @@ pub fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
 /// `erp audit verify --store postgres://...`: walks every stream's hash chain of a PostgreSQL store
 /// (ADR 0015), opened read-only (a schema without a store is refused, never created).
 fn verify_postgres(args: &VerifyArgs, url: &str) -> anyhow::Result<ExitCode> {
-    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+    if !infra::postgres::is_postgres_url(url) {
         // Only the scheme is repeated: the rest may hold a password.
         anyhow::bail!(
             "store {:?} is not known: `embedded` or a `postgres://` URL",
-            url.split_once("://").map_or("(no scheme)", |(scheme, _)| scheme)
+            infra::postgres::url_scheme(url)
         );
     }
     let mut config = infra::PostgresConfig::new(url);

@@ -388,49 +388,51 @@ fn append_single(
     let mut all: Vec<u64> = latencies.into_iter().flatten().collect();
     all.sort_unstable();
     let events_per_sec = total as f64 / seconds;
-    let AnyStore::Embedded(embedded) = &store else {
-        rt.block_on(finish_store(store, &store_dir))?;
-        return Ok(json!({
-            "workload": "W1 append-single",
-            "store": "postgres",
-            "concurrency": concurrency,
-            "events": total,
-            "seconds": seconds,
-            "events_per_sec": events_per_sec,
-            "p50_us": percentile(&all, 0.5),
-            "p99_us": percentile(&all, 0.99),
-            "cpu_clients": cpu_share("tokio-rt-worker"),
-            "peak_rss_mib": peak_rss_mib(),
-        }));
-    };
-    let stats = embedded.writer_stats();
-    let disk = disk.expect("measured for the embedded store");
-    let bytes_per_event = rt.block_on(finish_store(store, &store_dir))? as f64 / total as f64;
-    let group_limit = concurrency as f64 * 1e6 / disk.fsync_p50_us.max(1) as f64;
-    let bandwidth_limit = disk.bandwidth_bytes_per_sec / bytes_per_event;
-    let limit = group_limit.min(bandwidth_limit);
-    Ok(json!({
+    let mut result = json!({
         "workload": "W1 append-single",
-        "store": "embedded",
+        "store": store.kind(),
         "concurrency": concurrency,
         "events": total,
         "seconds": seconds,
         "events_per_sec": events_per_sec,
-        "limit_events_per_sec": limit,
-        "fraction_of_limit": events_per_sec / limit,
         "p50_us": percentile(&all, 0.5),
         "p99_us": percentile(&all, 0.99),
-        "appends_per_group_commit": stats.appends as f64 / stats.groups.max(1) as f64,
-        "writer_sync_share": stats.sync_micros as f64 / 1e6 / seconds,
-        "cpu_writer": cpu_share("erp-log-writer"),
-        "cpu_syncer": cpu_share("erp-log-syncer"),
-        "cpu_acker": cpu_share("erp-log-acker"),
         "cpu_clients": cpu_share("tokio-rt-worker"),
-        "fsync_p50_us": disk.fsync_p50_us,
-        "bandwidth_mib_per_sec": disk.bandwidth_bytes_per_sec / (1024.0 * 1024.0),
-        "bytes_per_event": bytes_per_event,
-        "peak_rss_mib": peak_rss_mib(),
-    }))
+    });
+    // The limits and the writer's figures are the embedded store's; a server's are its own.
+    if let (AnyStore::Embedded(embedded), Some(disk)) = (&store, disk) {
+        let stats = embedded.writer_stats();
+        let bytes_per_event = rt.block_on(finish_store(store.clone(), &store_dir))? as f64 / total as f64;
+        let group_limit = concurrency as f64 * 1e6 / disk.fsync_p50_us.max(1) as f64;
+        let bandwidth_limit = disk.bandwidth_bytes_per_sec / bytes_per_event;
+        let limit = group_limit.min(bandwidth_limit);
+        extend(
+            &mut result,
+            json!({
+                "limit_events_per_sec": limit,
+                "fraction_of_limit": events_per_sec / limit,
+                "appends_per_group_commit": stats.appends as f64 / stats.groups.max(1) as f64,
+                "writer_sync_share": stats.sync_micros as f64 / 1e6 / seconds,
+                "cpu_writer": cpu_share("erp-log-writer"),
+                "cpu_syncer": cpu_share("erp-log-syncer"),
+                "cpu_acker": cpu_share("erp-log-acker"),
+                "fsync_p50_us": disk.fsync_p50_us,
+                "bandwidth_mib_per_sec": disk.bandwidth_bytes_per_sec / (1024.0 * 1024.0),
+                "bytes_per_event": bytes_per_event,
+            }),
+        );
+    } else {
+        rt.block_on(finish_store(store, &store_dir))?;
+    }
+    extend(&mut result, json!({ "peak_rss_mib": peak_rss_mib() }));
+    Ok(result)
+}
+
+/// Adds `more`'s fields to the object `result`.
+fn extend(result: &mut Value, more: Value) {
+    if let (Some(result), Value::Object(more)) = (result.as_object_mut(), more) {
+        result.extend(more);
+    }
 }
 
 /// The store a write benchmark runs on: the embedded store in `dir`, or a fresh schema
@@ -439,10 +441,7 @@ async fn bench_store(common: &BenchCommon, dir: &Path) -> anyhow::Result<AnyStor
     match common.store.as_deref() {
         None => Ok(EmbeddedStore::open_dir(dir)?.into()),
         Some(url) => {
-            anyhow::ensure!(
-                url.starts_with("postgres://") || url.starts_with("postgresql://"),
-                "--store takes a postgres:// URL"
-            );
+            anyhow::ensure!(infra::postgres::is_postgres_url(url), "--store takes a postgres:// URL");
             let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_micros();
             let schema = format!("erp_bench_{}_{unique}", std::process::id());
             let store = PostgresStore::connect(url, Some(&schema))
@@ -528,23 +527,7 @@ fn append_batch(common: &BenchCommon, events: u64, batch: usize, pipeline: usize
     let bytes = rt.block_on(finish_store(store, &store_dir))?;
     latencies.sort_unstable();
     let events_per_sec = total as f64 / seconds;
-    let Some(disk) = disk else {
-        return Ok(json!({
-            "workload": "W1b append-batch",
-            "store": kind,
-            "batch": batch,
-            "pipeline": pipeline,
-            "events": total,
-            "seconds": seconds,
-            "events_per_sec": events_per_sec,
-            "p50_us": percentile(&latencies, 0.5),
-            "p99_us": percentile(&latencies, 0.99),
-            "peak_rss_mib": peak_rss_mib(),
-        }));
-    };
-    let bytes_per_event = bytes as f64 / total as f64;
-    let limit = disk.bandwidth_bytes_per_sec / bytes_per_event;
-    Ok(json!({
+    let mut result = json!({
         "workload": "W1b append-batch",
         "store": kind,
         "batch": batch,
@@ -552,15 +535,26 @@ fn append_batch(common: &BenchCommon, events: u64, batch: usize, pipeline: usize
         "events": total,
         "seconds": seconds,
         "events_per_sec": events_per_sec,
-        "limit_events_per_sec": limit,
-        "fraction_of_limit": events_per_sec / limit,
-        "mib_per_sec": events_per_sec * bytes_per_event / (1024.0 * 1024.0),
         "p50_us": percentile(&latencies, 0.5),
         "p99_us": percentile(&latencies, 0.99),
-        "bandwidth_mib_per_sec": disk.bandwidth_bytes_per_sec / (1024.0 * 1024.0),
-        "bytes_per_event": bytes_per_event,
-        "peak_rss_mib": peak_rss_mib(),
-    }))
+    });
+    // The bandwidth limit is the embedded store's; a server's disk is its own.
+    if let Some(disk) = disk {
+        let bytes_per_event = bytes as f64 / total as f64;
+        let limit = disk.bandwidth_bytes_per_sec / bytes_per_event;
+        extend(
+            &mut result,
+            json!({
+                "limit_events_per_sec": limit,
+                "fraction_of_limit": events_per_sec / limit,
+                "mib_per_sec": events_per_sec * bytes_per_event / (1024.0 * 1024.0),
+                "bandwidth_mib_per_sec": disk.bandwidth_bytes_per_sec / (1024.0 * 1024.0),
+                "bytes_per_event": bytes_per_event,
+            }),
+        );
+    }
+    extend(&mut result, json!({ "peak_rss_mib": peak_rss_mib() }));
+    Ok(result)
 }
 
 /// Builds a store of `events` order-line events, `batch` per append, from `writers` concurrent writers.

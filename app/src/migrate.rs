@@ -130,7 +130,7 @@ fn print_report(report: &MigrateReport, json: bool, took: Duration) {
 async fn open(spec: &str, schema: Option<&str>, end: End) -> anyhow::Result<AnyStore> {
     let which = if end == End::Source { "source" } else { "target" };
     let spec = spec.trim();
-    if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+    if infra::postgres::is_postgres_url(spec) {
         let mut config = PostgresConfig::new(spec);
         config.schema = schema.map(str::to_owned);
         config.create_or_migrate = end == End::Target;
@@ -139,7 +139,8 @@ async fn open(spec: &str, schema: Option<&str>, end: End) -> anyhow::Result<AnyS
             .map_err(|e| anyhow::anyhow!("cannot open the {which} PostgreSQL store: {e}"))?;
         return Ok(store.into());
     }
-    if let Some((scheme, _)) = spec.split_once("://") {
+    if spec.contains("://") {
+        let scheme = infra::postgres::url_scheme(spec);
         anyhow::bail!(
             "the {which} {scheme:?} is not a store this build knows: a data directory or a postgres:// URL"
         );
@@ -169,14 +170,8 @@ fn has_segments(dir: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// [`read_checkpoints`], for tests.
-#[doc(hidden)]
-pub fn read_checkpoints_for_test(data_dir: &Path) -> anyhow::Result<Vec<(String, u64)>> {
-    read_checkpoints(data_dir)
-}
-
 /// The process managers' checkpoints in `data_dir/process`: (name, position), in name order.
-fn read_checkpoints(data_dir: &Path) -> anyhow::Result<Vec<(String, u64)>> {
+pub fn read_checkpoints(data_dir: &Path) -> anyhow::Result<Vec<(String, u64)>> {
     let dir = data_dir.join("process");
     let checkpoints = command_api::FileCheckpoints::new(&dir);
     let mut found = Vec::new();
@@ -216,17 +211,17 @@ fn carry_over(
         };
         moved.push((name, to));
     }
-    let (kind, dest) = match target {
-        AnyStore::Embedded(s) => ("embedded", s.dir().parent().map(Path::to_path_buf)),
-        AnyStore::Postgres(_) => ("postgres", Some(data_dir.to_path_buf())),
-        #[cfg(feature = "kurrentdb")]
-        AnyStore::Kurrent(_) => ("kurrentdb", Some(data_dir.to_path_buf())),
+    // An embedded copy is served from the data directory around its log (`--to`); a server's copy from
+    // the node's own data directory.
+    let dest = match target {
+        AnyStore::Embedded(s) => match s.dir().parent() {
+            Some(parent) if s.dir().file_name() == Some("log".as_ref()) => parent.to_path_buf(),
+            _ => anyhow::bail!(
+                "for an embedded target give --to a data directory (its log goes to log/), not a log directory"
+            ),
+        },
+        _ => data_dir.to_path_buf(),
     };
-    let dest = dest.ok_or_else(|| anyhow::anyhow!("the target log has no data directory around it"))?;
-    anyhow::ensure!(
-        kind != "embedded" || dest.join("log").is_dir(),
-        "for an embedded target give --to a data directory (its log goes to log/), not a log directory"
-    );
     let checkpoints = command_api::FileCheckpoints::new(dest.join("process"));
     for (name, to) in &moved {
         checkpoints.save(name, *to)?;

@@ -274,7 +274,7 @@ async fn open_store(config: &ServeConfig, data_dir: &Path) -> anyhow::Result<Any
             store_config.verify_in_background = true;
             Ok(EmbeddedStore::open(store_config)?.into())
         }
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+        Some(url) if infra::postgres::is_postgres_url(url) => {
             let store = PostgresStore::connect(url, config.store_schema.as_deref())
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL store: {e}"))?;
@@ -290,7 +290,7 @@ async fn open_store(config: &ServeConfig, data_dir: &Path) -> anyhow::Result<Any
         // Only the scheme is repeated: the rest may hold a password.
         Some(other) => anyhow::bail!(
             "store {:?} is not known: `embedded`, a `postgres://` URL or a `kurrentdb://` URL",
-            other.split_once("://").map_or("(no scheme)", |(scheme, _)| scheme)
+            infra::postgres::url_scheme(other)
         ),
     }
 }

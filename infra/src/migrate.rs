@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::any::AnyStore;
 use crate::codec::Bytes;
-use crate::envelope::{ChainHash, ImportCommit, NewEvent, RecordedEvent};
+use crate::envelope::{ChainHash, ImportCommit, NewEvent, RecordedEvent, StreamId};
 use crate::error::StoreError;
 use crate::port::EventStore;
 
@@ -420,11 +420,8 @@ struct Batch {
 impl Batch {
     fn push(&mut self, event: RecordedEvent, starts: bool, want: bool) {
         let position = event.position;
-        let offset = if starts || self.commits.is_empty() {
-            0
-        } else {
-            self.commits.last().map_or(0, |c| c.events.len() as u64)
-        };
+        // The event's place in its commit, for translating its position.
+        let offset = if starts { 0 } else { self.commits.last().map_or(0, |c| c.events.len() as u64) };
         let new = NewEvent {
             event_id: event.event_id,
             event_type: event.event_type,
@@ -463,7 +460,7 @@ impl Batch {
         let positions = std::mem::take(&mut self.source_positions);
         let wanted = std::mem::take(&mut self.wanted);
         self.events = 0;
-        let streams: Vec<String> = commits.iter().map(|c| c.stream.to_string()).collect();
+        let streams: Vec<StreamId> = commits.iter().map(|c| c.stream.clone()).collect();
         let outcomes = target.import(commits).await?;
         for (i, outcome) in outcomes.iter().enumerate() {
             match outcome {
@@ -471,13 +468,13 @@ impl Batch {
                     return Err(MigrateError::TargetWritten { stream: conflict.stream.to_string() });
                 }
                 Ok(appended) if same_place && appended.first_position != positions[i] => {
-                    return Err(MigrateError::TargetWritten { stream: streams[i].clone() });
+                    return Err(MigrateError::TargetWritten { stream: streams[i].to_string() });
                 }
                 Ok(_) => {}
             }
         }
         if outcomes.len() < streams.len() {
-            return Err(MigrateError::TargetWritten { stream: streams[outcomes.len()].clone() });
+            return Err(MigrateError::TargetWritten { stream: streams[outcomes.len()].to_string() });
         }
         for (source, commit, offset) in wanted {
             if let Ok(appended) = &outcomes[commit] {

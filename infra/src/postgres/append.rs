@@ -156,12 +156,9 @@ pub(crate) async fn import(
     for row in &rows {
         let stream: String = row.get(0);
         let version: i64 = row.get(1);
-        let hash: &[u8] = row.get(2);
-        let hash: [u8; 32] = hash.try_into().map_err(|_| StoreError::Decode {
-            reason: format!("stream {stream}: a commit hash of {} bytes", hash.len()),
-        })?;
+        let hash = stored_hash(&stream, row.get(2))?;
         versions.insert(stream.clone(), version as u64);
-        links.insert(stream, ChainHash(hash));
+        links.insert(stream, hash);
     }
     for commit in commits {
         let actual = versions.get(commit.stream.as_str()).copied();
@@ -182,15 +179,7 @@ pub(crate) async fn import(
             .insert(commit.stream.as_str().to_owned(), commit.first_version + commit.events.len() as u64 - 1);
     }
 
-    let row = conn.query(TAKE_XID, &[]).await.map_err(failed("taking a transaction id"))?;
-    let row = row.first().ok_or_else(|| StoreError::database("taking a transaction id", "no row"))?;
-    let xid = row.get::<_, i64>(0) as u64;
-    if xid > limits::POSTGRES_XID_MAX {
-        return Err(StoreError::database(
-            "assigning positions",
-            format!("transaction id {xid} is too large (ADR 0015)"),
-        ));
-    }
+    let (xid, _) = take_xid(&mut conn).await?;
     let base = xid << limits::POSTGRES_POSITION_INDEX_BITS;
     let mut rows = ImportRows::with_capacity(total);
     let mut outcomes = Vec::with_capacity(commits.len());
@@ -237,8 +226,8 @@ pub(crate) async fn import(
                 &rows.occurred,
                 &rows.recorded,
                 &rows.payloads,
-                &rows.prev_hashes,
-                &rows.commit_hashes,
+                &rows.prev_hashes.iter().map(|h| &h[..]).collect::<Vec<_>>(),
+                &rows.commit_hashes.iter().map(|h| &h[..]).collect::<Vec<_>>(),
             ],
         )
         .await;
@@ -249,6 +238,35 @@ pub(crate) async fn import(
     conn.commit().await.map_err(|e| StoreError::database("committing copied events", e))?;
     inner.acknowledge(next - 1);
     Ok(outcomes)
+}
+
+/// Takes the transaction's id ([`TAKE_XID`]) and the database's clock; refuses an id whose positions
+/// would no longer fit a bigint.
+async fn take_xid(conn: &mut Conn) -> Result<(u64, i64), StoreError> {
+    let row =
+        conn.query(TAKE_XID, &[]).await.map_err(|e| StoreError::database("taking a transaction id", e))?;
+    let row = row.first().ok_or_else(|| StoreError::database("taking a transaction id", "no row"))?;
+    let xid = row.get::<_, i64>(0) as u64;
+    if xid > limits::POSTGRES_XID_MAX {
+        return Err(StoreError::database(
+            "assigning positions",
+            format!(
+                "transaction id {xid} is at or above 2^{}: positions (transaction id << {} | index) no longer \
+                 fit a bigint; the log needs a new position scheme (ADR 0015)",
+                63 - limits::POSTGRES_POSITION_INDEX_BITS,
+                limits::POSTGRES_POSITION_INDEX_BITS
+            ),
+        ));
+    }
+    Ok((xid, row.get(1)))
+}
+
+/// A commit hash read from a row of `stream`.
+fn stored_hash(stream: &str, bytes: &[u8]) -> Result<ChainHash, StoreError> {
+    let hash: [u8; 32] = bytes.try_into().map_err(|_| StoreError::Decode {
+        reason: format!("stream {stream}: a commit hash of {} bytes", bytes.len()),
+    })?;
+    Ok(ChainHash(hash))
 }
 
 /// Every stream's last event among `$1`: its version and its commit's hash.
@@ -280,8 +298,8 @@ struct ImportRows<'a> {
     occurred: Vec<i64>,
     recorded: Vec<i64>,
     payloads: Vec<&'a [u8]>,
-    prev_hashes: Vec<Vec<u8>>,
-    commit_hashes: Vec<Vec<u8>>,
+    prev_hashes: Vec<[u8; 32]>,
+    commit_hashes: Vec<[u8; 32]>,
 }
 
 impl<'a> ImportRows<'a> {
@@ -331,8 +349,8 @@ impl<'a> ImportRows<'a> {
         self.occurred.push(event.metadata.occurred_at.unix_micros());
         self.recorded.push(recorded_at);
         self.payloads.push(&event.payload);
-        self.prev_hashes.push(prev_hash.0.to_vec());
-        self.commit_hashes.push(commit_hash.0.to_vec());
+        self.prev_hashes.push(prev_hash.0);
+        self.commit_hashes.push(commit_hash.0);
     }
 }
 
@@ -430,18 +448,10 @@ async fn attempt(
     let head = match head.first() {
         Some(row) => {
             let version: i64 = row.get(0);
-            let hash: &[u8] = row.get(1);
-            let hash: [u8; 32] = hash.try_into().map_err(|_| StoreError::Decode {
-                reason: format!("stream {stream}: a commit hash of {} bytes", hash.len()),
-            })?;
+            let hash = stored_hash(stream.as_str(), row.get(1))?;
             let recorded_at: i64 = row.get(2);
             let position: i64 = row.get(3);
-            Some(Head {
-                version: version as u64,
-                hash: ChainHash(hash),
-                recorded_at,
-                position: position as u64,
-            })
+            Some(Head { version: version as u64, hash, recorded_at, position: position as u64 })
         }
         None => None,
     };
@@ -472,21 +482,7 @@ async fn attempt(
         }))));
     }
 
-    let row = conn.query(TAKE_XID, &[]).await.map_err(failed("taking a transaction id"))?;
-    let row = row.first().ok_or_else(|| StoreError::database("taking a transaction id", "no row"))?;
-    let xid = row.get::<_, i64>(0) as u64;
-    let now: i64 = row.get(1);
-    if xid > limits::POSTGRES_XID_MAX {
-        return Err(StoreError::database(
-            "assigning positions",
-            format!(
-                "transaction id {xid} is at or above 2^{}: positions (transaction id << {} | index) no longer \
-                 fit a bigint; the log needs a new position scheme (ADR 0015)",
-                63 - limits::POSTGRES_POSITION_INDEX_BITS,
-                limits::POSTGRES_POSITION_INDEX_BITS
-            ),
-        ));
-    }
+    let (xid, now) = take_xid(&mut conn).await?;
     let count = events.len() as u64;
     let first_position = xid << limits::POSTGRES_POSITION_INDEX_BITS;
     let first_version = actual.map_or(0, |v| v + 1);

@@ -269,6 +269,19 @@ impl PostgresStore {
     }
 }
 
+/// True when `url` names a PostgreSQL server: a `postgres://` or `postgresql://` URL, as the client
+/// parses them.
+pub fn is_postgres_url(url: &str) -> bool {
+    let url = url.trim();
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// The scheme of a store URL (`(no scheme)` when it has none): what a message may repeat of a URL
+/// whose rest can hold a password.
+pub fn url_scheme(url: &str) -> &str {
+    url.trim().split_once("://").map_or("(no scheme)", |(scheme, _)| scheme)
+}
+
 /// How long opening a connection may take when the URL does not say.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -328,6 +341,14 @@ impl EventStore for PostgresStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_store_url_is_told_by_its_scheme_and_a_message_repeats_only_that() {
+        assert!(is_postgres_url(" postgres://u:pw@db/erp") && is_postgres_url("postgresql://db/erp"));
+        assert!(!is_postgres_url("mysql://u:pw@db/erp") && !is_postgres_url("data"));
+        assert_eq!(url_scheme("mysql://root:secret@db/erp"), "mysql");
+        assert_eq!(url_scheme("data/log"), "(no scheme)");
+    }
 
     #[test]
     fn schema_names_that_would_need_quoting_are_refused() {
