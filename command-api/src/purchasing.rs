@@ -186,20 +186,15 @@ pub async fn place_purchase_order<S: EventStore>(
     settings: &BookSettings,
 ) -> Result<Executed<PurchaseOrderEvent>, BusError<PurchaseOrderRejection>> {
     let department = department_code(&draft.department)?;
-    // An order placed for a requisition names one of this book's, approved and not yet converted (the
-    // conversion then checks that the order names it).
+    // An order placed for a requisition: its status as the book sees it, for the domain's rule.
     if let Some(requisition) = draft.requisition {
         let stream = domain::purchasing::PurchaseRequisition::stream_id(
             &domain::purchasing::RequisitionCommand::Approve { id: requisition },
         );
-        let approved = bus
-            .inspect_in::<domain::purchasing::PurchaseRequisition, bool>(meta.book, &stream, |r| {
-                r.status == domain::purchasing::RequisitionStatus::Approved
-            })
+        let status = bus
+            .inspect_in::<domain::purchasing::PurchaseRequisition, _>(meta.book, &stream, |r| r.status)
             .await?;
-        if !approved {
-            return Err(BusError::Rejected(PurchaseOrderRejection::RequisitionUnusable));
-        }
+        domain::purchasing::order::check_requisition(status).map_err(BusError::Rejected)?;
     }
     let (lines, masters_usable) =
         complete_lines(bus, meta.book, draft.supplier, draft.warehouse, &draft.lines, settings).await?;

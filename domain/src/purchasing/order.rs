@@ -412,6 +412,16 @@ pub struct PurchaseOrder {
     pub freight: std::collections::BTreeSet<PurchaseInvoiceId>,
 }
 
+/// Whether an order may be placed for a requisition whose status, as the order's book sees it, is
+/// `status` (`New` for one that does not exist there): only for an approved one still waiting for its
+/// order (the conversion then records which order it became).
+pub fn check_requisition(status: crate::purchasing::RequisitionStatus) -> Result<(), PurchaseOrderRejection> {
+    match status {
+        crate::purchasing::RequisitionStatus::Approved => Ok(()),
+        _ => Err(PurchaseOrderRejection::RequisitionUnusable),
+    }
+}
+
 /// The priced lines of an order and their net total, or why they cannot be an order's lines.
 pub fn price_lines(inputs: &[PoLineInput]) -> Result<(Vec<PoLine>, Decimal), PurchaseOrderRejection> {
     if inputs.is_empty() || inputs.len() > PO_LINES_MAX {

@@ -325,3 +325,13 @@ fn capitalized_freight_is_spread_by_received_value_and_the_last_line_takes_the_r
         "once per invoice"
     );
 }
+
+#[test]
+fn an_order_is_placed_only_for_an_approved_requisition_waiting_for_it() {
+    use crate::purchasing::RequisitionStatus as S;
+    assert_eq!(check_requisition(S::Approved), Ok(()));
+    for unusable in [S::New, S::Draft, S::Submitted, S::Rejected, S::Converted] {
+        let refused = check_requisition(unusable).unwrap_err();
+        assert_eq!(refused.code(), "po.requisition_unusable", "{unusable:?}");
+    }
+}
