@@ -1,8 +1,9 @@
 //! Black-box tests of the operations' command endpoints of `erp serve` (the service on port 0):
-//! requisitions, budgets, amending and closing purchase orders, freight, returns, transfers,
-//! stocktakes, stock policies and replenishment suggestions, production, opening balances, payroll and bank statements. Each group:
-//! the events a command appended and their effect on the read models, a business refusal (422, the
-//! domain's code), a refusal at the edge (400) and a role refused (403), none of which appends anything.
+//! requisitions and the book's purchasing policy, budgets, amending and closing purchase orders,
+//! freight, returns, transfers, stocktakes, stock policies and replenishment suggestions, production,
+//! opening balances, payroll and bank statements. Each group: the events a command appended and their
+//! effect on the read models, a business refusal (422, the domain's code), a refusal at the edge (400)
+//! and a role refused (403), none of which appends anything.
 
 use std::time::{Duration, Instant};
 
@@ -207,6 +208,46 @@ async fn a_requisition_above_the_threshold_is_approved_by_a_buyer_who_did_not_ra
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finance_sets_the_book_s_approval_threshold_and_a_500_yuan_requisition_then_waits_for_a_buyer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (service, c) = serve(dir.path()).await;
+    company(&c).await;
+    let policy = |threshold: &str| json!({ "requisitionApprovalThreshold": threshold });
+
+    // Under the default 5,000, 10 at 50.00 is approved on submission.
+    let (within, above) = (id(0x5a1), id(0x5a2));
+    accepted(&c, "t-sun", "draft-requisition", json!({ "id": within, "item": ITEM, "qty": "10" })).await;
+    let submitted =
+        accepted(&c, "t-sun", "submit-requisition", json!({ "id": within, "expectedUnitPrice": "50.00" }))
+            .await;
+    assert_eq!(types(&submitted), ["purchasing.RequisitionSubmitted", "purchasing.RequisitionApproved"]);
+
+    // Only finance (or an admin) sets it; the book refuses what is not an amount of money.
+    refused(&c, "t-zhao", "set-purchasing-policy", policy("100"), 403, "auth.forbidden").await;
+    for bad in ["-1", "100.001", "1000000000000000"] {
+        refused(&c, "t-li", "set-purchasing-policy", policy(bad), 422, "book.invalid_settings").await;
+    }
+    refused(&c, "t-li", "set-purchasing-policy", json!({ "threshold": "100" }), 400, "input.invalid").await;
+    let set = accepted(&c, "t-li", "set-purchasing-policy", policy("100")).await;
+    assert_eq!(types(&set), ["finance.PurchasingPolicySet"]);
+    assert_eq!(set.body["stream"], format!("book-{BOOK}"));
+    assert_eq!(dec(&set.body["events"][0]["data"]["requisition_approval_threshold"]), Decimal::from(100));
+    assert_eq!(set.body["events"][0]["data"]["by"], "li");
+    let again = accepted(&c, "t-boss", "set-purchasing-policy", policy("100.00")).await;
+    assert!(types(&again).is_empty(), "the same threshold again records nothing");
+
+    // Now the same 500 yuan is above the book's threshold: a buyer approves it.
+    accepted(&c, "t-sun", "draft-requisition", json!({ "id": above, "item": ITEM, "qty": "10" })).await;
+    let submitted =
+        accepted(&c, "t-sun", "submit-requisition", json!({ "id": above, "expectedUnitPrice": "50.00" }))
+            .await;
+    assert_eq!(types(&submitted), ["purchasing.RequisitionSubmitted"]);
+    assert_eq!(submitted.body["events"][0]["data"]["needs_approval"], true);
+    accepted(&c, "t-zhao", "approve-requisition", json!({ "id": above })).await;
+    service.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_over_its_department_budget_waits_for_finance_and_an_amended_order_is_approved_again() {
     let dir = tempfile::tempdir().unwrap();
     let (service, c) = serve(dir.path()).await;
@@ -383,6 +424,16 @@ async fn a_stocktake_counts_against_the_books_and_adjusts_stock_once_someone_els
 
 /// The event types of a stream once it has `count` of them (a process manager writes it a moment
 /// after the command that caused it), as the first book's warehouse clerk reads its history.
+/// The open replenishment suggestions of the book once the stock model has folded `min`: their items.
+async fn open_suggestions(c: &Client, min: u64) -> Vec<Value> {
+    const OPEN: &str = "query($book: String!, $min: Int) {
+        openReplenishmentSuggestions(book: $book, minPosition: $min) {
+            nodes { item warehouse available safetyStock suggestedQty raisedAt } hasNextPage } }";
+    let data = c.graphql("t-zhao", OPEN, json!({ "book": BOOK, "min": min })).await;
+    assert!(data["errors"].is_null(), "{data}");
+    data["data"]["openReplenishmentSuggestions"]["nodes"].as_array().unwrap().clone()
+}
+
 async fn history(c: &Client, stream: &str, count: usize) -> Vec<Value> {
     const HISTORY: &str = "query($book: String!, $stream: String!) {
         streamHistory(book: $book, stream: $stream) { nodes { eventType actor } } }";
@@ -413,6 +464,13 @@ async fn stock_below_its_safety_level_raises_a_suggestion_that_a_buyer_takes_up_
     let suggested = history(&c, &stream, 1).await;
     assert_eq!(suggested[0]["eventType"], "inventory.ReplenishmentSuggested", "{suggested:?}");
     assert_eq!(suggested[0]["actor"], "process:replenishment");
+    let open = open_suggestions(&c, quiet_head(&c).await).await;
+    assert_eq!(
+        open,
+        [json!({ "item": ITEM, "warehouse": WAREHOUSE, "available": "10", "safetyStock": "15",
+                 "suggestedQty": "5", "raisedAt": open[0]["raisedAt"] })],
+        "the suggestion is listed as open"
+    );
 
     // Taken up by a requisition for the item: not by sales, not without a requisition, not by one
     // for another item or one never drafted.
@@ -447,6 +505,7 @@ async fn stock_below_its_safety_level_raises_a_suggestion_that_a_buyer_takes_up_
     assert_eq!(taken.body["events"][0]["data"]["requisition"], requisition);
     assert_eq!(taken.body["events"][0]["data"]["by"], "zhao");
     refused(&c, "t-zhao", "take-up-replenishment", take_up, 422, "replenishment.no_open_suggestion").await;
+    assert!(open_suggestions(&c, taken.position()).await.is_empty(), "taken up: no longer open");
 
     // Back above safety (5), then below it again (12): a new suggestion, which the warehouse dismisses.
     accepted(&c, "t-sun", "set-stock-policy", policy("5")).await;
@@ -454,6 +513,9 @@ async fn stock_below_its_safety_level_raises_a_suggestion_that_a_buyer_takes_up_
     assert_eq!(types(&fell), ["inventory.StockPolicyChanged", "inventory.StockFellBelowSafety"]);
     let again = history(&c, &stream, 3).await;
     assert_eq!(again[2]["eventType"], "inventory.ReplenishmentSuggested", "{again:?}");
+    let open = open_suggestions(&c, quiet_head(&c).await).await;
+    assert_eq!(open.len(), 1, "raised again: {open:?}");
+    assert_eq!((&open[0]["available"], &open[0]["suggestedQty"]), (&json!("10"), &json!("2")));
     refused(&c, "t-wang", "dismiss-replenishment", dismiss.clone(), 403, "auth.forbidden").await;
     let mut no_reason = dismiss.clone();
     no_reason["reason"] = json!(12);
@@ -462,6 +524,7 @@ async fn stock_below_its_safety_level_raises_a_suggestion_that_a_buyer_takes_up_
     assert_eq!(types(&dismissed), ["inventory.ReplenishmentDismissed"]);
     assert_eq!(dismissed.body["events"][0]["data"]["reason"], "清仓款，不再补货");
     refused(&c, "t-sun", "dismiss-replenishment", dismiss, 422, "replenishment.no_open_suggestion").await;
+    assert!(open_suggestions(&c, dismissed.position()).await.is_empty(), "dismissed: no longer open");
     service.stop().await.unwrap();
 }
 
@@ -691,6 +754,7 @@ async fn the_document_lists_each_operation_with_its_roles_and_its_bounds() {
         ("take-up-replenishment", "admin, purchasing, warehouse"),
         ("dismiss-replenishment", "admin, purchasing, warehouse"),
         ("release-production-order", "admin, warehouse"),
+        ("set-purchasing-policy", "admin, finance"),
         ("enter-opening-balances", "admin, finance"),
         ("import-bank-statement", "admin, finance"),
         ("accrue-payroll", "admin, finance"),

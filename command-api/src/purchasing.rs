@@ -415,10 +415,6 @@ pub async fn register_purchase_invoice<S: EventStore>(
     bus.execute::<PurchaseInvoice>(meta, &register).await
 }
 
-/// The estimated amount (net, yuan) above which a requisition needs a buyer's approval, until books
-/// carry a threshold of their own; below it, submitting approves it.
-pub const REQUISITION_APPROVAL_THRESHOLD: Decimal = Decimal::from_parts(5_000, 0, 0, false, 0);
-
 /// Converting requisition `id` into `purchase_order`, with whether that order is placed in `book` and
 /// names this requisition or none (an order placed for another requisition, or none at all, cannot be
 /// what this one became).
@@ -437,7 +433,8 @@ pub async fn requisition_conversion<S: EventStore>(
 }
 
 /// A requisition's submission with the facts its approval turns on: the estimated amount (the drafted
-/// quantity at the unit price the requester expects, rounded half-up to cents) and the threshold.
+/// quantity at the unit price the requester expects, rounded half-up to cents) and the threshold of
+/// the book's purchasing policy (its default when the book set none, or does not exist yet).
 pub async fn requisition_submission<S: EventStore>(
     bus: &CommandBus<S>,
     book: BookId,
@@ -451,9 +448,14 @@ pub async fn requisition_submission<S: EventStore>(
             r.drafted.as_ref().map_or(Decimal::ZERO, |d| d.qty)
         })
         .await?;
+    let approval_threshold = bus
+        .inspect_in::<domain::finance::book::Book, _>(book, &domain::finance::book::Book::stream(book), |b| {
+            b.requisition_approval_threshold()
+        })
+        .await?;
     Ok(RequisitionCommand::Submit {
         id,
         estimated_amount: round_money(qty * expected_unit_price.get()),
-        approval_threshold: REQUISITION_APPROVAL_THRESHOLD,
+        approval_threshold,
     })
 }

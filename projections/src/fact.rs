@@ -14,6 +14,7 @@ use std::sync::LazyLock;
 use domain::event::{DomainEvent, EventDecodeError, EventName};
 use domain::finance::journal::JournalEvent;
 use domain::finance::opening::OpeningEvent;
+use domain::inventory::ReplenishmentEvent;
 use domain::inventory::stock::StockEvent;
 use domain::master::{ItemEvent, PartnerEvent};
 use domain::purchasing::{PurchaseInvoiceEvent, PurchaseOrderEvent, RequisitionEvent, SupplierPaymentEvent};
@@ -77,6 +78,7 @@ facts! {
     PurchaseInvoice(PurchaseInvoiceEvent),
     SupplierPayment(SupplierPaymentEvent),
     Return(ReturnEvent),
+    Replenishment(ReplenishmentEvent),
 }
 
 /// Stored type name → the family that decodes it.

@@ -2,16 +2,18 @@
 //! purchase orders still expect), in transit (transferred out to it and not yet in), and the value;
 //! the stock ledger (收发明细) of every movement with the balance after it; safety-stock alerts;
 //! slow-moving items; replenishment suggestions (智能补货) from the trailing issue rate, lead time,
-//! safety stock, what is available and what is coming.
+//! safety stock, what is available and what is coming; and the replenishment suggestions actually
+//! raised (补货建议) that are still open: neither taken up by a requisition nor dismissed.
 //!
 //! A fold over the stock items' events (their stream names the item and warehouse), the purchase
-//! orders' (incoming) and the item master's (lead time, reorder quantity, default supplier). On hand,
-//! reserved and value follow the stock item aggregates exactly (a test compares them).
+//! orders' (incoming), the item master's (lead time, reorder quantity, default supplier) and the
+//! replenishment suggestions' (their stream names the stock item too). On hand, reserved and value
+//! follow the stock item aggregates exactly (a test compares them).
 
 use std::collections::BTreeMap;
 
-use domain::inventory::StockKey;
 use domain::inventory::stock::StockEvent;
+use domain::inventory::{Replenishment, ReplenishmentEvent, StockKey};
 use domain::master::ItemEvent;
 use domain::purchasing::PurchaseOrderEvent;
 use domain::{ItemId, PartnerId, PurchaseOrderId, Timestamp, WarehouseId};
@@ -93,6 +95,20 @@ pub struct Suggestion {
     pub daily_rate: Decimal,
 }
 
+/// A replenishment suggestion raised for a stock item and not yet taken up or dismissed, with the
+/// figures it was raised on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenSuggestion {
+    /// Available and safety stock when it was raised (what the process manager saw).
+    pub available: Decimal,
+    pub safety_stock: Decimal,
+    /// What brings available stock back to the safety level.
+    pub suggested_qty: Decimal,
+    /// Business time of the suggestion and its log position.
+    pub raised_at: Timestamp,
+    pub position: u64,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct OpenOrder {
     warehouse: WarehouseId,
@@ -109,6 +125,9 @@ pub struct Stock {
     movements: HashMap<ItemId, Postings>,
     orders: BTreeMap<PurchaseOrderId, OpenOrder>,
     terms: BTreeMap<ItemId, ItemTerms>,
+    /// The open replenishment suggestions, by item and warehouse (the aggregate keeps at most one open
+    /// per stock item, so the key is enough).
+    open_suggestions: BTreeMap<(ItemId, WarehouseId), OpenSuggestion>,
 }
 
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
@@ -266,6 +285,11 @@ impl Stock {
                 }
             }
             Fact::PurchaseOrder(event) => self.order_event(stream, event),
+            Fact::Replenishment(event) => {
+                if let Some(key) = Replenishment::key_of_stream(stream) {
+                    self.replenishment_event(key, event, position, at);
+                }
+            }
             Fact::Item(ItemEvent::Created(d) | ItemEvent::Changed(d)) => {
                 if let Some(item) = crate::id_in(stream, "item-") {
                     self.terms.insert(
@@ -316,6 +340,30 @@ impl Stock {
         // Goods sent out are in transit towards the other warehouse until they arrive there.
         if let StockEvent::TransferredOut(e) = event {
             self.levels.entry((key.item, e.to)).or_default().in_transit += e.qty;
+        }
+    }
+
+    fn replenishment_event(
+        &mut self,
+        key: StockKey,
+        event: &ReplenishmentEvent,
+        position: u64,
+        at: Timestamp,
+    ) {
+        match event {
+            ReplenishmentEvent::Suggested(e) => {
+                let suggestion = OpenSuggestion {
+                    available: e.available,
+                    safety_stock: e.safety_stock,
+                    suggested_qty: e.suggested_qty,
+                    raised_at: at,
+                    position,
+                };
+                self.open_suggestions.insert((key.item, key.warehouse), suggestion);
+            }
+            ReplenishmentEvent::TakenUp(_) | ReplenishmentEvent::Dismissed(_) => {
+                self.open_suggestions.remove(&(key.item, key.warehouse));
+            }
         }
     }
 
@@ -441,6 +489,19 @@ impl Stock {
             .collect()
     }
 
+    /// The replenishment suggestions raised and still open, by item then warehouse, from the one after
+    /// `after` (a page's cursor) on.
+    pub fn open_suggestions(
+        &self,
+        after: Option<StockKey>,
+    ) -> impl Iterator<Item = (StockKey, &OpenSuggestion)> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let from = after.map_or(Unbounded, |k| Excluded((k.item, k.warehouse)));
+        self.open_suggestions
+            .range((from, Unbounded))
+            .map(|((item, warehouse), s)| (StockKey { item: *item, warehouse: *warehouse }, s))
+    }
+
     /// Stock on hand with no issue in the last `days` before `now` (滞销), with its days of cover at
     /// the trailing 30-day rate (`None`: nothing issued in that time).
     pub fn slow_moving(&self, now: Timestamp, days: i64) -> Vec<(StockKey, Decimal, Option<Decimal>)> {
@@ -481,7 +542,8 @@ impl Stock {
 
 impl crate::runtime::ReadModel for Stock {
     const NAME: &'static str = "stock";
-    const VERSION: u32 = 4;
+    /// 5: the open replenishment suggestions joined the state.
+    const VERSION: u32 = 5;
 
     fn apply(&mut self, event: &infra::Envelope<'_>, fact: &Fact) {
         Stock::apply(self, fact, event.stream_id, event.position, event.occurred_at);
@@ -546,6 +608,11 @@ mod tests {
                 (*position, *at, stream.as_str(), event)
             });
             tail.entries(events.collect::<Vec<_>>().into_iter())
+        }
+
+        fn replenishment(&mut self, key: StockKey, event: ReplenishmentEvent, at: Timestamp) {
+            self.position += 1;
+            self.stock.apply(&Fact::Replenishment(event), &Replenishment::stream(key), self.position, at);
         }
 
         fn order(&mut self, event: PurchaseOrderEvent) {
@@ -748,5 +815,77 @@ mod tests {
             .collect();
         assert_eq!(lots, vec![(Some("L2"), d("4"), vec!["B-02", "B-03"])], "lot L1 is used up");
         assert_eq!(s.stock.lots(A, Some(BEIJING)).count(), 0);
+    }
+
+    #[test]
+    fn suggestions_raised_stay_open_until_taken_up_or_dismissed() {
+        use domain::RequisitionId;
+        use domain::inventory::replenishment::{
+            ReplenishmentDismissed, ReplenishmentSuggested, ReplenishmentTakenUp,
+        };
+        const B: ItemId = ItemId(Uuid::from_u128(2));
+        let mut s = Script { stock: Stock::default(), position: 0, log: Vec::new() };
+        let suggested = |key: StockKey, available: &str| {
+            ReplenishmentEvent::Suggested(ReplenishmentSuggested {
+                key,
+                available: d(available),
+                safety_stock: d("40"),
+                suggested_qty: d("40") - d(available),
+            })
+        };
+        let (a_shanghai, a_beijing, b_shanghai) = (
+            StockKey { item: A, warehouse: SHANGHAI },
+            StockKey { item: A, warehouse: BEIJING },
+            StockKey { item: B, warehouse: SHANGHAI },
+        );
+        s.replenishment(a_shanghai, suggested(a_shanghai, "20"), day(1));
+        s.replenishment(b_shanghai, suggested(b_shanghai, "5"), day(2));
+        s.replenishment(a_beijing, suggested(a_beijing, "0"), day(3));
+        let taken_up =
+            ReplenishmentTakenUp { requisition: RequisitionId(Uuid::from_u128(50)), by: "li".into() };
+        s.replenishment(a_shanghai, ReplenishmentEvent::TakenUp(taken_up), day(4));
+        let dismissed = ReplenishmentDismissed { reason: "清仓".into(), by: "kai".into() };
+        s.replenishment(a_beijing, ReplenishmentEvent::Dismissed(dismissed), day(5));
+        let view = |stock: &Stock, after: Option<StockKey>| {
+            stock
+                .open_suggestions(after)
+                .map(|(k, o)| {
+                    format!(
+                        "{}@{} available {} safety {} suggested {} raised day {} at {}",
+                        k.item.0.as_u128(),
+                        k.warehouse.0.as_u128(),
+                        o.available,
+                        o.safety_stock,
+                        o.suggested_qty,
+                        (o.raised_at.0 - day(0).0) / DAY_MICROS,
+                        o.position
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(view(&s.stock, None), "2@10 available 5 safety 40 suggested 35 raised day 2 at 2");
+        // Raised again after its dismissal: open again, with the new figures; a page after the first
+        // open one holds the rest.
+        s.replenishment(a_beijing, suggested(a_beijing, "10"), day(6));
+        assert_eq!(
+            view(&s.stock, None),
+            "1@11 available 10 safety 40 suggested 30 raised day 6 at 6\n\
+             2@10 available 5 safety 40 suggested 35 raised day 2 at 2"
+        );
+        assert_eq!(
+            view(&s.stock, Some(a_beijing)),
+            "2@10 available 5 safety 40 suggested 35 raised day 2 at 2"
+        );
+        assert_eq!(view(&s.stock, Some(b_shanghai)), "");
+        // Another stream's events and a taking up of nothing open change nothing.
+        let before = s.stock.clone();
+        s.stock.apply(&Fact::Replenishment(suggested(a_shanghai, "1")), "stock-x", 7, day(7));
+        s.replenishment(
+            a_shanghai,
+            ReplenishmentEvent::Dismissed(ReplenishmentDismissed { reason: "-".into(), by: "kai".into() }),
+            day(7),
+        );
+        assert_eq!(s.stock, before);
     }
 }

@@ -14,6 +14,7 @@ use async_graphql::{
     Context, EmptyMutation, Enum, ErrorExtensions, InputObject, MergedObject, Object, Schema, SimpleObject,
 };
 use domain::finance::book::Book;
+use domain::inventory::StockKey;
 use domain::time::{CHINA_UTC_OFFSET_MINUTES, Period};
 use domain::{Aggregate, BookId, ItemId, Timestamp, WarehouseId};
 use infra::{AnyStore, EventStore, StreamId};
@@ -254,6 +255,17 @@ fn book_of(ctx: &Context<'_>, text: &str) -> async_graphql::Result<BookId> {
     }
 }
 
+/// A cursor naming a stock item, `{item}:{warehouse}`, as the lists by stock item hand out.
+fn stock_cursor(cursor: &str) -> async_graphql::Result<StockKey> {
+    let invalid = || error("input.invalid", format!("{cursor:?} is not a cursor of this list"));
+    let (item, warehouse) = cursor.split_once(':').ok_or_else(invalid)?;
+    let (item, warehouse) = (Uuid::parse_str(item), Uuid::parse_str(warehouse));
+    match (item, warehouse) {
+        (Ok(item), Ok(warehouse)) => Ok(StockKey { item: ItemId(item), warehouse: WarehouseId(warehouse) }),
+        _ => Err(invalid()),
+    }
+}
+
 fn uuid(what: &str, text: &str) -> async_graphql::Result<Uuid> {
     Uuid::parse_str(text).map_err(|_| error("input.invalid", format!("{what} {text:?} is not a UUID")))
 }
@@ -407,6 +419,33 @@ pub struct Suggestion {
     pub supplier: Option<String>,
     /// Issued per day over the trailing 30 days.
     pub daily_rate: String,
+}
+
+/// A replenishment suggestion (补货建议) raised when the stock item fell below its safety stock, and
+/// neither taken up by a requisition nor dismissed yet.
+#[derive(SimpleObject)]
+pub struct OpenReplenishmentSuggestion {
+    pub item: String,
+    pub warehouse: String,
+    /// Available and safety stock when it was raised.
+    pub available: String,
+    pub safety_stock: String,
+    /// What brings available stock back to the safety level.
+    pub suggested_qty: String,
+    /// Business time it was raised, microseconds since 1970-01-01 UTC.
+    pub raised_at: i64,
+    /// The log position of the suggestion.
+    pub raised_position: u64,
+}
+
+#[derive(SimpleObject)]
+pub struct OpenReplenishmentSuggestionPage {
+    pub nodes: Vec<OpenReplenishmentSuggestion>,
+    /// Pass as `after` for the next page; none on the last.
+    pub end_cursor: Option<String>,
+    pub has_next_page: bool,
+    /// The log position the page reflects.
+    pub position: u64,
 }
 
 #[derive(SimpleObject)]
@@ -824,6 +863,43 @@ impl BaseQuery {
         })
         .await?;
         Ok(suggestions)
+    }
+
+    /// The replenishment suggestions raised and still open (not taken up, not dismissed), by item then
+    /// warehouse, a page at a time (`after`: the last page's `endCursor`).
+    async fn open_replenishment_suggestions(
+        &self,
+        ctx: &Context<'_>,
+        book: String,
+        #[graphql(default = 50)] first: usize,
+        after: Option<String>,
+        min_position: Option<u64>,
+    ) -> async_graphql::Result<OpenReplenishmentSuggestionPage> {
+        let read = ctx.data_unchecked::<Arc<ReadSide>>();
+        let book = book_of(ctx, &book)?;
+        check_page(first)?;
+        let after = after.as_deref().map(stock_cursor).transpose()?;
+        let (rows, position) = with_model(read, &read.models.stock, None, min_position, None, |stock| {
+            let stock = stock.book(book);
+            stock
+                .open_suggestions(after)
+                .take(first + 1)
+                .map(|(key, s)| OpenReplenishmentSuggestion {
+                    item: key.item.to_string(),
+                    warehouse: key.warehouse.to_string(),
+                    available: money(s.available),
+                    safety_stock: money(s.safety_stock),
+                    suggested_qty: money(s.suggested_qty),
+                    raised_at: s.raised_at.0,
+                    raised_position: s.position,
+                })
+                .collect::<Vec<_>>()
+        })
+        .await?;
+        let (nodes, has_next_page) = split_page(rows, first);
+        let end_cursor =
+            if has_next_page { nodes.last().map(|n| format!("{}:{}", n.item, n.warehouse)) } else { None };
+        Ok(OpenReplenishmentSuggestionPage { nodes, end_cursor, has_next_page, position })
     }
 
     /// Stock on hand with no issue in the last `days` before `now` (滞销).

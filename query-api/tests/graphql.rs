@@ -10,10 +10,15 @@ use command_api::finance::record_automatic_voucher;
 use domain::finance::accounts::AccountRole as R;
 use domain::finance::rules::{AutoVoucher, RoleLine};
 use domain::finance::voucher::{VoucherSource, VoucherWord};
-use domain::inventory::{CostingMethod, DocRef, StockCommand, StockItem, StockKey, StockPolicy};
+use domain::inventory::{
+    CostingMethod, DocRef, Replenishment, ReplenishmentCommand, StockCommand, StockItem, StockKey,
+    StockPolicy,
+};
 use domain::time::Period;
 use domain::values::{Code, Quantity, UnitAmount};
-use domain::{BookId, CommandId, CommandMeta, EventId, ItemId, Timestamp, VoucherId, WarehouseId};
+use domain::{
+    BookId, CommandId, CommandMeta, EventId, ItemId, RequisitionId, Timestamp, VoucherId, WarehouseId,
+};
 use infra::EmbeddedStore;
 use projections::per_book::PerBook;
 use projections::runtime::Projector;
@@ -296,6 +301,106 @@ async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_a
         post(address, "{ stockAlerts(book: \"00000000-0000-0000-0000-000000000001\") { item } replenishment(book: \"00000000-0000-0000-0000-000000000001\", now: \"2026-11-30\") { item } }", json!({}))
             .await;
     assert_eq!(calm["data"], json!({ "stockAlerts": [], "replenishment": [] }));
+    stop.send(true).unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+/// Raises a replenishment suggestion for `item` in the warehouse of `book` (as the process manager
+/// does: stock at 5 of a safety stock of 20).
+async fn suggest(bus: &CommandBus<EmbeddedStore>, book: BookId, n: u128, item: u128) -> StockKey {
+    let key = StockKey { item: ItemId(Uuid::from_u128(item)), warehouse: WAREHOUSE };
+    let suggest =
+        ReplenishmentCommand::Suggest { key, available: Decimal::from(5), safety_stock: Decimal::from(20) };
+    let meta =
+        CommandMeta::new(CommandId(Uuid::from_u128(40_000 + n)), "process:replenishment", book, NOVEMBER);
+    bus.execute::<Replenishment>(&meta, &suggest).await.unwrap();
+    key
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_open_replenishment_suggestions_are_those_raised_and_neither_taken_up_nor_dismissed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
+    let bus = CommandBus::new(store.clone());
+    let other = BookId(Uuid::from_u128(2));
+    let keys = [suggest(&bus, BOOK, 1, 1).await, suggest(&bus, BOOK, 2, 2).await];
+    suggest(&bus, BOOK, 3, 3).await;
+    suggest(&bus, BOOK, 4, 4).await;
+    suggest(&bus, other, 5, 5).await;
+    let meta = |n: u128| CommandMeta::new(CommandId(Uuid::from_u128(50_000 + n)), "li", BOOK, NOVEMBER);
+    let requisition = RequisitionId(Uuid::from_u128(60));
+    let take_up =
+        ReplenishmentCommand::TakeUp { key: keys[0], requisition, requisition_item: Some(keys[0].item) };
+    bus.execute::<Replenishment>(&meta(1), &take_up).await.unwrap();
+    let dismiss = ReplenishmentCommand::Dismiss { key: keys[1], reason: "清仓款".into() };
+    bus.execute::<Replenishment>(&meta(2), &dismiss).await.unwrap();
+    let head = store.head_position_now();
+
+    let snapshots = dir.path().join("snapshots");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    macro_rules! live {
+        ($model:ty) => {{
+            let mut projector = Projector::<$model, _>::open(store.clone(), &snapshots);
+            let handle = projector.handle();
+            let stopped = stopped.clone();
+            tokio::spawn(async move { projector.run(stopped).await });
+            handle
+        }};
+    }
+    let read = Arc::new(ReadSide::new(
+        store.clone(),
+        query_api::Handles {
+            ledger: live!(projections::ledger::Ledgers),
+            open_items: live!(PerBook<projections::open_items::OpenItems>),
+            stock: live!(PerBook<projections::stock::Stock>),
+            metrics: live!(PerBook<projections::process_metrics::ProcessMetrics>),
+            documents: live!(PerBook<projections::documents::Documents>),
+            dashboard: live!(PerBook<projections::dashboard::Dashboard>),
+            audit: live!(PerBook<projections::audit::Audit>),
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, query_api::router(read)).await });
+
+    let open = "query($book: String!, $first: Int! = 50, $after: String, $min: Int) {
+        openReplenishmentSuggestions(book: $book, first: $first, after: $after, minPosition: $min) {
+            nodes { item warehouse available safetyStock suggestedQty raisedAt raisedPosition }
+            endCursor hasNextPage position } }";
+    let book = BOOK.0.to_string();
+    let first = post(address, open, json!({ "book": book, "first": 1, "min": head })).await;
+    let first = &first["data"]["openReplenishmentSuggestions"];
+    assert_eq!(first["hasNextPage"], true, "{first}");
+    assert!(first["position"].as_u64().unwrap() >= head);
+    let item3 = Uuid::from_u128(3).to_string();
+    assert_eq!(
+        first["nodes"],
+        json!([{ "item": item3, "warehouse": WAREHOUSE.0.to_string(), "available": "5", "safetyStock": "20",
+                 "suggestedQty": "15", "raisedAt": NOVEMBER.0, "raisedPosition": first["nodes"][0]["raisedPosition"] }])
+    );
+    assert!(first["nodes"][0]["raisedPosition"].as_u64().unwrap() > 0);
+    let second = post(address, open, json!({ "book": book, "first": 1, "after": first["endCursor"] })).await;
+    let second = &second["data"]["openReplenishmentSuggestions"];
+    assert_eq!(second["hasNextPage"], false, "{second}");
+    assert_eq!(second["endCursor"], Value::Null);
+    let items: Vec<&str> =
+        second["nodes"].as_array().unwrap().iter().map(|n| n["item"].as_str().unwrap()).collect();
+    assert_eq!(
+        items,
+        vec![Uuid::from_u128(4).to_string()],
+        "items 1 and 2 are closed, item 5 is another book's"
+    );
+    // Each book sees its own.
+    let theirs = post(address, open, json!({ "book": other.0.to_string() })).await;
+    let theirs = &theirs["data"]["openReplenishmentSuggestions"]["nodes"];
+    assert_eq!(theirs.as_array().unwrap().len(), 1, "{theirs}");
+    assert_eq!(theirs[0]["item"], Uuid::from_u128(5).to_string());
+    // A cursor that is not one, and a page too large, are refused with their code.
+    let bad = post(address, open, json!({ "book": book, "after": "nonsense" })).await;
+    assert_eq!(code(&bad), "input.invalid");
+    assert!(bad["errors"][0]["message"].as_str().unwrap().contains("cursor"), "{bad}");
+    let huge = post(address, open, json!({ "book": book, "first": 100_000 })).await;
+    assert_eq!(code(&huge), "input.invalid");
     stop.send(true).unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
 }

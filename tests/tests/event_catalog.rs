@@ -299,7 +299,7 @@ const GOLDEN_OLD: [(&str, u16, &str); 9] = [
     ),
 ];
 
-const GOLDEN: [(&str, &str); 120] = [
+const GOLDEN: [(&str, &str); 121] = [
     (
         "returns.ReturnLineIssued",
         "10000000000000000000000000000000550010000000000000000000000000000000010534302e30300534322e303004322e3030",
@@ -479,6 +479,7 @@ const GOLDEN: [(&str, &str); 120] = [
     ("finance.SurchargesConfigured", "04302e303704302e3033047a68616f"),
     ("finance.VoucherWordsChosen", "01047a68616f"),
     ("finance.FreightTreatmentChosen", "01047a68616f"),
+    ("finance.PurchasingPolicySet", "063830302e3530047a68616f"),
     (
         "sales.CustomerAccountMoved",
         "100000000000000000000000000000003c082d313030302e3030100000000000000000000000000000006e07313034322e3530",
@@ -909,6 +910,10 @@ fn finance_samples() -> (Vec<BookEvent>, Vec<VoucherEvent>, Vec<JournalEvent>) {
         }),
         BookEvent::FreightTreatmentChosen(domain::finance::book::FreightTreatmentChosen {
             capitalize: true,
+            by: "zhao".into(),
+        }),
+        BookEvent::PurchasingPolicySet(domain::finance::book::PurchasingPolicySet {
+            requisition_approval_threshold: d("800.50"),
             by: "zhao".into(),
         }),
     ];

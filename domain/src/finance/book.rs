@@ -10,9 +10,15 @@ use crate::aggregate::Aggregate;
 use crate::command::{CommandMeta, Rejection, Role};
 use crate::ids::BookId;
 use crate::time::Period;
+use crate::values::DOCUMENT_AMOUNT_MAX;
 
 /// Most accounts in one chart.
 pub const ACCOUNTS_MAX: usize = 5_000;
+
+/// The estimated amount (net, yuan) above which a requisition needs a buyer's approval in a book
+/// that never set its own purchasing policy: what every book used before books carried one, so a
+/// book's behaviour does not change until finance changes it.
+pub const REQUISITION_APPROVAL_THRESHOLD_DEFAULT: Decimal = Decimal::from_parts(5_000, 0, 0, false, 0);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum VatStatus {
@@ -64,6 +70,12 @@ pub enum BookCommand {
         id: BookId,
         capitalize: bool,
     },
+    /// The book's purchasing policy: the estimated amount (net, yuan) up to which submitting a
+    /// requisition approves it; above it a buyer other than the requester approves it.
+    SetPurchasingPolicy {
+        id: BookId,
+        requisition_approval_threshold: Decimal,
+    },
 }
 
 /// How a book's automatic vouchers are worded (凭证字).
@@ -83,7 +95,8 @@ impl BookCommand {
             | BookCommand::AddAccount { id, .. }
             | BookCommand::ConfigureSurcharges { id, .. }
             | BookCommand::ChooseVoucherWords { id, .. }
-            | BookCommand::ChooseFreightTreatment { id, .. } => *id,
+            | BookCommand::ChooseFreightTreatment { id, .. }
+            | BookCommand::SetPurchasingPolicy { id, .. } => *id,
         }
     }
 }
@@ -122,6 +135,12 @@ pub struct SurchargesConfigured {
     pub by: String,
 }
 
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchasingPolicySet {
+    pub requisition_approval_threshold: Decimal,
+    pub by: String,
+}
+
 crate::domain_events! {
     #[derive(Clone, Debug, PartialEq, Eq)]
     pub enum BookEvent {
@@ -130,6 +149,7 @@ crate::domain_events! {
         SurchargesConfigured(SurchargesConfigured) = "finance.SurchargesConfigured" v 1,
         VoucherWordsChosen(VoucherWordsChosen) = "finance.VoucherWordsChosen" v 1,
         FreightTreatmentChosen(FreightTreatmentChosen) = "finance.FreightTreatmentChosen" v 1,
+        PurchasingPolicySet(PurchasingPolicySet) = "finance.PurchasingPolicySet" v 1,
     }
 }
 
@@ -169,6 +189,9 @@ pub struct Book {
     pub words: WordScheme,
     /// Whether purchase freight is capitalized into the goods (else expensed).
     pub capitalize_freight: bool,
+    /// The requisition approval threshold the book set; none until set (see
+    /// [`Book::requisition_approval_threshold`]).
+    pub requisition_threshold_set: Option<Decimal>,
 }
 
 impl Book {
@@ -185,6 +208,12 @@ impl Book {
     /// of its children's).
     pub fn is_postable(&self, code: &str) -> bool {
         self.account(code).is_some() && !self.accounts.iter().any(|a| a.parent.as_deref() == Some(code))
+    }
+
+    /// The estimated amount (net, yuan) up to which submitting a requisition approves it: the book's
+    /// own setting, or [`REQUISITION_APPROVAL_THRESHOLD_DEFAULT`] while it has set none.
+    pub fn requisition_approval_threshold(&self) -> Decimal {
+        self.requisition_threshold_set.unwrap_or(REQUISITION_APPROVAL_THRESHOLD_DEFAULT)
     }
 
     /// The account playing `role`.
@@ -225,6 +254,25 @@ fn check_account(book: &Book, account: &Account) -> Result<(), BookRejection> {
     Ok(())
 }
 
+/// A requisition approval threshold as money: not negative, whole fen, and below the largest total
+/// a document may have (no requisition is worth more, so a higher threshold means nothing more).
+/// Answers it without trailing zeros, so equal thresholds are recorded alike.
+fn check_approval_threshold(threshold: Decimal) -> Result<Decimal, BookRejection> {
+    if threshold < Decimal::ZERO {
+        return Err(BookRejection::InvalidSettings("a requisition approval threshold is not negative"));
+    }
+    let threshold = threshold.normalize();
+    if threshold.scale() > 2 {
+        return Err(BookRejection::InvalidSettings("a requisition approval threshold is in whole fen"));
+    }
+    if threshold >= DOCUMENT_AMOUNT_MAX {
+        return Err(BookRejection::InvalidSettings(
+            "a requisition approval threshold is below the largest document amount (10^15)",
+        ));
+    }
+    Ok(threshold)
+}
+
 impl Aggregate for Book {
     type Command = BookCommand;
     type Event = BookEvent;
@@ -248,6 +296,16 @@ impl Aggregate for Book {
             BookEvent::SurchargesConfigured(e) => self.surcharges = Some((e.urban_construction, e.education)),
             BookEvent::VoucherWordsChosen(e) => self.words = e.words,
             BookEvent::FreightTreatmentChosen(e) => self.capitalize_freight = e.capitalize,
+            BookEvent::PurchasingPolicySet(e) => {
+                // Decided only for money (checked on the way in): anything else was never written.
+                assert!(
+                    e.requisition_approval_threshold >= Decimal::ZERO
+                        && e.requisition_approval_threshold < DOCUMENT_AMOUNT_MAX,
+                    "a recorded requisition approval threshold is money: {}",
+                    e.requisition_approval_threshold
+                );
+                self.requisition_threshold_set = Some(e.requisition_approval_threshold);
+            }
         }
     }
 
@@ -318,6 +376,19 @@ impl Aggregate for Book {
                 Ok(vec![BookEvent::SurchargesConfigured(SurchargesConfigured {
                     urban_construction: *urban_construction,
                     education: *education,
+                    by: meta.actor.clone(),
+                })])
+            }
+            BookCommand::SetPurchasingPolicy { requisition_approval_threshold, .. } => {
+                if self.id.is_none() {
+                    return Err(BookRejection::NotFound);
+                }
+                let threshold = check_approval_threshold(*requisition_approval_threshold)?;
+                if self.requisition_approval_threshold() == threshold {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![BookEvent::PurchasingPolicySet(PurchasingPolicySet {
+                    requisition_approval_threshold: threshold,
                     by: meta.actor.clone(),
                 })])
             }
@@ -399,6 +470,71 @@ mod tests {
                 "book.invalid_account",
                 "{why}"
             );
+        }
+    }
+
+    fn policy(threshold: &str) -> BookCommand {
+        BookCommand::SetPurchasingPolicy {
+            id: id(),
+            requisition_approval_threshold: threshold.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_book_that_never_set_a_purchasing_policy_approves_requisitions_up_to_5000_yuan() {
+        let book =
+            given::<Book>(&[(finance(), BookCommand::Create { id: id(), settings: settings() })]).state;
+        assert_eq!(book.requisition_approval_threshold(), Decimal::from(5_000));
+        assert_eq!(Book::default().requisition_approval_threshold(), REQUISITION_APPROVAL_THRESHOLD_DEFAULT);
+    }
+
+    #[test]
+    fn finance_or_an_admin_sets_the_purchasing_policy_and_the_book_keeps_its_threshold() {
+        let book = given::<Book>(&[(finance(), BookCommand::Create { id: id(), settings: settings() })]);
+        let set = book.when(&finance(), &policy("100.50"));
+        assert_eq!(
+            set.events(),
+            [BookEvent::PurchasingPolicySet(PurchasingPolicySet {
+                requisition_approval_threshold: Decimal::new(10050, 2),
+                by: "zhao".into(),
+            })]
+        );
+        assert_eq!(set.after.requisition_approval_threshold(), Decimal::new(10050, 2));
+        let by_admin = book.when(&meta_with("boss", &[Role::Admin]), &policy("0"));
+        assert_eq!(
+            by_admin.after.requisition_approval_threshold(),
+            Decimal::ZERO,
+            "zero: every one is approved by a buyer"
+        );
+        for role in [Role::Purchasing, Role::Sales, Role::Warehouse] {
+            let refused = book.when(&meta_with("zhao", &[role]), &policy("100"));
+            assert_eq!(refused.result.unwrap_err().code(), "book.not_allowed", "{role:?}");
+        }
+        let missing = Book::default().decide(&policy("100"), &finance());
+        assert_eq!(missing.unwrap_err().code(), "book.not_found");
+    }
+
+    #[test]
+    fn setting_the_threshold_the_book_already_has_records_nothing() {
+        let book = given::<Book>(&[(finance(), BookCommand::Create { id: id(), settings: settings() })]);
+        assert!(book.when(&finance(), &policy("5000.00")).events().is_empty(), "the default");
+        let set = given::<Book>(&[
+            (finance(), BookCommand::Create { id: id(), settings: settings() }),
+            (finance(), policy("100")),
+        ]);
+        assert!(set.when(&finance(), &policy("100.0")).events().is_empty());
+        assert_eq!(set.when(&finance(), &policy("5000")).events().len(), 1, "back to 5,000 is a change");
+    }
+
+    #[test]
+    fn a_negative_fractional_fen_or_huge_threshold_is_rejected_as_an_invalid_setting() {
+        let book = given::<Book>(&[(finance(), BookCommand::Create { id: id(), settings: settings() })]);
+        for bad in ["-0.01", "-5000", "100.001", "1000000000000000", "99999999999999999"] {
+            let refused = book.when(&finance(), &policy(bad));
+            assert_eq!(refused.result.unwrap_err().code(), "book.invalid_settings", "{bad}");
+        }
+        for good in ["0", "0.01", "100.10", "999999999999999.99"] {
+            assert_eq!(book.when(&finance(), &policy(good)).events().len(), 1, "{good}");
         }
     }
 }

@@ -105,6 +105,12 @@ impl Replenishment {
     pub fn stream(key: StockKey) -> String {
         format!("replenishment-{}-{}", key.item, key.warehouse)
     }
+
+    /// The stock item a suggestions stream is named after ([`Replenishment::stream`]), or `None` for
+    /// another stream: how a read model knows which suggestion a taking up or a dismissal closes.
+    pub fn key_of_stream(stream: &str) -> Option<StockKey> {
+        StockKey::from_ids(stream.strip_prefix("replenishment-")?)
+    }
 }
 
 impl Aggregate for Replenishment {
@@ -186,6 +192,13 @@ mod tests {
             available: Decimal::from(available),
             safety_stock: Decimal::from(20),
         }
+    }
+
+    #[test]
+    fn a_suggestions_stream_names_its_stock_item_and_no_other_stream_does() {
+        assert_eq!(Replenishment::key_of_stream(&Replenishment::stream(key())), Some(key()));
+        assert_eq!(Replenishment::key_of_stream(&key().stream_id()), None, "a stock stream");
+        assert_eq!(Replenishment::key_of_stream("replenishment-1-2"), None);
     }
 
     #[test]

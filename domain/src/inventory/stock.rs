@@ -36,8 +36,13 @@ impl StockKey {
 
     /// The key a stock stream is named after ([`StockKey::stream_id`]), or `None` for another stream.
     pub fn from_stream_id(stream: &str) -> Option<StockKey> {
-        let rest = stream.strip_prefix("stock-")?;
-        let (item, warehouse) = (rest.get(..36)?, rest.get(36..)?.strip_prefix('-')?);
+        StockKey::from_ids(stream.strip_prefix("stock-")?)
+    }
+
+    /// The key written as `{item}-{warehouse}` (hyphenated UUIDs), as the streams named after a stock
+    /// item end.
+    pub(crate) fn from_ids(text: &str) -> Option<StockKey> {
+        let (item, warehouse) = (text.get(..36)?, text.get(36..)?.strip_prefix('-')?);
         Some(StockKey {
             item: ItemId(uuid::Uuid::parse_str(item).ok()?),
             warehouse: WarehouseId(uuid::Uuid::parse_str(warehouse).ok()?),

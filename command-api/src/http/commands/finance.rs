@@ -81,6 +81,30 @@ impl HttpCommand for CreateBook {
     }
 }
 
+/// Sets the caller's book's purchasing policy: the estimated amount (net, yuan) up to which
+/// submitting a requisition approves it (5,000 until set). The value is checked by the book, so a
+/// refused one is a 422 with the book's code.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetPurchasingPolicy {
+    /// Net yuan, at most two decimals, not negative.
+    pub requisition_approval_threshold: Decimal,
+}
+
+impl HttpCommand for SetPurchasingPolicy {
+    const NAME: &'static str = "set-purchasing-policy";
+    const SUMMARY: &'static str = "Sets the book's requisition approval threshold.";
+    const ROLES: &'static [Role] = &[Role::Finance];
+    const IF_MATCH: bool = true;
+    async fn execute<S: EventStore>(self, ctx: Ctx<S>) -> Result<Accepted, Problem> {
+        let command = BookCommand::SetPurchasingPolicy {
+            id: ctx.meta.book,
+            requisition_approval_threshold: self.requisition_approval_threshold,
+        };
+        run::<Book, S>(Self::NAME, &ctx, command).await
+    }
+}
+
 #[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Word {

@@ -357,6 +357,7 @@ macro_rules! for_each_command {
         $m!(CreatePartner);
         $m!(CreateWarehouse);
         $m!(CreateBook);
+        $m!(SetPurchasingPolicy);
         $m!(PlaceSalesOrder);
         $m!(CreateShipment);
         $m!(PickShipment);
