@@ -13,7 +13,7 @@ use projections::per_book::PerBook;
 use projections::runtime::{ProjectorSet, READ_PAGE, ReadModel, View};
 use serde_json::{Value, json};
 
-use crate::bench::{peak_rss_mib, percentile};
+use crate::bench::{peak_rss_mib, percentile, rss_mib};
 
 fn open_log(data_dir: &Path) -> anyhow::Result<EmbeddedStore> {
     anyhow::ensure!(
@@ -90,13 +90,15 @@ pub(crate) fn fold_whole_log(store: &EmbeddedStore) -> anyhow::Result<(u64, f64,
         views.fold(&envelopes, &facts, &mut spent);
     }
     let seconds = started.elapsed().as_secs_f64();
+    // Every model at its largest, before they are dropped.
+    let with_models = rss_mib();
     anyhow::ensure!(
         views.stock.model.books().any(|(_, stock)| stock.valuation() > rust_decimal::Decimal::ZERO),
         "the stock model folded nothing"
     );
     let per_model: serde_json::Map<String, Value> =
         NAMES.iter().zip(spent).map(|(n, s)| (n.to_string(), json!(s))).collect();
-    let breakdown = json!({ "read": reading, "decode": decoding, "models": per_model });
+    let breakdown = json!({ "read": reading, "decode": decoding, "models": per_model, "rss_with_models_mib": with_models });
     Ok((position, seconds, breakdown))
 }
 
@@ -104,6 +106,8 @@ pub(crate) fn fold_whole_log(store: &EmbeddedStore) -> anyhow::Result<(u64, f64,
 /// same through the runtime as a rebuild does it (a reader task decoding ahead of the fold).
 pub(crate) fn projections(data_dir: &Path, rebuild: bool) -> anyhow::Result<Value> {
     let store = open_log(data_dir)?;
+    // Where the memory goes: the store's index alone, then with every model folded.
+    let (open_rss, open_peak) = (rss_mib(), peak_rss_mib());
     let (events, seconds, breakdown) = fold_whole_log(&store)?;
     let peak_single = peak_rss_mib();
     let one_thread = json!({
@@ -114,6 +118,8 @@ pub(crate) fn projections(data_dir: &Path, rebuild: bool) -> anyhow::Result<Valu
         "target_events_per_sec": 1_000_000,
         "seconds_breakdown": breakdown,
         "peak_rss_mib": peak_single,
+        "rss_after_open_mib": open_rss,
+        "peak_rss_after_open_mib": open_peak,
     });
     if !rebuild {
         store.close()?;

@@ -202,8 +202,14 @@ fn apply_frame(
     if header.event_count as usize > limits::EVENTS_PER_APPEND_MAX {
         return Err(corrupt(segment, offset, "more events in one frame than an append may hold"));
     }
-    let key = index.stream_key(header.stream_id).unwrap_or_else(|| Arc::from(header.stream_id));
-    index.push_commit(&key, header.first_position, header.first_version, segment, offset, header.event_count);
+    index.push_commit(
+        header.stream_id,
+        header.first_position,
+        header.first_version,
+        segment,
+        offset,
+        header.event_count,
+    );
     index.head_hash = codec::commit_hash(body);
     index.tail.last_frame = Some((segment, offset, crc));
     Ok(header.event_count as u64)

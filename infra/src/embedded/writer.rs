@@ -68,9 +68,9 @@ pub(crate) fn spawn(
     file: File,
     config: &EmbeddedConfig,
 ) -> Result<std::thread::JoinHandle<()>, StoreError> {
-    let (tail, head_hash, head, lengths) = {
+    let (tail, head_hash, head) = {
         let index = shared.index.read().expect("index lock");
-        (index.tail, index.head_hash, index.head_position(), index.stream_lengths())
+        (index.tail, index.head_hash, index.head_position())
     };
     let (sync_tx, sync_rx) = std_mpsc::sync_channel(SYNC_QUEUE_MAX);
     let (ack_tx, ack_rx) = std_mpsc::channel();
@@ -97,7 +97,7 @@ pub(crate) fn spawn(
         offset: tail.offset,
         head_hash,
         next_position: head + 1,
-        lengths,
+        lengths: HashMap::default(),
         durability: config.durability,
         segment_bytes_max: config.segment_bytes_max,
         last_recorded_at: 0,
@@ -125,7 +125,10 @@ struct Writer {
     offset: u64,
     head_hash: ChainHash,
     next_position: u64,
-    /// Every stream's length including appends written but not yet durable: what new appends decide on.
+    /// The length of every stream written since the store opened, including appends written but not yet
+    /// durable: what new appends decide on. Other streams' lengths are the index's (see `stream_len`).
+    /// Filled lazily rather than copied from the index at open: a copy of two million streams was 50 MB
+    /// and a tenth of a second of every open, for streams most of which are never written again.
     lengths: HashMap<Arc<str>, u64, foldhash::fast::RandomState>,
     durability: Durability,
     segment_bytes_max: u64,
@@ -206,11 +209,11 @@ impl Writer {
         }
         // The snapshot covers only published (durable) frames; copying it is a short pause of the writer,
         // saving it happens beside the writer.
-        let snapshot = self.shared.index.read().expect("index lock").clone();
+        let snapshot = self.shared.index.read().expect("index lock").checkpoint_image();
         let dir = self.shared.dir.clone();
         self.checkpointed_at = snapshot.head_position();
         let spawned = std::thread::Builder::new().name("erp-log-checkpoint".into()).spawn(move || {
-            if let Err(e) = snapshot.save_checkpoint(&dir) {
+            if let Err(e) = snapshot.save(&dir) {
                 tracing::warn!(error = %e, "background index checkpoint failed; recovery will scan further");
             }
         });
@@ -305,6 +308,16 @@ impl Writer {
         }
     }
 
+    /// A stream's length as appends must see it. Every stream this writer has written is in `lengths`
+    /// (written there before its frame is even durable); any other stream was complete in the index when
+    /// the store opened and has not changed since, so the index answers for it.
+    fn stream_len(&self, stream: &str) -> u64 {
+        match self.lengths.get(stream) {
+            Some(&len) => len,
+            None => self.shared.index.read().expect("index lock").stream_len(stream),
+        }
+    }
+
     /// Decides one request. `Err` means an I/O failure that poisons the writer.
     fn decide(
         &mut self,
@@ -313,7 +326,7 @@ impl Writer {
         published: &mut Vec<Published>,
     ) -> Result<Decision, String> {
         let stream = request.stream.arc();
-        let len = self.lengths.get(stream).copied().unwrap_or(0);
+        let len = self.stream_len(stream);
         let count = request.ranges.len() as u64;
         let actual = len.checked_sub(1);
         let conflict = || {
@@ -552,8 +565,14 @@ impl Syncer {
             for job in jobs.iter() {
                 let mut last_frame = index.tail.last_frame;
                 for p in &job.published {
-                    let key = index.stream_key(&p.stream).unwrap_or_else(|| p.stream.clone());
-                    index.push_commit(&key, p.first_position, p.first_version, p.segment, p.offset, p.count);
+                    index.push_commit(
+                        &p.stream,
+                        p.first_position,
+                        p.first_version,
+                        p.segment,
+                        p.offset,
+                        p.count,
+                    );
                     last_frame = Some((p.segment, p.offset, p.crc));
                     stats.events.fetch_add(p.count as u64, Relaxed);
                 }
