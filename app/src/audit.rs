@@ -12,6 +12,7 @@ pub fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         args.store_schema.is_none(),
         "a store schema is for a PostgreSQL store; the embedded log has none"
     );
+    anyhow::ensure!(args.store_connections.is_none(), crate::serve::STORE_CONNECTIONS_NOT_POSTGRES);
     if !args.data_dir.is_dir() {
         anyhow::bail!("data directory {} does not exist", args.data_dir.display());
     }
@@ -86,11 +87,14 @@ fn verify_postgres(args: &VerifyArgs, url: &str) -> anyhow::Result<ExitCode> {
     let mut config = infra::PostgresConfig::new(url);
     config.schema = args.store_schema.clone();
     config.create_or_migrate = false;
+    if let Some(connections) = args.store_connections {
+        config.connections_max = connections;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let report = runtime.block_on(async {
         let store = infra::PostgresStore::open(config)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL store: {e}"))?;
+            .map_err(|e| crate::serve::store_error("open the PostgreSQL store", &e))?;
         anyhow::Ok((store.schema().to_string(), store.verify().await?))
     });
     let (schema, report) = report?;

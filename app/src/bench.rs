@@ -14,7 +14,7 @@ use std::time::Instant;
 use domain::{BookId, CommandId, EventId, Timestamp};
 use infra::{
     AnyStore, EmbeddedConfig, EmbeddedStore, EventMetadata, EventStore, EventType, ExpectedVersion, NewEvent,
-    PostgresStore, StreamId,
+    PostgresConfig, PostgresStore, StreamId,
 };
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -32,6 +32,10 @@ pub fn run(workload: BenchWorkload) -> anyhow::Result<ExitCode> {
                 common.store.is_some() || common.store_schema.is_none(),
                 "--store-schema is for a PostgreSQL --store"
             );
+            anyhow::ensure!(
+                common.store.is_some() || common.store_connections.is_none(),
+                "--store-connections is for a PostgreSQL --store; the embedded store has no pool"
+            );
             false
         }
         BenchWorkload::Disk { common }
@@ -40,11 +44,12 @@ pub fn run(workload: BenchWorkload) -> anyhow::Result<ExitCode> {
         | BenchWorkload::ColdStart { common, .. }
         | BenchWorkload::Http { common, .. }
         | BenchWorkload::Queries { common, .. }
-        | BenchWorkload::Open { common, .. } => common.store.is_some(),
+        | BenchWorkload::Open { common, .. } => common.store.is_some() || common.store_connections.is_some(),
     };
     anyhow::ensure!(
         !on_postgres,
-        "this workload runs on the embedded store only; --store is for append, append-batch and projections"
+        "this workload runs on the embedded store only; --store and --store-connections are for append, \
+         append-batch and projections"
     );
     match workload {
         BenchWorkload::Disk { common } => {
@@ -101,6 +106,7 @@ pub fn run(workload: BenchWorkload) -> anyhow::Result<ExitCode> {
                 crate::bench_read::projections_postgres(
                     common.store.as_deref().expect("checked"),
                     common.store_schema.as_deref(),
+                    common.store_connections,
                 )
             })?;
             report(&common, &[result]);
@@ -400,6 +406,7 @@ fn append_single(
     let mut result = json!({
         "workload": "W1 append-single",
         "store": store.kind(),
+        "store_connections": store_connections(&store),
         "concurrency": concurrency,
         "events": total,
         "seconds": seconds,
@@ -452,12 +459,24 @@ async fn bench_store(common: &BenchCommon, dir: &Path) -> anyhow::Result<AnyStor
         Some(url) => {
             anyhow::ensure!(infra::postgres::is_postgres_url(url), "--store takes a postgres:// URL");
             let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_micros();
-            let schema = format!("erp_bench_{}_{unique}", std::process::id());
-            let store = PostgresStore::connect(url, Some(&schema))
+            let mut config = PostgresConfig::new(url);
+            config.schema = Some(format!("erp_bench_{}_{unique}", std::process::id()));
+            if let Some(connections) = common.store_connections {
+                config.connections_max = connections;
+            }
+            let store = PostgresStore::open(config)
                 .await
-                .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL store: {e}"))?;
+                .map_err(|e| crate::serve::store_error("open the PostgreSQL store", &e))?;
             Ok(store.into())
         }
+    }
+}
+
+/// The pool size of a PostgreSQL store (`null` for the others): W1 on PostgreSQL is bounded by it.
+fn store_connections(store: &AnyStore) -> Option<usize> {
+    match store {
+        AnyStore::Postgres(s) => Some(s.connections_max()),
+        _ => None,
     }
 }
 
@@ -532,13 +551,14 @@ fn append_batch(common: &BenchCommon, events: u64, batch: usize, pipeline: usize
     })?;
     let seconds = started.elapsed().as_secs_f64();
     let total = appends * batch as u64;
-    let kind = store.kind();
+    let (kind, connections) = (store.kind(), store_connections(&store));
     let bytes = rt.block_on(finish_store(store, &store_dir))?;
     latencies.sort_unstable();
     let events_per_sec = total as f64 / seconds;
     let mut result = json!({
         "workload": "W1b append-batch",
         "store": kind,
+        "store_connections": connections,
         "batch": batch,
         "pipeline": pipeline,
         "events": total,

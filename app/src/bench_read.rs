@@ -155,7 +155,11 @@ pub(crate) fn projections(data_dir: &Path, rebuild: bool) -> anyhow::Result<Valu
 /// W2 on PostgreSQL: every read model rebuilt from position 0 by the runtime's catch-up (pages read
 /// ahead of the fold, as a node over PostgreSQL rebuilds), from a log copied into `schema` with
 /// `erp migrate`. The store is opened read-only.
-pub(crate) fn projections_postgres(url: &str, schema: Option<&str>) -> anyhow::Result<Value> {
+pub(crate) fn projections_postgres(
+    url: &str,
+    schema: Option<&str>,
+    connections: Option<usize>,
+) -> anyhow::Result<Value> {
     use infra::EventStore;
     let runtime = crate::bench::runtime()?;
     let scratch = tempfile::tempdir()?;
@@ -163,10 +167,13 @@ pub(crate) fn projections_postgres(url: &str, schema: Option<&str>) -> anyhow::R
         let mut config = infra::PostgresConfig::new(url);
         config.schema = schema.map(str::to_owned);
         config.create_or_migrate = false;
+        if let Some(connections) = connections {
+            config.connections_max = connections;
+        }
         let store = infra::AnyStore::from(
             infra::PostgresStore::open(config)
                 .await
-                .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL store: {e}"))?,
+                .map_err(|e| crate::serve::store_error("open the PostgreSQL store", &e))?,
         );
         // Positions have gaps on PostgreSQL: count the events (a read of the whole log, which also
         // leaves the server's cache as warm as the embedded store's page cache is for W2 there).

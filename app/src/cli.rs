@@ -76,9 +76,8 @@ pub struct SeedArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// A TOML configuration file (listen, data_dir, store, store_schema, store_namespace, read_only,
-    /// [[tokens]]); variables and flags
-    /// override it.
+    /// A TOML configuration file (listen, data_dir, store, store_schema, store_connections,
+    /// store_namespace, read_only, [[tokens]]); variables and flags override it.
     #[arg(long, env = "ERP_CONFIG")]
     pub config: Option<PathBuf>,
     /// Address to listen on (default 127.0.0.1:8080).
@@ -98,6 +97,10 @@ pub struct ServeArgs {
     /// connection's current schema, usually `public`).
     #[arg(long, env = "ERP_STORE_SCHEMA")]
     pub store_schema: Option<String>,
+    /// With a PostgreSQL store: the most connections its pool keeps for appends and reads, 1 to 64
+    /// (default 16; the store's listener takes one more). Refused with any other store.
+    #[arg(long, env = "ERP_STORE_CONNECTIONS")]
+    pub store_connections: Option<usize>,
     /// A query node: GraphQL and the probes only; every command is answered 503 `service.read_only`
     /// and the process managers do not run here (`read_only = true` in the configuration file; with
     /// `ERP_READ_ONLY`, any value but 0, false, no, off or empty).
@@ -176,6 +179,9 @@ pub struct VerifyArgs {
     /// The PostgreSQL store's schema (default: the connection's current schema).
     #[arg(long, env = "ERP_STORE_SCHEMA")]
     pub store_schema: Option<String>,
+    /// The PostgreSQL store's pool size, 1 to 64 (default 16).
+    #[arg(long, env = "ERP_STORE_CONNECTIONS")]
+    pub store_connections: Option<usize>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -197,6 +203,9 @@ pub struct MigrateArgs {
     /// The target's PostgreSQL schema (default: the connection's current schema).
     #[arg(long)]
     pub to_schema: Option<String>,
+    /// The pool size of each PostgreSQL end, 1 to 64 (default 16); refused when neither end is one.
+    #[arg(long)]
+    pub store_connections: Option<usize>,
     /// The data directory of the node that will serve the copy (for an embedded target, `--to`
     /// itself): its process managers' checkpoints are carried over to the copy's positions, so they
     /// neither act on history again nor skip anything; its read-model snapshots are dropped (they
@@ -232,6 +241,10 @@ pub struct BenchCommon {
     /// The schema `projections` reads on PostgreSQL.
     #[arg(long)]
     pub store_schema: Option<String>,
+    /// The PostgreSQL store's pool size, 1 to 64 (default 16): how many of W1's writers can be in a
+    /// transaction at once.
+    #[arg(long)]
+    pub store_connections: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -72,32 +72,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn serve_command(args: &cli::ServeArgs) -> anyhow::Result<ExitCode> {
-    let mut config = match &args.config {
-        Some(path) => serve::ServeConfig::read(path)?,
-        None => serve::ServeConfig::default(),
-    };
-    if args.listen.is_some() {
-        config.listen = args.listen;
-    }
-    if args.data_dir.is_some() {
-        config.data_dir = args.data_dir.clone();
-    }
-    if args.store.is_some() {
-        config.store = args.store.clone();
-    }
-    if args.store_schema.is_some() {
-        config.store_schema = args.store_schema.clone();
-    }
-    // The flag (or `ERP_READ_ONLY`) makes a node a query node; it cannot make one configured read-only
-    // take commands.
-    if args.store_namespace.is_some() {
-        config.store_namespace = args.store_namespace.clone();
-    }
-    // The flag (or `ERP_READ_ONLY`) makes a node a query node; it cannot make one configured read-only
-    // take commands.
-    if args.read_only {
-        config.read_only = true;
-    }
+    let config = serve::ServeConfig::from_args(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let service = serve::start(&config).await?;
@@ -182,6 +157,7 @@ fn demo_command(args: &cli::SeedArgs, listen: std::net::SocketAddr) -> anyhow::R
         data_dir: Some(data_dir),
         store: None,
         store_schema: None,
+        store_connections: None,
         read_only: false,
         store_namespace: None,
         tokens: vec![entry],

@@ -19,10 +19,16 @@ enum End {
 }
 
 pub fn run(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        args.store_connections.is_none()
+            || [&args.from, &args.to].into_iter().any(|end| infra::postgres::is_postgres_url(end)),
+        crate::serve::STORE_CONNECTIONS_NOT_POSTGRES
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        let source = open(&args.from, args.from_schema.as_deref(), End::Source).await?;
-        let target = open(&args.to, args.to_schema.as_deref(), End::Target).await?;
+        let source =
+            open(&args.from, args.from_schema.as_deref(), args.store_connections, End::Source).await?;
+        let target = open(&args.to, args.to_schema.as_deref(), args.store_connections, End::Target).await?;
         let terminal = std::io::stderr().is_terminal() && !args.json;
         let bar = indicatif::ProgressBar::new(0);
         if terminal {
@@ -125,18 +131,26 @@ fn print_report(report: &MigrateReport, json: bool, took: Duration) {
     }
 }
 
-/// Opens a store named by a data directory or a `postgres://` URL. Errors name only a URL's scheme:
-/// the rest may hold a password.
-async fn open(spec: &str, schema: Option<&str>, end: End) -> anyhow::Result<AnyStore> {
+/// Opens a store named by a data directory or a `postgres://` URL (with `connections` as its pool size,
+/// when given). Errors name only a URL's scheme: the rest may hold a password.
+async fn open(
+    spec: &str,
+    schema: Option<&str>,
+    connections: Option<usize>,
+    end: End,
+) -> anyhow::Result<AnyStore> {
     let which = if end == End::Source { "source" } else { "target" };
     let spec = spec.trim();
     if infra::postgres::is_postgres_url(spec) {
         let mut config = PostgresConfig::new(spec);
         config.schema = schema.map(str::to_owned);
         config.create_or_migrate = end == End::Target;
+        if let Some(connections) = connections {
+            config.connections_max = connections;
+        }
         let store = PostgresStore::open(config)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot open the {which} PostgreSQL store: {e}"))?;
+            .map_err(|e| crate::serve::store_error(&format!("open the {which} PostgreSQL store"), &e))?;
         return Ok(store.into());
     }
     if spec.contains("://") {

@@ -29,7 +29,7 @@ use command_api::http::auth::{TokenEntry, Tokens};
 use command_api::http::{CommandApi, Metrics};
 use command_api::{CommandBus, FileCheckpoints, ProcessRunner};
 use domain::process::ProcessManager;
-use infra::{AnyStore, EmbeddedConfig, EmbeddedStore, EventStore, PostgresStore};
+use infra::{AnyStore, EmbeddedConfig, EmbeddedStore, EventStore, PostgresConfig, PostgresStore};
 use projections::runtime::ProjectorSet;
 use prometheus_client::metrics::gauge::Gauge;
 use query_api::{Handles, ReadSide};
@@ -58,6 +58,11 @@ pub struct ServeConfig {
     /// With a PostgreSQL store: the schema holding its tables (created or migrated on start); the
     /// connection's current schema (usually `public`) when left out.
     pub store_schema: Option<String>,
+    /// With a PostgreSQL store: the most connections its pool keeps for appends and reads, 1 to
+    /// `infra::limits::POSTGRES_CONNECTIONS_MAX` (`store.invalid_setting` otherwise);
+    /// `infra::limits::POSTGRES_CONNECTIONS_DEFAULT` when left out. Refused with any other store, as
+    /// `store_schema` is: a setting that would do nothing is more likely a mistake than a choice.
+    pub store_connections: Option<usize>,
     /// A query node: commands are answered 503 `service.read_only` and the process managers do not
     /// run here (the nodes that take commands run them); GraphQL and the probes work as usual. For
     /// several nodes over one PostgreSQL store.
@@ -76,6 +81,39 @@ impl ServeConfig {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read the configuration {}: {e}", path.display()))?;
         toml::from_str(&text).map_err(|e| anyhow::anyhow!("configuration {}: {e}", path.display()))
+    }
+
+    /// The configuration `erp serve` runs with: the file (`--config`), then the `ERP_*` variables and
+    /// the flags (clap has already let a flag override its variable), each overriding what came before.
+    pub fn from_args(args: &crate::cli::ServeArgs) -> anyhow::Result<ServeConfig> {
+        let mut config = match &args.config {
+            Some(path) => ServeConfig::read(path)?,
+            None => ServeConfig::default(),
+        };
+        if args.listen.is_some() {
+            config.listen = args.listen;
+        }
+        if args.data_dir.is_some() {
+            config.data_dir = args.data_dir.clone();
+        }
+        if args.store.is_some() {
+            config.store = args.store.clone();
+        }
+        if args.store_schema.is_some() {
+            config.store_schema = args.store_schema.clone();
+        }
+        if args.store_connections.is_some() {
+            config.store_connections = args.store_connections;
+        }
+        if args.store_namespace.is_some() {
+            config.store_namespace = args.store_namespace.clone();
+        }
+        // The flag (or `ERP_READ_ONLY`) makes a node a query node; it cannot make one configured
+        // read-only take commands.
+        if args.read_only {
+            config.read_only = true;
+        }
+        Ok(config)
     }
 
     pub fn listen(&self) -> SocketAddr {
@@ -264,6 +302,8 @@ async fn open_store(config: &ServeConfig, data_dir: &Path) -> anyhow::Result<Any
         config.store_namespace.is_none() || kurrentdb,
         "a store namespace is for a KurrentDB store"
     );
+    let postgres = store.is_some_and(infra::postgres::is_postgres_url);
+    anyhow::ensure!(config.store_connections.is_none() || postgres, STORE_CONNECTIONS_NOT_POSTGRES);
     match store {
         None | Some("") | Some("embedded") => {
             anyhow::ensure!(
@@ -274,10 +314,15 @@ async fn open_store(config: &ServeConfig, data_dir: &Path) -> anyhow::Result<Any
             store_config.verify_in_background = true;
             Ok(EmbeddedStore::open(store_config)?.into())
         }
-        Some(url) if infra::postgres::is_postgres_url(url) => {
-            let store = PostgresStore::connect(url, config.store_schema.as_deref())
+        Some(url) if postgres => {
+            let mut store_config = PostgresConfig::new(url);
+            store_config.schema = config.store_schema.clone();
+            if let Some(connections) = config.store_connections {
+                store_config.connections_max = connections;
+            }
+            let store = PostgresStore::open(store_config)
                 .await
-                .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL store: {e}"))?;
+                .map_err(|e| store_error("open the PostgreSQL store", &e))?;
             Ok(store.into())
         }
         Some(url) if kurrentdb => {
@@ -293,6 +338,17 @@ async fn open_store(config: &ServeConfig, data_dir: &Path) -> anyhow::Result<Any
             infra::postgres::url_scheme(other)
         ),
     }
+}
+
+/// The refusal of a pool size given with a store that has no pool (embedded, KurrentDB), as a store
+/// schema is refused there: a setting that would do nothing is more likely a mistake than a choice.
+pub const STORE_CONNECTIONS_NOT_POSTGRES: &str = "a store connection pool (--store-connections, ERP_STORE_CONNECTIONS, store_connections) is for a \
+     PostgreSQL store; the embedded and KurrentDB stores have none";
+
+/// A store's error for the command line: what could not be done, the error's stable code, and its
+/// message (which never holds a URL's password).
+pub fn store_error(what: &str, e: &infra::StoreError) -> anyhow::Error {
+    anyhow::anyhow!("cannot {what} [{}]: {e}", e.code())
 }
 
 /// The file naming the log a data directory's derived state came from.

@@ -3,6 +3,8 @@
 
 use std::process::Command;
 
+use clap::Parser;
+
 use infra::{EmbeddedStore, EventStore, ExpectedVersion};
 
 fn erp() -> Command {
@@ -367,4 +369,199 @@ fn bench_append_runs_on_postgres_in_a_schema_of_its_own_and_drops_it() {
     assert_eq!((json["store"].as_str(), json["events"].as_u64()), (Some("postgres"), Some(40)), "{json}");
     let out = erp().args(["bench", "replay", "--store", &url]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "a workload of the embedded store only refuses --store");
+}
+
+/// `erp serve`'s configuration as the command line gives it, without starting anything.
+fn serve_config(args: &[&std::ffi::OsStr]) -> app::serve::ServeConfig {
+    let cli =
+        app::cli::Cli::try_parse_from([std::ffi::OsStr::new("erp"), "serve".as_ref()].iter().chain(args))
+            .expect("a valid command line");
+    let app::cli::Command::Serve(args) = cli.command else { panic!("parsed as another command") };
+    app::serve::ServeConfig::from_args(&args).expect("a readable configuration")
+}
+
+/// The pool size is read from the configuration file (`store_connections`) and a flag overrides it, as
+/// every other setting of `erp serve`; left out everywhere, the store's default applies.
+#[test]
+fn the_pool_size_comes_from_the_configuration_file_and_the_flag_overrides_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("erp.toml");
+    std::fs::write(&file, "store = \"postgres://erp@db.example/erp\"\nstore_connections = 8\n").unwrap();
+    let config: [&std::ffi::OsStr; 2] = ["--config".as_ref(), file.as_os_str()];
+    assert_eq!(serve_config(&config).store_connections, Some(8));
+    let flag: [&std::ffi::OsStr; 4] = [config[0], config[1], "--store-connections".as_ref(), "32".as_ref()];
+    assert_eq!(serve_config(&flag).store_connections, Some(32));
+    assert_eq!(serve_config(&[]).store_connections, None);
+}
+
+/// A `[[tokens]]` entry: the service refuses to start without one.
+fn one_token() -> String {
+    app::serve::token_entry_toml("t-test", "tester", "00000000-0000-0000-0000-000000000001", "admin")
+}
+
+/// `erp serve` over a PostgreSQL URL with a server that does not answer (port 1), a data directory of
+/// its own, the password `hunter2` in the URL, `file` as its configuration and `env` in its environment:
+/// its exit code and stderr.
+fn serve_refusal(
+    dir: &std::path::Path,
+    file: &str,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (Option<i32>, String) {
+    let config = dir.join("erp.toml");
+    std::fs::write(&config, format!("{file}{}", one_token())).unwrap();
+    let out = erp()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.join("data"))
+        .arg("--config")
+        .arg(&config)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A pool of no connection, or of more than the limit, is refused with `store.invalid_setting` before
+/// anything connects, whether it comes from the flag, `ERP_STORE_CONNECTIONS` or the configuration file;
+/// the variable overrides the file and the flag overrides both. The URL's password is never repeated.
+#[test]
+fn serve_refuses_a_pool_of_none_or_too_many_with_a_stable_code_from_flag_variable_or_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = "store = \"postgres://erp:hunter2@127.0.0.1:1/erp\"\n";
+    let too_many = (infra::limits::POSTGRES_CONNECTIONS_MAX + 1).to_string();
+    let with_file = |n: &str| format!("{store}store_connections = {n}\n");
+    for (file, env, args) in [
+        (store.to_string(), vec![], vec!["--store-connections", "0"]),
+        (store.to_string(), vec![], vec!["--store-connections", too_many.as_str()]),
+        (store.to_string(), vec![("ERP_STORE_CONNECTIONS", "0")], vec![]),
+        (with_file("0"), vec![], vec![]),
+        (with_file(&too_many), vec![], vec![]),
+        // The variable overrides the file's good value.
+        (with_file("8"), vec![("ERP_STORE_CONNECTIONS", too_many.as_str())], vec![]),
+    ] {
+        let (code, stderr) = serve_refusal(dir.path(), &file, &env, &args);
+        assert_eq!(code, Some(1), "{file} {env:?} {args:?}: {stderr}");
+        assert!(stderr.contains("store.invalid_setting"), "{file} {env:?} {args:?}: {stderr}");
+        assert!(stderr.contains("1 to 64"), "{stderr}");
+        assert!(!stderr.contains("hunter2"), "{stderr}");
+    }
+    // The flag's good value overrides the variable's and the file's bad ones: the pool is accepted and
+    // the store then fails to connect (nothing listens on port 1).
+    let (code, stderr) = serve_refusal(
+        dir.path(),
+        &with_file("0"),
+        &[("ERP_STORE_CONNECTIONS", "0")],
+        &["--store-connections", "4"],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("store.database") && !stderr.contains("store.invalid_setting"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+/// A pool size with the embedded store is refused, as a store schema is: it would do nothing there.
+#[test]
+fn a_pool_size_with_the_embedded_store_is_refused_as_a_schema_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = serve_refusal(dir.path(), "", &[("ERP_STORE_CONNECTIONS", "4")], &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("is for a PostgreSQL store"), "{stderr}");
+    let out = erp()
+        .args(["audit", "verify", "--store-connections", "4", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is for a PostgreSQL store"));
+    let out = erp()
+        .args(["migrate", "--store-connections", "4", "--from"])
+        .arg(dir.path().join("a"))
+        .arg("--to")
+        .arg(dir.path().join("b"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is for a PostgreSQL store"));
+    for workload in ["append", "replay"] {
+        let out =
+            erp().args(["bench", workload, "--runs", "1", "--store-connections", "4"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{workload}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--store-connections"), "{workload}");
+    }
+}
+
+/// Every other command that takes a store URL refuses a pool out of range with the same code, before
+/// connecting, without repeating the URL's password.
+#[test]
+fn audit_migrate_and_bench_refuse_a_pool_out_of_range_with_the_same_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "postgres://erp:hunter2@127.0.0.1:1/erp";
+    let too_many = (infra::limits::POSTGRES_CONNECTIONS_MAX + 1).to_string();
+    let to = dir.path().join("copy").into_os_string().into_string().unwrap();
+    let commands: [Vec<&str>; 4] = [
+        vec!["audit", "verify", "--store", url, "--store-connections", "0"],
+        vec!["migrate", "--from", url, "--to", &to, "--store-connections", &too_many],
+        vec!["bench", "append", "--runs", "1", "--store", url, "--store-connections", "0"],
+        vec!["bench", "projections", "--runs", "1", "--store", url, "--store-connections", &too_many],
+    ];
+    for args in commands {
+        let out = erp().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("store.invalid_setting"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("hunter2"), "{args:?}: {stderr}");
+    }
+}
+
+/// `ERP_STORE_CONNECTIONS` reaches the PostgreSQL store `erp serve` opens (its log says the pool's
+/// size), and `erp bench append --store-connections` and `erp audit verify --store-connections` run
+/// with theirs.
+#[test]
+fn the_pool_size_reaches_the_postgres_store_of_serve_bench_and_audit() {
+    use std::io::BufRead;
+    let Some(schema) = tests::postgres::Schema::fresh() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("erp.log");
+    let config = dir.path().join("erp.toml");
+    std::fs::write(&config, one_token()).unwrap();
+    // JSON log lines: the text format colours field names even into a file.
+    let mut child = erp()
+        .args(["--log-json", "serve", "--listen", "127.0.0.1:0", "--store", schema.url()])
+        .args(["--store-schema", schema.name()])
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env("ERP_STORE_CONNECTIONS", "5")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(line.starts_with(app::serve::SERVING_LINE), "{line} {log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("PostgreSQL event store connected") && l.contains(r#""connections_max":5"#)),
+        "{log}"
+    );
+
+    let out = erp()
+        .args(["bench", "append", "--concurrency", "4", "--events", "40", "--runs", "1", "--json"])
+        .args(["--store", schema.url(), "--store-connections", "3"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["store_connections"], 3, "{json}");
+
+    let out = erp()
+        .args(["audit", "verify", "--json", "--store", schema.url(), "--store-schema", schema.name()])
+        .args(["--store-connections", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

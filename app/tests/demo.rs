@@ -133,6 +133,7 @@ async fn erp_serve_on_a_seeded_data_directory_is_ready_and_shows_the_demo_compan
         data_dir: Some(dir.path().to_path_buf()),
         store: None,
         store_schema: None,
+        store_connections: None,
         read_only: false,
         store_namespace: None,
         tokens: vec![TokenEntry {

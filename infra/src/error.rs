@@ -72,6 +72,10 @@ pub enum StoreError {
     #[error("read limit exceeded: {requested} events requested, at most {max} per call")]
     ReadTooLarge { requested: usize, max: usize },
 
+    /// A store's setting is out of its range (the operator's input, refused before anything connects).
+    #[error("invalid store setting {setting}: {reason}")]
+    InvalidSetting { setting: &'static str, reason: String },
+
     #[error("database: {context}: {reason}")]
     Database { context: String, reason: String },
 
@@ -104,6 +108,7 @@ impl StoreError {
             StoreError::Corrupt { .. } => "store.corrupt",
             StoreError::Decode { .. } => "store.decode",
             StoreError::ReadTooLarge { .. } => "store.read_too_large",
+            StoreError::InvalidSetting { .. } => "store.invalid_setting",
             StoreError::Database { .. } => "store.database",
             StoreError::Io { .. } => "store.io",
         }
@@ -123,6 +128,7 @@ impl StoreError {
                 | StoreError::DuplicateEventId { .. }
                 | StoreError::EventIdReused { .. }
                 | StoreError::ReadTooLarge { .. }
+                | StoreError::InvalidSetting { .. }
         )
     }
 

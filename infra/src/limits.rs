@@ -54,10 +54,20 @@ pub const TAIL_CACHE_BYTES_DEFAULT: usize = 32 * 1024 * 1024;
 /// Most events returned by one read call; callers page with the position or version they reached.
 pub const READ_BATCH_MAX: usize = 65_536;
 
-/// Connections a [`crate::PostgresStore`] keeps to its database by default (besides its listener): enough
-/// for a node's concurrent appends and readers at the request concurrency the service allows, well
-/// under PostgreSQL's default `max_connections` of 100 when a few nodes share one server.
+/// Connections a [`crate::PostgresStore`] keeps to its database by default (besides its listener): six
+/// nodes at 16 fit under PostgreSQL's default `max_connections` of 100, and the service is meant to run
+/// as several nodes over one server. One node with 64 appends in flight gains 25–45 % from a pool of 64
+/// while commits are slow (docs/benchmarks.md, ADR 0015's addendum); such a node sets
+/// `--store-connections`.
 pub const POSTGRES_CONNECTIONS_DEFAULT: usize = 16;
+
+/// Most connections a [`crate::PostgresStore`] may keep (`erp serve --store-connections`; checked by
+/// [`crate::postgres::check_connections_max`]). A bound against a typo more than a tuning figure: with
+/// PostgreSQL's default `max_connections` of 100 (3 of them reserved for superusers), a node at the
+/// bound plus its listener leaves a third of the server to the other nodes, `erp migrate`, `erp audit
+/// verify` and an operator's `psql`. W1 gained a quarter to a half from 16 to 64 connections, and only
+/// while commits were slow (docs/benchmarks.md): not enough to let one node take more of the server.
+pub const POSTGRES_CONNECTIONS_MAX: usize = 64;
 
 /// How long a PostgreSQL append or read waits for a free connection before it is refused as overloaded.
 pub const POSTGRES_CONNECTION_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(5);

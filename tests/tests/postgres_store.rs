@@ -343,6 +343,68 @@ async fn a_caught_up_subscriber_is_woken_by_another_nodes_append_without_waiting
     assert_eq!(event.position, appended.first_position);
 }
 
+/// A pool of N opens a connection only when a borrower finds none idle, and never more than N: many
+/// appends at once on a new store open at most N; N appends holding their transactions open take all
+/// N, so the next borrower waits and is refused as overloaded after `connection_wait_max`; once one
+/// commits, the next append goes through on the connection it gave back. Counted by the server
+/// (`pg_stat_activity`, by an application name only this store uses; its listener is one more).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_of_n_never_holds_more_than_n_connections_and_the_next_borrower_waits_then_is_refused() {
+    let Some(schema) = Schema::fresh() else { return };
+    const N: usize = 3;
+    let application = format!("erp_pool_{}", &schema.name()["erp_test_".len()..][..16]);
+    let separator = if schema.url().contains('?') { '&' } else { '?' };
+    let mut config = schema.config();
+    config.url = format!("{}{separator}application_name={application}", schema.url());
+    config.connections_max = N;
+    config.connection_wait_max = Duration::from_millis(300);
+    let store = PostgresStore::open(config).await.unwrap();
+    assert_eq!(store.connections_max(), N);
+    let observer = schema.raw_client().await;
+    let count = |state: &'static str| {
+        let (observer, application) = (&observer, &application);
+        async move {
+            let sql = "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 \
+                       AND ($2 = '' OR state = $2)";
+            observer.query_one(sql, &[application, &state]).await.unwrap().get::<_, i64>(0) as usize
+        }
+    };
+
+    let writers: Vec<_> = (0..8 * N)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(
+                async move { append(&store, &format!("burst-{i}"), ExpectedVersion::NoStream, 1).await },
+            )
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let after_burst = count("").await;
+    assert!(after_burst <= N + 1, "{after_burst} connections for a pool of {N} and its listener");
+
+    let mut held = Vec::new();
+    for i in 0..N {
+        let name = stream(&format!("held-{i}"));
+        let append = store.append_held(&name, ExpectedVersion::NoStream, events(command(), 1)).await;
+        held.push(append.expect("no failure").expect("no conflict"));
+    }
+    assert_eq!(count("idle in transaction").await, N, "the N held appends each hold one");
+    assert!(count("").await <= N + 1);
+    let waited = std::time::Instant::now();
+    let refused = store.append(&stream("one-more"), ExpectedVersion::NoStream, events(command(), 1)).await;
+    assert_eq!(refused.expect_err("no connection free").code(), "store.overloaded");
+    assert!(waited.elapsed() >= Duration::from_millis(300), "it waited for a connection first");
+
+    held.pop().unwrap().commit().await.unwrap();
+    append(&store, "one-more", ExpectedVersion::NoStream, 1).await;
+    assert!(count("").await <= N + 1, "the freed connection was reused, not a new one opened");
+    for append in held {
+        append.commit().await.unwrap();
+    }
+}
+
 /// `verify` passes a good log, counting its streams, commits and events, and gives the same digest
 /// twice; after one payload is altered in place it names that commit as the first broken link.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -116,6 +116,7 @@ pub fn config(dir: &std::path::Path) -> ServeConfig {
         data_dir: Some(dir.to_path_buf()),
         store: None,
         store_schema: None,
+        store_connections: None,
         read_only: false,
         store_namespace: None,
         tokens,

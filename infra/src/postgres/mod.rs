@@ -56,7 +56,10 @@ pub struct PostgresConfig {
     /// digits and `_`, not starting with a digit or `pg_`. `None` uses the connection's current schema
     /// (usually `public`).
     pub schema: Option<String>,
-    /// Connections kept for appends and reads (the listener has one more of its own).
+    /// Connections kept for appends and reads (the listener has one more of its own): 1 to
+    /// [`limits::POSTGRES_CONNECTIONS_MAX`], by default [`limits::POSTGRES_CONNECTIONS_DEFAULT`]
+    /// (`erp serve --store-connections`); [`PostgresStore::open`] refuses any other number with
+    /// `store.invalid_setting` before it connects.
     pub connections_max: usize,
     /// How long an append or read waits for a free connection before it is refused as overloaded.
     pub connection_wait_max: Duration,
@@ -160,6 +163,7 @@ impl PostgresStore {
         if let Some(schema) = &config.schema {
             check_schema_name(schema)?;
         }
+        check_connections_max(config.connections_max)?;
         let mut pg: tokio_postgres::Config =
             config.url.parse().map_err(|e| StoreError::database("reading the PostgreSQL URL", e))?;
         if pg.get_connect_timeout().is_none() {
@@ -203,7 +207,7 @@ impl PostgresStore {
         let wake_tx = Arc::new(wake_tx);
         let (appended_tx, appended_rx) = watch::channel(0u64);
         let listener = subscription::spawn_listener(pg.clone(), schema.clone(), wake_tx.clone(), appended_rx);
-        tracing::info!(schema = %schema, "PostgreSQL event store connected");
+        tracing::info!(schema = %schema, connections_max = config.connections_max, "PostgreSQL event store connected");
         Ok(PostgresStore {
             inner: Arc::new(Inner {
                 pool: pool::Pool::new(pg, config.connections_max, config.connection_wait_max),
@@ -222,6 +226,12 @@ impl PostgresStore {
     /// The schema holding the store's tables.
     pub fn schema(&self) -> &str {
         &self.inner.schema
+    }
+
+    /// The most connections its pool keeps ([`PostgresConfig::connections_max`]; the listener's is not
+    /// counted).
+    pub fn connections_max(&self) -> usize {
+        self.inner.pool.size()
     }
 
     /// The store's identity, minted once when it was made: a copy (`erp migrate`) has its own, and
@@ -280,6 +290,23 @@ pub fn is_postgres_url(url: &str) -> bool {
 /// whose rest can hold a password.
 pub fn url_scheme(url: &str) -> &str {
     url.trim().split_once("://").map_or("(no scheme)", |(scheme, _)| scheme)
+}
+
+/// Refuses a pool size outside 1 to [`limits::POSTGRES_CONNECTIONS_MAX`] with `store.invalid_setting`:
+/// no connection would leave every append waiting until it is refused as overloaded, and too many
+/// would take the server's connections from the other nodes (the limit's doc says why it is 64).
+pub fn check_connections_max(connections_max: usize) -> Result<(), StoreError> {
+    if (1..=limits::POSTGRES_CONNECTIONS_MAX).contains(&connections_max) {
+        return Ok(());
+    }
+    Err(StoreError::InvalidSetting {
+        setting: "connections_max",
+        reason: format!(
+            "a PostgreSQL store keeps 1 to {} connections (default {}), not {connections_max}",
+            limits::POSTGRES_CONNECTIONS_MAX,
+            limits::POSTGRES_CONNECTIONS_DEFAULT
+        ),
+    })
 }
 
 /// How long opening a connection may take when the URL does not say.
@@ -348,6 +375,31 @@ mod tests {
         assert!(!is_postgres_url("mysql://u:pw@db/erp") && !is_postgres_url("data"));
         assert_eq!(url_scheme("mysql://root:secret@db/erp"), "mysql");
         assert_eq!(url_scheme("data/log"), "(no scheme)");
+    }
+
+    #[test]
+    fn a_pool_of_none_or_more_than_the_limit_is_refused_before_anything_connects() {
+        for good in [1, limits::POSTGRES_CONNECTIONS_DEFAULT, limits::POSTGRES_CONNECTIONS_MAX] {
+            assert!(check_connections_max(good).is_ok(), "{good}");
+        }
+        for bad in [0, limits::POSTGRES_CONNECTIONS_MAX + 1, usize::MAX] {
+            let error = check_connections_max(bad).unwrap_err();
+            assert_eq!(error.code(), "store.invalid_setting", "{bad}");
+            assert!(
+                error.to_string().contains(&format!("1 to {}", limits::POSTGRES_CONNECTIONS_MAX)),
+                "{error}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn open_refuses_a_pool_out_of_range_without_connecting() {
+        // Port 1 has no server: the refusal must come before any connection is tried.
+        let mut config = PostgresConfig::new("postgres://erp:hunter2@127.0.0.1:1/erp");
+        config.connections_max = 0;
+        let error = PostgresStore::open(config).await.err().expect("refused");
+        assert_eq!(error.code(), "store.invalid_setting", "{error}");
+        assert!(!error.to_string().contains("hunter2"), "{error}");
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub(crate) struct Pool {
     config: tokio_postgres::Config,
     idle: Mutex<Vec<Idle>>,
     permits: Arc<Semaphore>,
+    size: usize,
     wait_max: Duration,
 }
 
@@ -42,13 +43,23 @@ pub(crate) struct Conn {
 }
 
 impl Pool {
+    /// A pool of `size` connections, none open yet: each is opened when a borrower finds none idle, so
+    /// a node opens only as many as its peak concurrency needs. `size` was checked by
+    /// [`super::check_connections_max`]; a pool of none would refuse every borrower.
     pub fn new(config: tokio_postgres::Config, size: usize, wait_max: Duration) -> Arc<Pool> {
+        assert!(size >= 1, "a pool of {size} connections");
         Arc::new(Pool {
             config,
             idle: Mutex::new(Vec::with_capacity(size)),
-            permits: Arc::new(Semaphore::new(size.max(1))),
+            permits: Arc::new(Semaphore::new(size)),
+            size,
             wait_max,
         })
+    }
+
+    /// The most connections borrowed at once.
+    pub fn size(&self) -> usize {
+        self.size
     }
 
     /// Borrows a connection, opening one if none is idle; waits at most `wait_max` for a free slot.
