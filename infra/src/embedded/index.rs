@@ -94,6 +94,8 @@ struct Streams {
     abandoned: usize,
     /// Positions held (the log's length).
     live: usize,
+    /// Times the pool was packed (for tests and diagnostics).
+    packs: u32,
 }
 
 /// Below this many slots the pool is never packed: a small log's slack costs nothing.
@@ -163,24 +165,29 @@ impl Streams {
         row.len = len;
         self.rows[r as usize] = row;
         self.live += count as usize;
-        // Runs grow by doubling, so slack is at most what is held; with what is left behind bounded by
-        // half of it, the pool stays under two and a half times the positions it holds.
+        // Runs grow by doubling, so their room is at most twice what is held; with what is left behind
+        // bounded by half of what is held, the pool stays under two and a half times its positions.
         if self.abandoned > POOL_PACK_MIN.max(self.live / 2) {
             self.pack();
         }
     }
 
-    /// Copies every run into a fresh pool, with a little room each, leaving nothing behind.
+    /// Copies every run into a fresh pool, each with the room it had, leaving nothing behind. Keeping
+    /// the room is what bounds how often this happens: packed to their lengths, every stream would move
+    /// again on its next append, and round-robin appends to many streams packed the whole pool every
+    /// few thousand commits (a full scan of 10M events took three times as long).
     fn pack(&mut self) {
-        let mut pool = Vec::with_capacity(self.live + self.live / 4);
+        let room: usize = self.rows.iter().map(|r| r.cap as usize).sum();
+        let mut pool = Vec::with_capacity(room);
         for row in &mut self.rows {
             let at = pool.len();
             pool.extend_from_slice(&self.pool[row.at as usize..row.at as usize + row.len as usize]);
+            pool.resize(at + row.cap as usize, 0);
             row.at = at as u64;
-            row.cap = row.len;
         }
         self.pool = pool;
         self.abandoned = 0;
+        self.packs += 1;
     }
 }
 
@@ -497,6 +504,7 @@ fn read_checkpoint<R: Read>(r: &mut CrcReader<R>, file_len: u64) -> std::io::Res
         pool,
         abandoned: 0,
         live: position_count,
+        packs: 0,
     };
     let (mut name_at, mut at) = (0u64, 0u64);
     for (number, (name_len, len)) in counts.into_iter().enumerate() {
@@ -622,5 +630,32 @@ mod tests {
             let expected: Vec<u64> = (0..rounds).map(|round| round * streams + s + 1).collect();
             assert_eq!(index.stream_positions(&format!("s-{s}")), expected.as_slice());
         }
+        // A pack keeps each run's room, so packs come once per doubling at most, not once per round.
+        assert!((1..=4).contains(&index.streams.packs), "{} packs", index.streams.packs);
+    }
+
+    #[test]
+    fn streams_loaded_exactly_sized_pack_a_bounded_number_of_times_as_they_grow_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (streams, rounds) = (20_000u64, 60u64);
+        let mut index = Index::empty();
+        let mut position = 1;
+        for round in 0..rounds {
+            for s in 0..streams {
+                index.push_commit(&format!("s-{s}"), position, round, 0, 0, 1);
+                position += 1;
+            }
+        }
+        index.save_checkpoint(dir.path()).unwrap();
+        let mut index = Index::load_checkpoint(dir.path()).unwrap().expect("checkpoint");
+        for round in rounds..rounds + 20 {
+            for s in 0..streams {
+                index.push_commit(&format!("s-{s}"), position, round, 0, 0, 1);
+                position += 1;
+            }
+        }
+        assert!(index.streams.packs <= 3, "{} packs", index.streams.packs);
+        let expected: Vec<u64> = (0..rounds + 20).map(|round| round * streams + 7 + 1).collect();
+        assert_eq!(index.stream_positions("s-7"), expected.as_slice());
     }
 }
