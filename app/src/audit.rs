@@ -6,8 +6,13 @@ use crate::cli::VerifyArgs;
 
 pub fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     if let Some(store) = args.store.as_deref().map(str::trim).filter(|s| !s.is_empty() && *s != "embedded") {
+        if infra::kurrentdb::is_kurrentdb_url(store) {
+            return verify_kurrentdb(args, store);
+        }
+        anyhow::ensure!(args.store_namespace.is_none(), "a store namespace is for a KurrentDB store");
         return verify_postgres(args, store);
     }
+    anyhow::ensure!(args.store_namespace.is_none(), "a store namespace is for a KurrentDB store");
     anyhow::ensure!(
         args.store_schema.is_none(),
         "a store schema is for a PostgreSQL store; the embedded log has none"
@@ -98,16 +103,59 @@ fn verify_postgres(args: &VerifyArgs, url: &str) -> anyhow::Result<ExitCode> {
         anyhow::Ok((store.schema().to_string(), store.verify().await?))
     });
     let (schema, report) = report?;
+    print_heads_report(args, "postgres", ("schema", &schema), &report)
+}
+
+/// `erp audit verify --store kurrentdb://...`: walks the log of a KurrentDB store in position order
+/// and every stream's hash chain (ADR 0016); only reads.
+fn verify_kurrentdb(args: &VerifyArgs, url: &str) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        args.store_schema.is_none(),
+        "a store schema is for a PostgreSQL store; a KurrentDB store has a namespace"
+    );
+    anyhow::ensure!(args.store_connections.is_none(), crate::serve::STORE_CONNECTIONS_NOT_POSTGRES);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let namespace = args.store_namespace.clone();
+    let report = runtime.block_on(async {
+        let store = crate::serve::open_kurrentdb(url, namespace.as_deref()).await?;
+        store_verify_kurrentdb(&store).await
+    })?;
+    print_heads_report(args, "kurrentdb", ("namespace", namespace.as_deref().unwrap_or("")), &report)
+}
+
+#[cfg(feature = "kurrentdb")]
+async fn store_verify_kurrentdb(
+    store: &infra::AnyStore,
+) -> anyhow::Result<infra::postgres::PostgresVerifyReport> {
+    match store {
+        infra::AnyStore::Kurrent(s) => Ok(s.verify().await?),
+        _ => anyhow::bail!("not a KurrentDB store"),
+    }
+}
+
+#[cfg(not(feature = "kurrentdb"))]
+async fn store_verify_kurrentdb(
+    _: &infra::AnyStore,
+) -> anyhow::Result<infra::postgres::PostgresVerifyReport> {
+    anyhow::bail!(infra::kurrentdb::NOT_BUILT_IN)
+}
+
+/// Prints a per-stream chain check (PostgreSQL's or KurrentDB's) and answers its exit code.
+fn print_heads_report(
+    args: &VerifyArgs,
+    store: &str,
+    (where_label, where_value): (&str, &str),
+    report: &infra::postgres::PostgresVerifyReport,
+) -> anyhow::Result<ExitCode> {
     let digest = report.heads_digest.to_hex();
     let digest_mismatch = args
         .expect_head_hash
         .as_ref()
         .filter(|expected| !expected.eq_ignore_ascii_case(&digest) && report.is_ok());
     if args.json {
-        let json = serde_json::json!({
+        let mut json = serde_json::json!({
             "ok": report.is_ok() && digest_mismatch.is_none(),
-            "store": "postgres",
-            "schema": schema,
+            "store": store,
             "streams": report.streams,
             "commits": report.commits,
             "events": report.events,
@@ -117,9 +165,10 @@ fn verify_postgres(args: &VerifyArgs, url: &str) -> anyhow::Result<ExitCode> {
             })),
             "expected_heads_digest": args.expect_head_hash,
         });
+        json[where_label] = where_value.into();
         println!("{json}");
     } else {
-        println!("schema          {schema}");
+        println!("{where_label:<16}{where_value}");
         println!("streams         {}", report.streams);
         println!("commits         {}", report.commits);
         println!("events          {}", report.events);

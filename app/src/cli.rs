@@ -173,9 +173,13 @@ pub struct VerifyArgs {
     /// For a PostgreSQL store, the heads digest.
     #[arg(long)]
     pub expect_head_hash: Option<String>,
-    /// Verify a PostgreSQL store instead (`postgres://...`): every stream's hash chain, read only.
+    /// Verify a PostgreSQL store (`postgres://...`) or a KurrentDB store (`kurrentdb://...`, in a build
+    /// with the `kurrentdb` feature) instead: every stream's hash chain, read only.
     #[arg(long, env = "ERP_STORE", hide_env_values = true)]
     pub store: Option<String>,
+    /// The KurrentDB store's namespace (default: none, the stream ids as they are).
+    #[arg(long, env = "ERP_STORE_NAMESPACE")]
+    pub store_namespace: Option<String>,
     /// The PostgreSQL store's schema (default: the connection's current schema).
     #[arg(long, env = "ERP_STORE_SCHEMA")]
     pub store_schema: Option<String>,
@@ -203,6 +207,12 @@ pub struct MigrateArgs {
     /// The target's PostgreSQL schema (default: the connection's current schema).
     #[arg(long)]
     pub to_schema: Option<String>,
+    /// The source's KurrentDB namespace (default: none, the stream ids as they are).
+    #[arg(long)]
+    pub from_namespace: Option<String>,
+    /// The target's KurrentDB namespace (default: none, the stream ids as they are).
+    #[arg(long)]
+    pub to_namespace: Option<String>,
     /// The pool size of each PostgreSQL end, 1 to 64 (default 16); refused when neither end is one.
     #[arg(long)]
     pub store_connections: Option<usize>,

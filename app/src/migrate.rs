@@ -26,9 +26,22 @@ pub fn run(args: &MigrateArgs) -> anyhow::Result<ExitCode> {
     );
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        let source =
-            open(&args.from, args.from_schema.as_deref(), args.store_connections, End::Source).await?;
-        let target = open(&args.to, args.to_schema.as_deref(), args.store_connections, End::Target).await?;
+        let source = open(
+            &args.from,
+            args.from_schema.as_deref(),
+            args.from_namespace.as_deref(),
+            args.store_connections,
+            End::Source,
+        )
+        .await?;
+        let target = open(
+            &args.to,
+            args.to_schema.as_deref(),
+            args.to_namespace.as_deref(),
+            args.store_connections,
+            End::Target,
+        )
+        .await?;
         let terminal = std::io::stderr().is_terminal() && !args.json;
         let bar = indicatif::ProgressBar::new(0);
         if terminal {
@@ -131,16 +144,23 @@ fn print_report(report: &MigrateReport, json: bool, took: Duration) {
     }
 }
 
-/// Opens a store named by a data directory or a `postgres://` URL (with `connections` as its pool size,
-/// when given). Errors name only a URL's scheme: the rest may hold a password.
+/// Opens a store named by a data directory, a `postgres://` URL (with `connections` as its pool size,
+/// when given) or a KurrentDB URL (with `namespace`, in a build with the `kurrentdb` feature). Errors
+/// name only a URL's scheme: the rest may hold a password.
 async fn open(
     spec: &str,
     schema: Option<&str>,
+    namespace: Option<&str>,
     connections: Option<usize>,
     end: End,
 ) -> anyhow::Result<AnyStore> {
     let which = if end == End::Source { "source" } else { "target" };
     let spec = spec.trim();
+    if infra::kurrentdb::is_kurrentdb_url(spec) {
+        anyhow::ensure!(schema.is_none(), "a schema is for a PostgreSQL {which}; KurrentDB has a namespace");
+        return crate::serve::open_kurrentdb(spec, namespace).await;
+    }
+    anyhow::ensure!(namespace.is_none(), "a namespace is for a KurrentDB {which}");
     if infra::postgres::is_postgres_url(spec) {
         let mut config = PostgresConfig::new(spec);
         config.schema = schema.map(str::to_owned);

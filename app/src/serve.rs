@@ -404,7 +404,7 @@ pub fn record_store_identity(data_dir: &Path, identity: &str) -> anyhow::Result<
 
 /// Connects to a KurrentDB server (ADR 0016). The URL is never repeated: it may hold a password.
 #[cfg(feature = "kurrentdb")]
-async fn open_kurrentdb(url: &str, namespace: Option<&str>) -> anyhow::Result<AnyStore> {
+pub(crate) async fn open_kurrentdb(url: &str, namespace: Option<&str>) -> anyhow::Result<AnyStore> {
     let store = infra::KurrentStore::connect(url, namespace)
         .await
         .map_err(|e| anyhow::anyhow!("cannot open the KurrentDB store: {e}"))?;
@@ -413,7 +413,7 @@ async fn open_kurrentdb(url: &str, namespace: Option<&str>) -> anyhow::Result<An
 
 /// A build without the adapter says which feature it lacks.
 #[cfg(not(feature = "kurrentdb"))]
-async fn open_kurrentdb(_url: &str, _namespace: Option<&str>) -> anyhow::Result<AnyStore> {
+pub(crate) async fn open_kurrentdb(_url: &str, _namespace: Option<&str>) -> anyhow::Result<AnyStore> {
     anyhow::bail!(infra::kurrentdb::NOT_BUILT_IN)
 }
 

@@ -174,6 +174,8 @@ async fn a_node_moved_to_postgres_with_migrate_keeps_its_process_checkpoints_and
         from_schema: None,
         to: schema.url().to_string(),
         to_schema: Some(schema.name().to_string()),
+        from_namespace: None,
+        to_namespace: None,
         store_connections: None,
         data_dir: Some(data.clone()),
         json: true,

@@ -67,8 +67,9 @@ impl AnyStore {
         match self {
             AnyStore::Embedded(_) => "embedded".to_string(),
             AnyStore::Postgres(s) => format!("postgres:{}", s.identity()),
-            // The namespace on its server: `erp migrate` neither reads nor writes KurrentDB yet, so no
-            // copy of a KurrentDB log with other positions can exist under the same name.
+            // The namespace on its server. A copy (`erp migrate`) into the same namespace on another
+            // server would share the name with other positions: serve a copy under a namespace of its
+            // own (ADR 0017).
             #[cfg(feature = "kurrentdb")]
             AnyStore::Kurrent(s) => format!("kurrentdb:{}", s.namespace().unwrap_or("")),
         }
@@ -98,10 +99,7 @@ impl AnyStore {
             AnyStore::Embedded(s) => s.import(commits).await,
             AnyStore::Postgres(s) => s.import(&commits).await,
             #[cfg(feature = "kurrentdb")]
-            AnyStore::Kurrent(_) => Err(StoreError::database(
-                "copying into KurrentDB",
-                "erp migrate does not write to KurrentDB yet",
-            )),
+            AnyStore::Kurrent(s) => s.import(&commits).await,
         }
     }
 

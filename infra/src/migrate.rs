@@ -1,7 +1,7 @@
 //! Copying a log from one store to another and proving the copy (`erp migrate`, ADR 0017).
 //!
-//! 1. The source's own chain is checked first (the embedded store's `verify`, the PostgreSQL store's
-//!    per-stream walk): copying a damaged log would launder it.
+//! 1. The source's own chain is checked first (the embedded store's `verify`, the PostgreSQL and
+//!    KurrentDB stores' per-stream walks): copying a damaged log would launder it.
 //! 2. The copy walks the source's log from the start up to its head when the migration began. While
 //!    the target has events it compares them with the source's (a resumed copy); once the target ends
 //!    it appends the rest, commit by commit, each keeping its stream, versions, event ids, metadata,
@@ -70,11 +70,11 @@ impl MigrateError {
     }
 }
 
-/// What a store's own chain check vouches for: the embedded store's head hash, or the PostgreSQL
-/// store's digest of every stream's last commit hash.
+/// What a store's own chain check vouches for: the embedded store's head hash, or the PostgreSQL or
+/// KurrentDB store's digest of every stream's last commit hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainSeal {
-    /// `embedded` or `postgres`.
+    /// `embedded`, `postgres` or `kurrentdb`.
     pub store: &'static str,
     /// `head_hash` or `heads_digest`.
     pub kind: &'static str,
@@ -315,25 +315,24 @@ pub async fn seal(store: &AnyStore) -> Result<Result<ChainSeal, String>, StoreEr
                 }),
             })
         }
+        // The same per-stream check and report as PostgreSQL's (ADR 0016).
         #[cfg(feature = "kurrentdb")]
-        AnyStore::Kurrent(_) => Err(StoreError::database(
-            "checking the hash chain",
-            "there is no chain check for KurrentDB yet, so erp migrate does not copy from or to it",
-        )),
-        AnyStore::Postgres(s) => {
-            let report = s.verify().await?;
-            Ok(match report.problem {
-                Some(p) => Err(format!(
-                    "stream {} version {} (position {}): {}",
-                    p.stream, p.version, p.position, p.reason
-                )),
-                None => Ok(ChainSeal {
-                    store: "postgres",
-                    kind: "heads_digest",
-                    hash: report.heads_digest,
-                    events: report.events,
-                }),
-            })
+        AnyStore::Kurrent(s) => Ok(heads_digest_seal("kurrentdb", s.verify().await?)),
+        AnyStore::Postgres(s) => Ok(heads_digest_seal("postgres", s.verify().await?)),
+    }
+}
+
+/// The seal of a per-stream chain check (PostgreSQL's, KurrentDB's): its heads digest, or where it failed.
+fn heads_digest_seal(
+    store: &'static str,
+    report: crate::postgres::PostgresVerifyReport,
+) -> Result<ChainSeal, String> {
+    match report.problem {
+        Some(p) => {
+            Err(format!("stream {} version {} (position {}): {}", p.stream, p.version, p.position, p.reason))
+        }
+        None => {
+            Ok(ChainSeal { store, kind: "heads_digest", hash: report.heads_digest, events: report.events })
         }
     }
 }

@@ -2,7 +2,9 @@
 //! metadata, recording time and payload and every commit's cut; embedded to embedded keeps positions and
 //! chain hashes too; a copy resumes; a target holding another log or written meanwhile is refused; a
 //! damaged source is not copied; a PostgreSQL source is only read. The PostgreSQL cases use a fresh
-//! schema of the database named by `ERP_TEST_POSTGRES_URL` and are skipped, saying so, without it.
+//! schema of the database named by `ERP_TEST_POSTGRES_URL` and are skipped, saying so, without it; the
+//! KurrentDB case uses a fresh namespace of the server named by `ERP_TEST_KURRENTDB_URL` (in a build
+//! with the `kurrentdb` feature) and is skipped, saying so, without it.
 
 use command_api::CommandBus;
 use infra::migrate::{MigrateError, MigrateReport, migrate};
@@ -280,4 +282,44 @@ async fn source_positions_are_translated_to_the_same_events_in_the_copy() {
     }
     assert_eq!(first.translated.iter().map(|t| t.0).collect::<Vec<_>>(), vec![1, 5, 6], "0 is no event");
     assert_eq!(second.translated.iter().map(|t| t.0).collect::<Vec<_>>(), asked.to_vec());
+}
+
+/// Embedded → KurrentDB → embedded (ADR 0016, 0017): the copy keeps every event's content and
+/// recording time and every commit's cut, KurrentDB's own chain check seals it, and the round trip
+/// hashes to the same content digest.
+#[cfg(feature = "kurrentdb")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_to_kurrentdb_and_back_keeps_the_content_digest() {
+    let Some((kurrent, _namespace)) = tests::kurrentdb::fresh_store().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let embedded = AnyStore::from(trading_log(dir.path()).await);
+    let kurrent = AnyStore::from(kurrent);
+
+    let there = run(&embedded, &kurrent).await.expect("embedded to KurrentDB");
+    assert!(!there.hashes_identical, "KurrentDB chains per stream");
+    assert_eq!((there.target_seal.store, there.target_seal.kind), ("kurrentdb", "heads_digest"));
+    let log = whole_log(&embedded).await;
+    assert_eq!(content(&whole_log(&kurrent).await), content(&log));
+    assert_eq!(vouchers(&kurrent).await, vouchers(&embedded).await, "the same books");
+    let AnyStore::Kurrent(k) = &kurrent else { unreachable!() };
+    let verified = k.verify().await.unwrap();
+    assert!(verified.is_ok(), "{verified:?}");
+    assert_eq!(verified.heads_digest, there.target_seal.hash);
+
+    let again = run(&embedded, &kurrent).await.expect("a second run compares and copies nothing");
+    assert_eq!((again.copied, again.already_copied), (0, there.events));
+
+    let back_dir = tempfile::tempdir().unwrap();
+    let back = AnyStore::from(EmbeddedStore::open_dir(back_dir.path().join("log")).unwrap());
+    let back_report = run(&kurrent, &back).await.expect("KurrentDB to embedded");
+    assert_eq!(back_report.source_seal, there.target_seal, "the source's seal is the copy's");
+    assert_eq!(back_report.content_digest, there.content_digest, "one digest for the log wherever it is");
+    assert_eq!((back_report.events, back_report.commits), (there.events, there.commits));
+    assert_eq!(content(&whole_log(&back).await), content(&log));
+}
+
+#[cfg(not(feature = "kurrentdb"))]
+#[test]
+fn the_kurrentdb_migration_is_skipped_in_a_build_without_the_kurrentdb_feature() {
+    eprintln!("SKIPPED: built without the kurrentdb feature; run {}", tests::kurrentdb::HOW_TO_RUN);
 }

@@ -17,11 +17,12 @@
 
 use kurrentdb::{AppendToStreamOptions, EventData, StreamState};
 
-use super::layout::MetadataV1;
+use super::chain;
 use super::read::{self, Decoded};
 use super::store::{Inner, conflict, failure, stream_state};
-use crate::codec::{self, CommitHeaderV1};
-use crate::envelope::{Appended, ChainHash, ExpectedVersion, NewEvent, StreamId, WrongExpectedVersion};
+use crate::envelope::{
+    Appended, ChainHash, ExpectedVersion, ImportCommit, NewEvent, StreamId, WrongExpectedVersion,
+};
 use crate::error::StoreError;
 use crate::limits;
 use crate::port::AppendResult;
@@ -31,6 +32,41 @@ pub(crate) async fn append(
     stream: &StreamId,
     expected: ExpectedVersion,
     events: &[NewEvent],
+) -> AppendResult {
+    append_recorded(inner, stream, expected, events, None).await
+}
+
+/// Appends commits copied from another log (`erp migrate`, ADR 0017), in order, each in one append of
+/// its own through the store's append (the same decision, chain and read-back), at exactly the stream's
+/// next revision (`ImportCommit::expected`) and keeping the source's recording time. Stops at the first
+/// conflict, which is the last outcome answered. Not one transaction: the server has none across
+/// streams, so an interrupted import leaves the commits before it, and `erp migrate` resumes after them.
+pub(crate) async fn import(
+    inner: &Inner,
+    commits: &[ImportCommit],
+) -> Result<Vec<Result<Appended, WrongExpectedVersion>>, StoreError> {
+    let mut outcomes = Vec::with_capacity(commits.len());
+    for commit in commits {
+        let recorded_at = Some(commit.recorded_at.unix_micros());
+        let outcome =
+            append_recorded(inner, &commit.stream, commit.expected(), &commit.events, recorded_at).await?;
+        let stop = outcome.is_err();
+        outcomes.push(outcome);
+        if stop {
+            break;
+        }
+    }
+    Ok(outcomes)
+}
+
+/// An append whose recording time is this node's clock (never earlier than the stream's previous
+/// commit), or `recorded_at` when given (an import).
+async fn append_recorded(
+    inner: &Inner,
+    stream: &StreamId,
+    expected: ExpectedVersion,
+    events: &[NewEvent],
+    recorded_at: Option<i64>,
 ) -> AppendResult {
     let (records, _) = limits::check_and_encode_append(events)?;
     let name = inner.names.server_name(stream)?;
@@ -62,35 +98,21 @@ pub(crate) async fn append(
 
         let first_version = actual.map_or(0, |v| v + 1);
         let prev_hash = head.map_or(ChainHash::GENESIS, |h| h.commit_hash);
-        // Recording time never goes backwards along a stream, even if this node's clock does.
-        let now = now_micros();
-        let recorded_at = head.map_or(now, |h| now.max(h.event.recorded_at.unix_micros()));
-        let header = CommitHeaderV1 {
-            prev_hash: prev_hash.0,
-            // Not known before the server has written the events (ADR 0016).
-            first_position: 0,
-            stream_id: stream.as_str(),
-            first_version,
-            recorded_at,
-            event_count: count as u32,
-        };
-        let commit_hash = codec::commit_body_hash(&header, &records);
+        // Recording time never goes backwards along a stream, even if this node's clock does; a copied
+        // commit keeps its source's.
+        let recorded_at = recorded_at.unwrap_or_else(|| {
+            let now = now_micros();
+            head.map_or(now, |h| now.max(h.event.recorded_at.unix_micros()))
+        });
+        let (_, metadata) =
+            chain::commit_metadata(stream, first_version, events, &records, prev_hash, recorded_at);
         let data: Vec<EventData> = events
             .iter()
-            .enumerate()
-            .map(|(index, event)| {
-                let metadata = MetadataV1::new(
-                    event.event_type.version(),
-                    &event.metadata,
-                    recorded_at,
-                    index as u32,
-                    count as u32,
-                    prev_hash,
-                    commit_hash,
-                );
+            .zip(metadata)
+            .map(|(event, metadata)| {
                 EventData::binary(event.event_type.name(), event.payload.clone().into())
                     .id(event.event_id.0)
-                    .metadata(metadata.encode().into())
+                    .metadata(metadata.into())
             })
             .collect();
         // One to one for NoStream and Exact; Any at the exact revision read, as its hash chains to it.

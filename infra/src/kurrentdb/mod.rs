@@ -15,13 +15,22 @@
 //! - Reads of the log and subscriptions go to `$all`, filtered on the server to this store's streams
 //!   (`read.rs`, `subscription.rs`); the consumer keeps its checkpoint, the server keeps none.
 //!
-//! Without the `kurrentdb` feature only `layout.rs` is compiled: enough to recognise a KurrentDB URL.
+//! - The chain check (`verify.rs`, `chain.rs`) walks the log in position order and recomputes every
+//!   stream's chain from what it reads; `erp migrate` imports commits through the append (`append.rs`).
+//!
+//! Without the `kurrentdb` feature only `layout.rs` and `chain.rs` are compiled: enough to recognise a KurrentDB URL.
 
 // Without the feature only the URL schemes are used; the rest is held by the unit tests.
 #[cfg_attr(not(feature = "kurrentdb"), allow(dead_code))]
 mod layout;
 
 pub use layout::{URL_SCHEMES, is_kurrentdb_url};
+
+// The chain's rules, without the client: used by the append, the import and the chain check.
+#[cfg_attr(not(feature = "kurrentdb"), allow(dead_code))]
+mod chain;
+
+pub use chain::{KurrentVerifyProblem, KurrentVerifyReport};
 
 #[cfg(feature = "kurrentdb")]
 mod append;
@@ -31,6 +40,8 @@ mod read;
 mod store;
 #[cfg(feature = "kurrentdb")]
 mod subscription;
+#[cfg(feature = "kurrentdb")]
+mod verify;
 
 #[cfg(feature = "kurrentdb")]
 pub use store::{KurrentConfig, KurrentStore};

@@ -239,6 +239,16 @@ pub(crate) async fn read_all(
     from_position: u64,
     max_count: usize,
 ) -> Result<Vec<RecordedEvent>, StoreError> {
+    let decoded = read_all_decoded(inner, from_position, max_count).await?;
+    Ok(decoded.into_iter().map(|d| d.event).collect())
+}
+
+/// [`read_all`] with what our metadata says of each event's commit (for the chain check).
+pub(crate) async fn read_all_decoded(
+    inner: &Inner,
+    from_position: u64,
+    max_count: usize,
+) -> Result<Vec<Decoded>, StoreError> {
     check_read_size(max_count)?;
     let mut out = Vec::new();
     if max_count == 0 {
@@ -272,7 +282,7 @@ pub(crate) async fn read_all(
             if decoded.event.position < from_position {
                 continue;
             }
-            out.push(decoded.event);
+            out.push(decoded);
             if out.len() == max_count {
                 return Ok(out);
             }

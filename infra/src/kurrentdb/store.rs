@@ -3,13 +3,16 @@
 
 use std::sync::Arc;
 
-use crate::envelope::{ExpectedVersion, NewEvent, RecordedEvent, StreamId, WrongExpectedVersion};
+use crate::envelope::{
+    Appended, ExpectedVersion, ImportCommit, NewEvent, RecordedEvent, StreamId, WrongExpectedVersion,
+};
 use crate::error::StoreError;
 use crate::port::{AppendResult, EventStore};
 
+use super::chain::KurrentVerifyReport;
 use super::layout::{self, Names};
 use super::subscription::KurrentSubscription;
-use super::{append, read};
+use super::{append, read, verify};
 
 /// Where the server is and which of its streams are this store's.
 #[derive(Clone)]
@@ -77,6 +80,22 @@ impl KurrentStore {
     /// The namespace this store's streams are behind, if any.
     pub fn namespace(&self) -> Option<&str> {
         self.inner.names.prefix().strip_suffix('/')
+    }
+
+    /// Walks the log in position order and checks every stream's hash chain (see
+    /// [`KurrentVerifyReport`], the PostgreSQL store's report).
+    pub async fn verify(&self) -> Result<KurrentVerifyReport, StoreError> {
+        verify::verify(&self.inner).await
+    }
+
+    /// Appends commits copied from another log (`erp migrate`, ADR 0017), in order, one append each at
+    /// exactly its stream's next revision, keeping ids, versions, content and recording times; answers
+    /// each commit's outcome in order, stopping at the first conflict.
+    pub async fn import(
+        &self,
+        commits: &[ImportCommit],
+    ) -> Result<Vec<Result<Appended, WrongExpectedVersion>>, StoreError> {
+        append::import(&self.inner, commits).await
     }
 }
 
