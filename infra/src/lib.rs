@@ -7,6 +7,7 @@
 
 pub mod any;
 pub mod codec;
+mod commit_check;
 pub mod embedded;
 pub mod envelope;
 pub mod error;

@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::layout::MetadataV1;
 use crate::codec::{self, CommitHeaderV1};
+use crate::commit_check;
 use crate::envelope::{ChainHash, NewEvent, RecordedEvent, StreamId};
-use crate::error::StoreError;
 
 /// What [`super::KurrentStore::verify`] found: the PostgreSQL store's report, field for field (the same
 /// per-stream chain, the same heads digest, the same problem shape), so that `erp audit verify` and
@@ -206,76 +206,29 @@ impl ChainWalk {
             self.streams.iter().map(|(s, w)| (s.as_str(), w.head)).collect();
         let mut digest = blake3::Hasher::new();
         for (id, head) in heads {
-            digest.update(&(id.len() as u64).to_le_bytes());
-            digest.update(id.as_bytes());
-            digest.update(&head.0);
+            commit_check::digest_head(&mut digest, id, head);
         }
         self.report.heads_digest = ChainHash(*digest.finalize().as_bytes());
         self.report
     }
 }
 
-/// Checks the gathered commit (whole: `count` events): positions, shared fields, the link and the
-/// hash; moves the stream's head.
+/// Checks the gathered commit (whole: `count` events; `commit_check`, its hash covering position 0);
+/// moves the stream's head.
 fn check_commit(stream: &StreamId, w: &mut StreamWalk) -> Result<(), KurrentVerifyProblem> {
     let rows = std::mem::take(&mut w.commit);
-    let first = &rows[0];
-    let fail = |row: &ChainRow, reason: String| KurrentVerifyProblem {
-        stream: stream.to_string(),
-        version: row.event.stream_version,
-        position: row.event.position,
-        reason,
-    };
-    for (i, row) in rows.iter().enumerate() {
-        if row.event.position != first.event.position + i as u64 {
-            return Err(fail(row, "positions within a commit are not consecutive".into()));
+    match commit_check::check_commit(&rows, |r| (&r.event, r.commit_hash), w.head, 0) {
+        Ok(head) => {
+            w.head = head;
+            Ok(())
         }
-        if row.event.prev_hash != first.event.prev_hash
-            || row.commit_hash != first.commit_hash
-            || row.event.recorded_at != first.event.recorded_at
-        {
-            return Err(fail(row, "the rows of one commit disagree on its hashes or recording time".into()));
-        }
+        Err((i, reason)) => Err(KurrentVerifyProblem {
+            stream: stream.to_string(),
+            version: rows[i].event.stream_version,
+            position: rows[i].event.position,
+            reason,
+        }),
     }
-    if first.event.prev_hash != w.head {
-        return Err(fail(
-            first,
-            format!(
-                "the commit links to {} but the stream's previous commit hashes to {}",
-                first.event.prev_hash, w.head
-            ),
-        ));
-    }
-    let events: Vec<NewEvent> = rows
-        .iter()
-        .map(|r| NewEvent {
-            event_id: r.event.event_id,
-            event_type: r.event.event_type.clone(),
-            metadata: r.event.metadata.clone(),
-            payload: r.event.payload.clone(),
-        })
-        .collect();
-    let mut records = Vec::new();
-    codec::encode_event_records(&events, &mut records).map_err(|e: StoreError| fail(first, e.to_string()))?;
-    let computed = commit_hash(
-        stream,
-        first.event.stream_version,
-        rows.len() as u32,
-        &records,
-        first.event.prev_hash,
-        first.event.recorded_at.unix_micros(),
-    );
-    if computed != first.commit_hash {
-        return Err(fail(
-            first,
-            format!(
-                "the commit's content hashes to {computed}, not to its stored hash {}: it was altered",
-                first.commit_hash
-            ),
-        ));
-    }
-    w.head = computed;
-    Ok(())
 }
 
 #[cfg(test)]

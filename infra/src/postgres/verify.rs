@@ -11,8 +11,8 @@
 
 use super::Inner;
 use super::read::{EVENT_COLUMN_COUNT, Names, decode_event, event_columns};
-use crate::codec::{self, CommitHeaderV1};
-use crate::envelope::{ChainHash, NewEvent, RecordedEvent};
+use crate::commit_check;
+use crate::envelope::{ChainHash, RecordedEvent};
 use crate::error::StoreError;
 use crate::limits::POSTGRES_POSITION_INDEX_BITS;
 
@@ -169,69 +169,24 @@ fn take_row(
     Ok(())
 }
 
-/// Checks the gathered commit: positions, shared fields, the link and the hash; moves the stream's head.
+/// Checks the gathered commit (`commit_check`, its hash covering its first position); moves the
+/// stream's head.
 fn check_commit(w: &mut StreamWalk, report: &mut PostgresVerifyReport) -> Result<(), PostgresVerifyProblem> {
     let rows = std::mem::take(&mut w.commit);
-    let first = &rows[0];
-    let fail = |row: &Row, reason: String| PostgresVerifyProblem {
-        stream: w.id.clone(),
-        version: row.event.stream_version,
-        position: row.event.position,
-        reason,
-    };
-    let first_position = first.event.position;
-    for (i, row) in rows.iter().enumerate() {
-        if row.event.position != first_position + i as u64 {
-            return Err(fail(row, "positions within a commit are not consecutive".into()));
+    let first_position = rows[0].event.position;
+    match commit_check::check_commit(&rows, |r| (&r.event, r.commit_hash), w.head, first_position) {
+        Ok(head) => {
+            report.commits += 1;
+            w.head = head;
+            Ok(())
         }
-        if row.event.prev_hash != first.event.prev_hash
-            || row.commit_hash != first.commit_hash
-            || row.event.recorded_at != first.event.recorded_at
-        {
-            return Err(fail(row, "the rows of one commit disagree on its hashes or recording time".into()));
-        }
+        Err((i, reason)) => Err(PostgresVerifyProblem {
+            stream: w.id.clone(),
+            version: rows[i].event.stream_version,
+            position: rows[i].event.position,
+            reason,
+        }),
     }
-    if first.event.prev_hash != w.head {
-        return Err(fail(
-            first,
-            format!(
-                "the commit links to {} but the stream's previous commit hashes to {}",
-                first.event.prev_hash, w.head
-            ),
-        ));
-    }
-    let events: Vec<NewEvent> = rows
-        .iter()
-        .map(|r| NewEvent {
-            event_id: r.event.event_id,
-            event_type: r.event.event_type.clone(),
-            metadata: r.event.metadata.clone(),
-            payload: r.event.payload.clone(),
-        })
-        .collect();
-    let mut records = Vec::new();
-    codec::encode_event_records(&events, &mut records).map_err(|e| fail(first, e.to_string()))?;
-    let header = CommitHeaderV1 {
-        prev_hash: first.event.prev_hash.0,
-        first_position,
-        stream_id: &w.id,
-        first_version: first.event.stream_version,
-        recorded_at: first.event.recorded_at.unix_micros(),
-        event_count: rows.len() as u32,
-    };
-    let computed = codec::commit_body_hash(&header, &records);
-    if computed != first.commit_hash {
-        return Err(fail(
-            first,
-            format!(
-                "the commit's content hashes to {computed}, not to its stored hash {}: it was altered",
-                first.commit_hash
-            ),
-        ));
-    }
-    report.commits += 1;
-    w.head = computed;
-    Ok(())
 }
 
 /// Checks the stream's last commit and adds the stream's head to the digest.
@@ -243,8 +198,6 @@ fn finish_stream(
     if !w.commit.is_empty() {
         check_commit(&mut w, report)?;
     }
-    digest.update(&(w.id.len() as u64).to_le_bytes());
-    digest.update(w.id.as_bytes());
-    digest.update(&w.head.0);
+    commit_check::digest_head(digest, &w.id, w.head);
     Ok(())
 }
