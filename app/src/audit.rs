@@ -89,12 +89,8 @@ fn verify_postgres(args: &VerifyArgs, url: &str) -> anyhow::Result<ExitCode> {
             infra::postgres::url_scheme(url)
         );
     }
-    let mut config = infra::PostgresConfig::new(url);
-    config.schema = args.store_schema.clone();
+    let mut config = crate::serve::postgres_config(url, args.store_schema.as_deref(), args.store_connections);
     config.create_or_migrate = false;
-    if let Some(connections) = args.store_connections {
-        config.connections_max = connections;
-    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let report = runtime.block_on(async {
         let store = infra::PostgresStore::open(config)

@@ -14,7 +14,7 @@ use std::time::Instant;
 use domain::{BookId, CommandId, EventId, Timestamp};
 use infra::{
     AnyStore, EmbeddedConfig, EmbeddedStore, EventMetadata, EventStore, EventType, ExpectedVersion, NewEvent,
-    PostgresConfig, PostgresStore, StreamId,
+    PostgresStore, StreamId,
 };
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -459,11 +459,8 @@ async fn bench_store(common: &BenchCommon, dir: &Path) -> anyhow::Result<AnyStor
         Some(url) => {
             anyhow::ensure!(infra::postgres::is_postgres_url(url), "--store takes a postgres:// URL");
             let unique = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_micros();
-            let mut config = PostgresConfig::new(url);
-            config.schema = Some(format!("erp_bench_{}_{unique}", std::process::id()));
-            if let Some(connections) = common.store_connections {
-                config.connections_max = connections;
-            }
+            let schema = format!("erp_bench_{}_{unique}", std::process::id());
+            let config = crate::serve::postgres_config(url, Some(&schema), common.store_connections);
             let store = PostgresStore::open(config)
                 .await
                 .map_err(|e| crate::serve::store_error("open the PostgreSQL store", &e))?;

@@ -164,12 +164,8 @@ pub(crate) fn projections_postgres(
     let runtime = crate::bench::runtime()?;
     let scratch = tempfile::tempdir()?;
     runtime.block_on(async {
-        let mut config = infra::PostgresConfig::new(url);
-        config.schema = schema.map(str::to_owned);
+        let mut config = crate::serve::postgres_config(url, schema, connections);
         config.create_or_migrate = false;
-        if let Some(connections) = connections {
-            config.connections_max = connections;
-        }
         let store = infra::AnyStore::from(
             infra::PostgresStore::open(config)
                 .await

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use infra::migrate::{MigrateProgress, MigrateReport};
-use infra::{AnyStore, EmbeddedConfig, EmbeddedStore, PostgresConfig, PostgresStore};
+use infra::{AnyStore, EmbeddedConfig, EmbeddedStore, PostgresStore};
 
 use crate::cli::MigrateArgs;
 
@@ -162,12 +162,8 @@ async fn open(
     }
     anyhow::ensure!(namespace.is_none(), "a namespace is for a KurrentDB {which}");
     if infra::postgres::is_postgres_url(spec) {
-        let mut config = PostgresConfig::new(spec);
-        config.schema = schema.map(str::to_owned);
+        let mut config = crate::serve::postgres_config(spec, schema, connections);
         config.create_or_migrate = end == End::Target;
-        if let Some(connections) = connections {
-            config.connections_max = connections;
-        }
         let store = PostgresStore::open(config)
             .await
             .map_err(|e| crate::serve::store_error(&format!("open the {which} PostgreSQL store"), &e))?;

@@ -315,11 +315,7 @@ async fn open_store(config: &ServeConfig, data_dir: &Path) -> anyhow::Result<Any
             Ok(EmbeddedStore::open(store_config)?.into())
         }
         Some(url) if postgres => {
-            let mut store_config = PostgresConfig::new(url);
-            store_config.schema = config.store_schema.clone();
-            if let Some(connections) = config.store_connections {
-                store_config.connections_max = connections;
-            }
+            let store_config = postgres_config(url, config.store_schema.as_deref(), config.store_connections);
             let store = PostgresStore::open(store_config)
                 .await
                 .map_err(|e| store_error("open the PostgreSQL store", &e))?;
@@ -342,6 +338,17 @@ async fn open_store(config: &ServeConfig, data_dir: &Path) -> anyhow::Result<Any
 
 /// The refusal of a pool size given with a store that has no pool (embedded, KurrentDB), as a store
 /// schema is refused there: a setting that would do nothing is more likely a mistake than a choice.
+/// The configuration of a PostgreSQL store at `url`: its schema and pool size where given, the
+/// store's defaults otherwise (every command that opens one takes both).
+pub(crate) fn postgres_config(url: &str, schema: Option<&str>, connections: Option<usize>) -> PostgresConfig {
+    let mut config = PostgresConfig::new(url);
+    config.schema = schema.map(str::to_owned);
+    if let Some(connections) = connections {
+        config.connections_max = connections;
+    }
+    config
+}
+
 pub const STORE_CONNECTIONS_NOT_POSTGRES: &str = "a store connection pool (--store-connections, ERP_STORE_CONNECTIONS, store_connections) is for a \
      PostgreSQL store; the embedded and KurrentDB stores have none";
 
