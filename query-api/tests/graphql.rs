@@ -103,23 +103,16 @@ fn code(response: &Value) -> &str {
         .unwrap_or_else(|| panic!("no error code: {response}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_and_coded_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
-    let bus = CommandBus::new(store.clone());
-    tests::fixtures::book(&bus, BOOK, Period::new(2026, 11).unwrap()).await;
-    sale(&bus, 1, 100).await;
-    for n in 1..=3 {
-        receive(&bus, n, 10 * n as u32).await;
-    }
-    let after_setup = store.head_position_now();
-
-    let snapshots = dir.path().join("snapshots");
+/// Every read model kept live by its own projector over `store`, served by the GraphQL router on a
+/// port of its own; the sender stops the projectors.
+async fn serve_live(
+    store: &EmbeddedStore,
+    snapshots: &std::path::Path,
+) -> (std::net::SocketAddr, tokio::sync::watch::Sender<bool>) {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     macro_rules! live {
         ($model:ty) => {{
-            let mut projector = Projector::<$model, _>::open(store.clone(), &snapshots);
+            let mut projector = Projector::<$model, _>::open(store.clone(), snapshots);
             let handle = projector.handle();
             let stopped = stopped.clone();
             tokio::spawn(async move { projector.run(stopped).await });
@@ -141,6 +134,22 @@ async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_a
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, query_api::router(read)).await });
+    (address, stop)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_answer_from_the_live_models_with_read_your_writes_as_of_pages_and_coded_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open_dir(dir.path().join("log")).unwrap();
+    let bus = CommandBus::new(store.clone());
+    tests::fixtures::book(&bus, BOOK, Period::new(2026, 11).unwrap()).await;
+    sale(&bus, 1, 100).await;
+    for n in 1..=3 {
+        receive(&bus, n, 10 * n as u32).await;
+    }
+    let after_setup = store.head_position_now();
+
+    let (address, stop) = serve_live(&store, &dir.path().join("snapshots")).await;
 
     // GraphiQL on GET.
     let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
@@ -336,32 +345,7 @@ async fn the_open_replenishment_suggestions_are_those_raised_and_neither_taken_u
     bus.execute::<Replenishment>(&meta(2), &dismiss).await.unwrap();
     let head = store.head_position_now();
 
-    let snapshots = dir.path().join("snapshots");
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    macro_rules! live {
-        ($model:ty) => {{
-            let mut projector = Projector::<$model, _>::open(store.clone(), &snapshots);
-            let handle = projector.handle();
-            let stopped = stopped.clone();
-            tokio::spawn(async move { projector.run(stopped).await });
-            handle
-        }};
-    }
-    let read = Arc::new(ReadSide::new(
-        store.clone(),
-        query_api::Handles {
-            ledger: live!(projections::ledger::Ledgers),
-            open_items: live!(PerBook<projections::open_items::OpenItems>),
-            stock: live!(PerBook<projections::stock::Stock>),
-            metrics: live!(PerBook<projections::process_metrics::ProcessMetrics>),
-            documents: live!(PerBook<projections::documents::Documents>),
-            dashboard: live!(PerBook<projections::dashboard::Dashboard>),
-            audit: live!(PerBook<projections::audit::Audit>),
-        },
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, query_api::router(read)).await });
+    let (address, stop) = serve_live(&store, &dir.path().join("snapshots")).await;
 
     let open = "query($book: String!, $first: Int! = 50, $after: String, $min: Int) {
         openReplenishmentSuggestions(book: $book, first: $first, after: $after, minPosition: $min) {
